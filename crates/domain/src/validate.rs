@@ -1,0 +1,441 @@
+//! Validation of whole events and batches. The proto crate parses each field with [`crate::rules`]
+//! while mapping the wire message to [`Event`]; [`check_event`] then checks every field of the
+//! typed event against the rules that need the rest of the event or the clock (future dates,
+//! order of dates, sizes, formats). Both report into one [`Checker`], so a rejected event lists
+//! every problem at once, each naming the event, the field and the reason.
+
+use std::collections::HashSet;
+use std::fmt;
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+
+use crate::event::*;
+use crate::reference;
+use crate::rules::{self, quote, MAX_LIST, MAX_NAME, MAX_SHORT_TEXT, MAX_TEXT};
+
+/// One problem with one field of one event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// Index of the event in its batch.
+    pub index: usize,
+    /// The event's id as sent (possibly not a valid UUID).
+    pub event_id: String,
+    /// Path of the field in the event (`person_recorded.date_of_birth`).
+    pub field: String,
+    pub reason: String,
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let id = if self.event_id.is_empty() {
+            format!("#{}", self.index)
+        } else {
+            rules::quote(&self.event_id).trim_matches('"').to_string()
+        };
+        write!(f, "event {id}: {}: {}", self.field, self.reason)
+    }
+}
+
+/// What validation may know about the world: the ledger's clock.
+#[derive(Debug, Clone, Copy)]
+pub struct Context {
+    pub now: DateTime<Utc>,
+}
+
+impl Context {
+    fn latest(&self) -> DateTime<Utc> {
+        self.now + Duration::seconds(rules::CLOCK_SKEW_SECONDS)
+    }
+}
+
+/// Collects the problems of one event.
+#[derive(Debug)]
+pub struct Checker {
+    index: usize,
+    event_id: String,
+    errors: Vec<FieldError>,
+}
+
+impl Checker {
+    pub fn new(index: usize, event_id: &str) -> Self {
+        Self { index, event_id: event_id.to_string(), errors: Vec::new() }
+    }
+
+    /// Records a problem with `field`.
+    pub fn fail(&mut self, field: impl Into<String>, reason: impl Into<String>) {
+        self.errors.push(FieldError {
+            index: self.index,
+            event_id: self.event_id.clone(),
+            field: field.into(),
+            reason: reason.into(),
+        });
+    }
+
+    /// Records the error of `r`, if any, against `field`, and passes the value on.
+    pub fn take<T>(&mut self, field: impl Into<String>, r: Result<T, String>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(reason) => {
+                self.fail(field, reason);
+                None
+            }
+        }
+    }
+
+    pub fn is_ok(&self) -> bool {
+        self.errors.is_empty()
+    }
+
+    pub fn into_errors(self) -> Vec<FieldError> {
+        self.errors
+    }
+
+    fn text(&mut self, field: &str, s: &str, max: usize) {
+        if let Err(e) = rules::check_text(s, max) {
+            self.fail(field, e);
+        }
+    }
+
+    fn required_text(&mut self, field: &str, s: &str, max: usize) {
+        if s.trim().is_empty() {
+            self.fail(field, "is required");
+        } else {
+            self.text(field, s, max);
+        }
+    }
+
+    fn reference(&mut self, field: &str, s: &str) {
+        if let Err(e) = rules::check_ref(s) {
+            self.fail(field, e);
+        }
+    }
+
+    fn list_len<T>(&mut self, field: &str, list: &[T]) {
+        if list.len() > MAX_LIST {
+            self.fail(field, format!("has {} entries, more than the {MAX_LIST} allowed", list.len()));
+        }
+    }
+
+    fn refs(&mut self, field: &str, refs: &[String]) {
+        self.list_len(field, refs);
+        let mut seen = HashSet::new();
+        for (i, r) in refs.iter().enumerate().take(MAX_LIST) {
+            let f = format!("{field}[{i}]");
+            self.reference(&f, r);
+            if !seen.insert(r) {
+                self.fail(f, format!("{} is listed twice", quote(r)));
+            }
+        }
+    }
+
+    fn not_future_date(&mut self, field: &str, d: NaiveDate, ctx: &Context) {
+        if d > ctx.latest().date_naive() {
+            self.fail(field, format!("{d} is in the future"));
+        }
+    }
+
+    fn not_future_partial(&mut self, field: &str, d: PartialDate, ctx: &Context) {
+        if d.earliest() > ctx.latest().date_naive() {
+            self.fail(field, format!("{d} is in the future"));
+        }
+    }
+}
+
+/// Checks every field of a typed event that parsing alone cannot: sizes, formats, dates against
+/// the clock and against each other.
+pub fn check_event(e: &Event, ctx: &Context, ck: &mut Checker) {
+    ck.reference("case_ref", &e.case_ref);
+    ck.reference("recorded_by", &e.recorded_by);
+    if e.schema_version != 1 {
+        ck.fail("schema_version", format!("version {} is not supported (expected 1)", e.schema_version));
+    }
+    if e.occurred_at > ctx.latest() {
+        ck.fail("occurred_at", format!("{} is in the future", e.occurred_at.to_rfc3339()));
+    }
+    if e.recorded_at > ctx.latest() {
+        ck.fail("recorded_at", format!("{} is in the future", e.recorded_at.to_rfc3339()));
+    }
+    if e.occurred_at > e.recorded_at + Duration::seconds(rules::CLOCK_SKEW_SECONDS) {
+        ck.fail(
+            "occurred_at",
+            format!(
+                "{} is after recorded_at {}",
+                e.occurred_at.to_rfc3339(),
+                e.recorded_at.to_rfc3339()
+            ),
+        );
+    }
+    check_body(e, &e.body, e.body.kind().name(), ctx, ck);
+}
+
+fn check_body(e: &Event, body: &Body, p: &str, ctx: &Context, ck: &mut Checker) {
+    let occurred = e.occurred_at.date_naive();
+    match body {
+        Body::CaseOpened(c) => {
+            let mut seen = HashSet::new();
+            ck.list_len(&format!("{p}.force_flags"), &c.force_flags);
+            for (i, f) in c.force_flags.iter().enumerate() {
+                if !seen.insert(*f) {
+                    ck.fail(format!("{p}.force_flags[{i}]"), "flag is listed twice");
+                }
+            }
+            if let Some(d) = c.reported_on {
+                ck.not_future_date(&format!("{p}.reported_on"), d, ctx);
+            }
+            ck.text(&format!("{p}.area"), &c.area, MAX_SHORT_TEXT);
+            ck.text(&format!("{p}.title"), &c.title, MAX_SHORT_TEXT);
+        }
+        Body::PersonRecorded(r) => check_person(r, p, occurred, ctx, ck),
+        Body::OffenceRecorded(o) => {
+            ck.reference(&format!("{p}.offence_ref"), &o.offence_ref);
+            ck.refs(&format!("{p}.suspect_refs"), &o.suspect_refs);
+            ck.refs(&format!("{p}.victim_refs"), &o.victim_refs);
+            if o.suspect_refs.is_empty() && o.victim_refs.is_empty() {
+                ck.fail(format!("{p}.victim_refs"), "an offence names at least one suspect or victim");
+            }
+            if let Some(d) = o.committed_from {
+                ck.not_future_partial(&format!("{p}.committed_from"), d, ctx);
+            }
+            if let Some(d) = o.committed_to {
+                ck.not_future_partial(&format!("{p}.committed_to"), d, ctx);
+            }
+            if let (Some(from), Some(to)) = (o.committed_from, o.committed_to) {
+                if from.earliest() > to.earliest() {
+                    ck.fail(format!("{p}.committed_to"), format!("{to} is before committed_from {from}"));
+                }
+            }
+            if let Some(place) = &o.place {
+                check_place(&format!("{p}.place"), place, false, ck);
+            }
+        }
+        Body::IdentifierObserved(o) => {
+            check_identifier(&format!("{p}.identifier"), &o.identifier, ck);
+            if let Some(r) = &o.person_ref {
+                ck.reference(&format!("{p}.person_ref"), r);
+            }
+            ck.text(&format!("{p}.context"), &o.context, MAX_TEXT);
+        }
+        Body::LocationObserved(o) => {
+            check_place(&format!("{p}.place"), &o.place, true, ck);
+            ck.refs(&format!("{p}.person_refs"), &o.person_refs);
+            ck.text(&format!("{p}.context"), &o.context, MAX_TEXT);
+        }
+        Body::InterviewRecorded(i) => {
+            ck.reference(&format!("{p}.person_ref"), &i.person_ref);
+            ck.not_future_date(&format!("{p}.interviewed_on"), i.interviewed_on, ctx);
+        }
+        Body::StatementTaken(s) => {
+            ck.reference(&format!("{p}.person_ref"), &s.person_ref);
+            ck.not_future_date(&format!("{p}.taken_on"), s.taken_on, ctx);
+        }
+        Body::DecisionRecorded(d) => {
+            ck.refs(&format!("{p}.person_refs"), &d.person_refs);
+            if let Some(t) = d.outcome_type {
+                if !(1..=22).contains(&t) {
+                    ck.fail(format!("{p}.outcome_type"), format!("{t} is not a Home Office outcome type (1 to 22)"));
+                }
+            }
+            ck.text(&format!("{p}.reason"), &d.reason, MAX_TEXT);
+            ck.not_future_date(&format!("{p}.decided_on"), d.decided_on, ctx);
+        }
+        Body::CaseReferred(r) => {
+            ck.required_text(&format!("{p}.programme"), &r.programme, MAX_SHORT_TEXT);
+            ck.text(&format!("{p}.reason"), &r.reason, MAX_TEXT);
+            ck.not_future_date(&format!("{p}.referred_on"), r.referred_on, ctx);
+        }
+        Body::IndependentReviewRecorded(r) => {
+            ck.required_text(&format!("{p}.reviewing_body"), &r.reviewing_body, MAX_SHORT_TEXT);
+            ck.not_future_date(&format!("{p}.reviewed_on"), r.reviewed_on, ctx);
+            ck.text(&format!("{p}.summary"), &r.summary, MAX_TEXT);
+        }
+        Body::TravelRiskNoted(t) => {
+            ck.reference(&format!("{p}.person_ref"), &t.person_ref);
+            if let Some(c) = &t.destination_country {
+                if !reference::is_country(c) {
+                    ck.fail(format!("{p}.destination_country"), format!("{} is not an ISO 3166-1 alpha-2 code", quote(c)));
+                }
+            }
+            ck.not_future_date(&format!("{p}.noted_on"), t.noted_on, ctx);
+            ck.text(&format!("{p}.details"), &t.details, MAX_TEXT);
+        }
+        Body::FlagApplied(f) | Body::FlagRemoved(f) => {
+            if let Some(r) = &f.person_ref {
+                ck.reference(&format!("{p}.person_ref"), r);
+            }
+            ck.text(&format!("{p}.reason"), &f.reason, MAX_TEXT);
+        }
+        Body::RecordCorrected(c) => {
+            if c.corrected_event_id == e.id {
+                ck.fail(format!("{p}.corrected_event_id"), "an event cannot correct itself");
+            }
+            ck.required_text(&format!("{p}.reason"), &c.reason, MAX_TEXT);
+            match c.replacement.kind() {
+                EventKind::RecordCorrected | EventKind::RecordRetracted => ck.fail(
+                    format!("{p}.replacement"),
+                    "a correction replaces a record, not another correction or retraction",
+                ),
+                kind => check_body(e, &c.replacement, &format!("{p}.replacement.{}", kind.name()), ctx, ck),
+            }
+        }
+        Body::RecordRetracted(r) => {
+            if r.retracted_event_id == e.id {
+                ck.fail(format!("{p}.retracted_event_id"), "an event cannot retract itself");
+            }
+            ck.required_text(&format!("{p}.reason"), &r.reason, MAX_TEXT);
+        }
+    }
+}
+
+fn check_person(r: &PersonRecorded, p: &str, occurred: NaiveDate, ctx: &Context, ck: &mut Checker) {
+    ck.reference(&format!("{p}.person_ref"), &r.person_ref);
+    match &r.name {
+        Some(n) => check_name(&format!("{p}.name"), n, ck),
+        None if r.description.trim().is_empty() => ck.fail(
+            format!("{p}.name"),
+            "is required (or a description of the unidentified person)",
+        ),
+        None => {}
+    }
+    ck.text(&format!("{p}.description"), &r.description, MAX_SHORT_TEXT);
+    ck.list_len(&format!("{p}.aliases"), &r.aliases);
+    for (i, a) in r.aliases.iter().enumerate().take(MAX_LIST) {
+        check_name(&format!("{p}.aliases[{i}]"), a, ck);
+    }
+    if let Some(dob) = r.date_of_birth {
+        let f = format!("{p}.date_of_birth");
+        if dob.earliest() > ctx.latest().date_naive() {
+            ck.fail(f, format!("{dob} is in the future"));
+        } else if dob.earliest() > occurred {
+            ck.fail(f, format!("{dob} is after the event occurred ({occurred})"));
+        } else if r.vital_status != Some(VitalStatus::Deceased)
+            && ctx.now.date_naive().year() - dob.year > rules::MAX_AGE_YEARS
+        {
+            ck.fail(f, format!("{dob} would make a living person over {} years old", rules::MAX_AGE_YEARS));
+        }
+    }
+    match (r.vital_status, r.date_of_death) {
+        (Some(VitalStatus::Deceased), Some(dod)) => {
+            ck.not_future_partial(&format!("{p}.date_of_death"), dod, ctx);
+            if let Some(dob) = r.date_of_birth {
+                if dod.earliest() < dob.earliest() {
+                    ck.fail(format!("{p}.date_of_death"), format!("{dod} is before the date of birth {dob}"));
+                }
+            }
+        }
+        (_, Some(_)) => ck.fail(format!("{p}.date_of_death"), "is set but vital_status is not deceased"),
+        _ => {}
+    }
+    ck.list_len(&format!("{p}.nationalities"), &r.nationalities);
+    let mut seen = HashSet::new();
+    for (i, c) in r.nationalities.iter().enumerate().take(MAX_LIST) {
+        let f = format!("{p}.nationalities[{i}]");
+        if !reference::is_country(c) {
+            ck.fail(f, format!("{} is not an ISO 3166-1 alpha-2 code", quote(c)));
+        } else if !seen.insert(c) {
+            ck.fail(f, format!("{c} is listed twice"));
+        }
+    }
+    ck.list_len(&format!("{p}.addresses"), &r.addresses);
+    for (i, a) in r.addresses.iter().enumerate().take(MAX_LIST) {
+        check_address(&format!("{p}.addresses[{i}]"), a, ck);
+    }
+    ck.list_len(&format!("{p}.identifiers"), &r.identifiers);
+    let mut seen = HashSet::new();
+    for (i, id) in r.identifiers.iter().enumerate().take(MAX_LIST) {
+        let f = format!("{p}.identifiers[{i}]");
+        check_identifier(&f, id, ck);
+        if !seen.insert(id) {
+            ck.fail(f, format!("{} {} is listed twice", id.kind.name(), quote(&id.value)));
+        }
+    }
+}
+
+fn check_name(field: &str, n: &Name, ck: &mut Checker) {
+    if n.forenames.trim().is_empty() && n.surname.trim().is_empty() {
+        ck.fail(field, "a named person needs a forename or a surname");
+        return;
+    }
+    for (part, v) in [("forenames", &n.forenames), ("surname", &n.surname)] {
+        if let Err(e) = rules::check_name_part(v) {
+            ck.fail(format!("{field}.{part}"), e);
+        }
+        let _ = MAX_NAME;
+    }
+}
+
+fn check_address(field: &str, a: &Address, ck: &mut Checker) {
+    for (part, v) in [("line1", &a.line1), ("line2", &a.line2), ("town", &a.town)] {
+        ck.text(&format!("{field}.{part}"), v, MAX_SHORT_TEXT);
+    }
+    if a.line1.trim().is_empty() && a.postcode.trim().is_empty() && a.town.trim().is_empty() {
+        ck.fail(field, "an address needs at least a first line, a town or a postcode");
+    }
+    let uk = a.country.is_empty() || a.country == "GB";
+    if !a.country.is_empty() && !reference::is_country(&a.country) {
+        ck.fail(format!("{field}.country"), format!("{} is not an ISO 3166-1 alpha-2 code", quote(&a.country)));
+    }
+    if !a.postcode.is_empty() {
+        if uk {
+            if let Err(e) = rules::check_uk_postcode(&a.postcode) {
+                ck.fail(format!("{field}.postcode"), e);
+            }
+        } else {
+            ck.text(&format!("{field}.postcode"), &a.postcode, 16);
+        }
+    }
+}
+
+fn check_identifier(field: &str, id: &Identifier, ck: &mut Checker) {
+    if let Err(e) = rules::check_identifier(id.kind, &id.value) {
+        ck.fail(format!("{field}.value"), e);
+    }
+}
+
+fn check_place(field: &str, place: &Place, required: bool, ck: &mut Checker) {
+    ck.text(&format!("{field}.name"), &place.name, MAX_SHORT_TEXT);
+    if let Some(a) = &place.address {
+        check_address(&format!("{field}.address"), a, ck);
+    }
+    if let Some((lat, lon)) = place.coordinates {
+        if !(lat.is_finite() && (-90.0..=90.0).contains(&lat)) {
+            ck.fail(format!("{field}.latitude"), format!("{lat} is not a latitude (-90 to 90)"));
+        }
+        if !(lon.is_finite() && (-180.0..=180.0).contains(&lon)) {
+            ck.fail(format!("{field}.longitude"), format!("{lon} is not a longitude (-180 to 180)"));
+        }
+    }
+    if required && place.name.trim().is_empty() && place.address.is_none() && place.coordinates.is_none() {
+        ck.fail(field, "a place needs a name, an address or coordinates");
+    }
+}
+
+/// Checks what only the whole batch can tell: its size, and no event id twice. `ids` are the
+/// event ids as sent, in batch order.
+pub fn validate_batch<'a>(ids: impl IntoIterator<Item = &'a str>) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    let mut seen = std::collections::HashMap::new();
+    let mut n = 0;
+    for (i, id) in ids.into_iter().enumerate() {
+        n += 1;
+        if id.is_empty() {
+            continue;
+        }
+        if let Some(first) = seen.insert(id, i) {
+            errors.push(FieldError {
+                index: i,
+                event_id: id.to_string(),
+                field: "event_id".into(),
+                reason: format!("duplicates the id of event #{first} in the same batch"),
+            });
+        }
+    }
+    if n > rules::MAX_BATCH {
+        errors.push(FieldError {
+            index: 0,
+            event_id: String::new(),
+            field: "events".into(),
+            reason: format!("a batch holds at most {} events, this one {n}", rules::MAX_BATCH),
+        });
+    }
+    errors
+}

@@ -1,0 +1,678 @@
+//! Conversions between the wire format (`pb`) and the domain types, in one place.
+//!
+//! Decoding parses every field with the domain's rules and then runs the domain's event checks,
+//! collecting every problem with its field path; encoding is infallible.
+
+use beaconport_domain::rules::{self, quote};
+use beaconport_domain::validate::check_event;
+use beaconport_domain::{self as d, reference, Checker, Context, EventId, FieldError};
+
+use crate::pb::event as pb;
+
+/// Decodes and validates one event. `index` is its place in the batch, for error messages.
+pub fn decode_event(index: usize, e: &pb::Event, ctx: &Context) -> Result<d::Event, Vec<FieldError>> {
+    let mut ck = Checker::new(index, &e.event_id);
+    let id = ck.take("event_id", rules::parse_event_id(&e.event_id)).map(EventId);
+    let force = if e.force_code.is_empty() {
+        ck.fail("force_code", "is required");
+        None
+    } else {
+        let f = reference::force(&e.force_code);
+        if f.is_none() {
+            ck.fail("force_code", format!("{} is not a known force code", quote(&e.force_code)));
+        }
+        f
+    };
+    let occurred_at = ck.take("occurred_at", rules::parse_timestamp(&e.occurred_at));
+    let recorded_at = ck.take("recorded_at", rules::parse_timestamp(&e.recorded_at));
+    if e.schema_version == 0 {
+        ck.fail("schema_version", "is required (1)");
+    }
+    let body = match &e.body {
+        Some(b) => decode_body(b, "", &mut ck),
+        None => {
+            ck.fail("body", "is required: one kind of event");
+            None
+        }
+    };
+    match (id, force, occurred_at, recorded_at, body) {
+        (Some(id), Some(force), Some(occurred_at), Some(recorded_at), Some(body)) if ck.is_ok() => {
+            let event = d::Event {
+                id,
+                force,
+                case_ref: e.case_ref.clone(),
+                occurred_at,
+                recorded_at,
+                schema_version: e.schema_version,
+                recorded_by: e.recorded_by.clone(),
+                body,
+            };
+            check_event(&event, ctx, &mut ck);
+            if ck.is_ok() {
+                Ok(event)
+            } else {
+                Err(ck.into_errors())
+            }
+        }
+        _ => {
+            // Report the envelope problems a parsed event would have shown too.
+            for (field, v) in [("case_ref", &e.case_ref), ("recorded_by", &e.recorded_by)] {
+                if let Err(r) = rules::check_ref(v) {
+                    ck.fail(field, r);
+                }
+            }
+            Err(ck.into_errors())
+        }
+    }
+}
+
+/// Decodes and validates a batch: all or nothing.
+pub fn decode_batch(events: &[pb::Event], ctx: &Context) -> Result<Vec<d::Event>, Vec<FieldError>> {
+    let mut errors = d::validate_batch(events.iter().map(|e| e.event_id.as_str()));
+    let mut out = Vec::with_capacity(events.len());
+    for (i, e) in events.iter().enumerate() {
+        match decode_event(i, e, ctx) {
+            Ok(ev) => out.push(ev),
+            Err(mut errs) => errors.append(&mut errs),
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        errors.sort_by_key(|e| e.index);
+        Err(errors)
+    }
+}
+
+fn join(prefix: &str, kind: &str, field: &str) -> String {
+    if field.is_empty() {
+        format!("{prefix}{kind}")
+    } else {
+        format!("{prefix}{kind}.{field}")
+    }
+}
+
+/// Parses an enum field: 0 is "not recorded" (`None`), an unknown number is refused.
+fn opt_enum<P, T>(ck: &mut Checker, field: String, v: i32, map: impl Fn(P) -> Option<T>) -> Option<T>
+where
+    P: TryFrom<i32>,
+{
+    match P::try_from(v) {
+        Ok(p) => map(p),
+        Err(_) => {
+            ck.fail(field, format!("{v} is not a known value"));
+            None
+        }
+    }
+}
+
+/// Parses an enum field that must be set.
+fn req_enum<P, T>(ck: &mut Checker, field: String, v: i32, map: impl Fn(P) -> Option<T>) -> Option<T>
+where
+    P: TryFrom<i32>,
+{
+    if v == 0 {
+        ck.fail(field, "is required");
+        return None;
+    }
+    opt_enum(ck, field, v, map)
+}
+
+fn opt_partial(ck: &mut Checker, field: String, s: &str) -> Option<d::PartialDate> {
+    if s.is_empty() {
+        None
+    } else {
+        ck.take(field, rules::parse_partial_date(s))
+    }
+}
+
+fn opt_date(ck: &mut Checker, field: String, s: &str) -> Option<chrono::NaiveDate> {
+    if s.is_empty() {
+        None
+    } else {
+        ck.take(field, rules::parse_date(s))
+    }
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+fn offence_class(ck: &mut Checker, field: String, code: &str) -> Option<&'static reference::OffenceClass> {
+    if code.is_empty() {
+        ck.fail(field, "is required (a Home Office Counting Rules code)");
+        return None;
+    }
+    let o = reference::offence(code);
+    if o.is_none() {
+        ck.fail(field, format!("{} is not a known Home Office Counting Rules code", quote(code)));
+    }
+    o
+}
+
+fn abuse_flag(f: pb::AbuseFlag) -> Option<d::AbuseFlag> {
+    Some(match f {
+        pb::AbuseFlag::Unspecified => return None,
+        pb::AbuseFlag::ChildSexualAbuse => d::AbuseFlag::ChildSexualAbuse,
+        pb::AbuseFlag::ChildSexualExploitation => d::AbuseFlag::ChildSexualExploitation,
+        pb::AbuseFlag::GroupBased => d::AbuseFlag::GroupBased,
+        pb::AbuseFlag::ModernSlavery => d::AbuseFlag::ModernSlavery,
+        pb::AbuseFlag::DomesticAbuse => d::AbuseFlag::DomesticAbuse,
+    })
+}
+
+fn decode_name(n: &pb::Name) -> d::Name {
+    d::Name { forenames: n.forenames.clone(), surname: n.surname.clone() }
+}
+
+fn decode_address(a: &pb::Address) -> d::Address {
+    d::Address {
+        line1: a.line1.clone(),
+        line2: a.line2.clone(),
+        town: a.town.clone(),
+        postcode: a.postcode.clone(),
+        country: a.country.clone(),
+    }
+}
+
+fn decode_identifier(ck: &mut Checker, field: String, i: &pb::Identifier) -> Option<d::Identifier> {
+    let kind = req_enum(ck, format!("{field}.kind"), i.kind, |k: pb::IdentifierKind| {
+        Some(match k {
+            pb::IdentifierKind::Unspecified => return None,
+            pb::IdentifierKind::Phone => d::IdentifierKind::Phone,
+            pb::IdentifierKind::Email => d::IdentifierKind::Email,
+            pb::IdentifierKind::Vehicle => d::IdentifierKind::Vehicle,
+            pb::IdentifierKind::SocialHandle => d::IdentifierKind::SocialHandle,
+            pb::IdentifierKind::PncId => d::IdentifierKind::PncId,
+            pb::IdentifierKind::Passport => d::IdentifierKind::Passport,
+        })
+    })?;
+    Some(d::Identifier { kind, value: i.value.clone() })
+}
+
+fn decode_place(p: &pb::Place) -> d::Place {
+    d::Place {
+        name: p.name.clone(),
+        address: p.address.as_ref().map(decode_address),
+        coordinates: (p.latitude != 0.0 || p.longitude != 0.0).then_some((p.latitude, p.longitude)),
+    }
+}
+
+fn decode_body(b: &pb::Body, prefix: &str, ck: &mut Checker) -> Option<d::Body> {
+    use pb::body::Kind as K;
+    let Some(kind) = &b.kind else {
+        ck.fail(format!("{prefix}body"), "is required: one kind of event");
+        return None;
+    };
+    let f = |kind: &str, field: &str| join(prefix, kind, field);
+    Some(match kind {
+        K::CaseOpened(c) => {
+            let k = "case_opened";
+            let offence = offence_class(ck, f(k, "offence_classification"), &c.offence_classification);
+            let mut flags = Vec::new();
+            for (i, v) in c.force_flags.iter().enumerate() {
+                if let Some(fl) = req_enum(ck, f(k, &format!("force_flags[{i}]")), *v, abuse_flag) {
+                    flags.push(fl);
+                }
+            }
+            let reported_on = opt_date(ck, f(k, "reported_on"), &c.reported_on);
+            d::Body::CaseOpened(d::CaseOpened {
+                offence: offence?,
+                force_flags: flags,
+                reported_on,
+                area: c.area.clone(),
+                title: c.title.clone(),
+            })
+        }
+        K::PersonRecorded(p) => {
+            let k = "person_recorded";
+            let role = req_enum(ck, f(k, "role"), p.role, |r: pb::PersonRole| {
+                Some(match r {
+                    pb::PersonRole::Unspecified => return None,
+                    pb::PersonRole::Suspect => d::Role::Suspect,
+                    pb::PersonRole::Victim => d::Role::Victim,
+                    pb::PersonRole::Witness => d::Role::Witness,
+                })
+            });
+            let sex = opt_enum(ck, f(k, "sex"), p.sex, |s: pb::Sex| match s {
+                pb::Sex::Unspecified => None,
+                pb::Sex::Female => Some(d::Sex::Female),
+                pb::Sex::Male => Some(d::Sex::Male),
+                pb::Sex::Other => Some(d::Sex::Other),
+            });
+            let sde = opt_enum(ck, f(k, "self_defined_ethnicity"), p.self_defined_ethnicity, |e: pb::SelfDefinedEthnicity| {
+                match e as i32 {
+                    0 => None,
+                    99 => Some(d::SelfDefinedEthnicity::NotStated),
+                    n => Some(d::SelfDefinedEthnicity::Census2021(n as u8)),
+                }
+            });
+            let oe = opt_enum(ck, f(k, "officer_observed_ethnicity"), p.officer_observed_ethnicity, |e: pb::ObservedEthnicity| {
+                match e as i32 {
+                    0 => None,
+                    9 => Some(d::ObservedEthnicity::Ic0),
+                    n => Some(d::ObservedEthnicity::Ic(n as u8)),
+                }
+            });
+            let vital = opt_enum(ck, f(k, "vital_status"), p.vital_status, |v: pb::VitalStatus| match v {
+                pb::VitalStatus::Unspecified => None,
+                pb::VitalStatus::Alive => Some(d::VitalStatus::Alive),
+                pb::VitalStatus::Deceased => Some(d::VitalStatus::Deceased),
+            });
+            let dob = opt_partial(ck, f(k, "date_of_birth"), &p.date_of_birth);
+            let dod = opt_partial(ck, f(k, "date_of_death"), &p.date_of_death);
+            let mut identifiers = Vec::new();
+            for (i, id) in p.identifiers.iter().enumerate() {
+                if let Some(id) = decode_identifier(ck, f(k, &format!("identifiers[{i}]")), id) {
+                    identifiers.push(id);
+                }
+            }
+            d::Body::PersonRecorded(d::PersonRecorded {
+                person_ref: p.person_ref.clone(),
+                role: role?,
+                name: p.name.as_ref().map(decode_name),
+                aliases: p.aliases.iter().map(decode_name).collect(),
+                date_of_birth: dob,
+                sex,
+                self_defined_ethnicity: sde,
+                officer_observed_ethnicity: oe,
+                nationalities: p.nationalities.clone(),
+                addresses: p.addresses.iter().map(decode_address).collect(),
+                identifiers,
+                vital_status: vital,
+                date_of_death: dod,
+                description: p.description.clone(),
+            })
+        }
+        K::OffenceRecorded(o) => {
+            let k = "offence_recorded";
+            let offence = offence_class(ck, f(k, "classification"), &o.classification);
+            let from = opt_partial(ck, f(k, "committed_from"), &o.committed_from);
+            let to = opt_partial(ck, f(k, "committed_to"), &o.committed_to);
+            d::Body::OffenceRecorded(d::OffenceRecorded {
+                offence_ref: o.offence_ref.clone(),
+                offence: offence?,
+                suspect_refs: o.suspect_refs.clone(),
+                victim_refs: o.victim_refs.clone(),
+                committed_from: from,
+                committed_to: to,
+                place: o.place.as_ref().map(decode_place),
+            })
+        }
+        K::IdentifierObserved(o) => {
+            let k = "identifier_observed";
+            let identifier = match &o.identifier {
+                Some(i) => decode_identifier(ck, f(k, "identifier"), i),
+                None => {
+                    ck.fail(f(k, "identifier"), "is required");
+                    None
+                }
+            };
+            d::Body::IdentifierObserved(d::IdentifierObserved {
+                identifier: identifier?,
+                person_ref: non_empty(&o.person_ref),
+                context: o.context.clone(),
+            })
+        }
+        K::LocationObserved(o) => {
+            let k = "location_observed";
+            let Some(place) = &o.place else {
+                ck.fail(f(k, "place"), "is required");
+                return None;
+            };
+            d::Body::LocationObserved(d::LocationObserved {
+                place: decode_place(place),
+                person_refs: o.person_refs.clone(),
+                context: o.context.clone(),
+            })
+        }
+        K::InterviewRecorded(i) => {
+            let k = "interview_recorded";
+            let kind = req_enum(ck, f(k, "kind"), i.kind, |v: pb::InterviewKind| match v {
+                pb::InterviewKind::Unspecified => None,
+                pb::InterviewKind::UnderArrest => Some(d::InterviewKind::UnderArrest),
+                pb::InterviewKind::Voluntary => Some(d::InterviewKind::Voluntary),
+            });
+            let on = ck.take(f(k, "interviewed_on"), rules::parse_date(&i.interviewed_on));
+            d::Body::InterviewRecorded(d::InterviewRecorded {
+                person_ref: i.person_ref.clone(),
+                kind: kind?,
+                interviewed_on: on?,
+                no_comment: i.no_comment,
+            })
+        }
+        K::StatementTaken(s) => {
+            let k = "statement_taken";
+            let kind = req_enum(ck, f(k, "kind"), s.kind, |v: pb::StatementKind| match v {
+                pb::StatementKind::Unspecified => None,
+                pb::StatementKind::AbeVideo => Some(d::StatementKind::AbeVideo),
+                pb::StatementKind::Written => Some(d::StatementKind::Written),
+                pb::StatementKind::Declined => Some(d::StatementKind::Declined),
+            });
+            let on = ck.take(f(k, "taken_on"), rules::parse_date(&s.taken_on));
+            d::Body::StatementTaken(d::StatementTaken { person_ref: s.person_ref.clone(), kind: kind?, taken_on: on? })
+        }
+        K::DecisionRecorded(x) => {
+            let k = "decision_recorded";
+            let decision = req_enum(ck, f(k, "decision"), x.decision, |v: pb::DecisionKind| {
+                Some(match v {
+                    pb::DecisionKind::Unspecified => return None,
+                    pb::DecisionKind::Charged => d::DecisionKind::Charged,
+                    pb::DecisionKind::Cautioned => d::DecisionKind::Cautioned,
+                    pb::DecisionKind::CommunityResolution => d::DecisionKind::CommunityResolution,
+                    pb::DecisionKind::NfaPolice => d::DecisionKind::NfaPolice,
+                    pb::DecisionKind::NfaProsecutor => d::DecisionKind::NfaProsecutor,
+                    pb::DecisionKind::Reopened => d::DecisionKind::Reopened,
+                    pb::DecisionKind::Convicted => d::DecisionKind::Convicted,
+                    pb::DecisionKind::Acquitted => d::DecisionKind::Acquitted,
+                })
+            });
+            let on = ck.take(f(k, "decided_on"), rules::parse_date(&x.decided_on));
+            let outcome_type = match x.outcome_type {
+                0 => None,
+                t => Some(u8::try_from(t).unwrap_or(u8::MAX)),
+            };
+            d::Body::DecisionRecorded(d::DecisionRecorded {
+                decision: decision?,
+                person_refs: x.person_refs.clone(),
+                outcome_type,
+                reason: x.reason.clone(),
+                decided_on: on?,
+            })
+        }
+        K::CaseReferred(r) => {
+            let on = ck.take(f("case_referred", "referred_on"), rules::parse_date(&r.referred_on));
+            d::Body::CaseReferred(d::CaseReferred { programme: r.programme.clone(), reason: r.reason.clone(), referred_on: on? })
+        }
+        K::IndependentReviewRecorded(r) => {
+            let k = "independent_review_recorded";
+            let on = ck.take(f(k, "reviewed_on"), rules::parse_date(&r.reviewed_on));
+            let outcome = req_enum(ck, f(k, "outcome"), r.outcome, |v: pb::ReviewOutcome| match v {
+                pb::ReviewOutcome::Unspecified => None,
+                pb::ReviewOutcome::DecisionUpheld => Some(d::ReviewOutcome::DecisionUpheld),
+                pb::ReviewOutcome::Reinvestigate => Some(d::ReviewOutcome::Reinvestigate),
+                pb::ReviewOutcome::ReferredToProsecutor => Some(d::ReviewOutcome::ReferredToProsecutor),
+            });
+            d::Body::IndependentReviewRecorded(d::IndependentReviewRecorded {
+                reviewing_body: r.reviewing_body.clone(),
+                reviewed_on: on?,
+                outcome: outcome?,
+                summary: r.summary.clone(),
+            })
+        }
+        K::TravelRiskNoted(t) => {
+            let k = "travel_risk_noted";
+            let kind = req_enum(ck, f(k, "kind"), t.kind, |v: pb::TravelRiskKind| {
+                Some(match v {
+                    pb::TravelRiskKind::Unspecified => return None,
+                    pb::TravelRiskKind::TravelBooked => d::TravelRiskKind::TravelBooked,
+                    pb::TravelRiskKind::PassportHeld => d::TravelRiskKind::PassportHeld,
+                    pb::TravelRiskKind::ForeignTies => d::TravelRiskKind::ForeignTies,
+                    pb::TravelRiskKind::PreviousAbsconding => d::TravelRiskKind::PreviousAbsconding,
+                    pb::TravelRiskKind::Other => d::TravelRiskKind::Other,
+                })
+            });
+            let on = ck.take(f(k, "noted_on"), rules::parse_date(&t.noted_on));
+            d::Body::TravelRiskNoted(d::TravelRiskNoted {
+                person_ref: t.person_ref.clone(),
+                kind: kind?,
+                destination_country: non_empty(&t.destination_country),
+                noted_on: on?,
+                details: t.details.clone(),
+            })
+        }
+        K::FlagApplied(x) => {
+            let flag = req_enum(ck, f("flag_applied", "flag"), x.flag, abuse_flag);
+            d::Body::FlagApplied(d::Flagging { flag: flag?, person_ref: non_empty(&x.person_ref), reason: x.reason.clone() })
+        }
+        K::FlagRemoved(x) => {
+            let flag = req_enum(ck, f("flag_removed", "flag"), x.flag, abuse_flag);
+            d::Body::FlagRemoved(d::Flagging { flag: flag?, person_ref: non_empty(&x.person_ref), reason: x.reason.clone() })
+        }
+        K::RecordCorrected(c) => {
+            let k = "record_corrected";
+            let target = ck.take(f(k, "corrected_event_id"), rules::parse_event_id(&c.corrected_event_id));
+            let replacement = match &c.replacement {
+                Some(r) => {
+                    if matches!(r.kind, Some(K::RecordCorrected(_)) | Some(K::RecordRetracted(_))) {
+                        // Refused here, before recursing, so nesting depth stays bounded.
+                        ck.fail(f(k, "replacement"), "a correction replaces a record, not another correction or retraction");
+                        None
+                    } else {
+                        decode_body(r, &format!("{}.replacement.", f(k, "")), ck)
+                    }
+                }
+                None => {
+                    ck.fail(f(k, "replacement"), "is required");
+                    None
+                }
+            };
+            d::Body::RecordCorrected(d::RecordCorrected {
+                corrected_event_id: EventId(target?),
+                reason: c.reason.clone(),
+                replacement: Box::new(replacement?),
+            })
+        }
+        K::RecordRetracted(r) => {
+            let target = ck.take(f("record_retracted", "retracted_event_id"), rules::parse_event_id(&r.retracted_event_id));
+            d::Body::RecordRetracted(d::RecordRetracted { retracted_event_id: EventId(target?), reason: r.reason.clone() })
+        }
+    })
+}
+
+// ---- domain -> wire ----
+
+fn ts(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+fn flag_pb(f: d::AbuseFlag) -> i32 {
+    (match f {
+        d::AbuseFlag::ChildSexualAbuse => pb::AbuseFlag::ChildSexualAbuse,
+        d::AbuseFlag::ChildSexualExploitation => pb::AbuseFlag::ChildSexualExploitation,
+        d::AbuseFlag::GroupBased => pb::AbuseFlag::GroupBased,
+        d::AbuseFlag::ModernSlavery => pb::AbuseFlag::ModernSlavery,
+        d::AbuseFlag::DomesticAbuse => pb::AbuseFlag::DomesticAbuse,
+    }) as i32
+}
+
+fn name_pb(n: &d::Name) -> pb::Name {
+    pb::Name { forenames: n.forenames.clone(), surname: n.surname.clone() }
+}
+
+fn address_pb(a: &d::Address) -> pb::Address {
+    pb::Address {
+        line1: a.line1.clone(),
+        line2: a.line2.clone(),
+        town: a.town.clone(),
+        postcode: a.postcode.clone(),
+        country: a.country.clone(),
+    }
+}
+
+fn identifier_pb(i: &d::Identifier) -> pb::Identifier {
+    let kind = match i.kind {
+        d::IdentifierKind::Phone => pb::IdentifierKind::Phone,
+        d::IdentifierKind::Email => pb::IdentifierKind::Email,
+        d::IdentifierKind::Vehicle => pb::IdentifierKind::Vehicle,
+        d::IdentifierKind::SocialHandle => pb::IdentifierKind::SocialHandle,
+        d::IdentifierKind::PncId => pb::IdentifierKind::PncId,
+        d::IdentifierKind::Passport => pb::IdentifierKind::Passport,
+    };
+    pb::Identifier { kind: kind as i32, value: i.value.clone() }
+}
+
+fn place_pb(p: &d::Place) -> pb::Place {
+    let (latitude, longitude) = p.coordinates.unwrap_or((0.0, 0.0));
+    pb::Place { name: p.name.clone(), address: p.address.as_ref().map(address_pb), latitude, longitude }
+}
+
+fn pd(d: &Option<d::PartialDate>) -> String {
+    d.map(|d| d.to_string()).unwrap_or_default()
+}
+
+/// Encodes a domain event in the wire format.
+pub fn event_to_pb(e: &d::Event) -> pb::Event {
+    pb::Event {
+        event_id: e.id.to_string(),
+        force_code: e.force.code.to_string(),
+        case_ref: e.case_ref.clone(),
+        occurred_at: ts(&e.occurred_at),
+        recorded_at: ts(&e.recorded_at),
+        schema_version: e.schema_version,
+        recorded_by: e.recorded_by.clone(),
+        body: Some(body_to_pb(&e.body)),
+    }
+}
+
+/// Encodes a domain event body in the wire format.
+pub fn body_to_pb(b: &d::Body) -> pb::Body {
+    use pb::body::Kind as K;
+    let kind = match b {
+        d::Body::CaseOpened(c) => K::CaseOpened(pb::CaseOpened {
+            offence_classification: c.offence.code.to_string(),
+            force_flags: c.force_flags.iter().map(|f| flag_pb(*f)).collect(),
+            reported_on: c.reported_on.map(|d| d.to_string()).unwrap_or_default(),
+            area: c.area.clone(),
+            title: c.title.clone(),
+        }),
+        d::Body::PersonRecorded(p) => K::PersonRecorded(pb::PersonRecorded {
+            person_ref: p.person_ref.clone(),
+            role: match p.role {
+                d::Role::Suspect => pb::PersonRole::Suspect,
+                d::Role::Victim => pb::PersonRole::Victim,
+                d::Role::Witness => pb::PersonRole::Witness,
+            } as i32,
+            name: p.name.as_ref().map(name_pb),
+            aliases: p.aliases.iter().map(name_pb).collect(),
+            date_of_birth: pd(&p.date_of_birth),
+            sex: match p.sex {
+                None => 0,
+                Some(d::Sex::Female) => pb::Sex::Female as i32,
+                Some(d::Sex::Male) => pb::Sex::Male as i32,
+                Some(d::Sex::Other) => pb::Sex::Other as i32,
+            },
+            self_defined_ethnicity: match p.self_defined_ethnicity {
+                None => 0,
+                Some(d::SelfDefinedEthnicity::NotStated) => 99,
+                Some(d::SelfDefinedEthnicity::Census2021(n)) => i32::from(n),
+            },
+            officer_observed_ethnicity: match p.officer_observed_ethnicity {
+                None => 0,
+                Some(d::ObservedEthnicity::Ic0) => 9,
+                Some(d::ObservedEthnicity::Ic(n)) => i32::from(n),
+            },
+            nationalities: p.nationalities.clone(),
+            addresses: p.addresses.iter().map(address_pb).collect(),
+            identifiers: p.identifiers.iter().map(identifier_pb).collect(),
+            vital_status: match p.vital_status {
+                None => 0,
+                Some(d::VitalStatus::Alive) => pb::VitalStatus::Alive as i32,
+                Some(d::VitalStatus::Deceased) => pb::VitalStatus::Deceased as i32,
+            },
+            date_of_death: pd(&p.date_of_death),
+            description: p.description.clone(),
+        }),
+        d::Body::OffenceRecorded(o) => K::OffenceRecorded(pb::OffenceRecorded {
+            offence_ref: o.offence_ref.clone(),
+            classification: o.offence.code.to_string(),
+            suspect_refs: o.suspect_refs.clone(),
+            victim_refs: o.victim_refs.clone(),
+            committed_from: pd(&o.committed_from),
+            committed_to: pd(&o.committed_to),
+            place: o.place.as_ref().map(place_pb),
+        }),
+        d::Body::IdentifierObserved(o) => K::IdentifierObserved(pb::IdentifierObserved {
+            identifier: Some(identifier_pb(&o.identifier)),
+            person_ref: o.person_ref.clone().unwrap_or_default(),
+            context: o.context.clone(),
+        }),
+        d::Body::LocationObserved(o) => K::LocationObserved(pb::LocationObserved {
+            place: Some(place_pb(&o.place)),
+            person_refs: o.person_refs.clone(),
+            context: o.context.clone(),
+        }),
+        d::Body::InterviewRecorded(i) => K::InterviewRecorded(pb::InterviewRecorded {
+            person_ref: i.person_ref.clone(),
+            kind: match i.kind {
+                d::InterviewKind::UnderArrest => pb::InterviewKind::UnderArrest,
+                d::InterviewKind::Voluntary => pb::InterviewKind::Voluntary,
+            } as i32,
+            interviewed_on: i.interviewed_on.to_string(),
+            no_comment: i.no_comment,
+        }),
+        d::Body::StatementTaken(s) => K::StatementTaken(pb::StatementTaken {
+            person_ref: s.person_ref.clone(),
+            kind: match s.kind {
+                d::StatementKind::AbeVideo => pb::StatementKind::AbeVideo,
+                d::StatementKind::Written => pb::StatementKind::Written,
+                d::StatementKind::Declined => pb::StatementKind::Declined,
+            } as i32,
+            taken_on: s.taken_on.to_string(),
+        }),
+        d::Body::DecisionRecorded(x) => K::DecisionRecorded(pb::DecisionRecorded {
+            decision: match x.decision {
+                d::DecisionKind::Charged => pb::DecisionKind::Charged,
+                d::DecisionKind::Cautioned => pb::DecisionKind::Cautioned,
+                d::DecisionKind::CommunityResolution => pb::DecisionKind::CommunityResolution,
+                d::DecisionKind::NfaPolice => pb::DecisionKind::NfaPolice,
+                d::DecisionKind::NfaProsecutor => pb::DecisionKind::NfaProsecutor,
+                d::DecisionKind::Reopened => pb::DecisionKind::Reopened,
+                d::DecisionKind::Convicted => pb::DecisionKind::Convicted,
+                d::DecisionKind::Acquitted => pb::DecisionKind::Acquitted,
+            } as i32,
+            person_refs: x.person_refs.clone(),
+            outcome_type: x.outcome_type.map(u32::from).unwrap_or(0),
+            reason: x.reason.clone(),
+            decided_on: x.decided_on.to_string(),
+        }),
+        d::Body::CaseReferred(r) => K::CaseReferred(pb::CaseReferred {
+            programme: r.programme.clone(),
+            reason: r.reason.clone(),
+            referred_on: r.referred_on.to_string(),
+        }),
+        d::Body::IndependentReviewRecorded(r) => K::IndependentReviewRecorded(pb::IndependentReviewRecorded {
+            reviewing_body: r.reviewing_body.clone(),
+            reviewed_on: r.reviewed_on.to_string(),
+            outcome: match r.outcome {
+                d::ReviewOutcome::DecisionUpheld => pb::ReviewOutcome::DecisionUpheld,
+                d::ReviewOutcome::Reinvestigate => pb::ReviewOutcome::Reinvestigate,
+                d::ReviewOutcome::ReferredToProsecutor => pb::ReviewOutcome::ReferredToProsecutor,
+            } as i32,
+            summary: r.summary.clone(),
+        }),
+        d::Body::TravelRiskNoted(t) => K::TravelRiskNoted(pb::TravelRiskNoted {
+            person_ref: t.person_ref.clone(),
+            kind: match t.kind {
+                d::TravelRiskKind::TravelBooked => pb::TravelRiskKind::TravelBooked,
+                d::TravelRiskKind::PassportHeld => pb::TravelRiskKind::PassportHeld,
+                d::TravelRiskKind::ForeignTies => pb::TravelRiskKind::ForeignTies,
+                d::TravelRiskKind::PreviousAbsconding => pb::TravelRiskKind::PreviousAbsconding,
+                d::TravelRiskKind::Other => pb::TravelRiskKind::Other,
+            } as i32,
+            destination_country: t.destination_country.clone().unwrap_or_default(),
+            noted_on: t.noted_on.to_string(),
+            details: t.details.clone(),
+        }),
+        d::Body::FlagApplied(x) => K::FlagApplied(pb::FlagApplied {
+            flag: flag_pb(x.flag),
+            person_ref: x.person_ref.clone().unwrap_or_default(),
+            reason: x.reason.clone(),
+        }),
+        d::Body::FlagRemoved(x) => K::FlagRemoved(pb::FlagRemoved {
+            flag: flag_pb(x.flag),
+            person_ref: x.person_ref.clone().unwrap_or_default(),
+            reason: x.reason.clone(),
+        }),
+        d::Body::RecordCorrected(c) => K::RecordCorrected(Box::new(pb::RecordCorrected {
+            corrected_event_id: c.corrected_event_id.to_string(),
+            reason: c.reason.clone(),
+            replacement: Some(Box::new(body_to_pb(&c.replacement))),
+        })),
+        d::Body::RecordRetracted(r) => K::RecordRetracted(pb::RecordRetracted {
+            retracted_event_id: r.retracted_event_id.to_string(),
+            reason: r.reason.clone(),
+        }),
+    };
+    pb::Body { kind: Some(kind) }
+}
