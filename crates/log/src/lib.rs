@@ -1,0 +1,128 @@
+//! The ledger's log: the [`EventLog`] trait every backend implements, the types that cross it,
+//! an in-memory backend ([`MemoryLog`]) and the [`conformance`] suite every backend must pass.
+//!
+//! The log deals in positions and bytes; it knows nothing of event kinds or validation. It must
+//! not depend on any backend (sled, rdkafka) nor on gRPC.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+pub use beaconport_domain::{EventId, Position};
+use tokio::sync::watch;
+
+pub mod conformance;
+mod memory;
+
+pub use memory::MemoryLog;
+
+/// Errors of a log backend.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An event id is already stored with different content. A conflict, not a retry: the
+    /// publisher reused an id. Nothing of the batch was stored.
+    #[error("event {id}: event_id is already stored at position {position} with different content")]
+    Conflict { id: EventId, position: Position },
+    /// A record is larger than the backend accepts. Nothing of the batch was stored.
+    #[error("event {id}: is {size} bytes encoded, more than the {max} the log accepts")]
+    TooLarge { id: EventId, size: usize, max: usize },
+    /// The storage failed; the batch may or may not be stored and must be retried (retries are
+    /// idempotent).
+    #[error("storage failure: {0}")]
+    Storage(String),
+    /// Stored data does not decode: the log is damaged at this position.
+    #[error("log damaged at position {position}: {reason}")]
+    Corrupt { position: Position, reason: String },
+    /// The log has been closed.
+    #[error("the log is closed")]
+    Closed,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One event to append: its id, its stream key and its stored bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub id: EventId,
+    /// The stream key (`FORCE/CASE`): events with the same key keep their order everywhere.
+    pub key: String,
+    pub payload: Bytes,
+}
+
+/// The acknowledgement of one appended record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Appended {
+    pub position: Position,
+    /// The id was already stored with the same content; `position` is the original one and
+    /// nothing new was stored.
+    pub duplicate: bool,
+}
+
+/// One stored event, as read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub position: Position,
+    pub id: EventId,
+    pub key: String,
+    /// When the log appended it, milliseconds since the Unix epoch (the ledger's clock).
+    pub appended_at_ms: i64,
+    pub payload: Bytes,
+}
+
+/// A durable, append-only, totally ordered log of events.
+///
+/// Contract, for every backend (checked by [`conformance`]):
+/// - **Positions** are dense and monotonic: the n-th stored event has position n - 1, and
+///   [`head`](EventLog::head) is the position the next new event will get.
+/// - **Durability**: [`append`](EventLog::append) returns `Ok` only once every record of the
+///   batch is durable (it survives a crash of the process or the machine).
+/// - **Atomicity**: a batch is stored entirely or not at all.
+/// - **Idempotency**: a record whose id is already stored with the same payload is not stored
+///   again; its acknowledgement carries the original position and `duplicate: true`. The same id
+///   with a different payload fails the whole batch with [`Error::Conflict`].
+/// - **Order**: records of one batch get increasing positions in batch order; of two batches,
+///   the one whose `append` returned first has the lower positions. So events with one key keep
+///   their order of publication.
+/// - **Reads** return stored events in position order, without gaps, and only acknowledged or
+///   being-acknowledged events (never a batch that will fail).
+/// - **Cancellation**: dropping an `append` future does not cancel the write: the batch may still
+///   be stored (a retry is then a duplicate, never a second copy).
+#[async_trait]
+pub trait EventLog: Send + Sync + 'static {
+    /// Appends a batch durably; see the trait's contract.
+    async fn append(&self, records: Vec<Record>) -> Result<Vec<Appended>>;
+
+    /// Reads up to `max` events from position `from`, in order. Fewer (or none) at the end.
+    async fn read(&self, from: Position, max: usize) -> Result<Vec<Entry>>;
+
+    /// Looks an event up by id.
+    async fn get(&self, id: EventId) -> Result<Option<Entry>>;
+
+    /// The position the next new event will get: the number of events stored.
+    fn head(&self) -> Position;
+
+    /// Watches the head: the receiver sees every new head after a successful append.
+    fn subscribe(&self) -> watch::Receiver<Position>;
+
+    /// Waits until the log holds at least `position + 1` events (read your own writes).
+    async fn wait_for(&self, position: Position) -> Result<()> {
+        let mut rx = self.subscribe();
+        rx.wait_for(|h| h.0 > position.0).await.map_err(|_| Error::Closed)?;
+        Ok(())
+    }
+}
+
+/// The stream key of an event: force code and case reference.
+pub fn stream_key(force: &str, case_ref: &str) -> String {
+    format!("{force}/{case_ref}")
+}
+
+/// A 64-bit content hash of a payload, used to tell a retry from a reused id.
+pub fn content_hash(payload: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(payload)
+}
+
+/// The ledger's clock, in milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
