@@ -1,0 +1,236 @@
+//! `beaconport bench`: ingest throughput in one run, on the same events.
+//!
+//! 1. **raw**: the embedded log alone: the events' stored bytes appended in batches by several
+//!    concurrent tasks, in this process.
+//! 2. **gRPC**: a `beaconport serve` child process on loopback, fed the same events in the same
+//!    batches by as many concurrent clients, every acknowledgement after its flush.
+//!
+//! It prints events/s for both and their ratio, batch acknowledgement latency (p50, p99), the
+//! server's peak resident memory (VmHWM of the child), and the space the log takes on disk.
+
+use std::io::{BufRead, BufReader};
+use std::process::{ExitCode, Stdio};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context as _, Result};
+use beaconport_log::{stream_key, EventLog, Record};
+use beaconport_log_sled::SledLog;
+use beaconport_proto::pb::{api, event as pb};
+use bytes::Bytes;
+use clap::Args;
+use hdrhistogram::Histogram;
+
+use crate::client;
+use crate::config::Config;
+
+#[derive(Debug, Args, Clone)]
+pub struct BenchArgs {
+    /// Events to publish in each of the two runs.
+    #[arg(long, default_value_t = 500_000)]
+    pub events: usize,
+    /// Concurrent publishers.
+    #[arg(long, default_value_t = 4)]
+    pub publishers: usize,
+    /// Events per batch.
+    #[arg(long, default_value_t = 500)]
+    pub batch_size: usize,
+    /// Seed of the generated events.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+struct Run {
+    events_per_sec: f64,
+    latency: Histogram<u64>,
+}
+
+impl Run {
+    fn p(&self, q: f64) -> f64 {
+        self.latency.value_at_quantile(q) as f64 / 1000.0
+    }
+}
+
+pub async fn run(a: BenchArgs) -> Result<ExitCode> {
+    if a.publishers == 0 || a.batch_size == 0 || a.events == 0 {
+        bail!("--events, --publishers and --batch-size must be at least 1");
+    }
+    let t = Instant::now();
+    let now = chrono::Utc::now();
+    let n = a.events;
+    let seed = a.seed;
+    let events: Vec<pb::Event> = tokio::task::spawn_blocking(move || {
+        beaconport_synth::events_for_bench(seed, n, now).iter().map(beaconport_proto::event_to_pb).collect()
+    })
+    .await?;
+    let records: Vec<Record> = events
+        .iter()
+        .map(|e| Record {
+            id: beaconport_log::EventId(e.event_id.parse().expect("generated ids are UUIDs")),
+            key: stream_key(&e.force_code, &e.case_ref),
+            payload: Bytes::from(beaconport_proto::stored::encode(e)),
+        })
+        .collect();
+    let payload_bytes: usize = records.iter().map(|r| r.payload.len()).sum();
+    println!(
+        "generated {} events ({:.0} bytes each on average) in {:.1} s; {} publishers, batches of {}",
+        n,
+        payload_bytes as f64 / n as f64,
+        t.elapsed().as_secs_f64(),
+        a.publishers,
+        a.batch_size
+    );
+    let dir = tempfile::tempdir()?;
+
+    // 1. Raw log appends.
+    let raw_dir = dir.path().join("raw");
+    let config = Config { data_dir: raw_dir.clone(), ..Config::default() };
+    let log = Arc::new(SledLog::open(config.sled_options())?);
+    let batches: Vec<Vec<Record>> = records.chunks(a.batch_size).map(<[Record]>::to_vec).collect();
+    let raw = drive(a.publishers, batches, {
+        let log = log.clone();
+        move |b: Vec<Record>| {
+            let log = log.clone();
+            async move {
+                log.append(b).await?;
+                Ok(())
+            }
+        }
+    })
+    .await?;
+    let stats = log.stats()?;
+    tokio::task::spawn_blocking(move || log.close()).await?;
+    if stats.events != n as u64 {
+        bail!("raw run stored {} events, expected {n}", stats.events);
+    }
+
+    // 2. gRPC into a server process.
+    let grpc_dir = dir.path().join("grpc");
+    let exe = std::env::current_exe().context("locating the beaconport binary")?;
+    let mut child = std::process::Command::new(exe)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&grpc_dir)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("starting the server")?;
+    let stdout = child.stdout.take().context("server stdout")?;
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line)?;
+    let addr = line.trim().strip_prefix("beaconport listening on ").context("server did not report its address")?;
+    let url = format!("http://{addr}");
+    let requests: Vec<api::PublishRequest> =
+        events.chunks(a.batch_size).map(|c| api::PublishRequest { events: c.to_vec() }).collect();
+    let mut clients = Vec::new();
+    for _ in 0..a.publishers {
+        clients.push(client::ingest(client::channel(&url).await?));
+    }
+    let clients = Arc::new(clients);
+    let next_client = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let grpc = drive(a.publishers, requests, {
+        move |r: api::PublishRequest| {
+            let i = next_client.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % clients.len();
+            let mut c = clients[i].clone();
+            async move {
+                c.publish(r).await.map_err(|s| anyhow::anyhow!("publish failed: {}", s.message()))?;
+                Ok(())
+            }
+        }
+    })
+    .await?;
+    let mut reader = client::log_reader(client::channel(&url).await?);
+    let head = reader.head(api::HeadRequest {}).await?.into_inner().next_position;
+    let peak_kib = peak_rss_kib(child.id());
+    // SIGTERM: graceful shutdown.
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM)
+        .context("stopping the server")?;
+    let status = child.wait()?;
+    if head != n as u64 {
+        bail!("gRPC run stored {head} events, expected {n}");
+    }
+
+    println!();
+    println!("{:<22} {:>14} {:>16} {:>16}", "", "events/s", "p50 batch ack", "p99 batch ack");
+    println!("{:<22} {:>14.0} {:>13.2} ms {:>13.2} ms", "raw sled append", raw.events_per_sec, raw.p(0.5), raw.p(0.99));
+    println!("{:<22} {:>14.0} {:>13.2} ms {:>13.2} ms", "gRPC ingest", grpc.events_per_sec, grpc.p(0.5), grpc.p(0.99));
+    println!();
+    let ratio = grpc.events_per_sec / raw.events_per_sec;
+    println!("ratio gRPC / raw: {ratio:.2} (target 0.60 or more)");
+    println!("gRPC ingest: {:.0} events/s (target 100,000 or more)", grpc.events_per_sec);
+    match peak_kib {
+        Some(k) => println!("server peak memory (VmHWM): {:.1} MiB", k as f64 / 1024.0),
+        None => println!("server peak memory: not available on this platform"),
+    }
+    println!(
+        "raw log on disk: {:.1} MiB for {:.1} MiB of events ({:.2}x), {} blocks",
+        stats.disk_bytes as f64 / (1 << 20) as f64,
+        payload_bytes as f64 / (1 << 20) as f64,
+        stats.disk_bytes as f64 / payload_bytes as f64,
+        stats.blocks
+    );
+    if !status.success() {
+        bail!("server exited with {status}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `f` over `items` with `concurrency` workers; returns throughput (items are batches; the
+/// event count is the sum of their lengths) and per-item latency.
+async fn drive<T, F, Fut>(concurrency: usize, items: Vec<T>, f: F) -> Result<Run>
+where
+    T: Send + Sized + Len + 'static,
+    F: Fn(T) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<()>> + Send,
+{
+    let total: usize = items.iter().map(Len::len).sum();
+    let queue = Arc::new(parking_queue(items));
+    let f = Arc::new(f);
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let queue = queue.clone();
+        let f = f.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut h = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("bounds");
+            loop {
+                let Some(item) = queue.lock().expect("queue").pop_front() else { break };
+                let t = Instant::now();
+                f(item).await?;
+                h.record(t.elapsed().as_micros().max(1) as u64).expect("in bounds");
+            }
+            anyhow::Ok(h)
+        }));
+    }
+    let mut latency = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("bounds");
+    for t in tasks {
+        latency.add(t.await??).expect("same bounds");
+    }
+    Ok(Run { events_per_sec: total as f64 / start.elapsed().as_secs_f64(), latency })
+}
+
+fn parking_queue<T>(items: Vec<T>) -> std::sync::Mutex<std::collections::VecDeque<T>> {
+    std::sync::Mutex::new(items.into())
+}
+
+trait Len {
+    fn len(&self) -> usize;
+}
+
+impl Len for Vec<Record> {
+    fn len(&self) -> usize {
+        Vec::len(self)
+    }
+}
+
+impl Len for api::PublishRequest {
+    fn len(&self) -> usize {
+        self.events.len()
+    }
+}
+
+/// Peak resident set size of a process, in KiB (Linux `/proc/PID/status`, `VmHWM`).
+pub fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
+}

@@ -1,0 +1,244 @@
+//! Configuration: defaults, then a TOML file, then `BEACONPORT_*` environment variables (`__`
+//! separates nesting: `BEACONPORT_SLED__CACHE_MB=512`), then command-line flags, then
+//! [`Config::validate`]. The loader takes the environment as a parameter, so tests never touch
+//! the process environment.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _, Result};
+use serde::{Deserialize, Serialize};
+use toml::{Table, Value};
+
+/// Prefix of the environment variables read.
+pub const ENV_PREFIX: &str = "BEACONPORT_";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address of the gRPC API.
+    pub listen: SocketAddr,
+    /// Directory of the embedded log.
+    pub data_dir: PathBuf,
+    /// Default log filter (`info`, `beaconport=debug`, ...). Personal data appears only at debug.
+    pub log_filter: String,
+    /// Longest wait for in-flight requests at shutdown, in seconds.
+    pub shutdown_grace_secs: u64,
+    pub grpc: Grpc,
+    pub sled: Sled,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Grpc {
+    /// Largest request or response, in bytes.
+    pub max_message_bytes: usize,
+    /// Most concurrent streams per connection.
+    pub max_concurrent_streams: u32,
+    /// Longest a request may run, in seconds.
+    pub request_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Sled {
+    /// sled page cache, in MiB.
+    pub cache_mb: u64,
+    /// Target size of a block of events, in KiB.
+    pub block_kb: usize,
+    /// Write the id index every this many new events.
+    pub index_every: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:50051".parse().expect("valid"),
+            data_dir: PathBuf::from("beaconport-data"),
+            log_filter: "info".into(),
+            shutdown_grace_secs: 30,
+            grpc: Grpc::default(),
+            sled: Sled::default(),
+        }
+    }
+}
+
+impl Default for Grpc {
+    fn default() -> Self {
+        Self { max_message_bytes: 16 << 20, max_concurrent_streams: 256, request_timeout_secs: 60 }
+    }
+}
+
+impl Default for Sled {
+    fn default() -> Self {
+        Self { cache_mb: 256, block_kb: 32, index_every: 200_000 }
+    }
+}
+
+impl Config {
+    /// Loads the configuration from its layers. `overrides` are the command-line flags, as a
+    /// table of the same shape as the file.
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        overrides: Table,
+    ) -> Result<Self> {
+        let defaults = Value::try_from(Config::default())?;
+        let Value::Table(mut merged) = defaults.clone() else { unreachable!("a struct is a table") };
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading config {}", path.display()))?;
+            let table: Table = toml::from_str(&text).with_context(|| format!("parsing config {}", path.display()))?;
+            merge(&mut merged, table);
+        }
+        let mut from_env = Table::new();
+        for (k, v) in env {
+            let Some(rest) = k.strip_prefix(ENV_PREFIX) else { continue };
+            let path: Vec<String> = rest.split("__").map(str::to_lowercase).collect();
+            let value = typed_like(&defaults, &path, &v).with_context(|| format!("environment variable {k}"))?;
+            insert_path(&mut from_env, &path, value);
+        }
+        merge(&mut merged, from_env);
+        merge(&mut merged, overrides);
+        let config: Config = Value::Table(merged).try_into().context("invalid configuration")?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that parse but make no sense.
+    pub fn validate(&self) -> Result<()> {
+        if self.grpc.max_message_bytes < 1024 {
+            bail!("grpc.max_message_bytes: {} is too small (at least 1024)", self.grpc.max_message_bytes);
+        }
+        if self.grpc.max_concurrent_streams == 0 {
+            bail!("grpc.max_concurrent_streams: must be at least 1");
+        }
+        if self.grpc.request_timeout_secs == 0 {
+            bail!("grpc.request_timeout_secs: must be at least 1");
+        }
+        if self.sled.block_kb == 0 || self.sled.block_kb > 1024 {
+            bail!("sled.block_kb: {} is outside 1 to 1024", self.sled.block_kb);
+        }
+        if self.sled.cache_mb == 0 {
+            bail!("sled.cache_mb: must be at least 1");
+        }
+        if self.sled.index_every == 0 {
+            bail!("sled.index_every: must be at least 1");
+        }
+        if self.data_dir.as_os_str().is_empty() {
+            bail!("data_dir: must not be empty");
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log_filter)
+            .map_err(|e| anyhow::anyhow!("log_filter: {:?} is not a filter: {e}", self.log_filter))?;
+        Ok(())
+    }
+
+    /// The sled log options this configuration asks for.
+    pub fn sled_options(&self) -> beaconport_log_sled::Options {
+        let mut o = beaconport_log_sled::Options::new(&self.data_dir);
+        o.cache_bytes = self.sled.cache_mb << 20;
+        o.block_bytes = self.sled.block_kb << 10;
+        o.index_every = self.sled.index_every;
+        o
+    }
+
+    /// The gRPC server options this configuration asks for.
+    pub fn server_options(&self) -> beaconport_server::Options {
+        beaconport_server::Options {
+            max_message_bytes: self.grpc.max_message_bytes,
+            max_concurrent_streams: self.grpc.max_concurrent_streams,
+            request_timeout: std::time::Duration::from_secs(self.grpc.request_timeout_secs),
+        }
+    }
+}
+
+/// Parses an environment value as the type of the default at the same path (so `BEACONPORT_
+/// SLED__CACHE_MB=512` is a number and `BEACONPORT_DATA_DIR=123` stays a path).
+fn typed_like(defaults: &Value, path: &[String], raw: &str) -> Result<Value> {
+    let mut at = defaults;
+    for p in path {
+        at = match at.get(p.as_str()) {
+            Some(v) => v,
+            None => bail!("{} is not a setting", path.join(".")),
+        };
+    }
+    Ok(match at {
+        Value::Integer(_) => Value::Integer(raw.trim().parse().with_context(|| format!("{raw:?} is not a whole number"))?),
+        Value::Boolean(_) => Value::Boolean(raw.trim().parse().with_context(|| format!("{raw:?} is not true or false"))?),
+        Value::Float(_) => Value::Float(raw.trim().parse().with_context(|| format!("{raw:?} is not a number"))?),
+        Value::Table(_) => bail!("{} is a section, set its fields", path.join(".")),
+        _ => Value::String(raw.to_string()),
+    })
+}
+
+fn insert_path(table: &mut Table, path: &[String], value: Value) {
+    match path {
+        [] => {}
+        [last] => {
+            table.insert(last.clone(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = table.entry(first.clone()).or_insert_with(|| Value::Table(Table::new()));
+            if let Value::Table(t) = entry {
+                insert_path(t, rest, value);
+            }
+        }
+    }
+}
+
+fn merge(base: &mut Table, over: Table) {
+    for (k, v) in over {
+        match (base.get_mut(&k), v) {
+            (Some(Value::Table(b)), Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn shipped_example_equals_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/beaconport.toml");
+        let c = Config::load(Some(&path), env(&[]), Table::new()).unwrap();
+        assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn layers_apply_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "data_dir = \"/from/file\"\nlisten = \"127.0.0.1:1\"\n[sled]\ncache_mb = 64\n").unwrap();
+        let e = env(&[("BEACONPORT_LISTEN", "127.0.0.1:2"), ("BEACONPORT_SLED__BLOCK_KB", "64"), ("OTHER", "x")]);
+        let mut flags = Table::new();
+        flags.insert("listen".into(), Value::String("127.0.0.1:3".into()));
+        let c = Config::load(Some(&file), e, flags).unwrap();
+        assert_eq!(c.data_dir, PathBuf::from("/from/file"));
+        assert_eq!(c.listen.port(), 3);
+        assert_eq!(c.sled.cache_mb, 64);
+        assert_eq!(c.sled.block_kb, 64);
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let err = Config::load(None, env(&[("BEACONPORT_SLED__CACHE_MB", "lots")]), Table::new()).unwrap_err();
+        assert!(format!("{err:#}").contains("BEACONPORT_SLED__CACHE_MB"), "{err:#}");
+        let err = Config::load(None, env(&[("BEACONPORT_NOPE", "1")]), Table::new()).unwrap_err();
+        assert!(format!("{err:#}").contains("nope is not a setting"), "{err:#}");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "[sled]\nblock_kb = 0\n").unwrap();
+        let err = Config::load(Some(&file), env(&[]), Table::new()).unwrap_err();
+        assert!(format!("{err:#}").contains("sled.block_kb"), "{err:#}");
+        std::fs::write(&file, "unknown_key = 1\n").unwrap();
+        let err = Config::load(Some(&file), env(&[]), Table::new()).unwrap_err();
+        assert!(format!("{err:#}").contains("unknown_key"), "{err:#}");
+    }
+}

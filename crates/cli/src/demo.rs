@@ -1,0 +1,192 @@
+//! `beaconport demo`: the main job a newcomer runs. Generates the synthetic national scenario
+//! (seeded, deterministic, no real person), starts an embedded ledger, publishes everything
+//! through gRPC from several publishers, and prints what was stored, read back from the ledger.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context as _, Result};
+use beaconport_domain::reference;
+use beaconport_log::EventLog;
+use beaconport_log_sled::SledLog;
+use beaconport_proto::pb::{api, event as pb};
+use clap::Args;
+use futures::StreamExt;
+
+use crate::client;
+use crate::config::Config;
+
+#[derive(Debug, Args, Clone)]
+pub struct DemoArgs {
+    /// Seed of the synthetic scenario; the same seed gives the same scenario.
+    #[arg(long, default_value_t = 2025)]
+    pub seed: u64,
+    /// Forces taking part.
+    #[arg(long, default_value_t = 23)]
+    pub forces: usize,
+    /// Cases referred to the review (closed with no further action, in scope).
+    #[arg(long, default_value_t = 1273)]
+    pub referred_cases: usize,
+    /// Of the referred cases, rape allegations.
+    #[arg(long, default_value_t = 236)]
+    pub rape_cases: usize,
+    /// Ordinary cases around them.
+    #[arg(long, default_value_t = 4000)]
+    pub ordinary_cases: usize,
+    /// Keep the ledger in this directory (default: a temporary directory, removed at the end).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Concurrent publishers (each publishes the events of its forces, in order).
+    #[arg(long, default_value_t = 4)]
+    pub publishers: usize,
+    /// Events per batch.
+    #[arg(long, default_value_t = 500)]
+    pub batch_size: usize,
+}
+
+pub async fn run(a: DemoArgs) -> Result<ExitCode> {
+    if a.publishers == 0 || a.batch_size == 0 {
+        bail!("--publishers and --batch-size must be at least 1");
+    }
+    println!("Beaconport demo: a synthetic national scenario (seed {}); every person in it is invented.", a.seed);
+    let t = Instant::now();
+    let options = beaconport_synth::Options {
+        seed: a.seed,
+        forces: a.forces,
+        referred_cases: a.referred_cases,
+        referred_rape_cases: a.rape_cases,
+        ordinary_cases: a.ordinary_cases,
+        ..Default::default()
+    };
+    let scenario = tokio::task::spawn_blocking(move || beaconport_synth::generate(&options)).await?;
+    let events: Vec<pb::Event> = scenario.events.iter().map(beaconport_proto::event_to_pb).collect();
+    println!(
+        "generated {} events: {} referred cases ({} rape allegations) from {} forces, among {} cases in all ({:.1} s)",
+        events.len(),
+        scenario.truth.referred_cases.len(),
+        a.rape_cases,
+        a.forces,
+        count_cases(&events),
+        t.elapsed().as_secs_f64()
+    );
+
+    let temp = tempfile::tempdir()?;
+    let data_dir = a.data_dir.clone().unwrap_or_else(|| temp.path().join("ledger"));
+    let config = Config { data_dir: data_dir.clone(), ..Config::default() };
+    let log = Arc::new(SledLog::open(config.sled_options())?);
+    let listener = beaconport_server::bind("127.0.0.1:0".parse()?).await?;
+    let addr = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let dyn_log: Arc<dyn EventLog> = log.clone();
+    let server = tokio::spawn(beaconport_server::serve(listener, dyn_log, config.server_options(), async {
+        let _ = stopped.await;
+    }));
+    let url = format!("http://{addr}");
+    println!("ledger serving gRPC on {addr}, embedded log in {}", data_dir.display());
+
+    // Each publisher takes whole forces, so every case's events go through one publisher, in order.
+    let mut shares: Vec<Vec<pb::Event>> = vec![Vec::new(); a.publishers];
+    for e in &events {
+        let i = reference::FORCES.iter().position(|f| f.code == e.force_code).unwrap_or(0) % a.publishers;
+        shares[i].push(e.clone());
+    }
+    let t = Instant::now();
+    let mut tasks = Vec::new();
+    for share in shares {
+        let url = url.clone();
+        let batch_size = a.batch_size;
+        tasks.push(tokio::spawn(async move {
+            let mut c = client::ingest(client::channel(&url).await?);
+            let mut stored = 0u64;
+            for chunk in share.chunks(batch_size) {
+                let r = c.publish(api::PublishRequest { events: chunk.to_vec() }).await.map_err(|s| {
+                    anyhow::anyhow!("batch refused: {}", s.message())
+                })?;
+                stored += r.into_inner().acks.iter().filter(|x| !x.duplicate).count() as u64;
+            }
+            anyhow::Ok(stored)
+        }));
+    }
+    let mut stored_new = 0;
+    for t in tasks {
+        stored_new += t.await??;
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!(
+        "published {} events through gRPC from {} publishers in batches of {}: {:.2} s, {:.0} events/s, every batch flushed before its acknowledgement",
+        stored_new,
+        a.publishers,
+        a.batch_size,
+        secs,
+        stored_new as f64 / secs
+    );
+
+    // A retried batch stores nothing new.
+    let mut c = client::ingest(client::channel(&url).await?);
+    let retry: Vec<pb::Event> = events.iter().take(a.batch_size).cloned().collect();
+    let acks = c.publish(api::PublishRequest { events: retry.clone() }).await?.into_inner().acks;
+    let dups = acks.iter().filter(|x| x.duplicate).count();
+    println!("retried the first batch of {}: {} acknowledged as already stored, nothing new", retry.len(), dups);
+
+    // Read everything back through the API and describe it.
+    let mut reader = client::log_reader(client::channel(&url).await?);
+    let head = reader.head(api::HeadRequest {}).await?.into_inner().next_position;
+    let mut stream = reader.read(api::ReadRequest { from_position: 0, limit: 0 }).await?.into_inner();
+    let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
+    let mut by_force: BTreeMap<String, (u64, std::collections::HashSet<String>)> = BTreeMap::new();
+    let mut n = 0u64;
+    while let Some(entry) = stream.next().await {
+        let entry = entry?;
+        if entry.position != n {
+            bail!("log read back out of order: position {} where {n} was expected", entry.position);
+        }
+        n += 1;
+        let ev = entry.event.context("entry without event")?;
+        let kind = crate::logcmd::kind_summary(&ev).split(' ').next().unwrap_or_default().to_string();
+        *by_kind.entry(kind).or_default() += 1;
+        let f = by_force.entry(ev.force_code.clone()).or_default();
+        f.0 += 1;
+        f.1.insert(ev.case_ref.clone());
+    }
+    if n != head || n != events.len() as u64 {
+        bail!("stored {n} events, head says {head}, generated {}", events.len());
+    }
+    println!("read back {n} events, positions 0 to {}, in order\n", n.saturating_sub(1));
+    println!("{:<30} {:>9}", "event kind", "events");
+    for (k, v) in &by_kind {
+        println!("{k:<30} {v:>9}");
+    }
+    let referred: BTreeMap<&str, usize> = scenario.truth.referred_cases.iter().fold(BTreeMap::new(), |mut m, (f, _)| {
+        *m.entry(f.as_str()).or_default() += 1;
+        m
+    });
+    println!("\n{:<6} {:<42} {:>7} {:>9} {:>8}", "force", "name", "cases", "referred", "events");
+    for (code, (events, cases)) in &by_force {
+        let name = reference::force(code).map(|f| f.name).unwrap_or("?");
+        println!(
+            "{code:<6} {name:<42} {:>7} {:>9} {:>8}",
+            cases.len(),
+            referred.get(code.as_str()).copied().unwrap_or(0),
+            events
+        );
+    }
+    let _ = stop.send(());
+    server.await??;
+    let stats = log.stats()?;
+    tokio::task::spawn_blocking(move || log.close()).await?;
+    println!(
+        "\nstored {} events in {} blocks, {:.1} MiB on disk{}",
+        stats.events,
+        stats.blocks,
+        stats.disk_bytes as f64 / (1 << 20) as f64,
+        if a.data_dir.is_some() { format!(" (kept in {})", data_dir.display()) } else { String::new() }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn count_cases(events: &[pb::Event]) -> usize {
+    events.iter().map(|e| (&e.force_code, &e.case_ref)).collect::<std::collections::HashSet<_>>().len()
+}

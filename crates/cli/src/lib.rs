@@ -1,0 +1,131 @@
+//! The `beaconport` command: parse the command line, load the configuration, pick the log
+//! backend and run the chosen job (`serve`, `publish`, `log`, `demo`, `bench`).
+//!
+//! Everything is in this library so end-to-end tests run exactly the binary's code.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+
+pub mod bench;
+pub mod client;
+pub mod config;
+pub mod demo;
+pub mod logcmd;
+pub mod publish;
+pub mod serve;
+
+pub use config::Config;
+
+#[derive(Debug, Parser)]
+#[command(name = "beaconport", version, about = "Cross-force intelligence ledger", long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs the ledger: gRPC API over the embedded log, until SIGINT or SIGTERM.
+    Serve(ServeArgs),
+    /// Publishes events from an NDJSON file (one event per line, proto3 JSON mapping).
+    Publish(publish::PublishArgs),
+    /// Prints events from the log, human-readable or as NDJSON.
+    Log(logcmd::LogArgs),
+    /// Generates the synthetic national scenario, publishes it through gRPC into an embedded
+    /// ledger, and prints what was stored.
+    Demo(demo::DemoArgs),
+    /// Measures ingest throughput: raw log appends and gRPC publishing, in one run.
+    Bench(bench::BenchArgs),
+}
+
+/// Settings shared by commands that read the configuration.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ConfigArgs {
+    /// TOML configuration file.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory of the embedded log.
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Address of the gRPC API (port 0 picks a free port; the address is printed).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+}
+
+impl ConfigArgs {
+    /// Loads the configuration with these flags on top of file and environment.
+    pub fn load(&self, extra: toml::Table) -> Result<Config> {
+        let mut flags = extra;
+        if let Some(d) = &self.data_dir {
+            flags.insert("data_dir".into(), toml::Value::String(d.display().to_string()));
+        }
+        Config::load(self.config.as_deref(), std::env::vars(), flags)
+    }
+}
+
+/// Sets up tracing to stderr: `RUST_LOG` if set, else the configured filter.
+pub fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// Runs the command line; the binary's `main`.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: starting the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one parsed command.
+pub async fn run(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Serve(a) => {
+            let mut flags = toml::Table::new();
+            if let Some(l) = &a.listen {
+                flags.insert("listen".into(), toml::Value::String(l.clone()));
+            }
+            let config = a.config.load(flags)?;
+            init_tracing(&config.log_filter);
+            serve::run(config).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Publish(a) => {
+            init_tracing("warn");
+            publish::run(a).await
+        }
+        Command::Log(a) => {
+            init_tracing("warn");
+            logcmd::run(a).await
+        }
+        Command::Demo(a) => {
+            init_tracing("warn");
+            demo::run(a).await
+        }
+        Command::Bench(a) => {
+            init_tracing("warn");
+            bench::run(a).await
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! `beaconport serve`: the gRPC API over the embedded log, with graceful shutdown.
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result};
+use beaconport_log::EventLog;
+use beaconport_log_sled::SledLog;
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::config::Config;
+
+/// Serves until SIGINT or SIGTERM, then lets in-flight batches finish (up to the grace period),
+/// closes the log (index written, flushed) and returns.
+pub async fn run(config: Config) -> Result<()> {
+    let log = {
+        let options = config.sled_options();
+        tokio::task::spawn_blocking(move || SledLog::open(options)).await??
+    };
+    let log = Arc::new(log);
+    let listener = beaconport_server::bind(config.listen).await?;
+    let addr = listener.local_addr().context("reading the bound address")?;
+    // Tests and the bench read this line to learn the port.
+    println!("beaconport listening on {addr}");
+    let _ = std::io::stdout().flush();
+    info!(%addr, data_dir = %config.data_dir.display(), "ledger started");
+
+    let (stop_tx, mut stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        let _ = stop_tx.send(true);
+    });
+    let mut stopping = stop_rx.clone();
+    let shutdown = async move {
+        let _ = stopping.wait_for(|s| *s).await;
+        info!("shutdown requested; finishing in-flight requests");
+    };
+    let dyn_log: Arc<dyn EventLog> = log.clone();
+    let server = beaconport_server::serve(listener, dyn_log, config.server_options(), shutdown);
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    tokio::select! {
+        r = server => r?,
+        _ = async {
+            let _ = stop_rx.wait_for(|s| *s).await;
+            tokio::time::sleep(grace).await;
+        } => warn!(grace_secs = grace.as_secs(), "in-flight requests did not finish within the grace period"),
+    }
+    tokio::task::spawn_blocking(move || log.close()).await?;
+    info!("ledger stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                warn!(error = %e, "cannot listen for SIGTERM");
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

@@ -1,0 +1,152 @@
+//! IngestService: publish a batch (unary) or a stream of batches.
+
+use std::pin::Pin;
+use std::sync::Arc;
+
+use beaconport_domain::{Context, FieldError};
+use beaconport_log::{stream_key, EventLog, EventId, Record};
+use beaconport_proto::pb::{api, event as pb};
+use beaconport_proto::{decode_batch, stored};
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use tokio::sync::mpsc;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+use tracing::{debug, info};
+
+use crate::error::{status, Error, Result};
+
+/// The ingest service over an injected log.
+#[derive(Clone)]
+pub struct Ingest {
+    log: Arc<dyn EventLog>,
+}
+
+impl std::fmt::Debug for Ingest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ingest").finish_non_exhaustive()
+    }
+}
+
+impl Ingest {
+    pub fn new(log: Arc<dyn EventLog>) -> Self {
+        Self { log }
+    }
+
+    /// Validates a batch and turns it into log records (on the blocking pool: it is CPU work).
+    async fn prepare(events: Vec<pb::Event>) -> Result<Vec<Record>> {
+        tokio::task::spawn_blocking(move || {
+            let ctx = Context { now: chrono::Utc::now() };
+            let decoded = decode_batch(&events, &ctx).map_err(Error::Rejected)?;
+            Ok(decoded
+                .iter()
+                .zip(&events)
+                .map(|(d, e)| Record {
+                    id: d.id,
+                    key: stream_key(&e.force_code, &e.case_ref),
+                    payload: Bytes::from(stored::encode(e)),
+                })
+                .collect())
+        })
+        .await
+        .map_err(|e| Error::Transport(format!("validation task: {e}")))?
+    }
+
+    /// Publishes one batch: validate all, append all, acknowledge each.
+    pub async fn publish_batch(&self, events: Vec<pb::Event>) -> Result<api::PublishResponse> {
+        if events.is_empty() {
+            return Err(Error::BadRequest { field: "events".into(), reason: "a batch needs at least one event".into() });
+        }
+        let n = events.len();
+        let records = Self::prepare(events).await?;
+        let ids: Vec<EventId> = records.iter().map(|r| r.id).collect();
+        let acks = self.log.append(records).await?;
+        let duplicates = acks.iter().filter(|a| a.duplicate).count();
+        debug!(n_events = n, duplicates, "batch appended");
+        Ok(api::PublishResponse {
+            acks: ids
+                .iter()
+                .zip(acks)
+                .map(|(id, a)| api::EventAck { event_id: id.to_string(), position: a.position.0, duplicate: a.duplicate })
+                .collect(),
+        })
+    }
+}
+
+fn rejection(errors: &[FieldError]) -> api::Rejection {
+    api::Rejection {
+        violations: errors
+            .iter()
+            .map(|f| api::FieldViolation {
+                index: f.index as u32,
+                event_id: f.event_id.clone(),
+                field: f.field.clone(),
+                reason: f.reason.clone(),
+            })
+            .collect(),
+    }
+}
+
+type PublishStream = Pin<Box<dyn Stream<Item = Result<api::PublishStreamResponse, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl api::ingest_service_server::IngestService for Ingest {
+    async fn publish(&self, request: Request<api::PublishRequest>) -> Result<Response<api::PublishResponse>, Status> {
+        let events = request.into_inner().events;
+        match self.publish_batch(events).await {
+            Ok(r) => Ok(Response::new(r)),
+            Err(e) => {
+                if let Error::Rejected(errors) = &e {
+                    info!(n_errors = errors.len(), "batch rejected");
+                }
+                Err(status(&e))
+            }
+        }
+    }
+
+    type PublishStreamStream = PublishStream;
+
+    /// Batches of one stream are committed in order, one after the other; a rejected batch is
+    /// answered in-band and the stream goes on; a storage failure ends the stream.
+    async fn publish_stream(
+        &self,
+        request: Request<Streaming<api::PublishRequest>>,
+    ) -> Result<Response<Self::PublishStreamStream>, Status> {
+        let mut incoming = request.into_inner();
+        let (tx, rx) = mpsc::channel(4);
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut sequence = 0u64;
+            while let Some(req) = incoming.next().await {
+                let req = match req {
+                    Ok(r) => r,
+                    Err(s) => {
+                        let _ = tx.send(Err(s)).await;
+                        return;
+                    }
+                };
+                let result = match this.publish_batch(req.events).await {
+                    Ok(acks) => api::publish_stream_response::Result::Accepted(acks),
+                    Err(Error::Rejected(errors)) => {
+                        info!(n_errors = errors.len(), "batch rejected");
+                        api::publish_stream_response::Result::Rejected(rejection(&errors))
+                    }
+                    Err(Error::BadRequest { field, reason }) => {
+                        api::publish_stream_response::Result::Rejected(api::Rejection {
+                            violations: vec![api::FieldViolation { index: 0, event_id: String::new(), field, reason }],
+                        })
+                    }
+                    Err(e) => {
+                        let _ = tx.send(Err(status(&e))).await;
+                        return;
+                    }
+                };
+                if tx.send(Ok(api::PublishStreamResponse { sequence, result: Some(result) })).await.is_err() {
+                    return;
+                }
+                sequence += 1;
+            }
+        });
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}

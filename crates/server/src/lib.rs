@@ -1,0 +1,85 @@
+//! The only crate that knows gRPC: the ingest and log services, health and reflection, the one
+//! table from errors to gRPC status codes, and graceful shutdown.
+//!
+//! The log backend is injected as an `Arc<dyn EventLog>`; this crate must not depend on any
+//! backend (sled, rdkafka).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use beaconport_log::EventLog;
+use beaconport_proto::pb::api;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tracing::info;
+
+mod error;
+mod ingest;
+mod logsvc;
+
+pub use error::{status, Error, Result};
+pub use ingest::Ingest;
+pub use logsvc::LogReader;
+
+/// How the gRPC server runs.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Largest request accepted, in bytes.
+    pub max_message_bytes: usize,
+    /// Most concurrent streams per connection.
+    pub max_concurrent_streams: u32,
+    /// Longest a request may take before it is cancelled.
+    pub request_timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self { max_message_bytes: 16 << 20, max_concurrent_streams: 256, request_timeout: Duration::from_secs(60) }
+    }
+}
+
+/// Serves the gRPC API on `listener` until `shutdown` resolves, then stops taking requests and
+/// lets the requests in flight finish (their batches are committed and acknowledged).
+pub async fn serve(
+    listener: TcpListener,
+    log: Arc<dyn EventLog>,
+    options: Options,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let addr = listener.local_addr().map_err(|e| Error::Transport(e.to_string()))?;
+    let (health, health_service) = tonic_health::server::health_reporter();
+    health.set_serving::<api::ingest_service_server::IngestServiceServer<Ingest>>().await;
+    health.set_serving::<api::log_service_server::LogServiceServer<LogReader>>().await;
+    let reflection = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(beaconport_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(|e| Error::Transport(e.to_string()))?;
+
+    let ingest = api::ingest_service_server::IngestServiceServer::new(Ingest::new(log.clone()))
+        .max_decoding_message_size(options.max_message_bytes)
+        .max_encoding_message_size(options.max_message_bytes);
+    let reader = api::log_service_server::LogServiceServer::new(LogReader::new(log))
+        .max_encoding_message_size(options.max_message_bytes);
+
+    info!(%addr, "grpc serving");
+    tonic::transport::Server::builder()
+        .timeout(options.request_timeout)
+        .max_concurrent_streams(options.max_concurrent_streams)
+        .add_service(health_service)
+        .add_service(reflection)
+        .add_service(ingest)
+        .add_service(reader)
+        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), shutdown)
+        .await
+        .map_err(|e| Error::Transport(e.to_string()))?;
+    info!(%addr, "grpc stopped");
+    Ok(())
+}
+
+/// Binds `addr` (use port 0 for any free port).
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| Error::Transport(format!("binding {addr}: {e}")))
+}

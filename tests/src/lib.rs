@@ -1,0 +1,165 @@
+//! Helpers for the end-to-end tests: an in-process ledger on loopback, server processes that can
+//! be killed, and fixtures drawn from the synthetic scenario.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+
+use beaconport_domain::EventKind;
+use beaconport_log::EventLog;
+use beaconport_log_sled::{Options, SledLog};
+use beaconport_proto::pb::{api, event as pb};
+use tonic::transport::Channel;
+
+/// A ledger served in this process on `127.0.0.1:0`, over a fresh temporary directory.
+pub struct TestServer {
+    pub url: String,
+    pub log: Arc<SledLog>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<beaconport_server::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let log = Arc::new(SledLog::open(Options::new(dir.path().join("log"))).expect("open log"));
+        let listener = beaconport_server::bind("127.0.0.1:0".parse().unwrap()).await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let dyn_log: Arc<dyn EventLog> = log.clone();
+        let task = tokio::spawn(beaconport_server::serve(listener, dyn_log, Default::default(), async {
+            let _ = stopped.await;
+        }));
+        Self { url, log, stop: Some(stop), task: Some(task), _dir: dir }
+    }
+
+    pub async fn channel(&self) -> Channel {
+        Channel::from_shared(self.url.clone()).unwrap().connect().await.expect("connect")
+    }
+
+    pub async fn ingest(&self) -> api::ingest_service_client::IngestServiceClient<Channel> {
+        beaconport_cli::client::ingest(self.channel().await)
+    }
+
+    pub async fn reader(&self) -> api::log_service_client::LogServiceClient<Channel> {
+        beaconport_cli::client::log_reader(self.channel().await)
+    }
+
+    /// Stops serving and waits for the server to finish.
+    pub async fn stop(mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+        if let Some(t) = self.task.take() {
+            t.await.expect("server task").expect("server result");
+        }
+    }
+}
+
+/// The synthetic scenario at a small scale, as wire events, in publication order.
+pub fn scenario_events(seed: u64) -> Vec<pb::Event> {
+    let options = beaconport_synth::Options {
+        seed,
+        forces: 6,
+        referred_cases: 40,
+        referred_rape_cases: 8,
+        ordinary_cases: 150,
+        ..Default::default()
+    };
+    beaconport_synth::generate(&options).events.iter().map(beaconport_proto::event_to_pb).collect()
+}
+
+/// The kind of a wire event.
+pub fn kind_of(e: &pb::Event) -> EventKind {
+    use pb::body::Kind as K;
+    match e.body.as_ref().and_then(|b| b.kind.as_ref()).expect("body") {
+        K::CaseOpened(_) => EventKind::CaseOpened,
+        K::PersonRecorded(_) => EventKind::PersonRecorded,
+        K::OffenceRecorded(_) => EventKind::OffenceRecorded,
+        K::IdentifierObserved(_) => EventKind::IdentifierObserved,
+        K::LocationObserved(_) => EventKind::LocationObserved,
+        K::InterviewRecorded(_) => EventKind::InterviewRecorded,
+        K::StatementTaken(_) => EventKind::StatementTaken,
+        K::DecisionRecorded(_) => EventKind::DecisionRecorded,
+        K::CaseReferred(_) => EventKind::CaseReferred,
+        K::IndependentReviewRecorded(_) => EventKind::IndependentReviewRecorded,
+        K::TravelRiskNoted(_) => EventKind::TravelRiskNoted,
+        K::FlagApplied(_) => EventKind::FlagApplied,
+        K::FlagRemoved(_) => EventKind::FlagRemoved,
+        K::RecordCorrected(_) => EventKind::RecordCorrected,
+        K::RecordRetracted(_) => EventKind::RecordRetracted,
+    }
+}
+
+/// One valid event of every kind, from the synthetic scenario.
+pub fn one_of_each_kind(seed: u64) -> Vec<pb::Event> {
+    let events = scenario_events(seed);
+    EventKind::ALL
+        .iter()
+        .map(|k| {
+            events
+                .iter()
+                .find(|e| kind_of(e) == *k)
+                .unwrap_or_else(|| panic!("the synthetic scenario (seed {seed}) has no {k:?} event"))
+                .clone()
+        })
+        .collect()
+}
+
+/// A `beaconport serve` process on a free loopback port over `data_dir`.
+pub struct NodeProcess {
+    pub child: Child,
+    pub url: String,
+}
+
+impl NodeProcess {
+    pub fn start(data_dir: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_beaconport-e2e-node"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start server process");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read address");
+        let addr = line
+            .trim()
+            .strip_prefix("beaconport listening on ")
+            .unwrap_or_else(|| panic!("server said {line:?} instead of its address"))
+            .to_string();
+        Self { child, url: format!("http://{addr}") }
+    }
+
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.child.id() as i32), sig).expect("signal");
+    }
+
+    /// SIGKILL: no shutdown, no flush, nothing.
+    pub fn kill_hard(mut self) {
+        self.signal(nix::sys::signal::Signal::SIGKILL);
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        self.signal(nix::sys::signal::Signal::SIGTERM);
+        self.child.wait().expect("wait")
+    }
+}
+
+/// Reads the whole log back through the API.
+pub async fn read_all(url: &str) -> Vec<api::LogEntry> {
+    use futures::StreamExt;
+    let ch = Channel::from_shared(url.to_string()).unwrap().connect().await.expect("connect");
+    let mut r = beaconport_cli::client::log_reader(ch);
+    let mut s = r.read(api::ReadRequest { from_position: 0, limit: 0 }).await.expect("read").into_inner();
+    let mut out = Vec::new();
+    while let Some(e) = s.next().await {
+        out.push(e.expect("entry"));
+    }
+    out
+}
