@@ -2,7 +2,7 @@
 //! so that synthetic addresses and places look right for the force that records them. Postcode
 //! districts and sectors are drawn at random, so an address is never a real household's.
 
-use beaconport_domain::reference::{self, Force};
+use beaconport_domain::reference::{self, Force, ForceKind};
 use beaconport_domain::Address;
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -172,11 +172,12 @@ pub fn geo(code: &str) -> &'static ForceGeo {
     GEO.iter().find(|g| g.code == code).expect("every force has a geography")
 }
 
-/// The first `n` forces of the scenario order (at least one, at most every force).
+/// The first `n` territorial forces of the scenario order (at least one, at most all 43).
 pub fn select_forces(n: usize) -> Vec<(&'static Force, &'static ForceGeo)> {
     GEO.iter()
-        .take(n.clamp(1, GEO.len()))
         .map(|g| (reference::force(g.code).expect("geography codes are reference codes"), g))
+        .filter(|(f, _)| f.kind == ForceKind::TerritorialEnglandWales)
+        .take(n.max(1))
         .collect()
 }
 
@@ -250,6 +251,6 @@ mod tests {
         let first: Vec<_> = select_forces(3).iter().map(|(f, _)| f.code).collect();
         assert_eq!(first, ["MPS", "GMP", "WMP"]);
         assert_eq!(select_forces(0).len(), 1);
-        assert_eq!(select_forces(1000).len(), reference::FORCES.len());
+        assert_eq!(select_forces(1000).len(), 43);
     }
 }
