@@ -13,6 +13,7 @@ use beaconport_proto::pb::{api, event as pb};
 use tonic::transport::Channel;
 
 /// A ledger served in this process on `127.0.0.1:0`, over a fresh temporary directory.
+#[derive(Debug)]
 pub struct TestServer {
     pub url: String,
     pub log: Arc<SledLog>,
@@ -109,6 +110,7 @@ pub fn one_of_each_kind(seed: u64) -> Vec<pb::Event> {
 }
 
 /// A `beaconport serve` process on a free loopback port over `data_dir`.
+#[derive(Debug)]
 pub struct NodeProcess {
     pub child: Child,
     pub url: String,

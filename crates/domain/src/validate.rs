@@ -11,7 +11,7 @@ use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
 
 use crate::event::*;
 use crate::reference;
-use crate::rules::{self, quote, MAX_LIST, MAX_NAME, MAX_SHORT_TEXT, MAX_TEXT};
+use crate::rules::{self, quote, MAX_LIST, MAX_SHORT_TEXT, MAX_TEXT};
 
 /// One problem with one field of one event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -359,7 +359,6 @@ fn check_name(field: &str, n: &Name, ck: &mut Checker) {
         if let Err(e) = rules::check_name_part(v) {
             ck.fail(format!("{field}.{part}"), e);
         }
-        let _ = MAX_NAME;
     }
 }
 
@@ -438,4 +437,175 @@ pub fn validate_batch<'a>(ids: impl IntoIterator<Item = &'a str>) -> Vec<FieldEr
         });
     }
     errors
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::EventId;
+
+    fn at(s: &str) -> DateTime<Utc> {
+        rules::parse_timestamp(s).unwrap()
+    }
+
+    fn ctx() -> Context {
+        Context { now: at("2025-06-30T12:00:00Z") }
+    }
+
+    fn person() -> PersonRecorded {
+        PersonRecorded {
+            person_ref: "P1".into(),
+            role: Role::Suspect,
+            name: Some(Name { forenames: "Adam".into(), surname: "Example".into() }),
+            aliases: vec![],
+            date_of_birth: Some(rules::parse_partial_date("1980-04").unwrap()),
+            sex: Some(Sex::Male),
+            self_defined_ethnicity: None,
+            officer_observed_ethnicity: Some(ObservedEthnicity::Ic(1)),
+            nationalities: vec!["GB".into()],
+            addresses: vec![Address { line1: "1 Test Street".into(), postcode: "M1 1AE".into(), ..Default::default() }],
+            identifiers: vec![Identifier { kind: IdentifierKind::Phone, value: "07700 900123".into() }],
+            vital_status: Some(VitalStatus::Alive),
+            date_of_death: None,
+            description: String::new(),
+        }
+    }
+
+    fn event(body: Body) -> Event {
+        Event {
+            id: EventId(uuid::Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0001)),
+            force: crate::reference::force("GMP").unwrap(),
+            case_ref: "GMP-2014-000001".into(),
+            occurred_at: at("2014-03-01T10:00:00Z"),
+            recorded_at: at("2014-03-02T10:00:00Z"),
+            schema_version: 1,
+            recorded_by: "sys-gmp-01".into(),
+            body,
+        }
+    }
+
+    fn errors(e: &Event) -> Vec<(String, String)> {
+        let mut ck = Checker::new(0, &e.id.to_string());
+        check_event(e, &ctx(), &mut ck);
+        ck.into_errors().into_iter().map(|f| (f.field, f.reason)).collect()
+    }
+
+    #[test]
+    fn a_valid_person_passes() {
+        assert_eq!(errors(&event(Body::PersonRecorded(person()))), vec![]);
+    }
+
+    #[test]
+    fn date_of_birth_after_the_event_is_refused() {
+        let mut p = person();
+        p.date_of_birth = Some(rules::parse_partial_date("2015-01-01").unwrap());
+        let errs = errors(&event(Body::PersonRecorded(p)));
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].0, "person_recorded.date_of_birth");
+        assert!(errs[0].1.contains("after the event occurred"), "{}", errs[0].1);
+    }
+
+    #[test]
+    fn unnamed_person_needs_a_description() {
+        let mut p = person();
+        p.name = None;
+        assert_eq!(errors(&event(Body::PersonRecorded(p.clone())))[0].0, "person_recorded.name");
+        p.description = "unknown male, about 30".into();
+        assert_eq!(errors(&event(Body::PersonRecorded(p))), vec![]);
+    }
+
+    #[test]
+    fn death_needs_deceased_status_and_follows_birth() {
+        let mut p = person();
+        p.date_of_death = Some(rules::parse_partial_date("2020").unwrap());
+        assert!(errors(&event(Body::PersonRecorded(p.clone())))[0].1.contains("not deceased"));
+        p.vital_status = Some(VitalStatus::Deceased);
+        assert_eq!(errors(&event(Body::PersonRecorded(p.clone()))), vec![]);
+        p.date_of_death = Some(rules::parse_partial_date("1970").unwrap());
+        assert!(errors(&event(Body::PersonRecorded(p)))[0].1.contains("before the date of birth"));
+    }
+
+    #[test]
+    fn occurred_after_recorded_and_future_times_are_refused() {
+        let mut e = event(Body::PersonRecorded(person()));
+        e.occurred_at = at("2014-03-05T10:00:00Z");
+        assert_eq!(errors(&e)[0].0, "occurred_at");
+        let mut e = event(Body::PersonRecorded(person()));
+        e.recorded_at = at("2025-07-01T12:00:00Z");
+        assert_eq!(errors(&e)[0].0, "recorded_at");
+        // Within the allowed clock skew is fine.
+        let mut e = event(Body::PersonRecorded(person()));
+        e.recorded_at = at("2025-06-30T12:04:00Z");
+        assert_eq!(errors(&e), vec![]);
+    }
+
+    #[test]
+    fn every_problem_is_reported_not_just_the_first() {
+        let mut p = person();
+        p.nationalities = vec!["UK".into(), "GB".into(), "GB".into()];
+        p.identifiers.push(Identifier { kind: IdentifierKind::Email, value: "nope".into() });
+        p.addresses[0].postcode = "NOPE".into();
+        let fields: Vec<String> = errors(&event(Body::PersonRecorded(p))).into_iter().map(|e| e.0).collect();
+        assert_eq!(
+            fields,
+            vec![
+                "person_recorded.nationalities[0]",
+                "person_recorded.nationalities[2]",
+                "person_recorded.addresses[0].postcode",
+                "person_recorded.identifiers[1].value",
+            ]
+        );
+    }
+
+    #[test]
+    fn corrections_are_checked_like_their_replacement() {
+        let mut p = person();
+        p.date_of_birth = Some(rules::parse_partial_date("2016").unwrap());
+        let c = RecordCorrected {
+            corrected_event_id: EventId(uuid::Uuid::from_u128(7)),
+            reason: "date of birth mistyped".into(),
+            replacement: Box::new(Body::PersonRecorded(p)),
+        };
+        let errs = errors(&event(Body::RecordCorrected(c)));
+        assert_eq!(errs[0].0, "record_corrected.replacement.person_recorded.date_of_birth");
+    }
+
+    #[test]
+    fn offences_need_a_party_and_ordered_dates() {
+        let o = OffenceRecorded {
+            offence_ref: "O1".into(),
+            offence: crate::reference::offence("19E").unwrap(),
+            suspect_refs: vec![],
+            victim_refs: vec![],
+            committed_from: Some(rules::parse_partial_date("2013-05").unwrap()),
+            committed_to: Some(rules::parse_partial_date("2013-01").unwrap()),
+            place: None,
+        };
+        let fields: Vec<String> = errors(&event(Body::OffenceRecorded(o))).into_iter().map(|e| e.0).collect();
+        assert_eq!(fields, vec!["offence_recorded.victim_refs", "offence_recorded.committed_to"]);
+    }
+
+    #[test]
+    fn duplicate_ids_in_a_batch_name_both_events() {
+        let errs = validate_batch(["a", "b", "a", ""]);
+        assert_eq!(errs.len(), 1);
+        assert_eq!(errs[0].index, 2);
+        assert!(errs[0].reason.contains("event #0"));
+    }
+
+    #[test]
+    fn error_display_names_event_field_and_reason() {
+        let e = FieldError {
+            index: 3,
+            event_id: "0190aaaa-0000-7000-8000-000000000001".into(),
+            field: "person_recorded.date_of_birth".into(),
+            reason: "2031-02-30 is not a valid date".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "event 0190aaaa-0000-7000-8000-000000000001: person_recorded.date_of_birth: 2031-02-30 is not a valid date"
+        );
+        let anon = FieldError { event_id: String::new(), ..e };
+        assert!(anon.to_string().starts_with("event #3: "));
+    }
 }

@@ -13,14 +13,15 @@
 //! flushes, and no acknowledgement precedes its fsync.
 //!
 //! **Idempotency index.** `event id -> (position, content hash)` lives in the `ids` tree, written
-//! by the writer in large unflushed batches (every `index_every` events, when idle, and at close),
-//! together with a watermark saying up to which position the tree is complete. Events above the
-//! watermark are held in memory (`pending`) and rebuilt from the blocks on open, so the index is
-//! never on the acknowledgement's critical path and is never behind the blocks after a crash.
+//! by a separate indexer thread in position order, `index_every` ids per atomic sled batch
+//! (everything when idle, and at close), each batch carrying the watermark up to which the tree
+//! is complete. Ids above the watermark are held in memory (`pending`) and rebuilt from the blocks
+//! on open. So the index is never on the acknowledgement's critical path, and after a crash it is
+//! never ahead of the blocks nor missing an acknowledged id.
 //!
 //! Must not depend on other backends nor on gRPC.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::Arc;
@@ -35,7 +36,8 @@ use tokio::sync::{oneshot, watch};
 use tracing::{debug, info, warn};
 
 const BLOCK_VERSION: u8 = 1;
-const WATERMARK_KEY: &[u8] = b"index_watermark";
+/// Key of the index watermark in the `ids` tree; never 16 bytes long, so never an event id.
+const WATERMARK_KEY: &[u8] = b"~watermark";
 
 /// How the embedded log is opened.
 #[derive(Debug, Clone)]
@@ -82,6 +84,8 @@ struct Inner {
     ids: sled::Tree,
     /// Ids above the index watermark: id -> (position, content hash).
     pending: RwLock<HashMap<EventId, (u64, u64)>>,
+    /// The same ids in position order, for the indexer: (position, id, hash).
+    unindexed: Mutex<VecDeque<(u64, EventId, u64)>>,
     head: watch::Sender<Position>,
     path: PathBuf,
 }
@@ -96,6 +100,7 @@ pub struct SledLog {
     inner: Arc<Inner>,
     tx: Mutex<Option<mpsc::Sender<Request>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
+    indexer: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for SledLog {
@@ -126,7 +131,7 @@ impl SledLog {
             })?;
         let blocks = db.open_tree("blocks").map_err(|e| storage("opening blocks", e))?;
         let ids = db.open_tree("ids").map_err(|e| storage("opening ids", e))?;
-        let watermark = match db.get(WATERMARK_KEY).map_err(|e| storage("reading watermark", e))? {
+        let watermark = match ids.get(WATERMARK_KEY).map_err(|e| storage("reading watermark", e))? {
             Some(v) => u64::from_be_bytes(v.as_ref().try_into().map_err(|_| Error::Corrupt {
                 position: Position(0),
                 reason: "index watermark is not 8 bytes".into(),
@@ -141,12 +146,22 @@ impl SledLog {
             }
             None => 0,
         };
+        // The watermark may fall inside a block: start at the block holding it.
+        let start = match blocks.range(..=watermark.to_be_bytes()).next_back() {
+            Some(item) => item.map_err(|e| storage("scanning blocks", e))?.0.to_vec(),
+            None => watermark.to_be_bytes().to_vec(),
+        };
         let mut pending = HashMap::new();
-        for item in blocks.range(watermark.to_be_bytes()..) {
+        let mut unindexed = VecDeque::new();
+        for item in blocks.range(start..) {
             let (k, v) = item.map_err(|e| storage("scanning blocks", e))?;
             let first = key_pos(&k)?;
             for (i, r) in decode_block(first, &v)?.records.into_iter().enumerate() {
-                pending.insert(r.id, (first + i as u64, r.hash));
+                let position = first + i as u64;
+                if position >= watermark {
+                    pending.insert(r.id, (position, r.hash));
+                    unindexed.push_back((position, r.id, r.hash));
+                }
             }
         }
         info!(path = %options.path.display(), events = head, unindexed = pending.len(), "sled log opened");
@@ -155,26 +170,45 @@ impl SledLog {
             blocks,
             ids,
             pending: RwLock::new(pending),
+            unindexed: Mutex::new(unindexed),
             head: watch::channel(Position(head)).0,
             path: options.path.clone(),
         });
         let (tx, rx) = mpsc::channel();
-        let writer = Writer { inner: inner.clone(), options, next: head, failed: None };
+        let (nudge, nudged) = mpsc::channel();
+        let indexer = Indexer { inner: inner.clone(), chunk: options.index_every.max(1) };
+        let indexer = std::thread::Builder::new()
+            .name("sled-log-indexer".into())
+            .spawn(move || indexer.run(nudged))
+            .map_err(|e| storage("starting indexer thread", e))?;
+        let writer = Writer { inner: inner.clone(), options, next: head, failed: None, nudge };
         let handle = std::thread::Builder::new()
             .name("sled-log-writer".into())
             .spawn(move || writer.run(rx))
             .map_err(|e| storage("starting writer thread", e))?;
-        Ok(Self { inner, tx: Mutex::new(Some(tx)), writer: Mutex::new(Some(handle)) })
+        Ok(Self {
+            inner,
+            tx: Mutex::new(Some(tx)),
+            writer: Mutex::new(Some(handle)),
+            indexer: Mutex::new(Some(indexer)),
+        })
     }
 
     /// Stops accepting appends, writes the id index and flushes; waits for the writer to finish.
     /// Appends already sent are committed first.
     pub fn close(&self) {
         self.tx.lock().take();
-        if let Some(h) = self.writer.lock().take() {
-            if h.join().is_err() {
-                warn!("sled log writer panicked");
+        // The writer drops its nudge sender when it stops, which stops the indexer after it
+        // has written every remaining id.
+        for (name, h) in [("writer", self.writer.lock().take()), ("indexer", self.indexer.lock().take())] {
+            if let Some(h) = h {
+                if h.join().is_err() {
+                    warn!(thread = name, "sled log thread panicked");
+                }
             }
+        }
+        if let Err(e) = self.inner.db.flush() {
+            warn!(error = %e, "final flush of the sled log failed");
         }
     }
 
@@ -288,19 +322,13 @@ struct Writer {
     next: u64,
     /// Set when a flush failed: what is on disk is then unknown, so every later append fails.
     failed: Option<String>,
+    /// Wakes the indexer when enough ids are waiting.
+    nudge: mpsc::Sender<()>,
 }
 
 impl Writer {
     fn run(mut self, rx: mpsc::Receiver<Request>) {
-        loop {
-            let first = match rx.recv_timeout(Duration::from_millis(500)) {
-                Ok(r) => r,
-                Err(mpsc::RecvTimeoutError::Timeout) => {
-                    self.write_index();
-                    continue;
-                }
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            };
+        while let Ok(first) = rx.recv() {
             let mut bytes = request_bytes(&first);
             let mut group = vec![first];
             while bytes < self.options.max_group_bytes {
@@ -313,13 +341,9 @@ impl Writer {
                 }
             }
             self.commit(group);
-            if self.inner.pending.read().len() >= self.options.index_every {
-                self.write_index();
+            if self.inner.unindexed.lock().len() >= self.options.index_every {
+                let _ = self.nudge.send(());
             }
-        }
-        self.write_index();
-        if let Err(e) = self.inner.db.flush() {
-            warn!(error = %e, "final flush of the sled log failed");
         }
         debug!("sled log writer stopped");
     }
@@ -374,7 +398,13 @@ impl Writer {
                 }
                 return;
             }
-            self.inner.pending.write().extend(staged);
+            {
+                let mut unindexed = self.inner.unindexed.lock();
+                let mut order: Vec<(u64, EventId, u64)> = staged.iter().map(|(id, (p, h))| (*p, *id, *h)).collect();
+                order.sort_unstable_by_key(|x| x.0);
+                unindexed.extend(order);
+                self.inner.pending.write().extend(staged);
+            }
             self.inner.head.send_replace(Position(self.next));
         }
         for (reply, res) in results {
@@ -418,38 +448,71 @@ impl Writer {
         Ok(acks)
     }
 
-    /// Moves the in-memory ids into the `ids` tree with the new watermark, in one atomic batch.
-    /// Not flushed here: sled persists it in order, and until then the blocks rebuild it.
-    fn write_index(&mut self) {
-        if self.failed.is_some() {
-            return;
-        }
-        let entries: Vec<(EventId, (u64, u64))> = {
-            let p = self.inner.pending.read();
-            if p.is_empty() {
+}
+
+/// Moves ids from memory to the `ids` tree, in position order, a chunk at a time, each chunk in
+/// one atomic sled batch with the new watermark. Not flushed here: sled persists batches in order,
+/// and until they are durable the blocks rebuild them on open.
+struct Indexer {
+    inner: Arc<Inner>,
+    chunk: usize,
+}
+
+impl Indexer {
+    fn run(self, nudged: mpsc::Receiver<()>) {
+        loop {
+            // Woken by the writer: full chunks only. Idle or stopping: everything.
+            let (idle, stop) = match nudged.recv_timeout(Duration::from_millis(500)) {
+                Ok(()) => (false, false),
+                Err(mpsc::RecvTimeoutError::Timeout) => (true, false),
+                Err(mpsc::RecvTimeoutError::Disconnected) => (true, true),
+            };
+            loop {
+                let waiting = self.inner.unindexed.lock().len();
+                if waiting == 0 || (!idle && waiting < self.chunk) {
+                    break;
+                }
+                if !self.write_chunk() {
+                    break;
+                }
+            }
+            if stop {
                 return;
             }
-            p.iter().map(|(k, v)| (*k, *v)).collect()
+        }
+    }
+
+    /// Writes up to one chunk; false if writing failed (the ids stay in memory).
+    fn write_chunk(&self) -> bool {
+        let entries: Vec<(u64, EventId, u64)> = {
+            let q = self.inner.unindexed.lock();
+            q.iter().take(self.chunk).copied().collect()
         };
+        let Some(&(last, _, _)) = entries.last() else { return true };
         let mut batch = sled::Batch::default();
-        for (id, (pos, hash)) in &entries {
+        for (pos, id, hash) in &entries {
             let mut v = [0u8; 16];
             v[..8].copy_from_slice(&pos.to_be_bytes());
             v[8..].copy_from_slice(&hash.to_le_bytes());
             batch.insert(&id.as_bytes()[..], &v[..]);
         }
-        let res = self.inner.ids.apply_batch(batch).and_then(|()| {
-            self.inner.db.insert(WATERMARK_KEY, &self.next.to_be_bytes()).map(|_| ())
-        });
-        match res {
+        let watermark = last + 1;
+        // In the same tree and batch as the ids (ids are 16 bytes, this key is not): atomic.
+        batch.insert(WATERMARK_KEY, &watermark.to_be_bytes()[..]);
+        match self.inner.ids.apply_batch(batch) {
             Ok(()) => {
+                self.inner.unindexed.lock().drain(..entries.len());
                 let mut p = self.inner.pending.write();
-                for (id, _) in &entries {
+                for (_, id, _) in &entries {
                     p.remove(id);
                 }
-                debug!(n = entries.len(), watermark = self.next, "id index written");
+                debug!(n = entries.len(), watermark, "id index written");
+                true
             }
-            Err(e) => warn!(error = %e, "writing the id index failed; it stays in memory"),
+            Err(e) => {
+                warn!(error = %e, "writing the id index failed; the ids stay in memory");
+                false
+            }
         }
     }
 }
