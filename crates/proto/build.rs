@@ -8,10 +8,7 @@ use prost::Message;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
-    let files = [
-        root.join("beaconport/event/v1/event.proto"),
-        root.join("beaconport/api/v1/ingest.proto"),
-    ];
+    let files = [root.join("beaconport/event/v1/event.proto"), root.join("beaconport/api/v1/ingest.proto")];
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
     }
@@ -20,10 +17,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let descriptor_bytes = fds.encode_to_vec();
     std::fs::write(out.join("beaconport_descriptor.bin"), &descriptor_bytes)?;
 
-    tonic_prost_build::configure()
-        .build_client(true)
-        .build_server(true)
-        .compile_fds(fds)?;
+    tonic_prost_build::configure().build_client(true).build_server(true).compile_fds(fds)?;
 
     pbjson_build::Builder::new()
         .register_descriptors(&descriptor_bytes)?

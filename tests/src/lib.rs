@@ -117,8 +117,9 @@ pub struct NodeProcess {
 }
 
 impl NodeProcess {
-    pub fn start(data_dir: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_beaconport-e2e-node"))
+    /// Starts `exe` (the test package's `beaconport-e2e-node`) as `serve`.
+    pub fn start(exe: &str, data_dir: &Path) -> Self {
+        let mut child = Command::new(exe)
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .env("RUST_LOG", "warn")
@@ -150,6 +151,16 @@ impl NodeProcess {
     pub fn stop(mut self) -> std::process::ExitStatus {
         self.signal(nix::sys::signal::Signal::SIGTERM);
         self.child.wait().expect("wait")
+    }
+}
+
+impl Drop for NodeProcess {
+    /// A test that fails half-way must not leave a server running.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 

@@ -18,7 +18,9 @@ pub async fn channel(url: &str) -> Result<Channel> {
 }
 
 pub fn ingest(ch: Channel) -> IngestServiceClient<Channel> {
-    IngestServiceClient::new(ch).max_decoding_message_size(MAX_MESSAGE_BYTES).max_encoding_message_size(MAX_MESSAGE_BYTES)
+    IngestServiceClient::new(ch)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES)
 }
 
 pub fn log_reader(ch: Channel) -> LogServiceClient<Channel> {

@@ -162,8 +162,12 @@ fn typed_like(defaults: &Value, path: &[String], raw: &str) -> Result<Value> {
         };
     }
     Ok(match at {
-        Value::Integer(_) => Value::Integer(raw.trim().parse().with_context(|| format!("{raw:?} is not a whole number"))?),
-        Value::Boolean(_) => Value::Boolean(raw.trim().parse().with_context(|| format!("{raw:?} is not true or false"))?),
+        Value::Integer(_) => {
+            Value::Integer(raw.trim().parse().with_context(|| format!("{raw:?} is not a whole number"))?)
+        }
+        Value::Boolean(_) => {
+            Value::Boolean(raw.trim().parse().with_context(|| format!("{raw:?} is not true or false"))?)
+        }
         Value::Float(_) => Value::Float(raw.trim().parse().with_context(|| format!("{raw:?} is not a number"))?),
         Value::Table(_) => bail!("{} is a section, set its fields", path.join(".")),
         _ => Value::String(raw.to_string()),

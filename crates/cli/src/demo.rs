@@ -102,9 +102,10 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
             let mut c = client::ingest(client::channel(&url).await?);
             let mut stored = 0u64;
             for chunk in share.chunks(batch_size) {
-                let r = c.publish(api::PublishRequest { events: chunk.to_vec() }).await.map_err(|s| {
-                    anyhow::anyhow!("batch refused: {}", s.message())
-                })?;
+                let r = c
+                    .publish(api::PublishRequest { events: chunk.to_vec() })
+                    .await
+                    .map_err(|s| anyhow::anyhow!("batch refused: {}", s.message()))?;
                 stored += r.into_inner().acks.iter().filter(|x| !x.duplicate).count() as u64;
             }
             anyhow::Ok(stored)
@@ -159,10 +160,11 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
     for (k, v) in &by_kind {
         println!("{k:<30} {v:>9}");
     }
-    let referred: BTreeMap<&str, usize> = scenario.truth.referred_cases.iter().fold(BTreeMap::new(), |mut m, (f, _)| {
-        *m.entry(f.as_str()).or_default() += 1;
-        m
-    });
+    let referred: BTreeMap<&str, usize> =
+        scenario.truth.referred_cases.iter().fold(BTreeMap::new(), |mut m, (f, _)| {
+            *m.entry(f.as_str()).or_default() += 1;
+            m
+        });
     println!("\n{:<6} {:<42} {:>7} {:>9} {:>8}", "force", "name", "cases", "referred", "events");
     for (code, (events, cases)) in &by_force {
         let name = reference::force(code).map(|f| f.name).unwrap_or("?");

@@ -89,7 +89,9 @@ pub fn kind_summary(e: &pb::Event) -> String {
         K::PersonRecorded(p) => format!(
             "person_recorded {} {}",
             p.person_ref,
-            pb::PersonRole::try_from(p.role).map(|r| r.as_str_name().trim_start_matches("PERSON_ROLE_").to_lowercase()).unwrap_or_default()
+            pb::PersonRole::try_from(p.role)
+                .map(|r| r.as_str_name().trim_start_matches("PERSON_ROLE_").to_lowercase())
+                .unwrap_or_default()
         ),
         K::OffenceRecorded(o) => format!("offence_recorded {}", o.classification),
         K::IdentifierObserved(_) => "identifier_observed".into(),
@@ -98,7 +100,9 @@ pub fn kind_summary(e: &pb::Event) -> String {
         K::StatementTaken(s) => format!("statement_taken {}", s.person_ref),
         K::DecisionRecorded(d) => format!(
             "decision {}",
-            pb::DecisionKind::try_from(d.decision).map(|k| k.as_str_name().trim_start_matches("DECISION_KIND_").to_lowercase()).unwrap_or_default()
+            pb::DecisionKind::try_from(d.decision)
+                .map(|k| k.as_str_name().trim_start_matches("DECISION_KIND_").to_lowercase())
+                .unwrap_or_default()
         ),
         K::CaseReferred(_) => "case_referred".into(),
         K::IndependentReviewRecorded(_) => "independent_review".into(),

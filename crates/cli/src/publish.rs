@@ -115,7 +115,10 @@ pub async fn publish_reader(
             if *earlier == event {
                 summary.already_stored += 1;
             } else {
-                summary.rejected.push((n, format!("event {}: event_id: already used on line {first} for a different event", event.event_id)));
+                summary.rejected.push((
+                    n,
+                    format!("event {}: event_id: already used on line {first} for a different event", event.event_id),
+                ));
             }
             continue;
         }

@@ -153,10 +153,7 @@ pub fn check_identifier(kind: IdentifierKind, value: &str) -> Result<(), String>
     check_text(value, MAX_IDENTIFIER)?;
     let ok = match kind {
         IdentifierKind::Phone => {
-            let digits: String = value
-                .chars()
-                .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.'))
-                .collect();
+            let digits: String = value.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.')).collect();
             let digits = digits.strip_prefix('+').unwrap_or(&digits);
             (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
         }
@@ -179,9 +176,7 @@ pub fn check_identifier(kind: IdentifierKind, value: &str) -> Result<(), String>
         }
         IdentifierKind::SocialHandle => value.chars().count() <= 64 && !value.contains(char::is_whitespace),
         IdentifierKind::PncId => is_pnc_id(value),
-        IdentifierKind::Passport => {
-            (5..=20).contains(&value.len()) && value.chars().all(|c| c.is_ascii_alphanumeric())
-        }
+        IdentifierKind::Passport => (5..=20).contains(&value.len()) && value.chars().all(|c| c.is_ascii_alphanumeric()),
     };
     if ok {
         Ok(())
@@ -209,9 +204,7 @@ pub fn check_uk_postcode(s: &str) -> Result<(), String> {
     let b = compact.as_bytes();
     let valid = (5..=7).contains(&b.len()) && {
         let (outward, inward) = b.split_at(b.len() - 3);
-        let inward_ok = inward[0].is_ascii_digit()
-            && inward[1].is_ascii_uppercase()
-            && inward[2].is_ascii_uppercase();
+        let inward_ok = inward[0].is_ascii_digit() && inward[1].is_ascii_uppercase() && inward[2].is_ascii_uppercase();
         let letters = outward.iter().take_while(|c| c.is_ascii_uppercase()).count();
         let rest = &outward[letters..];
         let outward_ok = (1..=2).contains(&letters)

@@ -158,11 +158,7 @@ pub fn check_event(e: &Event, ctx: &Context, ck: &mut Checker) {
     if e.occurred_at > e.recorded_at + Duration::seconds(rules::CLOCK_SKEW_SECONDS) {
         ck.fail(
             "occurred_at",
-            format!(
-                "{} is after recorded_at {}",
-                e.occurred_at.to_rfc3339(),
-                e.recorded_at.to_rfc3339()
-            ),
+            format!("{} is after recorded_at {}", e.occurred_at.to_rfc3339(), e.recorded_at.to_rfc3339()),
         );
     }
     check_body(e, &e.body, e.body.kind().name(), ctx, ck);
@@ -252,7 +248,10 @@ fn check_body(e: &Event, body: &Body, p: &str, ctx: &Context, ck: &mut Checker) 
             ck.reference(&format!("{p}.person_ref"), &t.person_ref);
             if let Some(c) = &t.destination_country {
                 if !reference::is_country(c) {
-                    ck.fail(format!("{p}.destination_country"), format!("{} is not an ISO 3166-1 alpha-2 code", quote(c)));
+                    ck.fail(
+                        format!("{p}.destination_country"),
+                        format!("{} is not an ISO 3166-1 alpha-2 code", quote(c)),
+                    );
                 }
             }
             ck.not_future_date(&format!("{p}.noted_on"), t.noted_on, ctx);
@@ -290,10 +289,9 @@ fn check_person(r: &PersonRecorded, p: &str, occurred: NaiveDate, ctx: &Context,
     ck.reference(&format!("{p}.person_ref"), &r.person_ref);
     match &r.name {
         Some(n) => check_name(&format!("{p}.name"), n, ck),
-        None if r.description.trim().is_empty() => ck.fail(
-            format!("{p}.name"),
-            "is required (or a description of the unidentified person)",
-        ),
+        None if r.description.trim().is_empty() => {
+            ck.fail(format!("{p}.name"), "is required (or a description of the unidentified person)")
+        }
         None => {}
     }
     ck.text(&format!("{p}.description"), &r.description, MAX_SHORT_TEXT);

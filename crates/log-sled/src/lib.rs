@@ -384,11 +384,7 @@ impl Writer {
             for (first, bytes) in built {
                 batch.insert(&first.to_be_bytes(), bytes);
             }
-            let outcome = self
-                .inner
-                .blocks
-                .apply_batch(batch)
-                .and_then(|()| self.inner.db.flush().map(|_| ()));
+            let outcome = self.inner.blocks.apply_batch(batch).and_then(|()| self.inner.db.flush().map(|_| ()));
             if let Err(e) = outcome {
                 let msg = format!("appending to {}: {e}", self.inner.path.display());
                 warn!(error = %e, "sled append failed; the log refuses further appends");
@@ -436,7 +432,9 @@ impl Writer {
                 },
             };
             match found {
-                Some((position, hash)) if hash == h => acks.push(Appended { position: Position(position), duplicate: true }),
+                Some((position, hash)) if hash == h => {
+                    acks.push(Appended { position: Position(position), duplicate: true })
+                }
                 Some((position, _)) => return Err(Error::Conflict { id: r.id, position: Position(position) }),
                 None => {
                     local.insert(r.id, (next, h));
@@ -447,7 +445,6 @@ impl Writer {
         }
         Ok(acks)
     }
-
 }
 
 /// Moves ids from memory to the `ids` tree, in position order, a chunk at a time, each chunk in
@@ -522,20 +519,17 @@ fn request_bytes(r: &Request) -> usize {
 }
 
 fn key_pos(k: &[u8]) -> Result<u64> {
-    Ok(u64::from_be_bytes(k.try_into().map_err(|_| Error::Corrupt {
-        position: Position(0),
-        reason: format!("block key of {} bytes", k.len()),
-    })?))
+    Ok(u64::from_be_bytes(
+        k.try_into()
+            .map_err(|_| Error::Corrupt { position: Position(0), reason: format!("block key of {} bytes", k.len()) })?,
+    ))
 }
 
 fn decode_index_value(v: &[u8]) -> Result<(u64, u64)> {
     if v.len() != 16 {
         return Err(Error::Corrupt { position: Position(0), reason: "id index entry is not 16 bytes".into() });
     }
-    Ok((
-        u64::from_be_bytes(v[..8].try_into().expect("8")),
-        u64::from_le_bytes(v[8..].try_into().expect("8")),
-    ))
+    Ok((u64::from_be_bytes(v[..8].try_into().expect("8")), u64::from_le_bytes(v[8..].try_into().expect("8"))))
 }
 
 /// Packs records into blocks of about `target` bytes.
@@ -636,7 +630,8 @@ fn decode_block(first: u64, v: &[u8]) -> Result<Block> {
         let id = EventId::from_bytes(take(&mut at, 16)?.try_into().expect("16"));
         let hash = u64::from_le_bytes(take(&mut at, 8)?.try_into().expect("8"));
         let key_len = u16::from_le_bytes(take(&mut at, 2)?.try_into().expect("2")) as usize;
-        let key = String::from_utf8(take(&mut at, key_len)?.to_vec()).map_err(|_| corrupt("key is not UTF-8".into()))?;
+        let key =
+            String::from_utf8(take(&mut at, key_len)?.to_vec()).map_err(|_| corrupt("key is not UTF-8".into()))?;
         let len = u32::from_le_bytes(take(&mut at, 4)?.try_into().expect("4")) as usize;
         let payload = Bytes::copy_from_slice(take(&mut at, len)?);
         records.push(StoredRecord { id, hash, key, payload });
@@ -712,7 +707,8 @@ mod tests {
     #[test]
     fn block_round_trip_and_checksum() {
         let mut b = BlockBuilder::new(10, 64, 1234);
-        let recs: Vec<Record> = (0..5).map(|i| beaconport_log::conformance::record("K/1", &format!("payload {i}"))).collect();
+        let recs: Vec<Record> =
+            (0..5).map(|i| beaconport_log::conformance::record("K/1", &format!("payload {i}"))).collect();
         for r in recs.clone() {
             let h = content_hash(&r.payload);
             b.push(r, h);

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use uuid::Uuid;
 
-use crate::{Error, EventLog, EventId, Position, Record};
+use crate::{Error, EventId, EventLog, Position, Record};
 
 /// Opens logs for the suite.
 #[async_trait]
@@ -258,23 +258,41 @@ macro_rules! conformance_tests {
             use super::*;
             use $crate::conformance as c;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn empty_log() { c::empty_log(&mut $harness).await }
+            async fn empty_log() {
+                c::empty_log(&mut $harness).await
+            }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn append_assigns_dense_positions_in_order() { c::append_assigns_dense_positions_in_order(&mut $harness).await }
+            async fn append_assigns_dense_positions_in_order() {
+                c::append_assigns_dense_positions_in_order(&mut $harness).await
+            }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn retry_is_idempotent() { c::retry_is_idempotent(&mut $harness).await }
+            async fn retry_is_idempotent() {
+                c::retry_is_idempotent(&mut $harness).await
+            }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn reused_id_with_other_content_conflicts_and_stores_nothing() { c::reused_id_with_other_content_conflicts_and_stores_nothing(&mut $harness).await }
+            async fn reused_id_with_other_content_conflicts_and_stores_nothing() {
+                c::reused_id_with_other_content_conflicts_and_stores_nothing(&mut $harness).await
+            }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn reads_from_any_position() { c::reads_from_any_position(&mut $harness).await }
+            async fn reads_from_any_position() {
+                c::reads_from_any_position(&mut $harness).await
+            }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn get_by_id() { c::get_by_id(&mut $harness).await }
+            async fn get_by_id() {
+                c::get_by_id(&mut $harness).await
+            }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn concurrent_publishers_keep_per_key_order() { c::concurrent_publishers_keep_per_key_order(&mut $harness).await }
+            async fn concurrent_publishers_keep_per_key_order() {
+                c::concurrent_publishers_keep_per_key_order(&mut $harness).await
+            }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn survives_restart_with_ids() { c::survives_restart_with_ids(&mut $harness).await }
+            async fn survives_restart_with_ids() {
+                c::survives_restart_with_ids(&mut $harness).await
+            }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn subscribers_see_new_heads() { c::subscribers_see_new_heads(&mut $harness).await }
+            async fn subscribers_see_new_heads() {
+                c::subscribers_see_new_heads(&mut $harness).await
+            }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn matches_model_under_random_operations() {
                 for seed in [1u64, 7, 42, 1234] {

@@ -7,8 +7,8 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use bytes::Bytes;
 pub use beaconport_domain::{EventId, Position};
+use bytes::Bytes;
 use tokio::sync::watch;
 
 pub mod conformance;

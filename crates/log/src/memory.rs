@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use parking_lot::Mutex;
 use tokio::sync::watch;
 
-use crate::{content_hash, now_ms, Appended, Entry, Error, EventLog, EventId, Position, Record, Result};
+use crate::{content_hash, now_ms, Appended, Entry, Error, EventId, EventLog, Position, Record, Result};
 
 #[derive(Debug, Default)]
 struct State {
@@ -58,7 +58,13 @@ impl EventLog for MemoryLog {
         let at = now_ms();
         for (r, a) in records.into_iter().zip(&acks) {
             if !a.duplicate {
-                st.entries.push(Entry { position: a.position, id: r.id, key: r.key, appended_at_ms: at, payload: r.payload });
+                st.entries.push(Entry {
+                    position: a.position,
+                    id: r.id,
+                    key: r.key,
+                    appended_at_ms: at,
+                    payload: r.payload,
+                });
             }
         }
         st.by_id.extend(staged);

@@ -240,20 +240,26 @@ fn decode_body(b: &pb::Body, prefix: &str, ck: &mut Checker) -> Option<d::Body> 
                 pb::Sex::Male => Some(d::Sex::Male),
                 pb::Sex::Other => Some(d::Sex::Other),
             });
-            let sde = opt_enum(ck, f(k, "self_defined_ethnicity"), p.self_defined_ethnicity, |e: pb::SelfDefinedEthnicity| {
-                match e as i32 {
+            let sde = opt_enum(
+                ck,
+                f(k, "self_defined_ethnicity"),
+                p.self_defined_ethnicity,
+                |e: pb::SelfDefinedEthnicity| match e as i32 {
                     0 => None,
                     99 => Some(d::SelfDefinedEthnicity::NotStated),
                     n => Some(d::SelfDefinedEthnicity::Census2021(n as u8)),
-                }
-            });
-            let oe = opt_enum(ck, f(k, "officer_observed_ethnicity"), p.officer_observed_ethnicity, |e: pb::ObservedEthnicity| {
-                match e as i32 {
+                },
+            );
+            let oe = opt_enum(
+                ck,
+                f(k, "officer_observed_ethnicity"),
+                p.officer_observed_ethnicity,
+                |e: pb::ObservedEthnicity| match e as i32 {
                     0 => None,
                     9 => Some(d::ObservedEthnicity::Ic0),
                     n => Some(d::ObservedEthnicity::Ic(n as u8)),
-                }
-            });
+                },
+            );
             let vital = opt_enum(ck, f(k, "vital_status"), p.vital_status, |v: pb::VitalStatus| match v {
                 pb::VitalStatus::Unspecified => None,
                 pb::VitalStatus::Alive => Some(d::VitalStatus::Alive),
@@ -382,7 +388,11 @@ fn decode_body(b: &pb::Body, prefix: &str, ck: &mut Checker) -> Option<d::Body> 
         }
         K::CaseReferred(r) => {
             let on = ck.take(f("case_referred", "referred_on"), rules::parse_date(&r.referred_on));
-            d::Body::CaseReferred(d::CaseReferred { programme: r.programme.clone(), reason: r.reason.clone(), referred_on: on? })
+            d::Body::CaseReferred(d::CaseReferred {
+                programme: r.programme.clone(),
+                reason: r.reason.clone(),
+                referred_on: on?,
+            })
         }
         K::IndependentReviewRecorded(r) => {
             let k = "independent_review_recorded";
@@ -423,11 +433,19 @@ fn decode_body(b: &pb::Body, prefix: &str, ck: &mut Checker) -> Option<d::Body> 
         }
         K::FlagApplied(x) => {
             let flag = req_enum(ck, f("flag_applied", "flag"), x.flag, abuse_flag);
-            d::Body::FlagApplied(d::Flagging { flag: flag?, person_ref: non_empty(&x.person_ref), reason: x.reason.clone() })
+            d::Body::FlagApplied(d::Flagging {
+                flag: flag?,
+                person_ref: non_empty(&x.person_ref),
+                reason: x.reason.clone(),
+            })
         }
         K::FlagRemoved(x) => {
             let flag = req_enum(ck, f("flag_removed", "flag"), x.flag, abuse_flag);
-            d::Body::FlagRemoved(d::Flagging { flag: flag?, person_ref: non_empty(&x.person_ref), reason: x.reason.clone() })
+            d::Body::FlagRemoved(d::Flagging {
+                flag: flag?,
+                person_ref: non_empty(&x.person_ref),
+                reason: x.reason.clone(),
+            })
         }
         K::RecordCorrected(c) => {
             let k = "record_corrected";
@@ -436,7 +454,10 @@ fn decode_body(b: &pb::Body, prefix: &str, ck: &mut Checker) -> Option<d::Body> 
                 Some(r) => {
                     if matches!(r.kind, Some(K::RecordCorrected(_)) | Some(K::RecordRetracted(_))) {
                         // Refused here, before recursing, so nesting depth stays bounded.
-                        ck.fail(f(k, "replacement"), "a correction replaces a record, not another correction or retraction");
+                        ck.fail(
+                            f(k, "replacement"),
+                            "a correction replaces a record, not another correction or retraction",
+                        );
                         None
                     } else {
                         decode_body(r, &format!("{}.replacement.", f(k, "")), ck)
@@ -454,8 +475,12 @@ fn decode_body(b: &pb::Body, prefix: &str, ck: &mut Checker) -> Option<d::Body> 
             })
         }
         K::RecordRetracted(r) => {
-            let target = ck.take(f("record_retracted", "retracted_event_id"), rules::parse_event_id(&r.retracted_event_id));
-            d::Body::RecordRetracted(d::RecordRetracted { retracted_event_id: EventId(target?), reason: r.reason.clone() })
+            let target =
+                ck.take(f("record_retracted", "retracted_event_id"), rules::parse_event_id(&r.retracted_event_id));
+            d::Body::RecordRetracted(d::RecordRetracted {
+                retracted_event_id: EventId(target?),
+                reason: r.reason.clone(),
+            })
         }
     })
 }

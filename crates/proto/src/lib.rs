@@ -28,8 +28,7 @@ pub mod pb {
 }
 
 /// The file descriptor set of every proto file, for gRPC server reflection.
-pub const FILE_DESCRIPTOR_SET: &[u8] =
-    include_bytes!(concat!(env!("OUT_DIR"), "/beaconport_descriptor.bin"));
+pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/beaconport_descriptor.bin"));
 
 pub mod convert;
 pub mod stored;

@@ -4,7 +4,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use beaconport_domain::{Context, FieldError};
-use beaconport_log::{stream_key, EventLog, EventId, Record};
+use beaconport_log::{stream_key, EventId, EventLog, Record};
 use beaconport_proto::pb::{api, event as pb};
 use beaconport_proto::{decode_batch, stored};
 use bytes::Bytes;
@@ -55,7 +55,10 @@ impl Ingest {
     /// Publishes one batch: validate all, append all, acknowledge each.
     pub async fn publish_batch(&self, events: Vec<pb::Event>) -> Result<api::PublishResponse> {
         if events.is_empty() {
-            return Err(Error::BadRequest { field: "events".into(), reason: "a batch needs at least one event".into() });
+            return Err(Error::BadRequest {
+                field: "events".into(),
+                reason: "a batch needs at least one event".into(),
+            });
         }
         let n = events.len();
         let records = Self::prepare(events).await?;
@@ -67,7 +70,11 @@ impl Ingest {
             acks: ids
                 .iter()
                 .zip(acks)
-                .map(|(id, a)| api::EventAck { event_id: id.to_string(), position: a.position.0, duplicate: a.duplicate })
+                .map(|(id, a)| api::EventAck {
+                    event_id: id.to_string(),
+                    position: a.position.0,
+                    duplicate: a.duplicate,
+                })
                 .collect(),
         })
     }

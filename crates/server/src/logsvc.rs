@@ -3,7 +3,7 @@
 use std::pin::Pin;
 use std::sync::Arc;
 
-use beaconport_log::{Entry, EventLog, EventId, Position};
+use beaconport_log::{Entry, EventId, EventLog, Position};
 use beaconport_proto::pb::api;
 use beaconport_proto::stored;
 use futures::Stream;

@@ -38,6 +38,7 @@ const fn g(
 /// Every force of [`reference::FORCES`], in the order a scenario takes them: the big metropolitan
 /// forces first, then their neighbours and the rest, so that a scenario of `n` forces is a
 /// plausible national spread with neighbouring forces in it.
+#[rustfmt::skip]
 pub static GEO: &[ForceGeo] = &[
     g("MPS", 51.51, -0.12, 88, 10, &[
         ("Tower Hamlets", "E"), ("Newham", "E"), ("Hackney", "E"), ("Croydon", "CR"), ("Brent", "NW"),

@@ -113,7 +113,9 @@ impl Origin {
 
     fn lists(self) -> (&'static [&'static str], &'static [&'static str], &'static [&'static str]) {
         match self {
-            Origin::WhiteBritish | Origin::Caribbean | Origin::MixedBritish => (BRITISH_MALE, BRITISH_FEMALE, BRITISH_SURNAMES),
+            Origin::WhiteBritish | Origin::Caribbean | Origin::MixedBritish => {
+                (BRITISH_MALE, BRITISH_FEMALE, BRITISH_SURNAMES)
+            }
             Origin::Irish | Origin::GypsyTraveller => (IRISH_MALE, IRISH_FEMALE, IRISH_SURNAMES),
             Origin::Pakistani | Origin::Bangladeshi => (MUSLIM_MALE, MUSLIM_FEMALE, MUSLIM_SURNAMES),
             Origin::Indian => (INDIAN_MALE, INDIAN_FEMALE, INDIAN_SURNAMES),
@@ -146,6 +148,7 @@ impl Origin {
     }
 }
 
+#[rustfmt::skip]
 const BRITISH_MALE: &[&str] = &[
     "James", "John", "Robert", "Michael", "David", "William", "Richard", "Thomas", "Christopher", "Daniel",
     "Matthew", "Anthony", "Mark", "Paul", "Steven", "Andrew", "Joshua", "Kevin", "George", "Edward", "Jack",
@@ -155,6 +158,7 @@ const BRITISH_MALE: &[&str] = &[
     "Martin", "Simon", "Alan", "Keith", "Barry", "Tyrone", "Marcus", "Jermaine", "Reece", "Aaron",
 ];
 
+#[rustfmt::skip]
 const BRITISH_FEMALE: &[&str] = &[
     "Emily", "Olivia", "Sophie", "Jessica", "Chloe", "Amy", "Lauren", "Hannah", "Charlotte", "Megan",
     "Rebecca", "Emma", "Sarah", "Laura", "Katie", "Holly", "Bethany", "Ellie", "Jade", "Leah", "Courtney",
@@ -164,6 +168,7 @@ const BRITISH_FEMALE: &[&str] = &[
     "Samantha", "Jennifer", "Katherine", "Tia", "Keisha", "Demi", "Jodie",
 ];
 
+#[rustfmt::skip]
 const BRITISH_SURNAMES: &[&str] = &[
     "Smith", "Jones", "Williams", "Taylor", "Brown", "Davies", "Evans", "Wilson", "Thomas", "Johnson",
     "Roberts", "Robinson", "Thompson", "Wright", "Walker", "White", "Edwards", "Hughes", "Green", "Hall",
@@ -176,21 +181,25 @@ const BRITISH_SURNAMES: &[&str] = &[
     "Campbell", "Stewart", "Grant", "Francis", "Henry", "Reid", "Gordon", "Brooks", "Pearson", "Hudson",
 ];
 
+#[rustfmt::skip]
 const IRISH_MALE: &[&str] = &[
     "Sean", "Patrick", "Liam", "Conor", "Ciaran", "Declan", "Eoin", "Niall", "Michael", "John", "Kevin",
     "Brendan", "Darragh", "Cathal", "Padraig", "Tommy", "Johnny", "Martin",
 ];
 
+#[rustfmt::skip]
 const IRISH_FEMALE: &[&str] = &[
     "Siobhan", "Aoife", "Niamh", "Ciara", "Sinead", "Roisin", "Orla", "Grainne", "Mary", "Bridget", "Kathleen",
     "Shauna", "Aisling", "Clodagh", "Margaret",
 ];
 
+#[rustfmt::skip]
 const IRISH_SURNAMES: &[&str] = &[
     "Murphy", "Kelly", "O'Brien", "Byrne", "Ryan", "O'Connor", "O'Neill", "Doyle", "McCarthy", "Gallagher",
     "Walsh", "O'Sullivan", "McDonagh", "Ward", "Connors", "Quinn", "Brennan", "Keane", "Flynn", "Maguire",
 ];
 
+#[rustfmt::skip]
 const MUSLIM_MALE: &[&str] = &[
     "Mohammed", "Ahmed", "Ali", "Hassan", "Hussain", "Imran", "Usman", "Tariq", "Asif", "Arif", "Kamran",
     "Shahid", "Sajid", "Zahid", "Adil", "Amir", "Bilal", "Faisal", "Omar", "Yasir", "Zubair", "Nadeem",
@@ -199,12 +208,14 @@ const MUSLIM_MALE: &[&str] = &[
     "Zain", "Danyal", "Saqib",
 ];
 
+#[rustfmt::skip]
 const MUSLIM_FEMALE: &[&str] = &[
     "Aisha", "Fatima", "Amina", "Zainab", "Maryam", "Sana", "Nadia", "Saima", "Shazia", "Farah", "Hina",
     "Rubina", "Samina", "Yasmin", "Nusrat", "Parveen", "Sadia", "Iqra", "Ruksana", "Shamima", "Nazia",
     "Sumaiya", "Tasnim", "Khadija", "Hafsa", "Alisha",
 ];
 
+#[rustfmt::skip]
 const MUSLIM_SURNAMES: &[&str] = &[
     "Khan", "Ahmed", "Ali", "Hussain", "Shah", "Iqbal", "Akhtar", "Mahmood", "Rehman", "Malik", "Butt",
     "Raja", "Chaudhry", "Mirza", "Sheikh", "Qureshi", "Anwar", "Aslam", "Bashir", "Javed", "Latif", "Rashid",
@@ -212,22 +223,26 @@ const MUSLIM_SURNAMES: &[&str] = &[
     "Nawaz", "Sadiq", "Yousaf", "Ashraf", "Riaz",
 ];
 
+#[rustfmt::skip]
 const INDIAN_MALE: &[&str] = &[
     "Raj", "Sanjay", "Amit", "Rahul", "Vikram", "Harpreet", "Gurpreet", "Jaswinder", "Sukhdev", "Manjit",
     "Rajesh", "Arjun", "Ravi", "Sunil", "Deepak", "Anil", "Kuldip", "Balvinder", "Ajay", "Nikhil", "Rohan",
     "Jatinder", "Paramjit", "Hardeep",
 ];
 
+#[rustfmt::skip]
 const INDIAN_FEMALE: &[&str] = &[
     "Priya", "Anjali", "Kiran", "Simran", "Pooja", "Neha", "Sunita", "Harjit", "Rajinder", "Meera", "Nisha",
     "Kamaljit", "Jaspreet", "Asha", "Divya", "Ritu",
 ];
 
+#[rustfmt::skip]
 const INDIAN_SURNAMES: &[&str] = &[
     "Patel", "Singh", "Kaur", "Sharma", "Gill", "Sandhu", "Sidhu", "Kumar", "Mistry", "Parmar", "Shah",
     "Bains", "Dhillon", "Grewal", "Chauhan", "Mehta", "Joshi", "Rai", "Sahota", "Johal", "Virdi", "Bhatti",
 ];
 
+#[rustfmt::skip]
 const EE_MALE: &[&str] = &[
     "Piotr", "Tomasz", "Paweł", "Krzysztof", "Marcin", "Michał", "Łukasz", "Jakub", "Andrzej", "Marek",
     "Adrian", "Dawid", "Mateusz", "Bartosz", "Ionuț", "Andrei", "Alexandru", "Florin", "Mihai", "Gheorghe",
@@ -235,12 +250,14 @@ const EE_MALE: &[&str] = &[
     "Gentian", "Klodian", "Darius", "Tomas", "Mindaugas", "Dmitri", "Oleksandr", "Ștefan", "Marius",
 ];
 
+#[rustfmt::skip]
 const EE_FEMALE: &[&str] = &[
     "Anna", "Katarzyna", "Agnieszka", "Magdalena", "Joanna", "Monika", "Ewa", "Natalia", "Andreea", "Ioana",
     "Elena", "Maria", "Alina", "Daniela", "Gabriela", "Petra", "Lucie", "Eva", "Jana", "Ilona", "Kristina",
     "Oksana", "Olena", "Roxana", "Denisa",
 ];
 
+#[rustfmt::skip]
 const EE_SURNAMES: &[&str] = &[
     "Nowak", "Kowalski", "Wiśniewski", "Wójcik", "Kamiński", "Lewandowski", "Zieliński", "Szymański",
     "Kozłowski", "Mazur", "Krawczyk", "Popescu", "Ionescu", "Popa", "Dumitru", "Stan", "Stoica", "Rusu",
@@ -248,56 +265,69 @@ const EE_SURNAMES: &[&str] = &[
     "Hoxha", "Shehu", "Krasniqi", "Gashi", "Berisha", "Kovalenko", "Shevchenko", "Balog", "Lakatos",
 ];
 
+#[rustfmt::skip]
 const AFRICAN_MALE: &[&str] = &[
     "Chinedu", "Emeka", "Oluwaseun", "Tunde", "Kwame", "Kofi", "Yaw", "Samuel", "Daniel", "Emmanuel",
     "Chukwuemeka", "Ifeanyi", "Babajide", "Segun", "Olumide", "Tendai", "Tafadzwa", "Kwabena", "Ibrahim",
     "Femi", "Kelechi", "Obinna", "Kayode", "Musa",
 ];
 
+#[rustfmt::skip]
 const AFRICAN_FEMALE: &[&str] = &[
     "Adaeze", "Chioma", "Ngozi", "Folake", "Funmilayo", "Abena", "Akosua", "Ama", "Blessing", "Precious",
     "Grace", "Esther", "Joy", "Nneka", "Yetunde", "Tendai", "Chipo", "Adwoa", "Bisola", "Temitope",
 ];
 
+#[rustfmt::skip]
 const AFRICAN_SURNAMES: &[&str] = &[
     "Okafor", "Okonkwo", "Adeyemi", "Oladipo", "Adebayo", "Mensah", "Boateng", "Asante", "Owusu", "Osei",
     "Nwosu", "Eze", "Okeke", "Moyo", "Ncube", "Banda", "Phiri", "Mwangi", "Otieno", "Kamara", "Conteh",
     "Sesay", "Bello", "Afolabi", "Ogunleye", "Appiah",
 ];
 
+#[rustfmt::skip]
 const SOMALI_MALE: &[&str] = &[
     "Abdirahman", "Abdi", "Mohamed", "Ahmed", "Mustafa", "Abdullahi", "Hassan", "Omar", "Yusuf", "Ismail",
     "Abdiaziz", "Liban", "Mahad", "Bashir",
 ];
 
+#[rustfmt::skip]
 const SOMALI_FEMALE: &[&str] = &[
     "Hodan", "Fadumo", "Halima", "Amina", "Sagal", "Hibo", "Ayan", "Faduma", "Ifrah", "Nimco", "Ubah",
 ];
 
+#[rustfmt::skip]
 const SOMALI_SURNAMES: &[&str] = &[
     "Abdi", "Farah", "Hassan", "Warsame", "Mohamud", "Ali", "Ibrahim", "Osman", "Jama", "Nur", "Ahmed",
     "Yusuf", "Aden", "Hersi",
 ];
 
+#[rustfmt::skip]
 const ARAB_MALE: &[&str] = &[
     "Ahmed", "Omar", "Karim", "Rebwar", "Hawre", "Dler", "Saman", "Mustafa", "Ali", "Hussein", "Khalid",
     "Tariq", "Sherzad", "Aram", "Ibrahim", "Yaser",
 ];
 
+#[rustfmt::skip]
 const ARAB_FEMALE: &[&str] = &["Layla", "Noor", "Huda", "Rania", "Shilan", "Dilan", "Zahra", "Mariam", "Rozhin"];
 
+#[rustfmt::skip]
 const ARAB_SURNAMES: &[&str] = &[
     "Abdullah", "Hamid", "Rasul", "Aziz", "Mustafa", "Salih", "Mahmoud", "Hussein", "Karim", "Qadir",
     "Omer", "Jalal", "Rashid", "Ismail",
 ];
 
+#[rustfmt::skip]
 const CHINESE_MALE: &[&str] = &["Wei", "Jun", "Hao", "Ming", "Jian", "Tao", "Kevin", "Jason", "Chun", "Yong"];
 
+#[rustfmt::skip]
 const CHINESE_FEMALE: &[&str] = &["Li", "Mei", "Xin", "Yan", "Hui", "Jing", "Ling", "Amy", "Fang"];
 
+#[rustfmt::skip]
 const CHINESE_SURNAMES: &[&str] = &["Chen", "Wang", "Li", "Zhang", "Liu", "Wong", "Lam", "Cheung", "Chan", "Lin", "Ng"];
 
 /// Spellings of the same name that records use interchangeably (transliterations, diacritics).
+#[rustfmt::skip]
 pub const VARIANTS: &[&[&str]] = &[
     &["Mohammed", "Muhammad", "Mohammad", "Mohamed", "Muhammed", "Mohamad"],
     &["Ahmed", "Ahmad", "Ahmet"],
@@ -362,6 +392,7 @@ pub const VARIANTS: &[&[&str]] = &[
 ];
 
 /// Familiar forms of given names.
+#[rustfmt::skip]
 pub const NICKNAMES: &[(&str, &[&str])] = &[
     ("Robert", &["Bob", "Rob", "Bobby", "Robbie"]),
     ("William", &["Bill", "Will", "Billy"]),
@@ -432,12 +463,14 @@ pub const NICKNAMES: &[(&str, &[&str])] = &[
 ];
 
 /// Street names used only as nicknames ("known as"): generic words, no real person.
+#[rustfmt::skip]
 pub const STREET_NAMES: &[&str] = &[
     "Boss", "Big Man", "Smiler", "Ace", "Shorty", "Kash", "Prince", "Ginger", "Scouse", "Taz", "Blade",
     "Chef", "Uncle", "Driver", "Lucky", "Tiger", "Spider", "Junior", "Bhaji", "Magic", "Sly", "Rocky",
 ];
 
 /// Street-name endings and bases for synthetic addresses.
+#[rustfmt::skip]
 pub const STREETS: &[&str] = &[
     "Station Road", "High Street", "Church Street", "Victoria Road", "Green Lane", "Manor Road", "Park Road",
     "Queens Road", "Kings Road", "Grange Road", "New Street", "Mill Lane", "School Lane", "Albert Road",
@@ -450,6 +483,7 @@ pub const STREETS: &[&str] = &[
 ];
 
 /// Kinds of venue where offending took place or victims were taken (no business names).
+#[rustfmt::skip]
 pub const VENUES: &[&str] = &[
     "flat above a takeaway on {street}",
     "house on {street}",
@@ -469,6 +503,7 @@ pub const VENUES: &[&str] = &[
 ];
 
 /// Operation code words (generic nouns).
+#[rustfmt::skip]
 pub const OPERATIONS: &[&str] = &[
     "Juniper", "Kestrel", "Larch", "Mallard", "Nettle", "Osprey", "Plover", "Quartz", "Rowan", "Sparrow",
     "Thistle", "Umber", "Vantage", "Willow", "Yarrow", "Alder", "Bramble", "Cobalt", "Damson", "Ember",
@@ -478,6 +513,7 @@ pub const OPERATIONS: &[&str] = &[
 ];
 
 /// Descriptions that distinguish a person without naming them.
+#[rustfmt::skip]
 pub const MARKS: &[&str] = &[
     "tattoo on left forearm",
     "tattoo on neck",
@@ -517,6 +553,7 @@ mod tests {
 
     #[test]
     fn every_name_is_a_valid_name_part() {
+        #[rustfmt::skip]
         let all = [
             BRITISH_MALE, BRITISH_FEMALE, BRITISH_SURNAMES, IRISH_MALE, IRISH_FEMALE, IRISH_SURNAMES, MUSLIM_MALE,
             MUSLIM_FEMALE, MUSLIM_SURNAMES, INDIAN_MALE, INDIAN_FEMALE, INDIAN_SURNAMES, EE_MALE, EE_FEMALE,

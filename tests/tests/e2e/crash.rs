@@ -24,7 +24,8 @@ struct Tally {
 }
 
 async fn publisher(url: String, queue: Arc<Mutex<VecDeque<Vec<pb::Event>>>>, tally: Arc<Mutex<Tally>>) -> u64 {
-    let Ok(ch) = tonic::transport::Endpoint::from_shared(url).unwrap().timeout(Duration::from_secs(10)).connect().await else {
+    let Ok(ch) = tonic::transport::Endpoint::from_shared(url).unwrap().timeout(Duration::from_secs(10)).connect().await
+    else {
         return 0;
     };
     let mut c = beaconport_cli::client::ingest(ch);
@@ -77,11 +78,9 @@ fn sigkill_during_sustained_ingest_loses_and_duplicates_nothing() {
     let mut cycles_with_ingest = 0;
 
     for cycle in 0..=CYCLES {
-        let node = NodeProcess::start(&data);
-        let tasks: Vec<_> = queues
-            .iter()
-            .map(|q| rt.spawn(publisher(node.url.clone(), q.clone(), tally.clone())))
-            .collect();
+        let node = NodeProcess::start(crate::NODE, &data);
+        let tasks: Vec<_> =
+            queues.iter().map(|q| rt.spawn(publisher(node.url.clone(), q.clone(), tally.clone()))).collect();
         let wait = rng.gen_range(50..400);
         std::thread::sleep(Duration::from_millis(wait));
         let last = cycle == CYCLES;
@@ -102,8 +101,9 @@ fn sigkill_during_sustained_ingest_loses_and_duplicates_nothing() {
     }
 
     // Restart once more, retry what was never acknowledged, and audit the whole log.
-    let node = NodeProcess::start(&data);
-    let tasks: Vec<_> = queues.iter().map(|q| rt.spawn(publisher(node.url.clone(), q.clone(), tally.clone()))).collect();
+    let node = NodeProcess::start(crate::NODE, &data);
+    let tasks: Vec<_> =
+        queues.iter().map(|q| rt.spawn(publisher(node.url.clone(), q.clone(), tally.clone()))).collect();
     // Let the publishers push their unacknowledged batches (and more) through.
     std::thread::sleep(Duration::from_millis(300));
     let status = node.stop();
@@ -111,7 +111,7 @@ fn sigkill_during_sustained_ingest_loses_and_duplicates_nothing() {
     for t in tasks {
         rt.block_on(t).unwrap();
     }
-    let node = NodeProcess::start(&data);
+    let node = NodeProcess::start(crate::NODE, &data);
     let log = rt.block_on(read_all(&node.url));
     node.stop();
 

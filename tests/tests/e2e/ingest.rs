@@ -105,13 +105,8 @@ async fn streamed_batches_are_acknowledged_in_order_and_rejections_are_in_band()
     batches.insert(2, bad);
     let mut c = server.ingest().await;
     let n = batches.len();
-    let responses: Vec<_> = c
-        .publish_stream(tokio_stream::iter(batches.clone()))
-        .await
-        .unwrap()
-        .into_inner()
-        .collect::<Vec<_>>()
-        .await;
+    let responses: Vec<_> =
+        c.publish_stream(tokio_stream::iter(batches.clone())).await.unwrap().into_inner().collect::<Vec<_>>().await;
     assert_eq!(responses.len(), n);
     let mut expected_pos = 0u64;
     for (i, r) in responses.into_iter().enumerate() {
@@ -142,11 +137,7 @@ async fn health_and_reflection_answer_generic_clients() {
     let ch = server.channel().await;
     let mut health = tonic_health::pb::health_client::HealthClient::new(ch.clone());
     for svc in ["beaconport.api.v1.IngestService", "beaconport.api.v1.LogService"] {
-        let r = health
-            .check(tonic_health::pb::HealthCheckRequest { service: svc.into() })
-            .await
-            .unwrap()
-            .into_inner();
+        let r = health.check(tonic_health::pb::HealthCheckRequest { service: svc.into() }).await.unwrap().into_inner();
         assert_eq!(r.status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32, "{svc}");
     }
     use tonic_reflection::pb::v1::{
@@ -154,7 +145,10 @@ async fn health_and_reflection_answer_generic_clients() {
         server_reflection_response::MessageResponse, ServerReflectionRequest,
     };
     let mut refl = ServerReflectionClient::new(ch);
-    let req = ServerReflectionRequest { host: String::new(), message_request: Some(MessageRequest::ListServices(String::new())) };
+    let req = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::ListServices(String::new())),
+    };
     let mut stream = refl.server_reflection_info(tokio_stream::iter(vec![req])).await.unwrap().into_inner();
     let resp = stream.next().await.unwrap().unwrap();
     let Some(MessageResponse::ListServicesResponse(list)) = resp.message_response else { panic!("no service list") };

@@ -5,3 +5,6 @@ mod crash;
 mod ingest;
 mod malformed;
 mod publish_cli;
+
+/// The `beaconport` command's code, built by this package under a test name.
+pub const NODE: &str = env!("CARGO_BIN_EXE_beaconport-e2e-node");

@@ -57,72 +57,236 @@ macro_rules! on {
 fn body_mutations() -> Vec<(EventKind, &'static str, fn(&mut pb::Event))> {
     use EventKind as K;
     vec![
-        (K::CaseOpened, "case_opened.offence_classification", on!(CaseOpened, c => c.offence_classification = "99Z".into())),
-        (K::CaseOpened, "case_opened.offence_classification", on!(CaseOpened, c => c.offence_classification = String::new())),
+        (
+            K::CaseOpened,
+            "case_opened.offence_classification",
+            on!(CaseOpened, c => c.offence_classification = "99Z".into()),
+        ),
+        (
+            K::CaseOpened,
+            "case_opened.offence_classification",
+            on!(CaseOpened, c => c.offence_classification = String::new()),
+        ),
         (K::CaseOpened, "case_opened.force_flags[0]", on!(CaseOpened, c => c.force_flags = vec![0])),
         (K::CaseOpened, "case_opened.force_flags[1]", on!(CaseOpened, c => c.force_flags = vec![1, 1])),
         (K::CaseOpened, "case_opened.force_flags[0]", on!(CaseOpened, c => c.force_flags = vec![77])),
         (K::CaseOpened, "case_opened.reported_on", on!(CaseOpened, c => c.reported_on = "2019-02-29".into())),
         (K::CaseOpened, "case_opened.title", on!(CaseOpened, c => c.title = "t".repeat(201))),
-        (K::PersonRecorded, "person_recorded.date_of_birth", on!(PersonRecorded, p => p.date_of_birth = "2031-02-30".into())),
-        (K::PersonRecorded, "person_recorded.date_of_birth", on!(PersonRecorded, p => p.date_of_birth = "2099-01-01".into())),
-        (K::PersonRecorded, "person_recorded.date_of_birth", on!(PersonRecorded, p => p.date_of_birth = "03/04/1990".into())),
-        (K::PersonRecorded, "person_recorded.date_of_birth", on!(PersonRecorded, p => { p.date_of_birth = "1880-01-01".into(); p.vital_status = 1 })),
-        (K::PersonRecorded, "person_recorded.name", on!(PersonRecorded, p => { p.name = Some(pb::Name::default()); p.description.clear() })),
+        (
+            K::PersonRecorded,
+            "person_recorded.date_of_birth",
+            on!(PersonRecorded, p => p.date_of_birth = "2031-02-30".into()),
+        ),
+        (
+            K::PersonRecorded,
+            "person_recorded.date_of_birth",
+            on!(PersonRecorded, p => p.date_of_birth = "2099-01-01".into()),
+        ),
+        (
+            K::PersonRecorded,
+            "person_recorded.date_of_birth",
+            on!(PersonRecorded, p => p.date_of_birth = "03/04/1990".into()),
+        ),
+        (
+            K::PersonRecorded,
+            "person_recorded.date_of_birth",
+            on!(PersonRecorded, p => { p.date_of_birth = "1880-01-01".into(); p.vital_status = 1 }),
+        ),
+        (
+            K::PersonRecorded,
+            "person_recorded.name",
+            on!(PersonRecorded, p => { p.name = Some(pb::Name::default()); p.description.clear() }),
+        ),
         (K::PersonRecorded, "person_recorded.name", on!(PersonRecorded, p => { p.name = None; p.description.clear() })),
-        (K::PersonRecorded, "person_recorded.name.forenames", on!(PersonRecorded, p => p.name = Some(pb::Name { forenames: "A".repeat(101), surname: "Smith".into() }))),
-        (K::PersonRecorded, "person_recorded.name.surname", on!(PersonRecorded, p => p.name = Some(pb::Name { forenames: "Ann".into(), surname: "Sm1th".into() }))),
+        (
+            K::PersonRecorded,
+            "person_recorded.name.forenames",
+            on!(PersonRecorded, p => p.name = Some(pb::Name { forenames: "A".repeat(101), surname: "Smith".into() })),
+        ),
+        (
+            K::PersonRecorded,
+            "person_recorded.name.surname",
+            on!(PersonRecorded, p => p.name = Some(pb::Name { forenames: "Ann".into(), surname: "Sm1th".into() })),
+        ),
         (K::PersonRecorded, "person_recorded.role", on!(PersonRecorded, p => p.role = 0)),
         (K::PersonRecorded, "person_recorded.role", on!(PersonRecorded, p => p.role = 42)),
         (K::PersonRecorded, "person_recorded.sex", on!(PersonRecorded, p => p.sex = 9)),
-        (K::PersonRecorded, "person_recorded.self_defined_ethnicity", on!(PersonRecorded, p => p.self_defined_ethnicity = 55)),
-        (K::PersonRecorded, "person_recorded.officer_observed_ethnicity", on!(PersonRecorded, p => p.officer_observed_ethnicity = 7)),
-        (K::PersonRecorded, "person_recorded.nationalities[0]", on!(PersonRecorded, p => p.nationalities = vec!["UK".into()])),
-        (K::PersonRecorded, "person_recorded.identifiers[0].value", on!(PersonRecorded, p => p.identifiers = vec![pb::Identifier { kind: 1, value: "call me".into() }])),
-        (K::PersonRecorded, "person_recorded.identifiers[0].kind", on!(PersonRecorded, p => p.identifiers = vec![pb::Identifier { kind: 0, value: "07700900123".into() }])),
-        (K::PersonRecorded, "person_recorded.identifiers[0].value", on!(PersonRecorded, p => p.identifiers = vec![pb::Identifier { kind: 5, value: "12345".into() }])),
-        (K::PersonRecorded, "person_recorded.identifiers[1]", on!(PersonRecorded, p => p.identifiers = vec![pb::Identifier { kind: 1, value: "07700900123".into() }; 2])),
-        (K::PersonRecorded, "person_recorded.addresses[0].postcode", on!(PersonRecorded, p => p.addresses = vec![pb::Address { line1: "1 High St".into(), postcode: "XYZ".into(), ..Default::default() }])),
-        (K::PersonRecorded, "person_recorded.addresses[0]", on!(PersonRecorded, p => p.addresses = vec![pb::Address::default()])),
-        (K::PersonRecorded, "person_recorded.date_of_death", on!(PersonRecorded, p => { p.vital_status = 1; p.date_of_death = "2020-01-01".into() })),
-        (K::PersonRecorded, "person_recorded.aliases", on!(PersonRecorded, p => p.aliases = vec![pb::Name { forenames: "Al".into(), surname: "X".into() }; 51])),
+        (
+            K::PersonRecorded,
+            "person_recorded.self_defined_ethnicity",
+            on!(PersonRecorded, p => p.self_defined_ethnicity = 55),
+        ),
+        (
+            K::PersonRecorded,
+            "person_recorded.officer_observed_ethnicity",
+            on!(PersonRecorded, p => p.officer_observed_ethnicity = 7),
+        ),
+        (
+            K::PersonRecorded,
+            "person_recorded.nationalities[0]",
+            on!(PersonRecorded, p => p.nationalities = vec!["UK".into()]),
+        ),
+        (
+            K::PersonRecorded,
+            "person_recorded.identifiers[0].value",
+            on!(PersonRecorded, p => p.identifiers = vec![pb::Identifier { kind: 1, value: "call me".into() }]),
+        ),
+        (
+            K::PersonRecorded,
+            "person_recorded.identifiers[0].kind",
+            on!(PersonRecorded, p => p.identifiers = vec![pb::Identifier { kind: 0, value: "07700900123".into() }]),
+        ),
+        (
+            K::PersonRecorded,
+            "person_recorded.identifiers[0].value",
+            on!(PersonRecorded, p => p.identifiers = vec![pb::Identifier { kind: 5, value: "12345".into() }]),
+        ),
+        (
+            K::PersonRecorded,
+            "person_recorded.identifiers[1]",
+            on!(PersonRecorded, p => p.identifiers = vec![pb::Identifier { kind: 1, value: "07700900123".into() }; 2]),
+        ),
+        (
+            K::PersonRecorded,
+            "person_recorded.addresses[0].postcode",
+            on!(PersonRecorded, p => p.addresses = vec![pb::Address { line1: "1 High St".into(), postcode: "XYZ".into(), ..Default::default() }]),
+        ),
+        (
+            K::PersonRecorded,
+            "person_recorded.addresses[0]",
+            on!(PersonRecorded, p => p.addresses = vec![pb::Address::default()]),
+        ),
+        (
+            K::PersonRecorded,
+            "person_recorded.date_of_death",
+            on!(PersonRecorded, p => { p.vital_status = 1; p.date_of_death = "2020-01-01".into() }),
+        ),
+        (
+            K::PersonRecorded,
+            "person_recorded.aliases",
+            on!(PersonRecorded, p => p.aliases = vec![pb::Name { forenames: "Al".into(), surname: "X".into() }; 51]),
+        ),
         (K::PersonRecorded, "person_recorded.person_ref", on!(PersonRecorded, p => p.person_ref = String::new())),
-        (K::OffenceRecorded, "offence_recorded.classification", on!(OffenceRecorded, o => o.classification = "19Z".into())),
-        (K::OffenceRecorded, "offence_recorded.victim_refs", on!(OffenceRecorded, o => { o.victim_refs.clear(); o.suspect_refs.clear() })),
-        (K::OffenceRecorded, "offence_recorded.committed_to", on!(OffenceRecorded, o => { o.committed_from = "2015-05-01".into(); o.committed_to = "2014-01-01".into() })),
-        (K::OffenceRecorded, "offence_recorded.committed_from", on!(OffenceRecorded, o => o.committed_from = "2015-00".into())),
-        (K::OffenceRecorded, "offence_recorded.suspect_refs[0]", on!(OffenceRecorded, o => o.suspect_refs = vec![" P1".into()])),
+        (
+            K::OffenceRecorded,
+            "offence_recorded.classification",
+            on!(OffenceRecorded, o => o.classification = "19Z".into()),
+        ),
+        (
+            K::OffenceRecorded,
+            "offence_recorded.victim_refs",
+            on!(OffenceRecorded, o => { o.victim_refs.clear(); o.suspect_refs.clear() }),
+        ),
+        (
+            K::OffenceRecorded,
+            "offence_recorded.committed_to",
+            on!(OffenceRecorded, o => { o.committed_from = "2015-05-01".into(); o.committed_to = "2014-01-01".into() }),
+        ),
+        (
+            K::OffenceRecorded,
+            "offence_recorded.committed_from",
+            on!(OffenceRecorded, o => o.committed_from = "2015-00".into()),
+        ),
+        (
+            K::OffenceRecorded,
+            "offence_recorded.suspect_refs[0]",
+            on!(OffenceRecorded, o => o.suspect_refs = vec![" P1".into()]),
+        ),
         (K::OffenceRecorded, "offence_recorded.offence_ref", on!(OffenceRecorded, o => o.offence_ref = String::new())),
         (K::IdentifierObserved, "identifier_observed.identifier", on!(IdentifierObserved, o => o.identifier = None)),
-        (K::IdentifierObserved, "identifier_observed.identifier.value", on!(IdentifierObserved, o => o.identifier = Some(pb::Identifier { kind: 2, value: "nobody-at-example".into() }))),
-        (K::IdentifierObserved, "identifier_observed.identifier.value", on!(IdentifierObserved, o => o.identifier = Some(pb::Identifier { kind: 3, value: "AB-12-CD".into() }))),
-        (K::IdentifierObserved, "identifier_observed.context", on!(IdentifierObserved, o => o.context = "c".repeat(2001))),
+        (
+            K::IdentifierObserved,
+            "identifier_observed.identifier.value",
+            on!(IdentifierObserved, o => o.identifier = Some(pb::Identifier { kind: 2, value: "nobody-at-example".into() })),
+        ),
+        (
+            K::IdentifierObserved,
+            "identifier_observed.identifier.value",
+            on!(IdentifierObserved, o => o.identifier = Some(pb::Identifier { kind: 3, value: "AB-12-CD".into() })),
+        ),
+        (
+            K::IdentifierObserved,
+            "identifier_observed.context",
+            on!(IdentifierObserved, o => o.context = "c".repeat(2001)),
+        ),
         (K::LocationObserved, "location_observed.place", on!(LocationObserved, o => o.place = None)),
-        (K::LocationObserved, "location_observed.place", on!(LocationObserved, o => o.place = Some(pb::Place::default()))),
-        (K::LocationObserved, "location_observed.place.latitude", on!(LocationObserved, o => o.place = Some(pb::Place { name: "x".into(), latitude: 100.0, longitude: 1.0, ..Default::default() }))),
-        (K::LocationObserved, "location_observed.place.longitude", on!(LocationObserved, o => o.place = Some(pb::Place { name: "x".into(), latitude: 1.0, longitude: f64::NAN, ..Default::default() }))),
-        (K::InterviewRecorded, "interview_recorded.interviewed_on", on!(InterviewRecorded, i => i.interviewed_on = String::new())),
+        (
+            K::LocationObserved,
+            "location_observed.place",
+            on!(LocationObserved, o => o.place = Some(pb::Place::default())),
+        ),
+        (
+            K::LocationObserved,
+            "location_observed.place.latitude",
+            on!(LocationObserved, o => o.place = Some(pb::Place { name: "x".into(), latitude: 100.0, longitude: 1.0, ..Default::default() })),
+        ),
+        (
+            K::LocationObserved,
+            "location_observed.place.longitude",
+            on!(LocationObserved, o => o.place = Some(pb::Place { name: "x".into(), latitude: 1.0, longitude: f64::NAN, ..Default::default() })),
+        ),
+        (
+            K::InterviewRecorded,
+            "interview_recorded.interviewed_on",
+            on!(InterviewRecorded, i => i.interviewed_on = String::new()),
+        ),
         (K::InterviewRecorded, "interview_recorded.kind", on!(InterviewRecorded, i => i.kind = 0)),
-        (K::InterviewRecorded, "interview_recorded.person_ref", on!(InterviewRecorded, i => i.person_ref = String::new())),
+        (
+            K::InterviewRecorded,
+            "interview_recorded.person_ref",
+            on!(InterviewRecorded, i => i.person_ref = String::new()),
+        ),
         (K::StatementTaken, "statement_taken.kind", on!(StatementTaken, s => s.kind = 0)),
         (K::StatementTaken, "statement_taken.taken_on", on!(StatementTaken, s => s.taken_on = "2020-06".into())),
         (K::DecisionRecorded, "decision_recorded.decision", on!(DecisionRecorded, d => d.decision = 0)),
-        (K::DecisionRecorded, "decision_recorded.decided_on", on!(DecisionRecorded, d => d.decided_on = "2020-02-30".into())),
+        (
+            K::DecisionRecorded,
+            "decision_recorded.decided_on",
+            on!(DecisionRecorded, d => d.decided_on = "2020-02-30".into()),
+        ),
         (K::DecisionRecorded, "decision_recorded.outcome_type", on!(DecisionRecorded, d => d.outcome_type = 40)),
-        (K::DecisionRecorded, "decision_recorded.person_refs[1]", on!(DecisionRecorded, d => d.person_refs = vec!["P1".into(), "P1".into()])),
+        (
+            K::DecisionRecorded,
+            "decision_recorded.person_refs[1]",
+            on!(DecisionRecorded, d => d.person_refs = vec!["P1".into(), "P1".into()]),
+        ),
         (K::CaseReferred, "case_referred.programme", on!(CaseReferred, r => r.programme = String::new())),
         (K::CaseReferred, "case_referred.referred_on", on!(CaseReferred, r => r.referred_on = "soon".into())),
-        (K::IndependentReviewRecorded, "independent_review_recorded.outcome", on!(IndependentReviewRecorded, r => r.outcome = 0)),
-        (K::IndependentReviewRecorded, "independent_review_recorded.reviewing_body", on!(IndependentReviewRecorded, r => r.reviewing_body = " ".into())),
-        (K::TravelRiskNoted, "travel_risk_noted.destination_country", on!(TravelRiskNoted, t => t.destination_country = "ZZ".into())),
+        (
+            K::IndependentReviewRecorded,
+            "independent_review_recorded.outcome",
+            on!(IndependentReviewRecorded, r => r.outcome = 0),
+        ),
+        (
+            K::IndependentReviewRecorded,
+            "independent_review_recorded.reviewing_body",
+            on!(IndependentReviewRecorded, r => r.reviewing_body = " ".into()),
+        ),
+        (
+            K::TravelRiskNoted,
+            "travel_risk_noted.destination_country",
+            on!(TravelRiskNoted, t => t.destination_country = "ZZ".into()),
+        ),
         (K::TravelRiskNoted, "travel_risk_noted.kind", on!(TravelRiskNoted, t => t.kind = 12)),
         (K::FlagApplied, "flag_applied.flag", on!(FlagApplied, f => f.flag = 0)),
         (K::FlagRemoved, "flag_removed.flag", on!(FlagRemoved, f => f.flag = 99)),
-        (K::RecordCorrected, "record_corrected.corrected_event_id", on!(RecordCorrected, c => c.corrected_event_id = "x".into())),
+        (
+            K::RecordCorrected,
+            "record_corrected.corrected_event_id",
+            on!(RecordCorrected, c => c.corrected_event_id = "x".into()),
+        ),
         (K::RecordCorrected, "record_corrected.replacement", on!(RecordCorrected, c => c.replacement = None)),
-        (K::RecordCorrected, "record_corrected.replacement", on!(RecordCorrected, c => c.replacement = Some(Box::new(pb::Body { kind: Some(pb::body::Kind::RecordRetracted(pb::RecordRetracted { retracted_event_id: uuid::Uuid::new_v4().to_string(), reason: "r".into() })) })))),
+        (
+            K::RecordCorrected,
+            "record_corrected.replacement",
+            on!(RecordCorrected, c => c.replacement = Some(Box::new(pb::Body { kind: Some(pb::body::Kind::RecordRetracted(pb::RecordRetracted { retracted_event_id: uuid::Uuid::new_v4().to_string(), reason: "r".into() })) }))),
+        ),
         (K::RecordCorrected, "record_corrected.reason", on!(RecordCorrected, c => c.reason = String::new())),
-        (K::RecordRetracted, "record_retracted.retracted_event_id", on!(RecordRetracted, r => r.retracted_event_id = String::new())),
+        (
+            K::RecordRetracted,
+            "record_retracted.retracted_event_id",
+            on!(RecordRetracted, r => r.retracted_event_id = String::new()),
+        ),
         (K::RecordRetracted, "record_retracted.reason", on!(RecordRetracted, r => r.reason = String::new())),
     ]
 }
@@ -175,7 +339,11 @@ async fn malformed_events_are_each_rejected_with_their_field_and_nothing_is_stor
                 details.field_violations.iter().map(|v| (&v.field, &v.description)).collect::<Vec<_>>()
             );
             // The message names the event and the field.
-            let label = if bad.event_id.is_empty() { format!("event #{index}") } else { format!("event {}", bad.event_id.chars().take(40).collect::<String>()) };
+            let label = if bad.event_id.is_empty() {
+                format!("event #{index}")
+            } else {
+                format!("event {}", bad.event_id.chars().take(40).collect::<String>())
+            };
             assert!(err.message().contains(&label), "{what}: message lacks {label:?}: {}", err.message());
             assert!(err.message().contains(field), "{what}: message lacks {field}: {}", err.message());
         }
@@ -184,7 +352,10 @@ async fn malformed_events_are_each_rejected_with_their_field_and_nothing_is_stor
     let dup = vec![valid[0].clone(), valid[1].clone(), valid[0].clone()];
     let err = c.publish(api::PublishRequest { events: dup }).await.unwrap_err();
     let details = err.get_details_bad_request().unwrap();
-    assert!(details.field_violations.iter().any(|v| v.field == "events[2].event_id" && v.description.contains("duplicates")));
+    assert!(details
+        .field_violations
+        .iter()
+        .any(|v| v.field == "events[2].event_id" && v.description.contains("duplicates")));
     // An empty batch.
     let err = c.publish(api::PublishRequest { events: vec![] }).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
@@ -204,5 +375,8 @@ fn the_example_message_reads_as_specified() {
     }
     let ctx = beaconport_domain::Context { now: chrono::Utc::now() };
     let errs = beaconport_proto::decode_event(0, &e, &ctx).unwrap_err();
-    assert_eq!(errs[0].to_string(), format!("event {}: person_recorded.date_of_birth: 2031-02-30 is not a valid date", e.event_id));
+    assert_eq!(
+        errs[0].to_string(),
+        format!("event {}: person_recorded.date_of_birth: 2031-02-30 is not a valid date", e.event_id)
+    );
 }
