@@ -84,7 +84,8 @@ pub async fn run(a: BenchArgs) -> Result<ExitCode> {
 
     // 1. Raw log appends.
     let raw_dir = dir.path().join("raw");
-    let config = Config { data_dir: raw_dir.clone(), ..Config::default() };
+    // The same settings as the server child process gets (it inherits the environment).
+    let config = Config { data_dir: raw_dir.clone(), ..Config::load(None, std::env::vars(), toml::Table::new())? };
     let log = Arc::new(SledLog::open(config.sled_options())?);
     let batches: Vec<Vec<Record>> = records.chunks(a.batch_size).map(<[Record]>::to_vec).collect();
     let raw = drive(a.publishers, batches, {
@@ -142,6 +143,7 @@ pub async fn run(a: BenchArgs) -> Result<ExitCode> {
     let mut reader = client::log_reader(client::channel(&url).await?);
     let head = reader.head(api::HeadRequest {}).await?.into_inner().next_position;
     let peak_kib = peak_rss_kib(child.id());
+    let server_cpu = cpu_seconds(child.id());
     // SIGTERM: graceful shutdown.
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM)
         .context("stopping the server")?;
@@ -158,6 +160,9 @@ pub async fn run(a: BenchArgs) -> Result<ExitCode> {
     let ratio = grpc.events_per_sec / raw.events_per_sec;
     println!("ratio gRPC / raw: {ratio:.2} (target 0.60 or more)");
     println!("gRPC ingest: {:.0} events/s (target 100,000 or more)", grpc.events_per_sec);
+    if let Some(cpu) = server_cpu {
+        println!("server CPU: {cpu:.1} s over the whole run, {:.1} µs per event published", cpu * 1e6 / n as f64);
+    }
     match peak_kib {
         Some(k) => println!("server peak memory (VmHWM): {:.1} MiB", k as f64 / 1024.0),
         None => println!("server peak memory: not available on this platform"),
@@ -227,6 +232,16 @@ impl Len for api::PublishRequest {
     fn len(&self) -> usize {
         self.events.len()
     }
+}
+
+/// User and system CPU time of a process so far, in seconds (Linux `/proc/PID/stat`).
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the parenthesised command name; utime and stime are the 14th and 15th.
+    let rest = s.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
 
 /// Peak resident set size of a process, in KiB (Linux `/proc/PID/status`, `VmHWM`).

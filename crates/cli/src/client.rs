@@ -12,6 +12,7 @@ pub async fn channel(url: &str) -> Result<Channel> {
     Endpoint::from_shared(url.to_string())
         .with_context(|| format!("{url:?} is not a server address"))?
         .tcp_nodelay(true)
+        .http2_adaptive_window(true)
         .connect()
         .await
         .with_context(|| format!("connecting to {url}"))

@@ -46,8 +46,11 @@ pub struct Sled {
     pub cache_mb: u64,
     /// Target size of a block of events, in KiB.
     pub block_kb: usize,
-    /// Write the id index every this many new events.
-    pub index_every: usize,
+    /// Events per persisted chunk of the id index.
+    pub index_chunk: usize,
+    /// sled log segment size, KiB (a power of two, 256 to 16384); fixed when the data directory
+    /// is created.
+    pub segment_kb: usize,
 }
 
 impl Default for Config {
@@ -71,7 +74,7 @@ impl Default for Grpc {
 
 impl Default for Sled {
     fn default() -> Self {
-        Self { cache_mb: 256, block_kb: 32, index_every: 200_000 }
+        Self { cache_mb: 256, block_kb: 32, index_chunk: 4096, segment_kb: 8192 }
     }
 }
 
@@ -118,11 +121,14 @@ impl Config {
         if self.sled.block_kb == 0 || self.sled.block_kb > 1024 {
             bail!("sled.block_kb: {} is outside 1 to 1024", self.sled.block_kb);
         }
+        if !self.sled.segment_kb.is_power_of_two() || !(256..=16384).contains(&self.sled.segment_kb) {
+            bail!("sled.segment_kb: {} is not a power of two from 256 to 16384", self.sled.segment_kb);
+        }
         if self.sled.cache_mb == 0 {
             bail!("sled.cache_mb: must be at least 1");
         }
-        if self.sled.index_every == 0 {
-            bail!("sled.index_every: must be at least 1");
+        if self.sled.index_chunk == 0 {
+            bail!("sled.index_chunk: must be at least 1");
         }
         if self.data_dir.as_os_str().is_empty() {
             bail!("data_dir: must not be empty");
@@ -137,7 +143,8 @@ impl Config {
         let mut o = beaconport_log_sled::Options::new(&self.data_dir);
         o.cache_bytes = self.sled.cache_mb << 20;
         o.block_bytes = self.sled.block_kb << 10;
-        o.index_every = self.sled.index_every;
+        o.index_chunk = self.sled.index_chunk;
+        o.segment_bytes = self.sled.segment_kb << 10;
         o
     }
 

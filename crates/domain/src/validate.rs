@@ -61,18 +61,19 @@ impl Checker {
         Self { index, event_id: event_id.to_string(), errors: Vec::new() }
     }
 
-    /// Records a problem with `field`.
-    pub fn fail(&mut self, field: impl Into<String>, reason: impl Into<String>) {
+    /// Records a problem with `field`. Field paths are formatted only here, on failure: pass
+    /// `format_args!` rather than a `String` on hot paths.
+    pub fn fail(&mut self, field: impl fmt::Display, reason: impl Into<String>) {
         self.errors.push(FieldError {
             index: self.index,
             event_id: self.event_id.clone(),
-            field: field.into(),
+            field: field.to_string(),
             reason: reason.into(),
         });
     }
 
     /// Records the error of `r`, if any, against `field`, and passes the value on.
-    pub fn take<T>(&mut self, field: impl Into<String>, r: Result<T, String>) -> Option<T> {
+    pub fn take<T>(&mut self, field: impl fmt::Display, r: Result<T, String>) -> Option<T> {
         match r {
             Ok(v) => Some(v),
             Err(reason) => {
@@ -90,13 +91,13 @@ impl Checker {
         self.errors
     }
 
-    fn text(&mut self, field: &str, s: &str, max: usize) {
+    fn text(&mut self, field: impl fmt::Display + Copy, s: &str, max: usize) {
         if let Err(e) = rules::check_text(s, max) {
             self.fail(field, e);
         }
     }
 
-    fn required_text(&mut self, field: &str, s: &str, max: usize) {
+    fn required_text(&mut self, field: impl fmt::Display + Copy, s: &str, max: usize) {
         if s.trim().is_empty() {
             self.fail(field, "is required");
         } else {
@@ -104,37 +105,36 @@ impl Checker {
         }
     }
 
-    fn reference(&mut self, field: &str, s: &str) {
+    fn reference(&mut self, field: impl fmt::Display + Copy, s: &str) {
         if let Err(e) = rules::check_ref(s) {
             self.fail(field, e);
         }
     }
 
-    fn list_len<T>(&mut self, field: &str, list: &[T]) {
+    fn list_len<T>(&mut self, field: impl fmt::Display, list: &[T]) {
         if list.len() > MAX_LIST {
             self.fail(field, format!("has {} entries, more than the {MAX_LIST} allowed", list.len()));
         }
     }
 
-    fn refs(&mut self, field: &str, refs: &[String]) {
+    fn refs(&mut self, field: impl fmt::Display + Copy, refs: &[String]) {
         self.list_len(field, refs);
         let mut seen = HashSet::new();
         for (i, r) in refs.iter().enumerate().take(MAX_LIST) {
-            let f = format!("{field}[{i}]");
-            self.reference(&f, r);
+            self.reference(format_args!("{field}[{i}]"), r);
             if !seen.insert(r) {
-                self.fail(f, format!("{} is listed twice", quote(r)));
+                self.fail(format_args!("{field}[{i}]"), format!("{} is listed twice", quote(r)));
             }
         }
     }
 
-    fn not_future_date(&mut self, field: &str, d: NaiveDate, ctx: &Context) {
+    fn not_future_date(&mut self, field: impl fmt::Display + Copy, d: NaiveDate, ctx: &Context) {
         if d > ctx.latest().date_naive() {
             self.fail(field, format!("{d} is in the future"));
         }
     }
 
-    fn not_future_partial(&mut self, field: &str, d: PartialDate, ctx: &Context) {
+    fn not_future_partial(&mut self, field: impl fmt::Display + Copy, d: PartialDate, ctx: &Context) {
         if d.earliest() > ctx.latest().date_naive() {
             self.fail(field, format!("{d} is in the future"));
         }
@@ -169,108 +169,111 @@ fn check_body(e: &Event, body: &Body, p: &str, ctx: &Context, ck: &mut Checker) 
     match body {
         Body::CaseOpened(c) => {
             let mut seen = HashSet::new();
-            ck.list_len(&format!("{p}.force_flags"), &c.force_flags);
+            ck.list_len(format_args!("{p}.force_flags"), &c.force_flags);
             for (i, f) in c.force_flags.iter().enumerate() {
                 if !seen.insert(*f) {
-                    ck.fail(format!("{p}.force_flags[{i}]"), "flag is listed twice");
+                    ck.fail(format_args!("{p}.force_flags[{i}]"), "flag is listed twice");
                 }
             }
             if let Some(d) = c.reported_on {
-                ck.not_future_date(&format!("{p}.reported_on"), d, ctx);
+                ck.not_future_date(format_args!("{p}.reported_on"), d, ctx);
             }
-            ck.text(&format!("{p}.area"), &c.area, MAX_SHORT_TEXT);
-            ck.text(&format!("{p}.title"), &c.title, MAX_SHORT_TEXT);
+            ck.text(format_args!("{p}.area"), &c.area, MAX_SHORT_TEXT);
+            ck.text(format_args!("{p}.title"), &c.title, MAX_SHORT_TEXT);
         }
         Body::PersonRecorded(r) => check_person(r, p, occurred, ctx, ck),
         Body::OffenceRecorded(o) => {
-            ck.reference(&format!("{p}.offence_ref"), &o.offence_ref);
-            ck.refs(&format!("{p}.suspect_refs"), &o.suspect_refs);
-            ck.refs(&format!("{p}.victim_refs"), &o.victim_refs);
+            ck.reference(format_args!("{p}.offence_ref"), &o.offence_ref);
+            ck.refs(format_args!("{p}.suspect_refs"), &o.suspect_refs);
+            ck.refs(format_args!("{p}.victim_refs"), &o.victim_refs);
             if o.suspect_refs.is_empty() && o.victim_refs.is_empty() {
-                ck.fail(format!("{p}.victim_refs"), "an offence names at least one suspect or victim");
+                ck.fail(format_args!("{p}.victim_refs"), "an offence names at least one suspect or victim");
             }
             if let Some(d) = o.committed_from {
-                ck.not_future_partial(&format!("{p}.committed_from"), d, ctx);
+                ck.not_future_partial(format_args!("{p}.committed_from"), d, ctx);
             }
             if let Some(d) = o.committed_to {
-                ck.not_future_partial(&format!("{p}.committed_to"), d, ctx);
+                ck.not_future_partial(format_args!("{p}.committed_to"), d, ctx);
             }
             if let (Some(from), Some(to)) = (o.committed_from, o.committed_to) {
                 if from.earliest() > to.earliest() {
-                    ck.fail(format!("{p}.committed_to"), format!("{to} is before committed_from {from}"));
+                    ck.fail(format_args!("{p}.committed_to"), format!("{to} is before committed_from {from}"));
                 }
             }
             if let Some(place) = &o.place {
-                check_place(&format!("{p}.place"), place, false, ck);
+                check_place(format_args!("{p}.place"), place, false, ck);
             }
         }
         Body::IdentifierObserved(o) => {
-            check_identifier(&format!("{p}.identifier"), &o.identifier, ck);
+            check_identifier(format_args!("{p}.identifier"), &o.identifier, ck);
             if let Some(r) = &o.person_ref {
-                ck.reference(&format!("{p}.person_ref"), r);
+                ck.reference(format_args!("{p}.person_ref"), r);
             }
-            ck.text(&format!("{p}.context"), &o.context, MAX_TEXT);
+            ck.text(format_args!("{p}.context"), &o.context, MAX_TEXT);
         }
         Body::LocationObserved(o) => {
-            check_place(&format!("{p}.place"), &o.place, true, ck);
-            ck.refs(&format!("{p}.person_refs"), &o.person_refs);
-            ck.text(&format!("{p}.context"), &o.context, MAX_TEXT);
+            check_place(format_args!("{p}.place"), &o.place, true, ck);
+            ck.refs(format_args!("{p}.person_refs"), &o.person_refs);
+            ck.text(format_args!("{p}.context"), &o.context, MAX_TEXT);
         }
         Body::InterviewRecorded(i) => {
-            ck.reference(&format!("{p}.person_ref"), &i.person_ref);
-            ck.not_future_date(&format!("{p}.interviewed_on"), i.interviewed_on, ctx);
+            ck.reference(format_args!("{p}.person_ref"), &i.person_ref);
+            ck.not_future_date(format_args!("{p}.interviewed_on"), i.interviewed_on, ctx);
         }
         Body::StatementTaken(s) => {
-            ck.reference(&format!("{p}.person_ref"), &s.person_ref);
-            ck.not_future_date(&format!("{p}.taken_on"), s.taken_on, ctx);
+            ck.reference(format_args!("{p}.person_ref"), &s.person_ref);
+            ck.not_future_date(format_args!("{p}.taken_on"), s.taken_on, ctx);
         }
         Body::DecisionRecorded(d) => {
-            ck.refs(&format!("{p}.person_refs"), &d.person_refs);
+            ck.refs(format_args!("{p}.person_refs"), &d.person_refs);
             if let Some(t) = d.outcome_type {
                 if !(1..=22).contains(&t) {
-                    ck.fail(format!("{p}.outcome_type"), format!("{t} is not a Home Office outcome type (1 to 22)"));
+                    ck.fail(
+                        format_args!("{p}.outcome_type"),
+                        format!("{t} is not a Home Office outcome type (1 to 22)"),
+                    );
                 }
             }
-            ck.text(&format!("{p}.reason"), &d.reason, MAX_TEXT);
-            ck.not_future_date(&format!("{p}.decided_on"), d.decided_on, ctx);
+            ck.text(format_args!("{p}.reason"), &d.reason, MAX_TEXT);
+            ck.not_future_date(format_args!("{p}.decided_on"), d.decided_on, ctx);
         }
         Body::CaseReferred(r) => {
-            ck.required_text(&format!("{p}.programme"), &r.programme, MAX_SHORT_TEXT);
-            ck.text(&format!("{p}.reason"), &r.reason, MAX_TEXT);
-            ck.not_future_date(&format!("{p}.referred_on"), r.referred_on, ctx);
+            ck.required_text(format_args!("{p}.programme"), &r.programme, MAX_SHORT_TEXT);
+            ck.text(format_args!("{p}.reason"), &r.reason, MAX_TEXT);
+            ck.not_future_date(format_args!("{p}.referred_on"), r.referred_on, ctx);
         }
         Body::IndependentReviewRecorded(r) => {
-            ck.required_text(&format!("{p}.reviewing_body"), &r.reviewing_body, MAX_SHORT_TEXT);
-            ck.not_future_date(&format!("{p}.reviewed_on"), r.reviewed_on, ctx);
-            ck.text(&format!("{p}.summary"), &r.summary, MAX_TEXT);
+            ck.required_text(format_args!("{p}.reviewing_body"), &r.reviewing_body, MAX_SHORT_TEXT);
+            ck.not_future_date(format_args!("{p}.reviewed_on"), r.reviewed_on, ctx);
+            ck.text(format_args!("{p}.summary"), &r.summary, MAX_TEXT);
         }
         Body::TravelRiskNoted(t) => {
-            ck.reference(&format!("{p}.person_ref"), &t.person_ref);
+            ck.reference(format_args!("{p}.person_ref"), &t.person_ref);
             if let Some(c) = &t.destination_country {
                 if !reference::is_country(c) {
                     ck.fail(
-                        format!("{p}.destination_country"),
+                        format_args!("{p}.destination_country"),
                         format!("{} is not an ISO 3166-1 alpha-2 code", quote(c)),
                     );
                 }
             }
-            ck.not_future_date(&format!("{p}.noted_on"), t.noted_on, ctx);
-            ck.text(&format!("{p}.details"), &t.details, MAX_TEXT);
+            ck.not_future_date(format_args!("{p}.noted_on"), t.noted_on, ctx);
+            ck.text(format_args!("{p}.details"), &t.details, MAX_TEXT);
         }
         Body::FlagApplied(f) | Body::FlagRemoved(f) => {
             if let Some(r) = &f.person_ref {
-                ck.reference(&format!("{p}.person_ref"), r);
+                ck.reference(format_args!("{p}.person_ref"), r);
             }
-            ck.text(&format!("{p}.reason"), &f.reason, MAX_TEXT);
+            ck.text(format_args!("{p}.reason"), &f.reason, MAX_TEXT);
         }
         Body::RecordCorrected(c) => {
             if c.corrected_event_id == e.id {
-                ck.fail(format!("{p}.corrected_event_id"), "an event cannot correct itself");
+                ck.fail(format_args!("{p}.corrected_event_id"), "an event cannot correct itself");
             }
-            ck.required_text(&format!("{p}.reason"), &c.reason, MAX_TEXT);
+            ck.required_text(format_args!("{p}.reason"), &c.reason, MAX_TEXT);
             match c.replacement.kind() {
                 EventKind::RecordCorrected | EventKind::RecordRetracted => ck.fail(
-                    format!("{p}.replacement"),
+                    format_args!("{p}.replacement"),
                     "a correction replaces a record, not another correction or retraction",
                 ),
                 kind => check_body(e, &c.replacement, &format!("{p}.replacement.{}", kind.name()), ctx, ck),
@@ -278,29 +281,29 @@ fn check_body(e: &Event, body: &Body, p: &str, ctx: &Context, ck: &mut Checker) 
         }
         Body::RecordRetracted(r) => {
             if r.retracted_event_id == e.id {
-                ck.fail(format!("{p}.retracted_event_id"), "an event cannot retract itself");
+                ck.fail(format_args!("{p}.retracted_event_id"), "an event cannot retract itself");
             }
-            ck.required_text(&format!("{p}.reason"), &r.reason, MAX_TEXT);
+            ck.required_text(format_args!("{p}.reason"), &r.reason, MAX_TEXT);
         }
     }
 }
 
 fn check_person(r: &PersonRecorded, p: &str, occurred: NaiveDate, ctx: &Context, ck: &mut Checker) {
-    ck.reference(&format!("{p}.person_ref"), &r.person_ref);
+    ck.reference(format_args!("{p}.person_ref"), &r.person_ref);
     match &r.name {
-        Some(n) => check_name(&format!("{p}.name"), n, ck),
+        Some(n) => check_name(format_args!("{p}.name"), n, ck),
         None if r.description.trim().is_empty() => {
-            ck.fail(format!("{p}.name"), "is required (or a description of the unidentified person)")
+            ck.fail(format_args!("{p}.name"), "is required (or a description of the unidentified person)")
         }
         None => {}
     }
-    ck.text(&format!("{p}.description"), &r.description, MAX_SHORT_TEXT);
-    ck.list_len(&format!("{p}.aliases"), &r.aliases);
+    ck.text(format_args!("{p}.description"), &r.description, MAX_SHORT_TEXT);
+    ck.list_len(format_args!("{p}.aliases"), &r.aliases);
     for (i, a) in r.aliases.iter().enumerate().take(MAX_LIST) {
-        check_name(&format!("{p}.aliases[{i}]"), a, ck);
+        check_name(format_args!("{p}.aliases[{i}]"), a, ck);
     }
     if let Some(dob) = r.date_of_birth {
-        let f = format!("{p}.date_of_birth");
+        let f = format_args!("{p}.date_of_birth");
         if dob.earliest() > ctx.latest().date_naive() {
             ck.fail(f, format!("{dob} is in the future"));
         } else if dob.earliest() > occurred {
@@ -313,92 +316,93 @@ fn check_person(r: &PersonRecorded, p: &str, occurred: NaiveDate, ctx: &Context,
     }
     match (r.vital_status, r.date_of_death) {
         (Some(VitalStatus::Deceased), Some(dod)) => {
-            ck.not_future_partial(&format!("{p}.date_of_death"), dod, ctx);
+            ck.not_future_partial(format_args!("{p}.date_of_death"), dod, ctx);
             if let Some(dob) = r.date_of_birth {
                 if dod.earliest() < dob.earliest() {
-                    ck.fail(format!("{p}.date_of_death"), format!("{dod} is before the date of birth {dob}"));
+                    ck.fail(format_args!("{p}.date_of_death"), format!("{dod} is before the date of birth {dob}"));
                 }
             }
         }
-        (_, Some(_)) => ck.fail(format!("{p}.date_of_death"), "is set but vital_status is not deceased"),
+        (_, Some(_)) => ck.fail(format_args!("{p}.date_of_death"), "is set but vital_status is not deceased"),
         _ => {}
     }
-    ck.list_len(&format!("{p}.nationalities"), &r.nationalities);
+    ck.list_len(format_args!("{p}.nationalities"), &r.nationalities);
     let mut seen = HashSet::new();
     for (i, c) in r.nationalities.iter().enumerate().take(MAX_LIST) {
-        let f = format!("{p}.nationalities[{i}]");
         if !reference::is_country(c) {
-            ck.fail(f, format!("{} is not an ISO 3166-1 alpha-2 code", quote(c)));
+            ck.fail(format_args!("{p}.nationalities[{i}]"), format!("{} is not an ISO 3166-1 alpha-2 code", quote(c)));
         } else if !seen.insert(c) {
-            ck.fail(f, format!("{c} is listed twice"));
+            ck.fail(format_args!("{p}.nationalities[{i}]"), format!("{c} is listed twice"));
         }
     }
-    ck.list_len(&format!("{p}.addresses"), &r.addresses);
+    ck.list_len(format_args!("{p}.addresses"), &r.addresses);
     for (i, a) in r.addresses.iter().enumerate().take(MAX_LIST) {
-        check_address(&format!("{p}.addresses[{i}]"), a, ck);
+        check_address(format_args!("{p}.addresses[{i}]"), a, ck);
     }
-    ck.list_len(&format!("{p}.identifiers"), &r.identifiers);
+    ck.list_len(format_args!("{p}.identifiers"), &r.identifiers);
     let mut seen = HashSet::new();
     for (i, id) in r.identifiers.iter().enumerate().take(MAX_LIST) {
-        let f = format!("{p}.identifiers[{i}]");
-        check_identifier(&f, id, ck);
+        check_identifier(format_args!("{p}.identifiers[{i}]"), id, ck);
         if !seen.insert(id) {
-            ck.fail(f, format!("{} {} is listed twice", id.kind.name(), quote(&id.value)));
+            ck.fail(
+                format_args!("{p}.identifiers[{i}]"),
+                format!("{} {} is listed twice", id.kind.name(), quote(&id.value)),
+            );
         }
     }
 }
 
-fn check_name(field: &str, n: &Name, ck: &mut Checker) {
+fn check_name(field: impl fmt::Display + Copy, n: &Name, ck: &mut Checker) {
     if n.forenames.trim().is_empty() && n.surname.trim().is_empty() {
         ck.fail(field, "a named person needs a forename or a surname");
         return;
     }
     for (part, v) in [("forenames", &n.forenames), ("surname", &n.surname)] {
         if let Err(e) = rules::check_name_part(v) {
-            ck.fail(format!("{field}.{part}"), e);
+            ck.fail(format_args!("{field}.{part}"), e);
         }
     }
 }
 
-fn check_address(field: &str, a: &Address, ck: &mut Checker) {
+fn check_address(field: impl fmt::Display + Copy, a: &Address, ck: &mut Checker) {
     for (part, v) in [("line1", &a.line1), ("line2", &a.line2), ("town", &a.town)] {
-        ck.text(&format!("{field}.{part}"), v, MAX_SHORT_TEXT);
+        ck.text(format_args!("{field}.{part}"), v, MAX_SHORT_TEXT);
     }
     if a.line1.trim().is_empty() && a.postcode.trim().is_empty() && a.town.trim().is_empty() {
         ck.fail(field, "an address needs at least a first line, a town or a postcode");
     }
     let uk = a.country.is_empty() || a.country == "GB";
     if !a.country.is_empty() && !reference::is_country(&a.country) {
-        ck.fail(format!("{field}.country"), format!("{} is not an ISO 3166-1 alpha-2 code", quote(&a.country)));
+        ck.fail(format_args!("{field}.country"), format!("{} is not an ISO 3166-1 alpha-2 code", quote(&a.country)));
     }
     if !a.postcode.is_empty() {
         if uk {
             if let Err(e) = rules::check_uk_postcode(&a.postcode) {
-                ck.fail(format!("{field}.postcode"), e);
+                ck.fail(format_args!("{field}.postcode"), e);
             }
         } else {
-            ck.text(&format!("{field}.postcode"), &a.postcode, 16);
+            ck.text(format_args!("{field}.postcode"), &a.postcode, 16);
         }
     }
 }
 
-fn check_identifier(field: &str, id: &Identifier, ck: &mut Checker) {
+fn check_identifier(field: impl fmt::Display + Copy, id: &Identifier, ck: &mut Checker) {
     if let Err(e) = rules::check_identifier(id.kind, &id.value) {
-        ck.fail(format!("{field}.value"), e);
+        ck.fail(format_args!("{field}.value"), e);
     }
 }
 
-fn check_place(field: &str, place: &Place, required: bool, ck: &mut Checker) {
-    ck.text(&format!("{field}.name"), &place.name, MAX_SHORT_TEXT);
+fn check_place(field: impl fmt::Display + Copy, place: &Place, required: bool, ck: &mut Checker) {
+    ck.text(format_args!("{field}.name"), &place.name, MAX_SHORT_TEXT);
     if let Some(a) = &place.address {
-        check_address(&format!("{field}.address"), a, ck);
+        check_address(format_args!("{field}.address"), a, ck);
     }
     if let Some((lat, lon)) = place.coordinates {
         if !(lat.is_finite() && (-90.0..=90.0).contains(&lat)) {
-            ck.fail(format!("{field}.latitude"), format!("{lat} is not a latitude (-90 to 90)"));
+            ck.fail(format_args!("{field}.latitude"), format!("{lat} is not a latitude (-90 to 90)"));
         }
         if !(lon.is_finite() && (-180.0..=180.0).contains(&lon)) {
-            ck.fail(format!("{field}.longitude"), format!("{lon} is not a longitude (-180 to 180)"));
+            ck.fail(format_args!("{field}.longitude"), format!("{lon} is not a longitude (-180 to 180)"));
         }
     }
     if required && place.name.trim().is_empty() && place.address.is_none() && place.coordinates.is_none() {

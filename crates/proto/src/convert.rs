@@ -84,16 +84,28 @@ pub fn decode_batch(events: &[pb::Event], ctx: &Context) -> Result<Vec<d::Event>
     }
 }
 
-fn join(prefix: &str, kind: &str, field: &str) -> String {
-    if field.is_empty() {
-        format!("{prefix}{kind}")
-    } else {
-        format!("{prefix}{kind}.{field}")
+/// A field path, formatted only when a problem is reported: `{prefix}{kind}.{field}`.
+#[derive(Clone, Copy)]
+struct FieldPath<'a> {
+    prefix: &'a str,
+    kind: &'a str,
+    field: &'a str,
+}
+
+impl std::fmt::Display for FieldPath<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.field.is_empty() {
+            write!(f, "{}{}", self.prefix, self.kind)
+        } else {
+            write!(f, "{}{}.{}", self.prefix, self.kind, self.field)
+        }
     }
 }
 
+use std::fmt::Display;
+
 /// Parses an enum field: 0 is "not recorded" (`None`), an unknown number is refused.
-fn opt_enum<P, T>(ck: &mut Checker, field: String, v: i32, map: impl Fn(P) -> Option<T>) -> Option<T>
+fn opt_enum<P, T>(ck: &mut Checker, field: impl Display, v: i32, map: impl Fn(P) -> Option<T>) -> Option<T>
 where
     P: TryFrom<i32>,
 {
@@ -107,7 +119,7 @@ where
 }
 
 /// Parses an enum field that must be set.
-fn req_enum<P, T>(ck: &mut Checker, field: String, v: i32, map: impl Fn(P) -> Option<T>) -> Option<T>
+fn req_enum<P, T>(ck: &mut Checker, field: impl Display + Copy, v: i32, map: impl Fn(P) -> Option<T>) -> Option<T>
 where
     P: TryFrom<i32>,
 {
@@ -118,7 +130,7 @@ where
     opt_enum(ck, field, v, map)
 }
 
-fn opt_partial(ck: &mut Checker, field: String, s: &str) -> Option<d::PartialDate> {
+fn opt_partial(ck: &mut Checker, field: impl Display, s: &str) -> Option<d::PartialDate> {
     if s.is_empty() {
         None
     } else {
@@ -126,7 +138,7 @@ fn opt_partial(ck: &mut Checker, field: String, s: &str) -> Option<d::PartialDat
     }
 }
 
-fn opt_date(ck: &mut Checker, field: String, s: &str) -> Option<chrono::NaiveDate> {
+fn opt_date(ck: &mut Checker, field: impl Display, s: &str) -> Option<chrono::NaiveDate> {
     if s.is_empty() {
         None
     } else {
@@ -138,7 +150,7 @@ fn non_empty(s: &str) -> Option<String> {
     (!s.is_empty()).then(|| s.to_string())
 }
 
-fn offence_class(ck: &mut Checker, field: String, code: &str) -> Option<&'static reference::OffenceClass> {
+fn offence_class(ck: &mut Checker, field: impl Display, code: &str) -> Option<&'static reference::OffenceClass> {
     if code.is_empty() {
         ck.fail(field, "is required (a Home Office Counting Rules code)");
         return None;
@@ -175,8 +187,8 @@ fn decode_address(a: &pb::Address) -> d::Address {
     }
 }
 
-fn decode_identifier(ck: &mut Checker, field: String, i: &pb::Identifier) -> Option<d::Identifier> {
-    let kind = req_enum(ck, format!("{field}.kind"), i.kind, |k: pb::IdentifierKind| {
+fn decode_identifier(ck: &mut Checker, field: impl Display, i: &pb::Identifier) -> Option<d::Identifier> {
+    let kind = req_enum(ck, format_args!("{field}.kind"), i.kind, |k: pb::IdentifierKind| {
         Some(match k {
             pb::IdentifierKind::Unspecified => return None,
             pb::IdentifierKind::Phone => d::IdentifierKind::Phone,
@@ -204,14 +216,14 @@ fn decode_body(b: &pb::Body, prefix: &str, ck: &mut Checker) -> Option<d::Body> 
         ck.fail(format!("{prefix}body"), "is required: one kind of event");
         return None;
     };
-    let f = |kind: &str, field: &str| join(prefix, kind, field);
+    let f = |kind: &'static str, field: &'static str| FieldPath { prefix, kind, field };
     Some(match kind {
         K::CaseOpened(c) => {
             let k = "case_opened";
             let offence = offence_class(ck, f(k, "offence_classification"), &c.offence_classification);
             let mut flags = Vec::new();
             for (i, v) in c.force_flags.iter().enumerate() {
-                if let Some(fl) = req_enum(ck, f(k, &format!("force_flags[{i}]")), *v, abuse_flag) {
+                if let Some(fl) = req_enum(ck, format_args!("{prefix}{k}.force_flags[{i}]"), *v, abuse_flag) {
                     flags.push(fl);
                 }
             }
@@ -269,7 +281,7 @@ fn decode_body(b: &pb::Body, prefix: &str, ck: &mut Checker) -> Option<d::Body> 
             let dod = opt_partial(ck, f(k, "date_of_death"), &p.date_of_death);
             let mut identifiers = Vec::new();
             for (i, id) in p.identifiers.iter().enumerate() {
-                if let Some(id) = decode_identifier(ck, f(k, &format!("identifiers[{i}]")), id) {
+                if let Some(id) = decode_identifier(ck, format_args!("{prefix}{k}.identifiers[{i}]"), id) {
                     identifiers.push(id);
                 }
             }
@@ -460,7 +472,7 @@ fn decode_body(b: &pb::Body, prefix: &str, ck: &mut Checker) -> Option<d::Body> 
                         );
                         None
                     } else {
-                        decode_body(r, &format!("{}.replacement.", f(k, "")), ck)
+                        decode_body(r, &format!("{prefix}{k}.replacement."), ck)
                     }
                 }
                 None => {

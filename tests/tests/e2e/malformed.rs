@@ -5,7 +5,8 @@ use beaconport_proto::pb::{api, event as pb};
 use beaconport_tests::{kind_of, one_of_each_kind, read_all, TestServer};
 use tonic_types::StatusExt;
 
-type Mutation = (&'static str, fn(&mut pb::Event));
+type Change = fn(&mut pb::Event);
+type Mutation = (&'static str, Change);
 
 fn future() -> String {
     (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339()
@@ -54,7 +55,7 @@ macro_rules! on {
 }
 
 /// Mutations of each kind's body: (kind, expected field, change).
-fn body_mutations() -> Vec<(EventKind, &'static str, fn(&mut pb::Event))> {
+fn body_mutations() -> Vec<(EventKind, &'static str, Change)> {
     use EventKind as K;
     vec![
         (
