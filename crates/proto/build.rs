@@ -19,6 +19,19 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     tonic_prost_build::configure().build_client(true).build_server(true).compile_fds(fds)?;
 
+    // The server's wire view of IngestService (see the file): events as raw bytes, zero-copy.
+    let wire = root.join("beaconport/wire/ingest_wire.proto");
+    println!("cargo:rerun-if-changed={}", wire.display());
+    let wire_fds = protox::compile([&wire], [&root])?;
+    let wire_out = out.join("wire");
+    std::fs::create_dir_all(&wire_out)?;
+    tonic_prost_build::configure()
+        .build_client(false)
+        .build_server(true)
+        .bytes(".")
+        .out_dir(&wire_out)
+        .compile_fds(wire_fds)?;
+
     pbjson_build::Builder::new()
         .register_descriptors(&descriptor_bytes)?
         .preserve_proto_field_names()

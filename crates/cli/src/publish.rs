@@ -106,7 +106,7 @@ pub async fn publish_reader(
             }
         };
         let ctx = Context { now: chrono::Utc::now() };
-        if let Err(errors) = beaconport_proto::decode_event(0, &event, &ctx) {
+        if let Err(errors) = beaconport_proto::decode_event(0, event.clone(), &ctx) {
             let reasons: Vec<String> = errors.iter().map(ToString::to_string).collect();
             summary.rejected.push((n, reasons.join("; ")));
             continue;

@@ -10,7 +10,8 @@ use beaconport_domain::{self as d, reference, Checker, Context, EventId, FieldEr
 use crate::pb::event as pb;
 
 /// Decodes and validates one event. `index` is its place in the batch, for error messages.
-pub fn decode_event(index: usize, e: &pb::Event, ctx: &Context) -> Result<d::Event, Vec<FieldError>> {
+/// Takes the event by value: its strings move into the domain event instead of being copied.
+pub fn decode_event(index: usize, e: pb::Event, ctx: &Context) -> Result<d::Event, Vec<FieldError>> {
     let mut ck = Checker::new(index, &e.event_id);
     let id = ck.take("event_id", rules::parse_event_id(&e.event_id)).map(EventId);
     let force = if e.force_code.is_empty() {
@@ -28,7 +29,7 @@ pub fn decode_event(index: usize, e: &pb::Event, ctx: &Context) -> Result<d::Eve
     if e.schema_version == 0 {
         ck.fail("schema_version", "is required (1)");
     }
-    let body = match &e.body {
+    let body = match e.body {
         Some(b) => decode_body(b, "", &mut ck),
         None => {
             ck.fail("body", "is required: one kind of event");
@@ -40,11 +41,11 @@ pub fn decode_event(index: usize, e: &pb::Event, ctx: &Context) -> Result<d::Eve
             let event = d::Event {
                 id,
                 force,
-                case_ref: e.case_ref.clone(),
+                case_ref: e.case_ref,
                 occurred_at,
                 recorded_at,
                 schema_version: e.schema_version,
-                recorded_by: e.recorded_by.clone(),
+                recorded_by: e.recorded_by,
                 body,
             };
             check_event(&event, ctx, &mut ck);
@@ -67,10 +68,10 @@ pub fn decode_event(index: usize, e: &pb::Event, ctx: &Context) -> Result<d::Eve
 }
 
 /// Decodes and validates a batch: all or nothing.
-pub fn decode_batch(events: &[pb::Event], ctx: &Context) -> Result<Vec<d::Event>, Vec<FieldError>> {
+pub fn decode_batch(events: Vec<pb::Event>, ctx: &Context) -> Result<Vec<d::Event>, Vec<FieldError>> {
     let mut errors = d::validate_batch(events.iter().map(|e| e.event_id.as_str()));
     let mut out = Vec::with_capacity(events.len());
-    for (i, e) in events.iter().enumerate() {
+    for (i, e) in events.into_iter().enumerate() {
         match decode_event(i, e, ctx) {
             Ok(ev) => out.push(ev),
             Err(mut errs) => errors.append(&mut errs),
@@ -146,8 +147,8 @@ fn opt_date(ck: &mut Checker, field: impl Display, s: &str) -> Option<chrono::Na
     }
 }
 
-fn non_empty(s: &str) -> Option<String> {
-    (!s.is_empty()).then(|| s.to_string())
+fn non_empty(s: String) -> Option<String> {
+    (!s.is_empty()).then_some(s)
 }
 
 fn offence_class(ck: &mut Checker, field: impl Display, code: &str) -> Option<&'static reference::OffenceClass> {
@@ -173,21 +174,15 @@ fn abuse_flag(f: pb::AbuseFlag) -> Option<d::AbuseFlag> {
     })
 }
 
-fn decode_name(n: &pb::Name) -> d::Name {
-    d::Name { forenames: n.forenames.clone(), surname: n.surname.clone() }
+fn decode_name(n: pb::Name) -> d::Name {
+    d::Name { forenames: n.forenames, surname: n.surname }
 }
 
-fn decode_address(a: &pb::Address) -> d::Address {
-    d::Address {
-        line1: a.line1.clone(),
-        line2: a.line2.clone(),
-        town: a.town.clone(),
-        postcode: a.postcode.clone(),
-        country: a.country.clone(),
-    }
+fn decode_address(a: pb::Address) -> d::Address {
+    d::Address { line1: a.line1, line2: a.line2, town: a.town, postcode: a.postcode, country: a.country }
 }
 
-fn decode_identifier(ck: &mut Checker, field: impl Display, i: &pb::Identifier) -> Option<d::Identifier> {
+fn decode_identifier(ck: &mut Checker, field: impl Display, i: pb::Identifier) -> Option<d::Identifier> {
     let kind = req_enum(ck, format_args!("{field}.kind"), i.kind, |k: pb::IdentifierKind| {
         Some(match k {
             pb::IdentifierKind::Unspecified => return None,
@@ -199,20 +194,20 @@ fn decode_identifier(ck: &mut Checker, field: impl Display, i: &pb::Identifier) 
             pb::IdentifierKind::Passport => d::IdentifierKind::Passport,
         })
     })?;
-    Some(d::Identifier { kind, value: i.value.clone() })
+    Some(d::Identifier { kind, value: i.value })
 }
 
-fn decode_place(p: &pb::Place) -> d::Place {
+fn decode_place(p: pb::Place) -> d::Place {
     d::Place {
-        name: p.name.clone(),
-        address: p.address.as_ref().map(decode_address),
+        name: p.name,
+        address: p.address.map(decode_address),
         coordinates: (p.latitude != 0.0 || p.longitude != 0.0).then_some((p.latitude, p.longitude)),
     }
 }
 
-fn decode_body(b: &pb::Body, prefix: &str, ck: &mut Checker) -> Option<d::Body> {
+fn decode_body(b: pb::Body, prefix: &str, ck: &mut Checker) -> Option<d::Body> {
     use pb::body::Kind as K;
-    let Some(kind) = &b.kind else {
+    let Some(kind) = b.kind else {
         ck.fail(format!("{prefix}body"), "is required: one kind of event");
         return None;
     };
@@ -232,8 +227,8 @@ fn decode_body(b: &pb::Body, prefix: &str, ck: &mut Checker) -> Option<d::Body> 
                 offence: offence?,
                 force_flags: flags,
                 reported_on,
-                area: c.area.clone(),
-                title: c.title.clone(),
+                area: c.area,
+                title: c.title,
             })
         }
         K::PersonRecorded(p) => {
@@ -280,26 +275,26 @@ fn decode_body(b: &pb::Body, prefix: &str, ck: &mut Checker) -> Option<d::Body> 
             let dob = opt_partial(ck, f(k, "date_of_birth"), &p.date_of_birth);
             let dod = opt_partial(ck, f(k, "date_of_death"), &p.date_of_death);
             let mut identifiers = Vec::new();
-            for (i, id) in p.identifiers.iter().enumerate() {
+            for (i, id) in p.identifiers.into_iter().enumerate() {
                 if let Some(id) = decode_identifier(ck, format_args!("{prefix}{k}.identifiers[{i}]"), id) {
                     identifiers.push(id);
                 }
             }
             d::Body::PersonRecorded(d::PersonRecorded {
-                person_ref: p.person_ref.clone(),
+                person_ref: p.person_ref,
                 role: role?,
-                name: p.name.as_ref().map(decode_name),
-                aliases: p.aliases.iter().map(decode_name).collect(),
+                name: p.name.map(decode_name),
+                aliases: p.aliases.into_iter().map(decode_name).collect(),
                 date_of_birth: dob,
                 sex,
                 self_defined_ethnicity: sde,
                 officer_observed_ethnicity: oe,
-                nationalities: p.nationalities.clone(),
-                addresses: p.addresses.iter().map(decode_address).collect(),
+                nationalities: p.nationalities,
+                addresses: p.addresses.into_iter().map(decode_address).collect(),
                 identifiers,
                 vital_status: vital,
                 date_of_death: dod,
-                description: p.description.clone(),
+                description: p.description,
             })
         }
         K::OffenceRecorded(o) => {
@@ -308,18 +303,18 @@ fn decode_body(b: &pb::Body, prefix: &str, ck: &mut Checker) -> Option<d::Body> 
             let from = opt_partial(ck, f(k, "committed_from"), &o.committed_from);
             let to = opt_partial(ck, f(k, "committed_to"), &o.committed_to);
             d::Body::OffenceRecorded(d::OffenceRecorded {
-                offence_ref: o.offence_ref.clone(),
+                offence_ref: o.offence_ref,
                 offence: offence?,
-                suspect_refs: o.suspect_refs.clone(),
-                victim_refs: o.victim_refs.clone(),
+                suspect_refs: o.suspect_refs,
+                victim_refs: o.victim_refs,
                 committed_from: from,
                 committed_to: to,
-                place: o.place.as_ref().map(decode_place),
+                place: o.place.map(decode_place),
             })
         }
         K::IdentifierObserved(o) => {
             let k = "identifier_observed";
-            let identifier = match &o.identifier {
+            let identifier = match o.identifier {
                 Some(i) => decode_identifier(ck, f(k, "identifier"), i),
                 None => {
                     ck.fail(f(k, "identifier"), "is required");
@@ -328,20 +323,20 @@ fn decode_body(b: &pb::Body, prefix: &str, ck: &mut Checker) -> Option<d::Body> 
             };
             d::Body::IdentifierObserved(d::IdentifierObserved {
                 identifier: identifier?,
-                person_ref: non_empty(&o.person_ref),
-                context: o.context.clone(),
+                person_ref: non_empty(o.person_ref),
+                context: o.context,
             })
         }
         K::LocationObserved(o) => {
             let k = "location_observed";
-            let Some(place) = &o.place else {
+            let Some(place) = o.place else {
                 ck.fail(f(k, "place"), "is required");
                 return None;
             };
             d::Body::LocationObserved(d::LocationObserved {
                 place: decode_place(place),
-                person_refs: o.person_refs.clone(),
-                context: o.context.clone(),
+                person_refs: o.person_refs,
+                context: o.context,
             })
         }
         K::InterviewRecorded(i) => {
@@ -353,7 +348,7 @@ fn decode_body(b: &pb::Body, prefix: &str, ck: &mut Checker) -> Option<d::Body> 
             });
             let on = ck.take(f(k, "interviewed_on"), rules::parse_date(&i.interviewed_on));
             d::Body::InterviewRecorded(d::InterviewRecorded {
-                person_ref: i.person_ref.clone(),
+                person_ref: i.person_ref,
                 kind: kind?,
                 interviewed_on: on?,
                 no_comment: i.no_comment,
@@ -368,7 +363,7 @@ fn decode_body(b: &pb::Body, prefix: &str, ck: &mut Checker) -> Option<d::Body> 
                 pb::StatementKind::Declined => Some(d::StatementKind::Declined),
             });
             let on = ck.take(f(k, "taken_on"), rules::parse_date(&s.taken_on));
-            d::Body::StatementTaken(d::StatementTaken { person_ref: s.person_ref.clone(), kind: kind?, taken_on: on? })
+            d::Body::StatementTaken(d::StatementTaken { person_ref: s.person_ref, kind: kind?, taken_on: on? })
         }
         K::DecisionRecorded(x) => {
             let k = "decision_recorded";
@@ -392,19 +387,15 @@ fn decode_body(b: &pb::Body, prefix: &str, ck: &mut Checker) -> Option<d::Body> 
             };
             d::Body::DecisionRecorded(d::DecisionRecorded {
                 decision: decision?,
-                person_refs: x.person_refs.clone(),
+                person_refs: x.person_refs,
                 outcome_type,
-                reason: x.reason.clone(),
+                reason: x.reason,
                 decided_on: on?,
             })
         }
         K::CaseReferred(r) => {
             let on = ck.take(f("case_referred", "referred_on"), rules::parse_date(&r.referred_on));
-            d::Body::CaseReferred(d::CaseReferred {
-                programme: r.programme.clone(),
-                reason: r.reason.clone(),
-                referred_on: on?,
-            })
+            d::Body::CaseReferred(d::CaseReferred { programme: r.programme, reason: r.reason, referred_on: on? })
         }
         K::IndependentReviewRecorded(r) => {
             let k = "independent_review_recorded";
@@ -416,10 +407,10 @@ fn decode_body(b: &pb::Body, prefix: &str, ck: &mut Checker) -> Option<d::Body> 
                 pb::ReviewOutcome::ReferredToProsecutor => Some(d::ReviewOutcome::ReferredToProsecutor),
             });
             d::Body::IndependentReviewRecorded(d::IndependentReviewRecorded {
-                reviewing_body: r.reviewing_body.clone(),
+                reviewing_body: r.reviewing_body,
                 reviewed_on: on?,
                 outcome: outcome?,
-                summary: r.summary.clone(),
+                summary: r.summary,
             })
         }
         K::TravelRiskNoted(t) => {
@@ -436,33 +427,26 @@ fn decode_body(b: &pb::Body, prefix: &str, ck: &mut Checker) -> Option<d::Body> 
             });
             let on = ck.take(f(k, "noted_on"), rules::parse_date(&t.noted_on));
             d::Body::TravelRiskNoted(d::TravelRiskNoted {
-                person_ref: t.person_ref.clone(),
+                person_ref: t.person_ref,
                 kind: kind?,
-                destination_country: non_empty(&t.destination_country),
+                destination_country: non_empty(t.destination_country),
                 noted_on: on?,
-                details: t.details.clone(),
+                details: t.details,
             })
         }
         K::FlagApplied(x) => {
             let flag = req_enum(ck, f("flag_applied", "flag"), x.flag, abuse_flag);
-            d::Body::FlagApplied(d::Flagging {
-                flag: flag?,
-                person_ref: non_empty(&x.person_ref),
-                reason: x.reason.clone(),
-            })
+            d::Body::FlagApplied(d::Flagging { flag: flag?, person_ref: non_empty(x.person_ref), reason: x.reason })
         }
         K::FlagRemoved(x) => {
             let flag = req_enum(ck, f("flag_removed", "flag"), x.flag, abuse_flag);
-            d::Body::FlagRemoved(d::Flagging {
-                flag: flag?,
-                person_ref: non_empty(&x.person_ref),
-                reason: x.reason.clone(),
-            })
+            d::Body::FlagRemoved(d::Flagging { flag: flag?, person_ref: non_empty(x.person_ref), reason: x.reason })
         }
         K::RecordCorrected(c) => {
+            let c = *c;
             let k = "record_corrected";
             let target = ck.take(f(k, "corrected_event_id"), rules::parse_event_id(&c.corrected_event_id));
-            let replacement = match &c.replacement {
+            let replacement = match c.replacement {
                 Some(r) => {
                     if matches!(r.kind, Some(K::RecordCorrected(_)) | Some(K::RecordRetracted(_))) {
                         // Refused here, before recursing, so nesting depth stays bounded.
@@ -472,7 +456,7 @@ fn decode_body(b: &pb::Body, prefix: &str, ck: &mut Checker) -> Option<d::Body> 
                         );
                         None
                     } else {
-                        decode_body(r, &format!("{prefix}{k}.replacement."), ck)
+                        decode_body(*r, &format!("{prefix}{k}.replacement."), ck)
                     }
                 }
                 None => {
@@ -482,17 +466,14 @@ fn decode_body(b: &pb::Body, prefix: &str, ck: &mut Checker) -> Option<d::Body> 
             };
             d::Body::RecordCorrected(d::RecordCorrected {
                 corrected_event_id: EventId(target?),
-                reason: c.reason.clone(),
+                reason: c.reason,
                 replacement: Box::new(replacement?),
             })
         }
         K::RecordRetracted(r) => {
             let target =
                 ck.take(f("record_retracted", "retracted_event_id"), rules::parse_event_id(&r.retracted_event_id));
-            d::Body::RecordRetracted(d::RecordRetracted {
-                retracted_event_id: EventId(target?),
-                reason: r.reason.clone(),
-            })
+            d::Body::RecordRetracted(d::RecordRetracted { retracted_event_id: EventId(target?), reason: r.reason })
         }
     })
 }

@@ -24,6 +24,12 @@ pub mod pb {
         }
     }
     pub use beaconport::api::v1 as api;
+
+    /// The server's wire view of `IngestService`: events as raw bytes (see
+    /// `proto/beaconport/wire/ingest_wire.proto`). Only the server uses it.
+    pub mod wire {
+        include!(concat!(env!("OUT_DIR"), "/wire/beaconport.api.v1.rs"));
+    }
     pub use beaconport::event::v1 as event;
 }
 

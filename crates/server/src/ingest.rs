@@ -1,14 +1,20 @@
 //! IngestService: publish a batch (unary) or a stream of batches.
+//!
+//! The service is served through the wire view of the API (`pb::wire`, wire-compatible with
+//! `pb::api`): each event arrives as its own encoded bytes, is decoded once for validation, and
+//! those very bytes are stored. Nothing is re-encoded or copied, and what the log (and later the
+//! tamper-evident tree) holds is exactly what the force sent.
 
 use std::pin::Pin;
 use std::sync::Arc;
 
-use beaconport_domain::{Context, FieldError};
+use beaconport_domain::{validate_batch, Context, FieldError};
 use beaconport_log::{stream_key, EventId, EventLog, Record};
-use beaconport_proto::pb::{api, event as pb};
-use beaconport_proto::{decode_batch, stored};
+use beaconport_proto::decode_event;
+use beaconport_proto::pb::{event as pb, wire as api};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
+use prost::Message;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
@@ -33,27 +39,16 @@ impl Ingest {
         Self { log }
     }
 
-    /// Validates a batch and turns it into log records (on the blocking pool: it is CPU work).
-    async fn prepare(events: Vec<pb::Event>) -> Result<Vec<Record>> {
-        tokio::task::spawn_blocking(move || {
-            let ctx = Context { now: chrono::Utc::now() };
-            let decoded = decode_batch(&events, &ctx).map_err(Error::Rejected)?;
-            Ok(decoded
-                .iter()
-                .zip(&events)
-                .map(|(d, e)| Record {
-                    id: d.id,
-                    key: stream_key(&e.force_code, &e.case_ref),
-                    payload: Bytes::from(stored::encode(e)),
-                })
-                .collect())
-        })
-        .await
-        .map_err(|e| Error::Transport(format!("validation task: {e}")))?
+    /// Validates a batch of encoded events and turns it into log records (on the blocking pool:
+    /// it is CPU work). All or nothing: every problem of every event is reported.
+    async fn prepare(raw: Vec<Bytes>) -> Result<Vec<Record>> {
+        tokio::task::spawn_blocking(move || prepare_blocking(raw))
+            .await
+            .map_err(|e| Error::Transport(format!("validation task: {e}")))?
     }
 
     /// Publishes one batch: validate all, append all, acknowledge each.
-    pub async fn publish_batch(&self, events: Vec<pb::Event>) -> Result<api::PublishResponse> {
+    pub async fn publish_batch(&self, events: Vec<Bytes>) -> Result<api::PublishResponse> {
         if events.is_empty() {
             return Err(Error::BadRequest {
                 field: "events".into(),
@@ -77,6 +72,47 @@ impl Ingest {
                 })
                 .collect(),
         })
+    }
+}
+
+fn prepare_blocking(raw: Vec<Bytes>) -> Result<Vec<Record>> {
+    let ctx = Context { now: chrono::Utc::now() };
+    let mut errors = Vec::new();
+    let mut events = Vec::with_capacity(raw.len());
+    for (index, bytes) in raw.iter().enumerate() {
+        match pb::Event::decode(bytes.clone()) {
+            Ok(e) if e.encoded_len() == bytes.len() => events.push(e),
+            Ok(e) => errors.push(FieldError {
+                index,
+                event_id: e.event_id,
+                field: "event".into(),
+                reason: "holds fields this ledger does not know (a newer schema?) or is not canonically encoded".into(),
+            }),
+            Err(err) => errors.push(FieldError {
+                index,
+                event_id: String::new(),
+                field: "event".into(),
+                reason: format!("is not a beaconport.event.v1.Event: {err}"),
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Rejected(errors));
+    }
+    errors = validate_batch(events.iter().map(|e| e.event_id.as_str()));
+    let mut records = Vec::with_capacity(events.len());
+    for ((index, e), payload) in events.into_iter().enumerate().zip(raw) {
+        let key = stream_key(&e.force_code, &e.case_ref);
+        match decode_event(index, e, &ctx) {
+            Ok(d) => records.push(Record { id: d.id, key, payload }),
+            Err(mut errs) => errors.append(&mut errs),
+        }
+    }
+    if errors.is_empty() {
+        Ok(records)
+    } else {
+        errors.sort_by_key(|e| e.index);
+        Err(Error::Rejected(errors))
     }
 }
 

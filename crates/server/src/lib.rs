@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use beaconport_log::EventLog;
-use beaconport_proto::pb::api;
+use beaconport_proto::pb::{api, wire};
 use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 use tracing::info;
@@ -50,7 +50,7 @@ pub async fn serve(
 ) -> Result<()> {
     let addr = listener.local_addr().map_err(|e| Error::Transport(e.to_string()))?;
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<api::ingest_service_server::IngestServiceServer<Ingest>>().await;
+    health.set_serving::<wire::ingest_service_server::IngestServiceServer<Ingest>>().await;
     health.set_serving::<api::log_service_server::LogServiceServer<LogReader>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(beaconport_proto::FILE_DESCRIPTOR_SET)
@@ -58,7 +58,8 @@ pub async fn serve(
         .build_v1()
         .map_err(|e| Error::Transport(e.to_string()))?;
 
-    let ingest = api::ingest_service_server::IngestServiceServer::new(Ingest::new(log.clone()))
+    // IngestService is served through its wire view (events as raw bytes); see `ingest`.
+    let ingest = wire::ingest_service_server::IngestServiceServer::new(Ingest::new(log.clone()))
         .max_decoding_message_size(options.max_message_bytes)
         .max_encoding_message_size(options.max_message_bytes);
     let reader = api::log_service_server::LogServiceServer::new(LogReader::new(log))

@@ -375,9 +375,40 @@ fn the_example_message_reads_as_specified() {
         p.date_of_birth = "2031-02-30".into();
     }
     let ctx = beaconport_domain::Context { now: chrono::Utc::now() };
-    let errs = beaconport_proto::decode_event(0, &e, &ctx).unwrap_err();
+    let errs = beaconport_proto::decode_event(0, e.clone(), &ctx).unwrap_err();
     assert_eq!(
         errs[0].to_string(),
         format!("event {}: person_recorded.date_of_birth: 2031-02-30 is not a valid date", e.event_id)
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undecodable_or_unknown_bytes_are_refused_and_nothing_is_stored() {
+    use prost::Message;
+    let server = TestServer::start().await;
+    let valid = one_of_each_kind(22);
+    let mut raw = beaconport_cli::client::PreEncodedIngest::new(server.channel().await);
+    // Encodes a PublishRequest by hand: field 1, length-delimited, for each event's bytes.
+    let request = |events: Vec<Vec<u8>>| -> bytes::Bytes {
+        let mut out = Vec::new();
+        for e in events {
+            prost::encoding::bytes::encode(1, &e, &mut out);
+        }
+        out.into()
+    };
+    let good = valid[0].encode_to_vec();
+    let mut unknown_field = good.clone();
+    prost::encoding::uint32::encode(99, &7, &mut unknown_field);
+    let truncated = good[..good.len() - 3].to_vec();
+    let not_protobuf = b"\xff\xff\xff\xff garbage".to_vec();
+    for (what, bad) in [("unknown field", unknown_field), ("truncated", truncated), ("garbage", not_protobuf)] {
+        let err = raw.publish(request(vec![valid[1].encode_to_vec(), bad])).await.expect_err(what);
+        assert_eq!(err.code(), tonic::Code::InvalidArgument, "{what}: {}", err.message());
+        let details = err.get_details_bad_request().unwrap_or_else(|| panic!("{what}: no details"));
+        assert_eq!(details.field_violations[0].field, "events[1].event", "{what}");
+    }
+    assert!(read_all(&server.url).await.is_empty());
+    let acks = raw.publish(request(vec![good])).await.unwrap();
+    assert_eq!(acks.acks.len(), 1);
+    server.stop().await;
 }
