@@ -39,6 +39,9 @@ pub struct BenchArgs {
     /// Seed of the generated events.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Rounds of raw then gRPC; medians are reported.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub rounds: u32,
 }
 
 struct Run {
@@ -81,12 +84,80 @@ pub async fn run(a: BenchArgs) -> Result<ExitCode> {
         a.publishers,
         a.batch_size
     );
-    let dir = tempfile::tempdir()?;
-
-    // 1. Raw log appends.
-    let raw_dir = dir.path().join("raw");
     // The same settings as the server child process gets (it inherits the environment).
-    let config = Config { data_dir: raw_dir.clone(), ..Config::load(None, std::env::vars(), toml::Table::new())? };
+    let base = Config::load(None, std::env::vars(), toml::Table::new())?;
+    // Requests are encoded once, before the clock starts: the clients' share of this machine
+    // goes to sending, as it would with publishers on their own machines.
+    let requests: Vec<Encoded> = events
+        .chunks(a.batch_size)
+        .map(|c| Encoded { n: c.len(), bytes: api::PublishRequest { events: c.to_vec() }.encode_to_vec().into() })
+        .collect();
+    drop(events);
+
+    // Rounds alternate raw and gRPC on fresh directories, so that both meet the same machine
+    // weather; the figures are the medians over rounds.
+    let mut rounds = Vec::new();
+    for round in 1..=a.rounds {
+        let dir = tempfile::tempdir()?;
+        let config = Config { data_dir: dir.path().join("raw"), ..base.clone() };
+        let (raw, stats) = raw_round(&config, &records, &a).await?;
+        drop(dir);
+        let dir = tempfile::tempdir()?;
+        let grpc = grpc_round(&dir.path().join("grpc"), requests.clone(), &a).await?;
+        println!(
+            "round {round}: raw {:>8.0} events/s, gRPC {:>8.0} events/s, ratio {:.2}",
+            raw.events_per_sec,
+            grpc.run.events_per_sec,
+            grpc.run.events_per_sec / raw.events_per_sec
+        );
+        rounds.push((raw, stats, grpc));
+    }
+    let median = |mut v: Vec<f64>| -> f64 {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let raw_rate = median(rounds.iter().map(|r| r.0.events_per_sec).collect());
+    let grpc_rate = median(rounds.iter().map(|r| r.2.run.events_per_sec).collect());
+    let ratio = median(rounds.iter().map(|r| r.2.run.events_per_sec / r.0.events_per_sec).collect());
+    let q = |f: &dyn Fn(&(Run, beaconport_log_sled::Stats, GrpcRound)) -> f64| median(rounds.iter().map(f).collect());
+
+    println!();
+    println!("medians over {} rounds of {n} events", a.rounds);
+    println!("{:<22} {:>14} {:>16} {:>16}", "", "events/s", "p50 batch ack", "p99 batch ack");
+    println!(
+        "{:<22} {:>14.0} {:>13.2} ms {:>13.2} ms",
+        "raw sled append",
+        raw_rate,
+        q(&|r| r.0.p(0.5)),
+        q(&|r| r.0.p(0.99))
+    );
+    println!(
+        "{:<22} {:>14.0} {:>13.2} ms {:>13.2} ms",
+        "gRPC ingest",
+        grpc_rate,
+        q(&|r| r.2.run.p(0.5)),
+        q(&|r| r.2.run.p(0.99))
+    );
+    println!();
+    println!("ratio gRPC / raw: {ratio:.2} (median of the rounds' ratios; target 0.60 or more)");
+    println!(
+        "gRPC ingest: {grpc_rate:.0} events/s (target 100,000 or more), every batch flushed before its acknowledgement"
+    );
+    println!("server CPU: {:.1} µs per event published", q(&|r| r.2.cpu_seconds * 1e6 / n as f64));
+    println!("server peak memory (VmHWM): {:.1} MiB", q(&|r| r.2.peak_kib as f64 / 1024.0));
+    let stats = rounds[0].1;
+    println!(
+        "raw log on disk: {:.1} MiB for {:.1} MiB of events ({:.2}x), {} blocks",
+        stats.disk_bytes as f64 / (1 << 20) as f64,
+        payload_bytes as f64 / (1 << 20) as f64,
+        stats.disk_bytes as f64 / payload_bytes as f64,
+        stats.blocks
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Appends the records straight to a fresh embedded log, `publishers` tasks at a time.
+async fn raw_round(config: &Config, records: &[Record], a: &BenchArgs) -> Result<(Run, beaconport_log_sled::Stats)> {
     let log = Arc::new(SledLog::open(config.sled_options())?);
     let batches: Vec<Vec<Record>> = records.chunks(a.batch_size).map(<[Record]>::to_vec).collect();
     let raw = drive(a.publishers, batches, {
@@ -102,16 +173,26 @@ pub async fn run(a: BenchArgs) -> Result<ExitCode> {
     .await?;
     let stats = log.stats()?;
     tokio::task::spawn_blocking(move || log.close()).await?;
-    if stats.events != n as u64 {
-        bail!("raw run stored {} events, expected {n}", stats.events);
+    if stats.events != records.len() as u64 {
+        bail!("raw run stored {} events, expected {}", stats.events, records.len());
     }
+    Ok((raw, stats))
+}
 
-    // 2. gRPC into a server process.
-    let grpc_dir = dir.path().join("grpc");
+/// What one gRPC round measured.
+struct GrpcRound {
+    run: Run,
+    cpu_seconds: f64,
+    peak_kib: u64,
+}
+
+/// Publishes the requests to a `beaconport serve` child process over loopback.
+async fn grpc_round(data_dir: &std::path::Path, requests: Vec<Encoded>, a: &BenchArgs) -> Result<GrpcRound> {
+    let n: usize = requests.iter().map(|r| r.n).sum();
     let exe = std::env::current_exe().context("locating the beaconport binary")?;
     let mut child = std::process::Command::new(exe)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&grpc_dir)
+        .arg(data_dir)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -122,19 +203,13 @@ pub async fn run(a: BenchArgs) -> Result<ExitCode> {
     BufReader::new(stdout).read_line(&mut line)?;
     let addr = line.trim().strip_prefix("beaconport listening on ").context("server did not report its address")?;
     let url = format!("http://{addr}");
-    // Requests are encoded once, before the clock starts: the clients' share of this machine
-    // goes to sending, as it would with publishers on their own machines.
-    let requests: Vec<Encoded> = events
-        .chunks(a.batch_size)
-        .map(|c| Encoded { n: c.len(), bytes: api::PublishRequest { events: c.to_vec() }.encode_to_vec().into() })
-        .collect();
     let mut clients = Vec::new();
     for _ in 0..a.publishers {
         clients.push(client::PreEncodedIngest::new(client::channel(&url).await?));
     }
     let clients = Arc::new(clients);
     let next_client = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let grpc = drive(a.publishers, requests, {
+    let run = drive(a.publishers, requests, {
         move |r: Encoded| {
             let i = next_client.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % clients.len();
             let mut c = clients[i].clone();
@@ -150,8 +225,8 @@ pub async fn run(a: BenchArgs) -> Result<ExitCode> {
     .await?;
     let mut reader = client::log_reader(client::channel(&url).await?);
     let head = reader.head(api::HeadRequest {}).await?.into_inner().next_position;
-    let peak_kib = peak_rss_kib(child.id());
-    let server_cpu = cpu_seconds(child.id());
+    let peak_kib = peak_rss_kib(child.id()).unwrap_or(0);
+    let cpu_seconds = cpu_seconds(child.id()).unwrap_or(0.0);
     // SIGTERM: graceful shutdown.
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM)
         .context("stopping the server")?;
@@ -159,33 +234,10 @@ pub async fn run(a: BenchArgs) -> Result<ExitCode> {
     if head != n as u64 {
         bail!("gRPC run stored {head} events, expected {n}");
     }
-
-    println!();
-    println!("{:<22} {:>14} {:>16} {:>16}", "", "events/s", "p50 batch ack", "p99 batch ack");
-    println!("{:<22} {:>14.0} {:>13.2} ms {:>13.2} ms", "raw sled append", raw.events_per_sec, raw.p(0.5), raw.p(0.99));
-    println!("{:<22} {:>14.0} {:>13.2} ms {:>13.2} ms", "gRPC ingest", grpc.events_per_sec, grpc.p(0.5), grpc.p(0.99));
-    println!();
-    let ratio = grpc.events_per_sec / raw.events_per_sec;
-    println!("ratio gRPC / raw: {ratio:.2} (target 0.60 or more)");
-    println!("gRPC ingest: {:.0} events/s (target 100,000 or more)", grpc.events_per_sec);
-    if let Some(cpu) = server_cpu {
-        println!("server CPU: {cpu:.1} s over the whole run, {:.1} µs per event published", cpu * 1e6 / n as f64);
-    }
-    match peak_kib {
-        Some(k) => println!("server peak memory (VmHWM): {:.1} MiB", k as f64 / 1024.0),
-        None => println!("server peak memory: not available on this platform"),
-    }
-    println!(
-        "raw log on disk: {:.1} MiB for {:.1} MiB of events ({:.2}x), {} blocks",
-        stats.disk_bytes as f64 / (1 << 20) as f64,
-        payload_bytes as f64 / (1 << 20) as f64,
-        stats.disk_bytes as f64 / payload_bytes as f64,
-        stats.blocks
-    );
     if !status.success() {
         bail!("server exited with {status}");
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(GrpcRound { run, cpu_seconds, peak_kib })
 }
 
 /// Runs `f` over `items` with `concurrency` workers; returns throughput (items are batches; the
@@ -237,6 +289,7 @@ impl Len for Vec<Record> {
 }
 
 /// A `PublishRequest` encoded once, and how many events it holds.
+#[derive(Clone)]
 struct Encoded {
     n: usize,
     bytes: Bytes,

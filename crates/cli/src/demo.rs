@@ -73,6 +73,13 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
         t.elapsed().as_secs_f64()
     );
 
+    let cross_force = scenario.truth.networks.iter().filter(|n| n.forces.len() > 1).count();
+    println!(
+        "the scenario hides {} offender networks ({} of them across force boundaries) and {} pairs of look-alikes that are different people",
+        scenario.truth.networks.len(),
+        cross_force,
+        scenario.truth.look_alikes.len()
+    );
     let temp = tempfile::tempdir()?;
     let data_dir = a.data_dir.clone().unwrap_or_else(|| temp.path().join("ledger"));
     let config = Config { data_dir: data_dir.clone(), ..Config::default() };

@@ -102,8 +102,19 @@ fn earliest() -> NaiveDate {
     NaiveDate::from_ymd_opt(EARLIEST_YEAR, 1, 1).expect("valid")
 }
 
-/// Checks free text: its length in characters, and no control characters.
+/// Checks free text: its length in characters, and no control characters (tab and newline
+/// allowed).
 pub fn check_text(s: &str, max: usize) -> Result<(), String> {
+    // ASCII fast path: one pass over bytes (most fields), characters only when needed.
+    if s.is_ascii() {
+        if s.len() > max {
+            return Err(format!("is {} characters long, more than the {max} allowed", s.len()));
+        }
+        if let Some(b) = s.bytes().find(|b| (b.is_ascii_control()) && *b != b'\n' && *b != b'\t') {
+            return Err(format!("contains the control character U+{:04X}", u32::from(b)));
+        }
+        return Ok(());
+    }
     let n = s.chars().count();
     if n > max {
         return Err(format!("is {n} characters long, more than the {max} allowed"));
@@ -291,6 +302,9 @@ mod tests {
         assert!(check_text(&"x".repeat(MAX_TEXT), MAX_TEXT).is_ok());
         assert!(check_text(&"x".repeat(MAX_TEXT + 1), MAX_TEXT).unwrap_err().contains("more than"));
         assert!(check_text("a\u{0}b", 10).unwrap_err().contains("U+0000"));
+        assert!(check_text("é\u{85}", 10).unwrap_err().contains("U+0085"));
+        assert!(check_text(&"é".repeat(11), 10).unwrap_err().contains("11 characters"));
+        assert!(check_text(&"é".repeat(10), 10).is_ok());
         assert!(check_ref(" C1").is_err());
         assert!(check_name_part("J0hn").is_err());
         assert!(check_name_part("O'Brien-Smith").is_ok());
