@@ -143,5 +143,8 @@ fn sigkill_during_sustained_ingest_loses_and_duplicates_nothing() {
     assert_eq!(lost, 0, "acknowledged events lost (seed {seed})");
     assert_eq!(duplicated, 0, "events stored twice (seed {seed})");
     assert_eq!(t.moved, 0, "an event's position changed between acknowledgements (seed {seed})");
-    assert!(cycles_with_ingest >= cycles * 4 / 5, "only {cycles_with_ingest} cycles had ingest in flight (seed {seed})");
+    assert!(
+        cycles_with_ingest >= cycles * 4 / 5,
+        "only {cycles_with_ingest} cycles had ingest in flight (seed {seed})"
+    );
 }
