@@ -147,11 +147,13 @@ pub async fn run(a: BenchArgs) -> Result<ExitCode> {
     println!("server peak memory (VmHWM): {:.1} MiB", q(&|r| r.2.peak_kib as f64 / 1024.0));
     let stats = rounds[0].1;
     println!(
-        "raw log on disk: {:.1} MiB for {:.1} MiB of events ({:.2}x), {} blocks",
+        "raw log on disk: {:.1} MiB for {:.1} MiB of events ({:.2}x), {} blocks; {} appends shared {} flushes",
         stats.disk_bytes as f64 / (1 << 20) as f64,
         payload_bytes as f64 / (1 << 20) as f64,
         stats.disk_bytes as f64 / payload_bytes as f64,
-        stats.blocks
+        stats.blocks,
+        stats.appends,
+        stats.flushes
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -187,9 +187,11 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
     let stats = log.stats()?;
     tokio::task::spawn_blocking(move || log.close()).await?;
     println!(
-        "\nstored {} events in {} blocks, {:.1} MiB on disk{}",
+        "\nstored {} events in {} blocks ({} batches committed with {} flushes), {:.1} MiB on disk{}",
         stats.events,
         stats.blocks,
+        stats.appends,
+        stats.flushes,
         stats.disk_bytes as f64 / (1 << 20) as f64,
         if a.data_dir.is_some() { format!(" (kept in {})", data_dir.display()) } else { String::new() }
     );
