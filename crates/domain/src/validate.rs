@@ -4,7 +4,6 @@
 //! order of dates, sizes, formats). Both report into one [`Checker`], so a rejected event lists
 //! every problem at once, each naming the event, the field and the reason.
 
-use std::collections::HashSet;
 use std::fmt;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
@@ -119,10 +118,10 @@ impl Checker {
 
     fn refs(&mut self, field: impl fmt::Display + Copy, refs: &[String]) {
         self.list_len(field, refs);
-        let mut seen = HashSet::new();
+        // Lists are short (at most MAX_LIST are looked at): a scan beats hashing and allocating.
         for (i, r) in refs.iter().enumerate().take(MAX_LIST) {
             self.reference(format_args!("{field}[{i}]"), r);
-            if !seen.insert(r) {
+            if refs[..i].contains(r) {
                 self.fail(format_args!("{field}[{i}]"), format!("{} is listed twice", quote(r)));
             }
         }
@@ -168,10 +167,9 @@ fn check_body(e: &Event, body: &Body, p: &str, ctx: &Context, ck: &mut Checker) 
     let occurred = e.occurred_at.date_naive();
     match body {
         Body::CaseOpened(c) => {
-            let mut seen = HashSet::new();
             ck.list_len(format_args!("{p}.force_flags"), &c.force_flags);
-            for (i, f) in c.force_flags.iter().enumerate() {
-                if !seen.insert(*f) {
+            for (i, f) in c.force_flags.iter().enumerate().take(MAX_LIST) {
+                if c.force_flags[..i].contains(f) {
                     ck.fail(format_args!("{p}.force_flags[{i}]"), "flag is listed twice");
                 }
             }
@@ -327,11 +325,10 @@ fn check_person(r: &PersonRecorded, p: &str, occurred: NaiveDate, ctx: &Context,
         _ => {}
     }
     ck.list_len(format_args!("{p}.nationalities"), &r.nationalities);
-    let mut seen = HashSet::new();
     for (i, c) in r.nationalities.iter().enumerate().take(MAX_LIST) {
         if !reference::is_country(c) {
             ck.fail(format_args!("{p}.nationalities[{i}]"), format!("{} is not an ISO 3166-1 alpha-2 code", quote(c)));
-        } else if !seen.insert(c) {
+        } else if r.nationalities[..i].contains(c) {
             ck.fail(format_args!("{p}.nationalities[{i}]"), format!("{c} is listed twice"));
         }
     }
@@ -340,10 +337,9 @@ fn check_person(r: &PersonRecorded, p: &str, occurred: NaiveDate, ctx: &Context,
         check_address(format_args!("{p}.addresses[{i}]"), a, ck);
     }
     ck.list_len(format_args!("{p}.identifiers"), &r.identifiers);
-    let mut seen = HashSet::new();
     for (i, id) in r.identifiers.iter().enumerate().take(MAX_LIST) {
         check_identifier(format_args!("{p}.identifiers[{i}]"), id, ck);
-        if !seen.insert(id) {
+        if r.identifiers[..i].contains(id) {
             ck.fail(
                 format_args!("{p}.identifiers[{i}]"),
                 format!("{} {} is listed twice", id.kind.name(), quote(&id.value)),
