@@ -1,9 +1,8 @@
 //! Helpers for the end-to-end tests: an in-process ledger on loopback, server processes that can
 //! be killed, and fixtures drawn from the synthetic scenario.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 
 use beaconport_domain::EventKind;
@@ -119,22 +118,9 @@ pub struct NodeProcess {
 impl NodeProcess {
     /// Starts `exe` (the test package's `beaconport-e2e-node`) as `serve`.
     pub fn start(exe: &str, data_dir: &Path) -> Self {
-        let mut child = Command::new(exe)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start server process");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read address");
-        let addr = line
-            .trim()
-            .strip_prefix("beaconport listening on ")
-            .unwrap_or_else(|| panic!("server said {line:?} instead of its address"))
-            .to_string();
-        Self { child, url: format!("http://{addr}") }
+        let (child, url) =
+            beaconport_cli::serve::spawn_process(Path::new(exe), data_dir).expect("start server process");
+        Self { child, url }
     }
 
     pub fn signal(&self, sig: nix::sys::signal::Signal) {

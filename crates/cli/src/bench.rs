@@ -8,8 +8,7 @@
 //! It prints events/s for both and their ratio, batch acknowledgement latency (p50, p99), the
 //! server's peak resident memory (VmHWM of the child), and the space the log takes on disk.
 
-use std::io::{BufRead, BufReader};
-use std::process::{ExitCode, Stdio};
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -192,19 +191,7 @@ struct GrpcRound {
 async fn grpc_round(data_dir: &std::path::Path, requests: Vec<Encoded>, a: &BenchArgs) -> Result<GrpcRound> {
     let n: usize = requests.iter().map(|r| r.n).sum();
     let exe = std::env::current_exe().context("locating the beaconport binary")?;
-    let mut child = std::process::Command::new(exe)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("starting the server")?;
-    let stdout = child.stdout.take().context("server stdout")?;
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line)?;
-    let addr = line.trim().strip_prefix("beaconport listening on ").context("server did not report its address")?;
-    let url = format!("http://{addr}");
+    let (mut child, url) = crate::serve::spawn_process(&exe, data_dir)?;
     let mut clients = Vec::new();
     for _ in 0..a.publishers {
         clients.push(client::PreEncodedIngest::new(client::channel(&url).await?));

@@ -23,7 +23,7 @@ pub async fn run(config: Config) -> Result<()> {
     let listener = beaconport_server::bind(config.listen).await?;
     let addr = listener.local_addr().context("reading the bound address")?;
     // Tests and the bench read this line to learn the port.
-    println!("beaconport listening on {addr}");
+    println!("{LISTENING}{addr}");
     let _ = std::io::stdout().flush();
     info!(%addr, data_dir = %config.data_dir.display(), "ledger started");
 
@@ -72,5 +72,33 @@ async fn wait_for_signal() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// What `serve` prints first on standard output, followed by the bound address.
+pub const LISTENING: &str = "beaconport listening on ";
+
+/// Starts `exe` (a `beaconport` binary) as `serve` on a free loopback port over `data_dir`, and
+/// returns the child process and the URL it serves (read from its first line of output).
+pub fn spawn_process(exe: &std::path::Path, data_dir: &std::path::Path) -> Result<(std::process::Child, String)> {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(exe)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .with_context(|| format!("starting {}", exe.display()))?;
+    let stdout = child.stdout.take().context("server stdout")?;
+    let mut line = String::new();
+    std::io::BufReader::new(stdout).read_line(&mut line)?;
+    match line.trim().strip_prefix(LISTENING) {
+        Some(addr) => Ok((child, format!("http://{addr}"))),
+        None => {
+            let _ = child.kill();
+            let _ = child.wait();
+            anyhow::bail!("the server said {line:?} instead of its address")
+        }
     }
 }
