@@ -130,8 +130,8 @@ fn storage(context: &str, e: impl std::fmt::Display) -> Error {
 }
 
 impl SledLog {
-    /// Opens (or creates) the log at `options.path`, rebuilding the in-memory part of the id
-    /// index from the blocks above the watermark.
+    /// Opens (or creates) the log at `options.path`: loads the id index from its chunks and
+    /// rebuilds the rest from the blocks after the last chunk.
     pub fn open(options: Options) -> Result<Self> {
         let db = sled::Config::new()
             .path(&options.path)
@@ -154,10 +154,10 @@ impl SledLog {
             let (k, v) = item.map_err(|e| storage("loading the id index", e))?;
             let first = key_pos(&k)?;
             if first != indexed_to || v.len() % INDEX_ENTRY != 0 {
-                return Err(Error::Corrupt {
-                    position: Position(first),
-                    reason: "id index chunk out of sequence".into(),
-                });
+                // The index is derived: stop at a damaged or missing chunk and rebuild the rest
+                // from the blocks, which are the truth.
+                warn!(first, expected = indexed_to, "id index chunk out of sequence; rebuilding from the blocks");
+                break;
             }
             for (i, e) in v.chunks_exact(INDEX_ENTRY).enumerate() {
                 let id = EventId::from_bytes(e[..16].try_into().expect("16"));
