@@ -707,6 +707,34 @@ mod tests {
     beaconport_log::conformance_tests!(SledHarness::new());
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_lost_index_chunk_is_rebuilt_from_the_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut options = Options::new(dir.path());
+        options.index_chunk = 16;
+        options.block_bytes = 256;
+        let records: Vec<Record> =
+            (0..100).map(|i| beaconport_log::conformance::record("K/1", &format!("event {i}"))).collect();
+        {
+            let log = SledLog::open(options.clone()).unwrap();
+            log.append(records.clone()).await.unwrap();
+            log.close();
+        }
+        {
+            // Damage: the second chunk disappears.
+            let db = sled::Config::new().path(dir.path()).segment_size(options.segment_bytes).open().unwrap();
+            let chunks = db.open_tree("index_chunks").unwrap();
+            assert!(chunks.len() >= 6, "{} chunks", chunks.len());
+            chunks.remove(16u64.to_be_bytes()).unwrap().expect("chunk at 16");
+            db.flush().unwrap();
+        }
+        let log = SledLog::open(options).unwrap();
+        let again = log.append(records.clone()).await.unwrap();
+        assert!(again.iter().enumerate().all(|(i, a)| a.duplicate && a.position == Position(i as u64)));
+        assert_eq!(log.head(), Position(100));
+        assert_eq!(log.get(records[20].id).await.unwrap().unwrap().position, Position(20));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_publishers_share_flushes() {
         let dir = tempfile::tempdir().unwrap();
         let log = Arc::new(SledLog::open(Options::new(dir.path())).unwrap());
