@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use beaconport_domain::{validate_batch, Context, FieldError};
-use beaconport_log::{stream_key, EventId, EventLog, Record};
+use beaconport_log::{stream_key, Appended, EventId, EventLog, Record};
 use beaconport_proto::decode_event;
 use beaconport_proto::pb::{event as pb, wire as api};
 use bytes::Bytes;
@@ -42,6 +42,12 @@ impl Ingest {
     /// Validates a batch of encoded events and turns it into log records (on the blocking pool:
     /// it is CPU work). All or nothing: every problem of every event is reported.
     async fn prepare(raw: Vec<Bytes>) -> Result<Vec<Record>> {
+        if raw.is_empty() {
+            return Err(Error::BadRequest {
+                field: "events".into(),
+                reason: "a batch needs at least one event".into(),
+            });
+        }
         tokio::task::spawn_blocking(move || prepare_blocking(raw))
             .await
             .map_err(|e| Error::Transport(format!("validation task: {e}")))?
@@ -49,30 +55,58 @@ impl Ingest {
 
     /// Publishes one batch: validate all, append all, acknowledge each.
     pub async fn publish_batch(&self, events: Vec<Bytes>) -> Result<api::PublishResponse> {
-        if events.is_empty() {
-            return Err(Error::BadRequest {
-                field: "events".into(),
-                reason: "a batch needs at least one event".into(),
-            });
-        }
-        let n = events.len();
         let records = Self::prepare(events).await?;
         let ids: Vec<EventId> = records.iter().map(|r| r.id).collect();
         let acks = self.log.append(records).await?;
-        let duplicates = acks.iter().filter(|a| a.duplicate).count();
-        debug!(n_events = n, duplicates, "batch appended");
-        Ok(api::PublishResponse {
-            acks: ids
-                .iter()
-                .zip(acks)
-                .map(|(id, a)| api::EventAck {
-                    event_id: id.to_string(),
-                    position: a.position.0,
-                    duplicate: a.duplicate,
-                })
-                .collect(),
-        })
+        debug!(n_events = ids.len(), duplicates = acks.iter().filter(|a| a.duplicate).count(), "batch appended");
+        Ok(response(&ids, acks))
     }
+}
+
+/// The acknowledgement of a batch: one entry per event, in batch order.
+fn response(ids: &[EventId], acks: Vec<Appended>) -> api::PublishResponse {
+    api::PublishResponse {
+        acks: ids
+            .iter()
+            .zip(acks)
+            .map(|(id, a)| api::EventAck { event_id: id.to_string(), position: a.position.0, duplicate: a.duplicate })
+            .collect(),
+    }
+}
+
+/// Most validated batches of one stream committed by one append.
+const MAX_MERGE: usize = 16;
+/// Batches of one stream being validated ahead of the one being committed.
+const PIPELINE: usize = 8;
+
+/// Appends consecutive valid batches of one stream as one append (one place in the log, one
+/// flush), and splits the acknowledgements back. If the merged append conflicts, the batches are
+/// appended one by one, so that each gets its own answer and a batch is still all or nothing.
+/// Returns one result per batch, in order; the first error ends the list.
+async fn commit_in_order(log: &Arc<dyn EventLog>, group: Vec<Vec<Record>>) -> Vec<Result<api::PublishResponse>> {
+    let ids: Vec<Vec<EventId>> = group.iter().map(|b| b.iter().map(|r| r.id).collect()).collect();
+    if group.len() > 1 {
+        let all: Vec<Record> = group.iter().flatten().cloned().collect();
+        match log.append(all).await {
+            Ok(acks) => {
+                let mut acks = acks.into_iter();
+                return ids.iter().map(|ids| Ok(response(ids, acks.by_ref().take(ids.len()).collect()))).collect();
+            }
+            Err(beaconport_log::Error::Conflict { .. }) => {}
+            Err(e) => return vec![Err(e.into())],
+        }
+    }
+    let mut out = Vec::with_capacity(group.len());
+    for (batch, ids) in group.into_iter().zip(&ids) {
+        match log.append(batch).await {
+            Ok(acks) => out.push(Ok(response(ids, acks))),
+            Err(e) => {
+                out.push(Err(e.into()));
+                break;
+            }
+        }
+    }
+    out
 }
 
 fn prepare_blocking(raw: Vec<Bytes>) -> Result<Vec<Record>> {
@@ -149,47 +183,132 @@ impl api::ingest_service_server::IngestService for Ingest {
 
     type PublishStreamStream = PublishStream;
 
-    /// Batches of one stream are committed in order, one after the other; a rejected batch is
-    /// answered in-band and the stream goes on; a storage failure ends the stream.
+    /// Batches of one stream are validated ahead (up to `PIPELINE` at once) and committed in
+    /// stream order; batches that are ready together share one append and one flush. A rejected
+    /// batch is answered in-band and the stream goes on; a conflict or storage failure ends the
+    /// stream with its status, after answering the batches committed before it.
     async fn publish_stream(
         &self,
         request: Request<Streaming<api::PublishRequest>>,
     ) -> Result<Response<Self::PublishStreamStream>, Status> {
         let mut incoming = request.into_inner();
-        let (tx, rx) = mpsc::channel(4);
-        let this = self.clone();
+        let (tx, rx) = mpsc::channel(PIPELINE * 2);
+        let (vtx, mut vrx) = mpsc::channel::<tokio::task::JoinHandle<Result<Vec<Record>>>>(PIPELINE);
+        let reader_tx = tx.clone();
+        tokio::spawn(async move {
+            while let Some(req) = incoming.next().await {
+                match req {
+                    Ok(r) => {
+                        if vtx.send(tokio::spawn(Ingest::prepare(r.events))).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(s) => {
+                        let _ = reader_tx.send(Err(s)).await;
+                        return;
+                    }
+                }
+            }
+        });
+        let log = self.log.clone();
         tokio::spawn(async move {
             let mut sequence = 0u64;
-            while let Some(req) = incoming.next().await {
-                let req = match req {
-                    Ok(r) => r,
-                    Err(s) => {
-                        let _ = tx.send(Err(s)).await;
-                        return;
-                    }
+            let mut carried: Option<tokio::task::JoinHandle<Result<Vec<Record>>>> = None;
+            let join = |h: tokio::task::JoinHandle<Result<Vec<Record>>>| async move {
+                h.await.map_err(|e| Error::Transport(format!("validation task: {e}")))?
+            };
+            loop {
+                let first = match carried.take() {
+                    Some(h) => h,
+                    None => match vrx.recv().await {
+                        Some(h) => h,
+                        None => return,
+                    },
                 };
-                let result = match this.publish_batch(req.events).await {
-                    Ok(acks) => api::publish_stream_response::Result::Accepted(acks),
-                    Err(Error::Rejected(errors)) => {
-                        info!(n_errors = errors.len(), "batch rejected");
-                        api::publish_stream_response::Result::Rejected(rejection(&errors))
+                // This batch, and the ones behind it that are already validated.
+                let mut ready = vec![join(first).await];
+                while ready.len() < MAX_MERGE {
+                    match vrx.try_recv() {
+                        Ok(h) if h.is_finished() => ready.push(join(h).await),
+                        Ok(h) => {
+                            carried = Some(h);
+                            break;
+                        }
+                        Err(_) => break,
                     }
-                    Err(Error::BadRequest { field, reason }) => {
-                        api::publish_stream_response::Result::Rejected(api::Rejection {
-                            violations: vec![api::FieldViolation { index: 0, event_id: String::new(), field, reason }],
-                        })
-                    }
-                    Err(e) => {
-                        let _ = tx.send(Err(status(&e))).await;
-                        return;
-                    }
-                };
-                if tx.send(Ok(api::PublishStreamResponse { sequence, result: Some(result) })).await.is_err() {
-                    return;
                 }
-                sequence += 1;
+                let mut group: Vec<Vec<Record>> = Vec::new();
+                let mut answers: Vec<Result<api::publish_stream_response::Result>> = Vec::new();
+                let mut stop = false;
+                for r in ready.into_iter().map(Some).chain([None]) {
+                    match r {
+                        Some(Ok(records)) => {
+                            group.push(records);
+                            continue;
+                        }
+                        Some(Err(Error::Rejected(errors))) => {
+                            flush_group(&log, &mut group, &mut answers, &mut stop).await;
+                            info!(n_errors = errors.len(), "batch rejected");
+                            answers.push(Ok(api::publish_stream_response::Result::Rejected(rejection(&errors))));
+                        }
+                        Some(Err(Error::BadRequest { field, reason })) => {
+                            flush_group(&log, &mut group, &mut answers, &mut stop).await;
+                            answers.push(Ok(api::publish_stream_response::Result::Rejected(api::Rejection {
+                                violations: vec![api::FieldViolation {
+                                    index: 0,
+                                    event_id: String::new(),
+                                    field,
+                                    reason,
+                                }],
+                            })));
+                        }
+                        Some(Err(e)) => {
+                            flush_group(&log, &mut group, &mut answers, &mut stop).await;
+                            answers.push(Err(e));
+                        }
+                        None => flush_group(&log, &mut group, &mut answers, &mut stop).await,
+                    }
+                    if stop {
+                        break;
+                    }
+                }
+                for a in answers {
+                    let item = match a {
+                        Ok(result) => Ok(api::PublishStreamResponse { sequence, result: Some(result) }),
+                        Err(e) => {
+                            let _ = tx.send(Err(status(&e))).await;
+                            return;
+                        }
+                    };
+                    if tx.send(item).await.is_err() {
+                        return;
+                    }
+                    sequence += 1;
+                }
             }
         });
         Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}
+
+/// Commits the group of valid batches waiting before a rejected one (or the end), and records
+/// their answers; sets `stop` if committing failed.
+async fn flush_group(
+    log: &Arc<dyn EventLog>,
+    group: &mut Vec<Vec<Record>>,
+    answers: &mut Vec<Result<api::publish_stream_response::Result>>,
+    stop: &mut bool,
+) {
+    if group.is_empty() || *stop {
+        return;
+    }
+    for r in commit_in_order(log, std::mem::take(group)).await {
+        match r {
+            Ok(acks) => answers.push(Ok(api::publish_stream_response::Result::Accepted(acks))),
+            Err(e) => {
+                answers.push(Err(e));
+                *stop = true;
+            }
+        }
     }
 }

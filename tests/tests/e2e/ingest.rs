@@ -166,3 +166,57 @@ async fn health_and_reflection_answer_generic_clients() {
     assert!(matches!(resp.message_response, Some(MessageResponse::FileDescriptorResponse(_))));
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_stream_keeps_its_order_while_batches_share_appends() {
+    let server = TestServer::start().await;
+    let events: Vec<_> = scenario_events(16).into_iter().take(4000).collect();
+    let batches: Vec<api::PublishRequest> =
+        events.chunks(50).map(|c| api::PublishRequest { events: c.to_vec() }).collect();
+    let mut c = server.ingest().await;
+    let responses: Vec<_> =
+        c.publish_stream(tokio_stream::iter(batches.clone())).await.unwrap().into_inner().collect::<Vec<_>>().await;
+    assert_eq!(responses.len(), batches.len());
+    let mut expected = 0u64;
+    for (i, (r, b)) in responses.into_iter().zip(&batches).enumerate() {
+        let r = r.unwrap();
+        assert_eq!(r.sequence, i as u64);
+        let Some(api::publish_stream_response::Result::Accepted(acks)) = r.result else { panic!("batch {i} refused") };
+        for (a, e) in acks.acks.iter().zip(&b.events) {
+            assert_eq!((a.event_id.as_str(), a.position, a.duplicate), (e.event_id.as_str(), expected, false));
+            expected += 1;
+        }
+    }
+    let back = read_all(&server.url).await;
+    let ids: Vec<_> = back.iter().map(|e| e.event.as_ref().unwrap().event_id.clone()).collect();
+    let sent: Vec<_> = events.iter().map(|e| e.event_id.clone()).collect();
+    assert_eq!(ids, sent, "the log holds the stream's events in stream order");
+    // Appends were shared: fewer commits than batches.
+    let stats = server.log.stats().unwrap();
+    assert!(stats.appends < batches.len() as u64, "{} appends for {} batches", stats.appends, batches.len());
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conflict_mid_stream_ends_it_after_answering_what_was_stored() {
+    let server = TestServer::start().await;
+    let events: Vec<_> = scenario_events(17).into_iter().take(300).collect();
+    let mut batches: Vec<api::PublishRequest> =
+        events.chunks(100).map(|c| api::PublishRequest { events: c.to_vec() }).collect();
+    let mut reused = events[5].clone();
+    reused.recorded_by = "sys-other-02".into();
+    batches[2].events.push(reused);
+    let mut c = server.ingest().await;
+    let mut stream = c.publish_stream(tokio_stream::iter(batches)).await.unwrap().into_inner();
+    for i in 0..2u64 {
+        let r = stream.next().await.unwrap().unwrap();
+        assert_eq!(r.sequence, i);
+        assert!(matches!(r.result, Some(api::publish_stream_response::Result::Accepted(_))));
+    }
+    let end = stream.next().await.unwrap().unwrap_err();
+    assert_eq!(end.code(), tonic::Code::AlreadyExists);
+    assert!(stream.next().await.is_none());
+    // The two good batches are stored, nothing of the third.
+    assert_eq!(read_all(&server.url).await.len(), 200);
+    server.stop().await;
+}
