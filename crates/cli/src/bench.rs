@@ -38,6 +38,9 @@ pub struct BenchArgs {
     /// Seed of the generated events.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// Publish over `PublishStream`, one stream per publisher, instead of unary calls.
+    #[arg(long)]
+    pub stream: bool,
     /// Rounds of raw then gRPC; medians are reported.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub rounds: u32,
@@ -138,7 +141,10 @@ pub async fn run(a: BenchArgs) -> Result<ExitCode> {
         q(&|r| r.2.run.p(0.99))
     );
     println!();
-    println!("ratio gRPC / raw: {ratio:.2} (median of the rounds' ratios; target 0.60 or more)");
+    println!(
+        "ratio gRPC / raw: {ratio:.2} (median of the rounds' ratios; target 0.60 or more); gRPC over {}",
+        if a.stream { "PublishStream" } else { "unary Publish" }
+    );
     println!(
         "gRPC ingest: {grpc_rate:.0} events/s (target 100,000 or more), every batch flushed before its acknowledgement"
     );
@@ -196,22 +202,8 @@ async fn grpc_round(data_dir: &std::path::Path, requests: Vec<Encoded>, a: &Benc
     for _ in 0..a.publishers {
         clients.push(client::PreEncodedIngest::new(client::channel(&url).await?));
     }
-    let clients = Arc::new(clients);
-    let next_client = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let run = drive(a.publishers, requests, {
-        move |r: Encoded| {
-            let i = next_client.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % clients.len();
-            let mut c = clients[i].clone();
-            async move {
-                let acks = c.publish(r.bytes).await.map_err(|s| anyhow::anyhow!("publish failed: {}", s.message()))?;
-                if acks.acks.len() != r.n {
-                    bail!("{} acknowledgements for {} events", acks.acks.len(), r.n);
-                }
-                Ok(())
-            }
-        }
-    })
-    .await?;
+    let run =
+        if a.stream { stream_publish(clients, requests).await? } else { unary_publish(clients, requests, a).await? };
     let mut reader = client::log_reader(client::channel(&url).await?);
     let head = reader.head(api::HeadRequest {}).await?.into_inner().next_position;
     let peak_kib = peak_rss_kib(child.id()).unwrap_or(0);
@@ -227,6 +219,78 @@ async fn grpc_round(data_dir: &std::path::Path, requests: Vec<Encoded>, a: &Benc
         bail!("server exited with {status}");
     }
     Ok(GrpcRound { run, cpu_seconds, peak_kib })
+}
+
+/// Each publisher sends its share of the requests as unary calls, one at a time.
+async fn unary_publish(clients: Vec<client::PreEncodedIngest>, requests: Vec<Encoded>, a: &BenchArgs) -> Result<Run> {
+    let clients = Arc::new(clients);
+    let next_client = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    drive(a.publishers, requests, {
+        move |r: Encoded| {
+            let i = next_client.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % clients.len();
+            let mut c = clients[i].clone();
+            async move {
+                let acks = c.publish(r.bytes).await.map_err(|s| anyhow::anyhow!("publish failed: {}", s.message()))?;
+                if acks.acks.len() != r.n {
+                    bail!("{} acknowledgements for {} events", acks.acks.len(), r.n);
+                }
+                Ok(())
+            }
+        }
+    })
+    .await
+}
+
+/// Each publisher sends its share of the requests over one `PublishStream`; a batch's latency
+/// runs from handing it to the stream to receiving its answer.
+async fn stream_publish(clients: Vec<client::PreEncodedIngest>, requests: Vec<Encoded>) -> Result<Run> {
+    use futures::StreamExt;
+    let total: usize = requests.iter().map(|r| r.n).sum();
+    let p = clients.len();
+    let mut shares: Vec<Vec<Encoded>> = (0..p).map(|_| Vec::new()).collect();
+    for (i, r) in requests.into_iter().enumerate() {
+        shares[i % p].push(r);
+    }
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for (mut c, share) in clients.into_iter().zip(shares) {
+        tasks.push(tokio::spawn(async move {
+            let sent = Arc::new(std::sync::Mutex::new(Vec::with_capacity(share.len())));
+            let sizes: Vec<usize> = share.iter().map(|r| r.n).collect();
+            let outgoing = {
+                let sent = sent.clone();
+                futures::stream::iter(share).map(move |r| {
+                    sent.lock().expect("sent").push(Instant::now());
+                    r.bytes
+                })
+            };
+            let mut answers =
+                c.publish_stream(outgoing).await.map_err(|s| anyhow::anyhow!("stream: {}", s.message()))?;
+            let mut h = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("bounds");
+            let mut i = 0;
+            while let Some(answer) = answers.next().await {
+                let answer = answer.map_err(|s| anyhow::anyhow!("stream: {}", s.message()))?;
+                let Some(api::publish_stream_response::Result::Accepted(acks)) = answer.result else {
+                    bail!("batch {} refused", answer.sequence);
+                };
+                if acks.acks.len() != sizes[i] {
+                    bail!("{} acknowledgements for {} events", acks.acks.len(), sizes[i]);
+                }
+                let at = sent.lock().expect("sent")[i];
+                h.record(at.elapsed().as_micros().max(1) as u64).expect("in bounds");
+                i += 1;
+            }
+            if i != sizes.len() {
+                bail!("{i} answers for {} batches", sizes.len());
+            }
+            anyhow::Ok(h)
+        }));
+    }
+    let mut latency = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3).expect("bounds");
+    for t in tasks {
+        latency.add(t.await??).expect("same bounds");
+    }
+    Ok(Run { events_per_sec: total as f64 / start.elapsed().as_secs_f64(), latency })
 }
 
 /// Runs `f` over `items` with `concurrency` workers; returns throughput (items are batches; the

@@ -48,28 +48,45 @@ impl PreEncodedIngest {
     ) -> Result<beaconport_proto::pb::api::PublishResponse, tonic::Status> {
         self.grpc.ready().await.map_err(|e| tonic::Status::unavailable(format!("not ready: {e}")))?;
         let path = tonic::codegen::http::uri::PathAndQuery::from_static("/beaconport.api.v1.IngestService/Publish");
-        Ok(self.grpc.unary(tonic::Request::new(encoded), path, PreEncoded).await?.into_inner())
+        Ok(self.grpc.unary(tonic::Request::new(encoded), path, PreEncoded::default()).await?.into_inner())
+    }
+
+    /// Sends a stream of encoded `PublishRequest`s to `IngestService.PublishStream`.
+    pub async fn publish_stream(
+        &mut self,
+        encoded: impl futures::Stream<Item = bytes::Bytes> + Send + 'static,
+    ) -> Result<tonic::Streaming<beaconport_proto::pb::api::PublishStreamResponse>, tonic::Status> {
+        self.grpc.ready().await.map_err(|e| tonic::Status::unavailable(format!("not ready: {e}")))?;
+        let path =
+            tonic::codegen::http::uri::PathAndQuery::from_static("/beaconport.api.v1.IngestService/PublishStream");
+        Ok(self.grpc.streaming(tonic::Request::new(encoded), path, PreEncoded::default()).await?.into_inner())
     }
 }
 
-/// Sends bytes as they are; decodes `PublishResponse`.
-#[derive(Debug, Clone, Copy)]
-struct PreEncoded;
+/// Sends bytes as they are; decodes responses of type `R`.
+#[derive(Debug)]
+struct PreEncoded<R>(std::marker::PhantomData<fn() -> R>);
 
-impl tonic::codec::Codec for PreEncoded {
+impl<R> Default for PreEncoded<R> {
+    fn default() -> Self {
+        Self(std::marker::PhantomData)
+    }
+}
+
+impl<R: prost::Message + Default + Send + 'static> tonic::codec::Codec for PreEncoded<R> {
     type Encode = bytes::Bytes;
-    type Decode = beaconport_proto::pb::api::PublishResponse;
-    type Encoder = PreEncoded;
-    type Decoder = PreEncoded;
+    type Decode = R;
+    type Encoder = PreEncoded<R>;
+    type Decoder = PreEncoded<R>;
     fn encoder(&mut self) -> Self::Encoder {
-        PreEncoded
+        PreEncoded::default()
     }
     fn decoder(&mut self) -> Self::Decoder {
-        PreEncoded
+        PreEncoded::default()
     }
 }
 
-impl tonic::codec::Encoder for PreEncoded {
+impl<R> tonic::codec::Encoder for PreEncoded<R> {
     type Item = bytes::Bytes;
     type Error = tonic::Status;
     fn encode(&mut self, item: bytes::Bytes, dst: &mut tonic::codec::EncodeBuf<'_>) -> Result<(), tonic::Status> {
@@ -79,11 +96,10 @@ impl tonic::codec::Encoder for PreEncoded {
     }
 }
 
-impl tonic::codec::Decoder for PreEncoded {
-    type Item = beaconport_proto::pb::api::PublishResponse;
+impl<R: prost::Message + Default> tonic::codec::Decoder for PreEncoded<R> {
+    type Item = R;
     type Error = tonic::Status;
     fn decode(&mut self, src: &mut tonic::codec::DecodeBuf<'_>) -> Result<Option<Self::Item>, tonic::Status> {
-        use prost::Message;
         Self::Item::decode(src).map(Some).map_err(|e| tonic::Status::internal(format!("decoding the response: {e}")))
     }
 }
