@@ -15,6 +15,9 @@ fn cycles() -> usize {
 }
 const PUBLISHERS: usize = 4;
 const BATCH: usize = 100;
+/// A cycle is killed after a random number of acknowledged events in this range.
+const MIN_PER_CYCLE: u64 = 200;
+const MAX_PER_CYCLE: u64 = 3_000;
 
 #[derive(Default)]
 struct Tally {
@@ -26,7 +29,14 @@ struct Tally {
     moved: u64,
 }
 
-async fn publisher(url: String, queue: Arc<Mutex<VecDeque<Vec<pb::Event>>>>, tally: Arc<Mutex<Tally>>) -> u64 {
+/// Publishes the queued batches until the server goes away; `progress` counts the events
+/// acknowledged in this cycle, for the test to decide when to kill.
+async fn publisher(
+    url: String,
+    queue: Arc<Mutex<VecDeque<Vec<pb::Event>>>>,
+    tally: Arc<Mutex<Tally>>,
+    progress: Arc<tokio::sync::watch::Sender<u64>>,
+) -> u64 {
     let Ok(ch) = tonic::transport::Endpoint::from_shared(url).unwrap().timeout(Duration::from_secs(10)).connect().await
     else {
         return 0;
@@ -51,6 +61,7 @@ async fn publisher(url: String, queue: Arc<Mutex<VecDeque<Vec<pb::Event>>>>, tal
                     }
                 }
                 n += batch.len() as u64;
+                progress.send_modify(|p| *p += batch.len() as u64);
                 queue.lock().unwrap().pop_front();
             }
             Err(_) => return n,
@@ -68,7 +79,9 @@ fn sigkill_during_sustained_ingest_loses_and_duplicates_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("ledger");
 
-    let events: Vec<pb::Event> = beaconport_synth::events_for_bench(seed, 6_000 * (cycles + 1), chrono::Utc::now())
+    // Each cycle is killed once MAX_PER_CYCLE events or fewer were acknowledged (plus what is in
+    // flight), so this pool never runs dry.
+    let events: Vec<pb::Event> = beaconport_synth::events_for_bench(seed, 4_000 * (cycles + 3), chrono::Utc::now())
         .iter()
         .map(beaconport_proto::event_to_pb)
         .collect();
@@ -81,12 +94,30 @@ fn sigkill_during_sustained_ingest_loses_and_duplicates_nothing() {
     let tally = Arc::new(Mutex::new(Tally::default()));
     let mut cycles_with_ingest = 0;
 
+    let start = |url: &str| {
+        let (progress, watch) = tokio::sync::watch::channel(0u64);
+        let progress = Arc::new(progress);
+        let tasks: Vec<_> = queues
+            .iter()
+            .map(|q| rt.spawn(publisher(url.to_string(), q.clone(), tally.clone(), progress.clone())))
+            .collect();
+        (tasks, watch)
+    };
+    // Waits until `n` events were acknowledged in this cycle (the kill then lands mid-ingest).
+    let wait_for = |mut watch: tokio::sync::watch::Receiver<u64>, n: u64| {
+        rt.block_on(async {
+            tokio::time::timeout(Duration::from_secs(60), watch.wait_for(|p| *p >= n))
+                .await
+                .expect("publishers made no progress for 60 s")
+                .expect("progress channel");
+        })
+    };
+
     for cycle in 0..=cycles {
         let node = NodeProcess::start(crate::NODE, &data);
-        let tasks: Vec<_> =
-            queues.iter().map(|q| rt.spawn(publisher(node.url.clone(), q.clone(), tally.clone()))).collect();
-        let wait = rng.gen_range(50..400);
-        std::thread::sleep(Duration::from_millis(wait));
+        let (tasks, watch) = start(&node.url);
+        let wait = rng.gen_range(MIN_PER_CYCLE..MAX_PER_CYCLE);
+        wait_for(watch, wait);
         let last = cycle == cycles;
         if last {
             // The last cycle ends with SIGTERM: in-flight batches finish, then a clean exit.
@@ -96,20 +127,19 @@ fn sigkill_during_sustained_ingest_loses_and_duplicates_nothing() {
             node.kill_hard();
         }
         let done: u64 = tasks.into_iter().map(|t| rt.block_on(t).unwrap()).sum();
-        if done > 0 {
+        if done >= wait {
             cycles_with_ingest += 1;
         }
         let remaining: usize = queues.iter().map(|q| q.lock().unwrap().len()).sum();
-        println!("cycle {cycle}: killed after {wait} ms, {done} events acknowledged, {remaining} batches left");
+        println!("cycle {cycle}: killed after {wait}+ acknowledged events, {done} in all, {remaining} batches left");
         assert!(remaining > 0, "ran out of events to publish; make the pool bigger");
     }
 
     // Restart once more, retry what was never acknowledged, and audit the whole log.
     let node = NodeProcess::start(crate::NODE, &data);
-    let tasks: Vec<_> =
-        queues.iter().map(|q| rt.spawn(publisher(node.url.clone(), q.clone(), tally.clone()))).collect();
-    // Let the publishers push their unacknowledged batches (and more) through.
-    std::thread::sleep(Duration::from_millis(300));
+    let (tasks, watch) = start(&node.url);
+    // The publishers first retry their unacknowledged batches, then go on.
+    wait_for(watch, (PUBLISHERS * BATCH * 2) as u64);
     let status = node.stop();
     assert!(status.success());
     for t in tasks {
