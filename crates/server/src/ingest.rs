@@ -80,8 +80,9 @@ const MAX_MERGE: usize = 16;
 const PIPELINE: usize = 8;
 
 /// Appends consecutive valid batches of one stream as one append (one place in the log, one
-/// flush), and splits the acknowledgements back. If the merged append conflicts, the batches are
-/// appended one by one, so that each gets its own answer and a batch is still all or nothing.
+/// flush), and splits the acknowledgements back. If the merged append is refused for one batch's
+/// sake (a conflict, an oversized event), the batches are appended one by one, so that each gets
+/// its own answer and a batch is still all or nothing.
 /// Returns one result per batch, in order; the first error ends the list.
 async fn commit_in_order(log: &Arc<dyn EventLog>, group: Vec<Vec<Record>>) -> Vec<Result<api::PublishResponse>> {
     let ids: Vec<Vec<EventId>> = group.iter().map(|b| b.iter().map(|r| r.id).collect()).collect();
@@ -92,7 +93,8 @@ async fn commit_in_order(log: &Arc<dyn EventLog>, group: Vec<Vec<Record>>) -> Ve
                 let mut acks = acks.into_iter();
                 return ids.iter().map(|ids| Ok(response(ids, acks.by_ref().take(ids.len()).collect()))).collect();
             }
-            Err(beaconport_log::Error::Conflict { .. }) => {}
+            // Refusals that belong to one batch: answer each batch on its own.
+            Err(beaconport_log::Error::Conflict { .. } | beaconport_log::Error::TooLarge { .. }) => {}
             Err(e) => return vec![Err(e.into())],
         }
     }
