@@ -302,7 +302,7 @@ where
     Fut: std::future::Future<Output = Result<()>> + Send,
 {
     let total: usize = items.iter().map(Len::len).sum();
-    let queue = Arc::new(parking_queue(items));
+    let queue = Arc::new(std::sync::Mutex::new(std::collections::VecDeque::from(items)));
     let f = Arc::new(f);
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -325,10 +325,6 @@ where
         latency.add(t.await??).expect("same bounds");
     }
     Ok(Run { events_per_sec: total as f64 / start.elapsed().as_secs_f64(), latency })
-}
-
-fn parking_queue<T>(items: Vec<T>) -> std::sync::Mutex<std::collections::VecDeque<T>> {
-    std::sync::Mutex::new(items.into())
 }
 
 trait Len {

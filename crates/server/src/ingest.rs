@@ -8,9 +8,9 @@
 use std::pin::Pin;
 use std::sync::Arc;
 
-use beaconport_domain::{validate_batch, Context, FieldError};
+use beaconport_domain::{Context, FieldError};
 use beaconport_log::{stream_key, Appended, EventId, EventLog, Record};
-use beaconport_proto::decode_event;
+use beaconport_proto::decode_batch;
 use beaconport_proto::pb::{event as pb, wire as api};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
@@ -135,21 +135,12 @@ fn prepare_blocking(raw: Vec<Bytes>) -> Result<Vec<Record>> {
     if !errors.is_empty() {
         return Err(Error::Rejected(errors));
     }
-    errors = validate_batch(events.iter().map(|e| e.event_id.as_str()));
-    let mut records = Vec::with_capacity(events.len());
-    for ((index, e), payload) in events.into_iter().enumerate().zip(raw) {
-        let key = stream_key(&e.force_code, &e.case_ref);
-        match decode_event(index, e, &ctx) {
-            Ok(d) => records.push(Record { id: d.id, key, payload }),
-            Err(mut errs) => errors.append(&mut errs),
-        }
-    }
-    if errors.is_empty() {
-        Ok(records)
-    } else {
-        errors.sort_by_key(|e| e.index);
-        Err(Error::Rejected(errors))
-    }
+    let decoded = decode_batch(events, &ctx).map_err(Error::Rejected)?;
+    Ok(decoded
+        .into_iter()
+        .zip(raw)
+        .map(|(d, payload)| Record { id: d.id, key: stream_key(d.force.code, &d.case_ref), payload })
+        .collect())
 }
 
 fn rejection(errors: &[FieldError]) -> api::Rejection {
