@@ -8,7 +8,11 @@ use prost::Message;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
-    let files = [root.join("beaconport/event/v1/event.proto"), root.join("beaconport/api/v1/ingest.proto")];
+    let files = [
+        root.join("beaconport/event/v1/event.proto"),
+        root.join("beaconport/api/v1/ingest.proto"),
+        root.join("beaconport/api/v1/query.proto"),
+    ];
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
     }

@@ -16,6 +16,7 @@ use tonic::transport::Channel;
 pub struct TestServer {
     pub url: String,
     pub log: Arc<SledLog>,
+    pub projector: Arc<beaconport_projection::Projector>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<beaconport_server::Result<()>>>,
     _dir: tempfile::TempDir,
@@ -29,10 +30,24 @@ impl TestServer {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let dyn_log: Arc<dyn EventLog> = log.clone();
-        let task = tokio::spawn(beaconport_server::serve(listener, dyn_log, Default::default(), async {
-            let _ = stopped.await;
-        }));
-        Self { url, log, stop: Some(stop), task: Some(task), _dir: dir }
+        let projector = Arc::new(
+            beaconport_projection::Projector::open(
+                beaconport_projection::Options::new(dir.path().join("views")),
+                dyn_log.clone(),
+            )
+            .await
+            .expect("open views"),
+        );
+        let task = tokio::spawn(beaconport_server::serve(
+            listener,
+            dyn_log,
+            Some(projector.clone() as Arc<dyn beaconport_views::Live>),
+            Default::default(),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        Self { url, log, projector, stop: Some(stop), task: Some(task), _dir: dir }
     }
 
     pub async fn channel(&self) -> Channel {
@@ -41,6 +56,10 @@ impl TestServer {
 
     pub async fn ingest(&self) -> api::ingest_service_client::IngestServiceClient<Channel> {
         beaconport_cli::client::ingest(self.channel().await)
+    }
+
+    pub async fn query(&self) -> api::query_service_client::QueryServiceClient<Channel> {
+        beaconport_cli::client::query(self.channel().await)
     }
 
     pub async fn reader(&self) -> api::log_service_client::LogServiceClient<Channel> {
@@ -90,6 +109,7 @@ pub fn kind_of(e: &pb::Event) -> EventKind {
         K::FlagRemoved(_) => EventKind::FlagRemoved,
         K::RecordCorrected(_) => EventKind::RecordCorrected,
         K::RecordRetracted(_) => EventKind::RecordRetracted,
+        K::LinkDecided(_) => EventKind::LinkDecided,
     }
 }
 

@@ -1,7 +1,10 @@
 //! gRPC clients of the ledger, as the commands use them.
 
 use anyhow::{Context as _, Result};
-use beaconport_proto::pb::api::{ingest_service_client::IngestServiceClient, log_service_client::LogServiceClient};
+use beaconport_proto::pb::api::{
+    ingest_service_client::IngestServiceClient, log_service_client::LogServiceClient,
+    query_service_client::QueryServiceClient,
+};
 use tonic::transport::{Channel, Endpoint};
 
 /// Largest message the clients send or accept.
@@ -22,6 +25,10 @@ pub fn ingest(ch: Channel) -> IngestServiceClient<Channel> {
     IngestServiceClient::new(ch)
         .max_decoding_message_size(MAX_MESSAGE_BYTES)
         .max_encoding_message_size(MAX_MESSAGE_BYTES)
+}
+
+pub fn query(ch: Channel) -> QueryServiceClient<Channel> {
+    QueryServiceClient::new(ch).max_decoding_message_size(MAX_MESSAGE_BYTES)
 }
 
 pub fn log_reader(ch: Channel) -> LogServiceClient<Channel> {

@@ -26,6 +26,30 @@ pub struct Config {
     pub shutdown_grace_secs: u64,
     pub grpc: Grpc,
     pub sled: Sled,
+    pub views: ViewsConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ViewsConfig {
+    /// Run the projections and serve QueryService.
+    pub enabled: bool,
+    /// Directory of the stored views; empty means `<data_dir>/views`.
+    pub dir: PathBuf,
+    /// Events applied per batch.
+    pub batch: usize,
+    /// Mentions sharing one identifier or place beyond which it no longer links them.
+    pub hub_limit: usize,
+    /// sled page cache of the view store, in MiB.
+    pub cache_mb: u64,
+    /// How often the stored views are flushed, in milliseconds.
+    pub flush_ms: u64,
+}
+
+impl Default for ViewsConfig {
+    fn default() -> Self {
+        Self { enabled: true, dir: PathBuf::new(), batch: 2000, hub_limit: 30, cache_mb: 64, flush_ms: 1000 }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -62,6 +86,7 @@ impl Default for Config {
             shutdown_grace_secs: 30,
             grpc: Grpc::default(),
             sled: Sled::default(),
+            views: ViewsConfig::default(),
         }
     }
 }
@@ -130,6 +155,15 @@ impl Config {
         if self.sled.index_chunk == 0 {
             bail!("sled.index_chunk: must be at least 1");
         }
+        if self.views.batch == 0 {
+            bail!("views.batch: must be at least 1");
+        }
+        if self.views.hub_limit < 2 {
+            bail!("views.hub_limit: {} is too small (at least 2)", self.views.hub_limit);
+        }
+        if self.views.cache_mb == 0 {
+            bail!("views.cache_mb: must be at least 1");
+        }
         if self.data_dir.as_os_str().is_empty() {
             bail!("data_dir: must not be empty");
         }
@@ -145,6 +179,18 @@ impl Config {
         o.block_bytes = self.sled.block_kb << 10;
         o.index_chunk = self.sled.index_chunk;
         o.segment_bytes = self.sled.segment_kb << 10;
+        o
+    }
+
+    /// The projection options this configuration asks for.
+    pub fn projection_options(&self) -> beaconport_projection::Options {
+        let dir =
+            if self.views.dir.as_os_str().is_empty() { self.data_dir.join("views") } else { self.views.dir.clone() };
+        let mut o = beaconport_projection::Options::new(dir);
+        o.batch = self.views.batch;
+        o.hub_limit = self.views.hub_limit;
+        o.cache_mb = self.views.cache_mb;
+        o.flush_every = std::time::Duration::from_millis(self.views.flush_ms.max(1));
         o
     }
 

@@ -88,9 +88,17 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let dyn_log: Arc<dyn EventLog> = log.clone();
-    let server = tokio::spawn(beaconport_server::serve(listener, dyn_log, config.server_options(), async {
-        let _ = stopped.await;
-    }));
+    let projector =
+        Arc::new(beaconport_projection::Projector::open(config.projection_options(), dyn_log.clone()).await?);
+    let server = tokio::spawn(beaconport_server::serve(
+        listener,
+        dyn_log,
+        Some(projector.clone() as Arc<dyn beaconport_views::Live>),
+        config.server_options(),
+        async {
+            let _ = stopped.await;
+        },
+    ));
     let url = format!("http://{addr}");
     println!("ledger serving gRPC on {addr}, embedded log in {}", data_dir.display());
 
@@ -182,8 +190,15 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
             events
         );
     }
+
+    // The cross-force views: what no single force can see.
+    views_report(&url, head, &scenario).await?;
+
     let _ = stop.send(());
     server.await??;
+    if let Ok(p) = Arc::try_unwrap(projector) {
+        p.shutdown().await?;
+    }
     let stats = log.stats()?;
     tokio::task::spawn_blocking(move || log.close()).await?;
     println!(
@@ -200,4 +215,96 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
 
 fn count_cases(events: &[pb::Event]) -> usize {
     events.iter().map(|e| (&e.force_code, &e.case_ref)).collect::<std::collections::HashSet<_>>().len()
+}
+
+/// Prints the views: persons resolved (scored against the scenario's truth), the largest
+/// cross-force networks, and one suspect's linked suspects with their paths.
+async fn views_report(url: &str, head: u64, scenario: &beaconport_synth::Scenario) -> Result<()> {
+    let t = Instant::now();
+    let mut q = client::query(client::channel(url).await?);
+    let ctx = || {
+        Some(api::QueryContext { purpose: "demo: the national picture".into(), min_position: head, wait_ms: 60_000 })
+    };
+    let status = q.view_status(api::ViewStatusRequest {}).await?.into_inner();
+    let rows = crate::import::export_persons(&crate::import::ExportPersonsArgs {
+        server: url.to_string(),
+        purpose: "demo: scoring resolution against the scenario".into(),
+        force: String::new(),
+        case: String::new(),
+        out: None,
+        min_position: head,
+    })
+    .await?;
+    let status =
+        if status.applied < head { q.view_status(api::ViewStatusRequest {}).await?.into_inner() } else { status };
+    println!(
+        "\nviews: {} mentions of persons resolved into {} persons across forces; {} networks of two or more suspects, {} of them crossing force boundaries (views caught up {:.1} s after publishing)",
+        status.mentions, status.persons, status.networks, status.cross_force_networks, t.elapsed().as_secs_f64()
+    );
+    let predicted: Vec<((String, String, String), String)> = rows
+        .iter()
+        .filter_map(|r| {
+            r.mention
+                .as_ref()
+                .map(|m| ((m.force_code.clone(), m.case_ref.clone(), m.person_ref.clone()), r.person_id.clone()))
+        })
+        .collect();
+    let score =
+        crate::score::pairwise(&predicted, |k| scenario.truth.identity_of_mention.get(k).map(|i| i.to_string()));
+    println!(
+        "resolution against the scenario's hidden truth (pairs of mentions): precision {:.3}, recall {:.3}, F1 {:.3}",
+        score.precision(),
+        score.recall(),
+        score.f1()
+    );
+    let nets = q
+        .list_networks(api::ListNetworksRequest {
+            context: ctx(),
+            min_forces: 2,
+            page_size: 5,
+            page_token: String::new(),
+        })
+        .await?
+        .into_inner();
+    println!("\nthe largest networks that cross force boundaries:");
+    crate::querycmd::print_networks(&nets);
+    let Some(first) = nets.networks.first() else { return Ok(()) };
+    let detail = q
+        .get_network(api::GetNetworkRequest {
+            context: ctx(),
+            network_id: first.network_id.clone(),
+            person_id: String::new(),
+        })
+        .await?
+        .into_inner();
+    // The suspect with the most cases in the network.
+    let mut cases_of: BTreeMap<&str, usize> = BTreeMap::new();
+    for e in detail.edges.iter().filter(|e| e.kind == "suspect_in") {
+        *cases_of.entry(e.from.as_str()).or_default() += 1;
+    }
+    let Some((person, _)) = cases_of.iter().max_by_key(|(p, n)| (**n, std::cmp::Reverse(**p))) else { return Ok(()) };
+    let person_id = person.trim_start_matches("person:").to_string();
+    let dossier =
+        q.get_person(api::GetPersonRequest { context: ctx(), person_id: person_id.clone() }).await?.into_inner();
+    let p = dossier.person.clone().unwrap_or_default();
+    println!(
+        "\n{} ({}), recorded in {} case(s) by {}; linked suspects within 2 hops:",
+        p.display_name,
+        p.person_id,
+        p.cases,
+        p.forces.join(", ")
+    );
+    let linked = q
+        .linked_suspects(api::LinkedSuspectsRequest {
+            context: ctx(),
+            person_id,
+            max_hops: 2,
+            page_size: 12,
+            page_token: String::new(),
+            link_types: Vec::new(),
+        })
+        .await?
+        .into_inner();
+    crate::querycmd::print_linked(&linked);
+    Ok(())
 }

@@ -13,8 +13,12 @@ pub mod bench;
 pub mod client;
 pub mod config;
 pub mod demo;
+pub mod import;
 pub mod logcmd;
 pub mod publish;
+pub mod querycmd;
+pub mod rebuild;
+pub mod score;
 pub mod serve;
 
 pub use config::Config;
@@ -39,6 +43,22 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Measures ingest throughput: raw log appends and gRPC publishing, in one run.
     Bench(bench::BenchArgs),
+    /// Asks the cross-force views: search, person, linked, network, networks.
+    Query(querycmd::QueryArgs),
+    /// Imports records into the ledger (persons from CSV).
+    #[command(subcommand)]
+    Import(import::ImportCommand),
+    /// Exports from the views (resolved persons as CSV).
+    #[command(subcommand)]
+    Export(import::ExportCommand),
+    /// Drops the stored views and replays the log into fresh ones (server stopped).
+    Rebuild(RebuildArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RebuildArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
 }
 
 /// Settings shared by commands that read the configuration.
@@ -126,6 +146,24 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Bench(a) => {
             init_tracing("warn");
             bench::run(a).await
+        }
+        Command::Query(a) => {
+            init_tracing("warn");
+            querycmd::run(a).await
+        }
+        Command::Import(a) => {
+            init_tracing("warn");
+            import::run_import(a).await
+        }
+        Command::Export(a) => {
+            init_tracing("warn");
+            import::run_export(a).await
+        }
+        Command::Rebuild(a) => {
+            let config = a.config.load(toml::Table::new())?;
+            init_tracing("warn");
+            rebuild::run(config).await?;
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

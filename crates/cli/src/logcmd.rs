@@ -111,5 +111,6 @@ pub fn kind_summary(e: &pb::Event) -> String {
         K::FlagRemoved(_) => "flag_removed".into(),
         K::RecordCorrected(_) => "record_corrected".into(),
         K::RecordRetracted(_) => "record_retracted".into(),
+        K::LinkDecided(_) => "link_decided".into(),
     }
 }

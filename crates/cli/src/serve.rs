@@ -20,6 +20,12 @@ pub async fn run(config: Config) -> Result<()> {
         tokio::task::spawn_blocking(move || SledLog::open(options)).await??
     };
     let log = Arc::new(log);
+    let dyn_log: Arc<dyn EventLog> = log.clone();
+    let projector = if config.views.enabled {
+        Some(Arc::new(beaconport_projection::Projector::open(config.projection_options(), dyn_log.clone()).await?))
+    } else {
+        None
+    };
     let listener = beaconport_server::bind(config.listen).await?;
     let addr = listener.local_addr().context("reading the bound address")?;
     // Tests and the bench read this line to learn the port.
@@ -37,8 +43,13 @@ pub async fn run(config: Config) -> Result<()> {
         let _ = stopping.wait_for(|s| *s).await;
         info!("shutdown requested; finishing in-flight requests");
     };
-    let dyn_log: Arc<dyn EventLog> = log.clone();
-    let server = beaconport_server::serve(listener, dyn_log, config.server_options(), shutdown);
+    let server = beaconport_server::serve(
+        listener,
+        dyn_log,
+        projector.clone().map(|p| p as Arc<dyn beaconport_views::Live>),
+        config.server_options(),
+        shutdown,
+    );
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     tokio::select! {
         r = server => r?,
@@ -46,6 +57,12 @@ pub async fn run(config: Config) -> Result<()> {
             let _ = stop_rx.wait_for(|s| *s).await;
             tokio::time::sleep(grace).await;
         } => warn!(grace_secs = grace.as_secs(), "in-flight requests did not finish within the grace period"),
+    }
+    if let Some(p) = projector {
+        match Arc::try_unwrap(p) {
+            Ok(p) => p.shutdown().await?,
+            Err(_) => warn!("views still in use at shutdown; they resume from their stored position"),
+        }
     }
     tokio::task::spawn_blocking(move || log.close()).await?;
     info!("ledger stopped");

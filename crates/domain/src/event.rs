@@ -37,6 +37,7 @@ pub enum Body {
     FlagRemoved(Flagging),
     RecordCorrected(RecordCorrected),
     RecordRetracted(RecordRetracted),
+    LinkDecided(LinkDecided),
 }
 
 /// The kinds of event, for filters and counts.
@@ -57,10 +58,11 @@ pub enum EventKind {
     FlagRemoved,
     RecordCorrected,
     RecordRetracted,
+    LinkDecided,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 15] = [
+    pub const ALL: [EventKind; 16] = [
         EventKind::CaseOpened,
         EventKind::PersonRecorded,
         EventKind::OffenceRecorded,
@@ -76,6 +78,7 @@ impl EventKind {
         EventKind::FlagRemoved,
         EventKind::RecordCorrected,
         EventKind::RecordRetracted,
+        EventKind::LinkDecided,
     ];
 
     /// The snake_case name used in field paths and on the wire (`person_recorded`).
@@ -96,6 +99,7 @@ impl EventKind {
             EventKind::FlagRemoved => "flag_removed",
             EventKind::RecordCorrected => "record_corrected",
             EventKind::RecordRetracted => "record_retracted",
+            EventKind::LinkDecided => "link_decided",
         }
     }
 }
@@ -118,6 +122,7 @@ impl Body {
             Body::FlagRemoved(_) => EventKind::FlagRemoved,
             Body::RecordCorrected(_) => EventKind::RecordCorrected,
             Body::RecordRetracted(_) => EventKind::RecordRetracted,
+            Body::LinkDecided(_) => EventKind::LinkDecided,
         }
     }
 }
@@ -228,6 +233,8 @@ pub enum IdentifierKind {
     SocialHandle,
     PncId,
     Passport,
+    /// A national identity or insurance number (a UK National Insurance number or a foreign equivalent).
+    NationalId,
 }
 
 impl IdentifierKind {
@@ -239,6 +246,7 @@ impl IdentifierKind {
             IdentifierKind::SocialHandle => "social handle",
             IdentifierKind::PncId => "PNC id",
             IdentifierKind::Passport => "passport",
+            IdentifierKind::NationalId => "national id",
         }
     }
 }
@@ -415,5 +423,34 @@ pub struct RecordCorrected {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordRetracted {
     pub retracted_event_id: EventId,
+    pub reason: String,
+}
+
+/// One person as recorded in one case of one force: what resolution merges into persons.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MentionRef {
+    pub force: &'static Force,
+    pub case_ref: String,
+    pub person_ref: String,
+}
+
+/// An investigator's decision about two mentions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum LinkDecision {
+    /// The same real person, whatever the score says.
+    Same,
+    /// Different people, whatever the score says.
+    Different,
+    /// An earlier decision about this pair no longer holds; the score decides again.
+    Withdrawn,
+}
+
+/// An investigator asserted or rejected that two mentions are one person. It wins over the
+/// resolution score. The envelope carries the investigator's force and a case reference of theirs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinkDecided {
+    pub a: MentionRef,
+    pub b: MentionRef,
+    pub decision: LinkDecision,
     pub reason: String,
 }

@@ -38,3 +38,21 @@ impl fmt::Display for Position {
         self.0.fmt(f)
     }
 }
+
+/// A resolved person: a cluster of mentions that resolution holds to be one individual. Derived
+/// from the cluster's smallest mention key (see [`crate::resolution`]), so it is a pure function
+/// of the cluster and stable across replays.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
+pub struct PersonId(pub Uuid);
+
+impl PersonId {
+    pub fn as_bytes(&self) -> &[u8; 16] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Display for PersonId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}

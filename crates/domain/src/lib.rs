@@ -9,11 +9,12 @@
 pub mod event;
 pub mod ids;
 pub mod reference;
+pub mod resolution;
 pub mod rules;
 pub mod validate;
 
 pub use event::*;
-pub use ids::{EventId, Position};
+pub use ids::{EventId, PersonId, Position};
 pub use validate::{validate_batch, Checker, Context, FieldError};
 
 /// Errors of the domain: always rejected input, which the caller must change.

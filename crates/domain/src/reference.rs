@@ -20,6 +20,23 @@ pub struct Force {
     pub kind: ForceKind,
 }
 
+// Forces are identified by their code: ordering and hashing look at nothing else.
+impl std::hash::Hash for Force {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.code.hash(state)
+    }
+}
+impl PartialOrd for Force {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Force {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.code.cmp(other.code)
+    }
+}
+
 const fn tew(code: &'static str, name: &'static str, police_uk_id: &'static str) -> Force {
     Force { code, name, police_uk_id, kind: ForceKind::TerritorialEnglandWales }
 }

@@ -188,6 +188,12 @@ pub fn check_identifier(kind: IdentifierKind, value: &str) -> Result<(), String>
         IdentifierKind::SocialHandle => value.chars().count() <= 64 && !value.contains(char::is_whitespace),
         IdentifierKind::PncId => is_pnc_id(value),
         IdentifierKind::Passport => (5..=20).contains(&value.len()) && value.chars().all(|c| c.is_ascii_alphanumeric()),
+        // Formats differ by country (a UK NI number is `AB123456C`): letters, digits, spaces, dashes.
+        IdentifierKind::NationalId => {
+            (5..=20).contains(&value.len())
+                && value.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '-')
+                && value.chars().any(|c| c.is_ascii_alphanumeric())
+        }
     };
     if ok {
         Ok(())
@@ -284,6 +290,11 @@ mod tests {
         assert!(check_identifier(PncId, "2004/0012345K").is_ok());
         assert!(check_identifier(PncId, "98-123456X").is_err());
         assert!(check_identifier(Passport, "123456789").is_ok());
+        assert!(check_identifier(NationalId, "AB 12 34 56 C").is_ok());
+        assert!(check_identifier(NationalId, "123-45-6789").is_ok());
+        assert!(check_identifier(NationalId, "7364009").is_ok());
+        assert!(check_identifier(NationalId, "1234").is_err());
+        assert!(check_identifier(NationalId, "AB/123456").is_err());
         assert!(check_identifier(SocialHandle, "@some one").is_err());
     }
 

@@ -283,6 +283,16 @@ fn check_body(e: &Event, body: &Body, p: &str, ctx: &Context, ck: &mut Checker) 
             }
             ck.required_text(format_args!("{p}.reason"), &r.reason, MAX_TEXT);
         }
+        Body::LinkDecided(l) => {
+            for (side, m) in [("a", &l.a), ("b", &l.b)] {
+                ck.reference(format_args!("{p}.{side}.case_ref"), &m.case_ref);
+                ck.reference(format_args!("{p}.{side}.person_ref"), &m.person_ref);
+            }
+            if l.a == l.b {
+                ck.fail(format_args!("{p}.b"), "is the same mention as a");
+            }
+            ck.required_text(format_args!("{p}.reason"), &l.reason, MAX_TEXT);
+        }
     }
 }
 

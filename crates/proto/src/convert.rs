@@ -12,6 +12,17 @@ use crate::pb::event as pb;
 /// Decodes and validates one event. `index` is its place in the batch, for error messages.
 /// Takes the event by value: its strings move into the domain event instead of being copied.
 pub fn decode_event(index: usize, e: pb::Event, ctx: &Context) -> Result<d::Event, Vec<FieldError>> {
+    decode(index, e, Some(ctx))
+}
+
+/// Decodes an event read back from the log: every field is parsed as on ingest, but the checks
+/// against the clock and between fields are not repeated (the event passed them when it was
+/// published, and history is not re-judged by today's clock).
+pub fn decode_stored(e: pb::Event) -> Result<d::Event, Vec<FieldError>> {
+    decode(0, e, None)
+}
+
+fn decode(index: usize, e: pb::Event, ctx: Option<&Context>) -> Result<d::Event, Vec<FieldError>> {
     let mut ck = Checker::new(index, &e.event_id);
     let id = ck.take("event_id", rules::parse_event_id(&e.event_id)).map(EventId);
     let force = if e.force_code.is_empty() {
@@ -48,7 +59,9 @@ pub fn decode_event(index: usize, e: pb::Event, ctx: &Context) -> Result<d::Even
                 recorded_by: e.recorded_by,
                 body,
             };
-            check_event(&event, ctx, &mut ck);
+            if let Some(ctx) = ctx {
+                check_event(&event, ctx, &mut ck);
+            }
             if ck.is_ok() {
                 Ok(event)
             } else {
@@ -192,9 +205,37 @@ fn decode_identifier(ck: &mut Checker, field: impl Display, i: pb::Identifier) -
             pb::IdentifierKind::SocialHandle => d::IdentifierKind::SocialHandle,
             pb::IdentifierKind::PncId => d::IdentifierKind::PncId,
             pb::IdentifierKind::Passport => d::IdentifierKind::Passport,
+            pb::IdentifierKind::NationalId => d::IdentifierKind::NationalId,
         })
     })?;
     Some(d::Identifier { kind, value: i.value })
+}
+
+fn decode_mention(ck: &mut Checker, field: impl Display + Copy, m: Option<pb::MentionRef>) -> Option<d::MentionRef> {
+    let Some(m) = m else {
+        ck.fail(field, "is required");
+        return None;
+    };
+    let force = if m.force_code.is_empty() {
+        ck.fail(format_args!("{field}.force_code"), "is required");
+        None
+    } else {
+        let found = reference::force(&m.force_code);
+        if found.is_none() {
+            ck.fail(format_args!("{field}.force_code"), format!("{} is not a known force code", quote(&m.force_code)));
+        }
+        found
+    };
+    Some(d::MentionRef { force: force?, case_ref: m.case_ref, person_ref: m.person_ref })
+}
+
+/// The stored form of a mention reference.
+pub fn mention_to_pb(m: &d::MentionRef) -> pb::MentionRef {
+    pb::MentionRef {
+        force_code: m.force.code.to_string(),
+        case_ref: m.case_ref.clone(),
+        person_ref: m.person_ref.clone(),
+    }
 }
 
 fn decode_place(p: pb::Place) -> d::Place {
@@ -475,6 +516,20 @@ fn decode_body(b: pb::Body, prefix: &str, ck: &mut Checker) -> Option<d::Body> {
                 ck.take(f("record_retracted", "retracted_event_id"), rules::parse_event_id(&r.retracted_event_id));
             d::Body::RecordRetracted(d::RecordRetracted { retracted_event_id: EventId(target?), reason: r.reason })
         }
+        K::LinkDecided(l) => {
+            let k = "link_decided";
+            let a = decode_mention(ck, f(k, "a"), l.a);
+            let b = decode_mention(ck, f(k, "b"), l.b);
+            let decision = req_enum(ck, f(k, "decision"), l.decision, |x: pb::LinkDecision| {
+                Some(match x {
+                    pb::LinkDecision::Unspecified => return None,
+                    pb::LinkDecision::Same => d::LinkDecision::Same,
+                    pb::LinkDecision::Different => d::LinkDecision::Different,
+                    pb::LinkDecision::Withdrawn => d::LinkDecision::Withdrawn,
+                })
+            });
+            d::Body::LinkDecided(d::LinkDecided { a: a?, b: b?, decision: decision?, reason: l.reason })
+        }
     })
 }
 
@@ -516,6 +571,7 @@ fn identifier_pb(i: &d::Identifier) -> pb::Identifier {
         d::IdentifierKind::SocialHandle => pb::IdentifierKind::SocialHandle,
         d::IdentifierKind::PncId => pb::IdentifierKind::PncId,
         d::IdentifierKind::Passport => pb::IdentifierKind::Passport,
+        d::IdentifierKind::NationalId => pb::IdentifierKind::NationalId,
     };
     pb::Identifier { kind: kind as i32, value: i.value.clone() }
 }
@@ -690,6 +746,16 @@ pub fn body_to_pb(b: &d::Body) -> pb::Body {
         d::Body::RecordRetracted(r) => K::RecordRetracted(pb::RecordRetracted {
             retracted_event_id: r.retracted_event_id.to_string(),
             reason: r.reason.clone(),
+        }),
+        d::Body::LinkDecided(l) => K::LinkDecided(pb::LinkDecided {
+            a: Some(mention_to_pb(&l.a)),
+            b: Some(mention_to_pb(&l.b)),
+            decision: match l.decision {
+                d::LinkDecision::Same => pb::LinkDecision::Same,
+                d::LinkDecision::Different => pb::LinkDecision::Different,
+                d::LinkDecision::Withdrawn => pb::LinkDecision::Withdrawn,
+            } as i32,
+            reason: l.reason.clone(),
         }),
     };
     pb::Body { kind: Some(kind) }

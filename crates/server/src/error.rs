@@ -19,6 +19,12 @@ pub enum Error {
     /// A stored event does not decode.
     #[error(transparent)]
     Stored(#[from] beaconport_proto::stored::Error),
+    /// What was asked for does not exist (a person id, a network id).
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The views did not reach the position asked for in time: retry later.
+    #[error("views have applied events up to position {applied}, not yet {wanted}: retry later")]
+    Lagging { wanted: u64, applied: u64 },
     /// The network side failed (binding, serving).
     #[error("transport: {0}")]
     Transport(String),
@@ -51,6 +57,8 @@ pub fn status(e: &Error) -> Status {
             L::Corrupt { .. } => Code::DataLoss,
         },
         Error::Stored(_) => Code::DataLoss,
+        Error::NotFound(_) => Code::NotFound,
+        Error::Lagging { .. } => Code::Unavailable,
         Error::Transport(_) => Code::Unavailable,
     };
     match e {

@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use beaconport_log::EventLog;
 use beaconport_proto::pb::{api, wire};
+use beaconport_views::Live;
 use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 use tracing::info;
@@ -18,10 +19,12 @@ use tracing::info;
 mod error;
 mod ingest;
 mod logsvc;
+mod query;
 
 pub use error::{status, Error, Result};
 pub use ingest::Ingest;
 pub use logsvc::LogReader;
+pub use query::Query;
 
 /// How the gRPC server runs.
 #[derive(Debug, Clone)]
@@ -42,9 +45,11 @@ impl Default for Options {
 
 /// Serves the gRPC API on `listener` until `shutdown` resolves, then stops taking requests and
 /// lets the requests in flight finish (their batches are committed and acknowledged).
+/// With a projector, QueryService is served too.
 pub async fn serve(
     listener: TcpListener,
     log: Arc<dyn EventLog>,
+    projector: Option<Arc<dyn Live>>,
     options: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
@@ -59,6 +64,13 @@ pub async fn serve(
         .map_err(|e| Error::Transport(e.to_string()))?;
 
     // IngestService is served through its wire view (events as raw bytes); see `ingest`.
+    let query = projector.map(|p| {
+        api::query_service_server::QueryServiceServer::new(Query::new(p, Ingest::new(log.clone())))
+            .max_encoding_message_size(options.max_message_bytes)
+    });
+    if query.is_some() {
+        health.set_serving::<api::query_service_server::QueryServiceServer<Query>>().await;
+    }
     let ingest = wire::ingest_service_server::IngestServiceServer::new(Ingest::new(log.clone()))
         .max_decoding_message_size(options.max_message_bytes)
         .max_encoding_message_size(options.max_message_bytes);
@@ -76,6 +88,7 @@ pub async fn serve(
         .add_service(reflection)
         .add_service(ingest)
         .add_service(reader)
+        .add_optional_service(query)
         // No Nagle: acknowledgements are small and latency-bound (40 ms delayed-ACK stalls).
         .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), shutdown)
         .await

@@ -218,6 +218,10 @@ impl Scenario {
         let mut forces = BTreeSet::new();
         for e in &self.events {
             *by_kind.entry(e.body.kind()).or_insert(0) += 1;
+            if e.body.kind() == EventKind::LinkDecided {
+                // An investigator's decision, not a force's case record.
+                continue;
+            }
             cases.insert((e.force.code, e.case_ref.as_str()));
             forces.insert(e.force.code);
         }

@@ -7,9 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 use beaconport_domain::reference::{self, Force, OffenceClass};
 use beaconport_domain::{
     AbuseFlag, Address, Body, CaseOpened, CaseReferred, DecisionKind, DecisionRecorded, Event, Flagging, Identifier,
-    IdentifierKind, IdentifierObserved, IndependentReviewRecorded, InterviewKind, InterviewRecorded, LocationObserved,
-    OffenceRecorded, PartialDate, Place, ReviewOutcome, Role, Sex, StatementKind, StatementTaken, TravelRiskKind,
-    TravelRiskNoted, VitalStatus,
+    IdentifierKind, IdentifierObserved, IndependentReviewRecorded, InterviewKind, InterviewRecorded, LinkDecided,
+    LinkDecision, LocationObserved, OffenceRecorded, PartialDate, Place, ReviewOutcome, Role, Sex, StatementKind,
+    StatementTaken, TravelRiskKind, TravelRiskNoted, VitalStatus,
 };
 use chrono::{DateTime, Datelike, Duration, NaiveDate, SubsecRound, Utc};
 use rand::distributions::{Distribution, WeightedIndex};
@@ -1294,7 +1294,47 @@ impl Gen {
         self.write(plan, &cx);
     }
 
-    fn finish(self) -> Scenario {
+    /// The national review team's decisions on a few pairs of mentions: look-alikes told apart,
+    /// and one person's mentions in two forces joined, as investigators record them.
+    fn review_team_decisions(&mut self) {
+        let Some(nca) = beaconport_domain::reference::force("NCA") else { return };
+        let mut by_individual: BTreeMap<u64, Vec<&(String, String, String)>> = BTreeMap::new();
+        for (key, id) in &self.identity {
+            by_individual.entry(*id).or_default().push(key);
+        }
+        let mention = |k: &(String, String, String)| beaconport_domain::MentionRef {
+            force: beaconport_domain::reference::force(&k.0).expect("scenario forces are known"),
+            case_ref: k.1.clone(),
+            person_ref: k.2.clone(),
+        };
+        let mut decisions = Vec::new();
+        for la in self.look_alikes.iter().take(4) {
+            if let (Some(a), Some(b)) = (by_individual.get(&la.a), by_individual.get(&la.b)) {
+                decisions.push((mention(a[0]), mention(b[0]), LinkDecision::Different, "different people: checked"));
+            }
+        }
+        let joined = by_individual.values().filter(|ms| ms.len() >= 2 && ms[0].0 != ms[1].0).take(2);
+        for ms in joined {
+            decisions.push((mention(ms[0]), mention(ms[1]), LinkDecision::Same, "same person: checked"));
+        }
+        for (n, (a, b, decision, reason)) in decisions.into_iter().enumerate() {
+            let at = self.limit;
+            let id = crate::case::event_id(&mut self.rng, at);
+            self.events.push(Event {
+                id,
+                force: nca,
+                case_ref: format!("NCA-RESOLUTION-{:04}", n + 1),
+                occurred_at: at,
+                recorded_at: at,
+                schema_version: 1,
+                recorded_by: "nca-review-01".to_string(),
+                body: Body::LinkDecided(LinkDecided { a, b, decision, reason: reason.to_string() }),
+            });
+        }
+    }
+
+    fn finish(mut self) -> Scenario {
+        self.review_team_decisions();
         let events = publishing_order(self.events);
         let identity_of_mention: HashMap<(String, String, String), u64> = self.identity.into_iter().collect();
         let networks = self

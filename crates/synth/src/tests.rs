@@ -20,7 +20,8 @@ type CaseKey = (&'static str, String);
 
 fn by_case(events: &[Event]) -> HashMap<CaseKey, Vec<&Event>> {
     let mut m: HashMap<CaseKey, Vec<&Event>> = HashMap::new();
-    for e in events {
+    // Investigators' link decisions are not case records.
+    for e in events.iter().filter(|e| e.body.kind() != EventKind::LinkDecided) {
         m.entry((e.force.code, e.case_ref.clone())).or_default().push(e);
     }
     m
@@ -537,6 +538,10 @@ fn approx_encoded_len(e: &Event) -> usize {
             Body::FlagApplied(f) | Body::FlagRemoved(f) => 2 + f.person_ref.as_deref().map_or(0, s) + s(&f.reason),
             Body::RecordCorrected(c) => 38 + s(&c.reason) + body(&c.replacement),
             Body::RecordRetracted(r) => 38 + s(&r.reason),
+            Body::LinkDecided(l) => {
+                let m = |m: &beaconport_domain::MentionRef| 6 + s(m.force.code) + s(&m.case_ref) + s(&m.person_ref);
+                m(&l.a) + m(&l.b) + 2 + s(&l.reason)
+            }
         }
     }
     38 + s(e.force.code) + s(&e.case_ref) + 2 * 22 + 2 + s(&e.recorded_by) + body(&e.body)

@@ -54,7 +54,9 @@ fn crates_keep_to_their_layer() {
         ("beaconport-proto", &["sled", "rdkafka", "beaconport-log"]),
         ("beaconport-log", &["sled", "rdkafka", "tonic"]),
         ("beaconport-log-sled", &["rdkafka", "tonic", "beaconport-proto"]),
-        ("beaconport-server", &["sled", "rdkafka", "beaconport-log-sled"]),
+        ("beaconport-server", &["sled", "rdkafka", "beaconport-log-sled", "beaconport-projection"]),
+        ("beaconport-views", &["tokio", "tonic", "prost", "sled", "rdkafka", "beaconport-proto"]),
+        ("beaconport-projection", &["tonic", "rdkafka", "beaconport-server", "beaconport-log-sled"]),
         ("beaconport-synth", &["tokio", "tonic", "prost", "sled", "rdkafka"]),
     ];
     for (krate, forbidden) in rules {

@@ -1,0 +1,684 @@
+//! Field comparisons: a record prepared once (folded names, phonetic codes, name groups, parsed
+//! dates, normalised identifiers and addresses), then two prepared records compared field by field
+//! into comparison levels, weighed by the model.
+
+use crate::event::{IdentifierKind, Sex};
+
+use super::model::{self, Model, FIELDS, SPECS, SWAP_WEIGHT};
+use super::normalize;
+use super::{Evidence, FieldEvidence, Record};
+
+/// One name token, prepared.
+#[derive(Debug, Clone)]
+pub(crate) struct Tok {
+    pub s: String,
+    pub ph: u64,
+    pub groups: Vec<u16>,
+    /// Weight of exact agreement on this value (term-frequency adjusted).
+    pub w_exact: f64,
+}
+
+impl Tok {
+    fn is_initial(&self) -> bool {
+        self.s.len() == 1
+    }
+    pub fn initial(&self) -> u8 {
+        self.s.as_bytes()[0]
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct PName {
+    /// Given-name tokens (at most three).
+    pub fore: Vec<Tok>,
+    /// The surname, spaces removed (compared whole), and its tokens when it has several.
+    pub sur: Option<Tok>,
+    pub sur_parts: Vec<Tok>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PDob {
+    pub year: i32,
+    pub month: Option<u32>,
+    pub day: Option<u32>,
+    pub w_exact: f64,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct PAddr {
+    pub postcode: String,
+    pub street: String,
+    pub town: String,
+    pub w_postcode: f64,
+    pub w_town: f64,
+}
+
+/// A record prepared for comparison: every normal form computed once.
+#[derive(Debug, Clone)]
+pub(crate) struct Prepared {
+    pub names: Vec<PName>,
+    pub dob: Option<PDob>,
+    pub sex: Option<Sex>,
+    /// (field index, normalised value), sorted.
+    pub ids: Vec<(usize, String)>,
+    pub addresses: Vec<PAddr>,
+}
+
+fn id_field(kind: IdentifierKind) -> usize {
+    match kind {
+        IdentifierKind::Phone => model::PHONE,
+        IdentifierKind::Email => model::EMAIL,
+        IdentifierKind::Vehicle => model::VEHICLE,
+        IdentifierKind::SocialHandle => model::SOCIAL,
+        IdentifierKind::PncId => model::PNC,
+        IdentifierKind::Passport => model::PASSPORT,
+        IdentifierKind::NationalId => model::NATIONAL_ID,
+    }
+}
+
+/// Exact-agreement weight of a value: log2(m / u_value) where the model has term frequencies for
+/// the field, else the field's plain exact weight.
+fn exact_weight(model: &Model, field: usize, tf: usize, value: &str) -> f64 {
+    let base = model.w[field][0];
+    match model.tf[tf].u(value) {
+        // Bounded so that one very rare or very common value cannot swamp the other fields.
+        Some(u) => (model.m[field][0] / u).log2().clamp(base - 6.0, base + 6.0),
+        None => base,
+    }
+}
+
+fn tok(model: &Model, s: &str, field: usize, tf: usize) -> Tok {
+    Tok {
+        s: s.to_string(),
+        ph: normalize::phonetic(s),
+        groups: normalize::name_groups(s),
+        w_exact: exact_weight(model, field, tf, s),
+    }
+}
+
+/// Prepares a record under a model (the model gives the term-frequency weights).
+pub(crate) fn prepare(model: &Model, r: &Record) -> Prepared {
+    let mut names = Vec::new();
+    for n in r.names.iter().take(4) {
+        let fore_s = normalize::fold(&n.forenames);
+        let sur_s = normalize::fold(&n.surname);
+        let fore: Vec<Tok> = fore_s
+            .split(' ')
+            .filter(|t| !t.is_empty())
+            .take(3)
+            .map(|t| tok(model, t, model::FORENAME, model::TF_FORENAME))
+            .collect();
+        let compact: String = sur_s.chars().filter(|c| *c != ' ').collect();
+        let sur = (!compact.is_empty()).then(|| tok(model, &compact, model::SURNAME, model::TF_SURNAME));
+        let sur_parts: Vec<Tok> = if sur_s.contains(' ') {
+            sur_s
+                .split(' ')
+                .filter(|t| t.len() > 1)
+                .take(3)
+                .map(|t| tok(model, t, model::SURNAME, model::TF_SURNAME))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if fore.is_empty() && sur.is_none() {
+            continue;
+        }
+        names.push(PName { fore, sur, sur_parts });
+    }
+    let dob = r.date_of_birth.map(|d| PDob {
+        year: d.year,
+        month: d.month,
+        day: d.day,
+        w_exact: exact_weight(model, model::DOB, model::TF_DOB, &d.to_string()),
+    });
+    let sex = r.sex.filter(|s| *s != Sex::Other);
+    let mut ids: Vec<(usize, String)> = r
+        .identifiers
+        .iter()
+        .map(|i| (id_field(i.kind), normalize::identifier(i.kind, &i.value)))
+        .filter(|(_, v)| !v.is_empty())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let addresses = r
+        .addresses
+        .iter()
+        .take(4)
+        .map(|a| {
+            let postcode = normalize::postcode(&a.postcode);
+            let town = normalize::fold(&a.town);
+            PAddr {
+                w_postcode: exact_weight(model, model::POSTCODE, model::TF_POSTCODE, &postcode),
+                w_town: exact_weight(model, model::TOWN, model::TF_TOWN, &town),
+                street: normalize::street(&normalize::fold(&a.line1)),
+                postcode,
+                town,
+            }
+        })
+        .filter(|a| !(a.postcode.is_empty() && a.street.is_empty() && a.town.is_empty()))
+        .collect();
+    Prepared { names, dob, sex, ids, addresses }
+}
+
+/// The values counted for term frequencies, by TF field.
+pub(crate) fn tf_values(p: &Prepared, mut f: impl FnMut(usize, &str)) {
+    for n in &p.names {
+        if let Some(t) = n.fore.first() {
+            f(model::TF_FORENAME, &t.s);
+        }
+        if let Some(s) = &n.sur {
+            f(model::TF_SURNAME, &s.s);
+        }
+    }
+    if let Some(d) = &p.dob {
+        let s = crate::PartialDate { year: d.year, month: d.month, day: d.day }.to_string();
+        f(model::TF_DOB, &s);
+    }
+    for a in &p.addresses {
+        f(model::TF_POSTCODE, &a.postcode);
+        f(model::TF_TOWN, &a.town);
+    }
+}
+
+/// The comparison levels of a pair: one per field (`None`: missing on either side), and whether
+/// the names matched with forename and surname swapped.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Levels {
+    pub fields: [Option<u8>; FIELDS],
+    pub swapped: bool,
+    /// Exact-agreement weights of the values that agreed (term-frequency adjusted) per field.
+    pub w_exact: [f64; FIELDS],
+}
+
+/// Jaro-Winkler similarity of two ASCII strings (stack buffers up to 64 bytes; longer strings go
+/// to `strsim`).
+pub(crate) fn jaro_winkler(a: &str, b: &str) -> f64 {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    if a.len() > 64 || b.len() > 64 {
+        return strsim::jaro_winkler(
+            std::str::from_utf8(a).unwrap_or_default(),
+            std::str::from_utf8(b).unwrap_or_default(),
+        );
+    }
+    let (a, b) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    let range = (b.len() / 2).saturating_sub(1);
+    let mut a_m = [false; 64];
+    let mut b_m = [false; 64];
+    let mut matches = 0usize;
+    for (i, &c) in a.iter().enumerate() {
+        let lo = i.saturating_sub(range);
+        let hi = (i + range + 1).min(b.len());
+        for j in lo..hi {
+            if !b_m[j] && b[j] == c {
+                a_m[i] = true;
+                b_m[j] = true;
+                matches += 1;
+                break;
+            }
+        }
+    }
+    if matches == 0 {
+        return 0.0;
+    }
+    let mut t = 0usize;
+    let mut k = 0usize;
+    for (i, &c) in a.iter().enumerate() {
+        if a_m[i] {
+            while !b_m[k] {
+                k += 1;
+            }
+            if c != b[k] {
+                t += 1;
+            }
+            k += 1;
+        }
+    }
+    let m = matches as f64;
+    let jaro = (m / a.len() as f64 + m / b.len() as f64 + (m - (t / 2) as f64) / m) / 3.0;
+    let prefix = a.iter().zip(b.iter()).take(4).take_while(|(x, y)| x == y).count() as f64;
+    jaro + prefix * 0.1 * (1.0 - jaro)
+}
+
+/// Optimal string alignment distance is at most one (one substitution, insertion, deletion or
+/// adjacent transposition).
+pub(crate) fn within_one_edit(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a == b {
+        return true;
+    }
+    let (la, lb) = (a.len(), b.len());
+    if la.abs_diff(lb) > 1 {
+        return false;
+    }
+    let p = a.iter().zip(b.iter()).take_while(|(x, y)| x == y).count();
+    if la == lb {
+        // Substitution or transposition.
+        if a[p + 1..] == b[p + 1..] {
+            return true;
+        }
+        return p + 1 < la && a[p] == b[p + 1] && a[p + 1] == b[p] && a[p + 2..] == b[p + 2..];
+    }
+    let (s, l) = if la < lb { (a, b) } else { (b, a) };
+    s[p..] == l[p + 1..]
+}
+
+// Forename levels.
+const F_EXACT: u8 = 0;
+const F_NICK: u8 = 1;
+const F_TRANS: u8 = 2;
+const F_JW92: u8 = 3;
+const F_JW80: u8 = 4;
+const F_INITIAL: u8 = 5;
+const F_DISAGREE: u8 = 6;
+
+fn forename_token_level(a: &Tok, b: &Tok) -> u8 {
+    if a.s == b.s {
+        return if a.is_initial() { F_INITIAL } else { F_EXACT };
+    }
+    if a.is_initial() || b.is_initial() {
+        return if a.initial() == b.initial() { F_INITIAL } else { F_DISAGREE };
+    }
+    match normalize::group_relation(&a.groups, &b.groups) {
+        Some(false) => return F_TRANS,
+        Some(true) => return F_NICK,
+        None => {}
+    }
+    if a.ph == b.ph && a.ph != 0 {
+        return F_TRANS;
+    }
+    let jw = jaro_winkler(&a.s, &b.s);
+    if jw >= 0.92 {
+        return F_JW92;
+    }
+    // A short form that the longer name begins with (Sam, Samuel; Tom, Tomasz).
+    let (s, l) = if a.s.len() <= b.s.len() { (&a.s, &b.s) } else { (&b.s, &a.s) };
+    if s.len() >= 3 && l.starts_with(s.as_str()) {
+        return F_NICK;
+    }
+    if jw >= 0.80 {
+        F_JW80
+    } else {
+        F_DISAGREE
+    }
+}
+
+/// Best level (by weight) over the token pairs of two given names; its weight.
+fn forename_level(model: &Model, a: &[Tok], b: &[Tok]) -> Option<(u8, f64)> {
+    if a.is_empty() || b.is_empty() {
+        return None;
+    }
+    let w = &model.w[model::FORENAME];
+    let mut best: Option<(u8, f64)> = None;
+    for (i, x) in a.iter().enumerate() {
+        for (j, y) in b.iter().enumerate() {
+            let l = forename_token_level(x, y);
+            let mut wt = if l == F_EXACT { x.w_exact.min(y.w_exact) } else { w[l as usize] };
+            // A match on a middle name counts a little less than one on the first.
+            if (i > 0 || j > 0) && l != F_DISAGREE {
+                wt -= 1.0;
+            }
+            if best.is_none_or(|(_, bw)| wt > bw) {
+                best = Some((l, wt));
+            }
+            if i == 0 && j == 0 && l == F_EXACT {
+                return best;
+            }
+        }
+    }
+    best
+}
+
+// Surname levels.
+const S_EXACT: u8 = 0;
+const S_TRANS: u8 = 1;
+const S_JW92: u8 = 2;
+const S_JW80: u8 = 3;
+const S_DISAGREE: u8 = 4;
+
+fn surname_token_level(a: &Tok, b: &Tok) -> u8 {
+    if a.s == b.s {
+        return S_EXACT;
+    }
+    if a.is_initial() || b.is_initial() {
+        return S_DISAGREE;
+    }
+    if normalize::group_relation(&a.groups, &b.groups).is_some() || (a.ph == b.ph && a.ph != 0) {
+        return S_TRANS;
+    }
+    let jw = jaro_winkler(&a.s, &b.s);
+    if jw >= 0.92 {
+        S_JW92
+    } else if jw >= 0.80 {
+        S_JW80
+    } else {
+        S_DISAGREE
+    }
+}
+
+fn surname_level(model: &Model, a: &PName, b: &PName) -> Option<(u8, f64)> {
+    let (sa, sb) = (a.sur.as_ref()?, b.sur.as_ref()?);
+    let w = &model.w[model::SURNAME];
+    let l = surname_token_level(sa, sb);
+    let wt = |l: u8, x: &Tok, y: &Tok| if l == S_EXACT { x.w_exact.min(y.w_exact) } else { w[l as usize] };
+    let mut best = (l, wt(l, sa, sb));
+    if l != S_EXACT && (!a.sur_parts.is_empty() || !b.sur_parts.is_empty()) {
+        // Double-barrelled or prefixed surnames: one part agreeing counts as a close spelling.
+        let pa: &[Tok] = if a.sur_parts.is_empty() { std::slice::from_ref(sa) } else { &a.sur_parts };
+        let pb: &[Tok] = if b.sur_parts.is_empty() { std::slice::from_ref(sb) } else { &b.sur_parts };
+        for x in pa {
+            for y in pb {
+                let l = surname_token_level(x, y).max(S_JW92);
+                if w[l as usize] > best.1 {
+                    best = (l, w[l as usize]);
+                }
+            }
+        }
+    }
+    Some(best)
+}
+
+/// A level and its weight, or `None` when the field is missing on either side.
+type Scored = Option<(u8, f64)>;
+
+/// Forename/surname levels of two names, straight or swapped, best by weight.
+fn name_levels(model: &Model, a: &PName, b: &PName) -> (Scored, Scored, bool) {
+    let f = forename_level(model, &a.fore, &b.fore);
+    let s = surname_level(model, a, b);
+    let total = |f: &Scored, s: &Scored| f.map_or(0.0, |x| x.1) + s.map_or(0.0, |x| x.1);
+    let straight = total(&f, &s);
+    if matches!(f, Some((F_EXACT, _))) && matches!(s, Some((S_EXACT, _))) {
+        return (f, s, false);
+    }
+    // Swapped: a's first given name against b's surname and the other way round.
+    let (Some(fa), Some(sb), Some(sa), Some(fb)) = (a.fore.first(), b.sur.as_ref(), a.sur.as_ref(), b.fore.first())
+    else {
+        return (f, s, false);
+    };
+    // Sorted, so that the comparison is symmetric: the better of the two crossed levels is
+    // weighed as the given name.
+    let (l1, l2) = {
+        let (x, y) = (forename_token_level(fa, sb), forename_token_level(sa, fb));
+        (x.min(y), x.max(y))
+    };
+    if l1 == F_DISAGREE || l2 == F_DISAGREE || l1 == F_INITIAL || l2 == F_INITIAL {
+        return (f, s, false);
+    }
+    let wf = model.w[model::FORENAME][l1 as usize];
+    let ls = match l2 {
+        F_EXACT => S_EXACT,
+        F_NICK | F_TRANS => S_TRANS,
+        F_JW92 => S_JW92,
+        _ => S_JW80,
+    };
+    let ws = model.w[model::SURNAME][ls as usize];
+    if wf + ws + SWAP_WEIGHT > straight {
+        (Some((l1, wf)), Some((ls, ws)), true)
+    } else {
+        (f, s, false)
+    }
+}
+
+// Date-of-birth levels.
+const D_EXACT: u8 = 0;
+const D_SWAP: u8 = 1;
+const D_ONE: u8 = 2;
+const D_YM: u8 = 3;
+const D_Y: u8 = 4;
+const D_DISAGREE: u8 = 5;
+
+fn digits(d: &PDob) -> [u8; 8] {
+    let s = format!("{:04}{:02}{:02}", d.year.clamp(0, 9999), d.month.unwrap_or(0), d.day.unwrap_or(0));
+    let mut out = [0u8; 8];
+    out.copy_from_slice(&s.as_bytes()[..8]);
+    out
+}
+
+fn dob_level(a: &PDob, b: &PDob) -> u8 {
+    match (a.month, a.day, b.month, b.day) {
+        (Some(am), Some(ad), Some(bm), Some(bd)) => {
+            if a.year == b.year && am == bm && ad == bd {
+                return D_EXACT;
+            }
+            if a.year == b.year && am == bd && ad == bm {
+                return D_SWAP;
+            }
+            // A system placeholder (1 January) against a date in the same year.
+            if a.year == b.year && ((am == 1 && ad == 1) || (bm == 1 && bd == 1)) {
+                return D_Y;
+            }
+            let (da, db) = (digits(a), digits(b));
+            let diff: Vec<usize> = (0..8).filter(|&i| da[i] != db[i]).collect();
+            let one_off = match diff.as_slice() {
+                [_] => true,
+                [i, j] => *j == i + 1 && da[*i] == db[*j] && da[*j] == db[*i],
+                _ => false,
+            };
+            if one_off {
+                return D_ONE;
+            }
+            // One part off by one (a year from a miscounted age, a neighbouring day or month).
+            let parts_off = [a.year.abs_diff(b.year), am.abs_diff(bm), ad.abs_diff(bd)];
+            if parts_off.iter().filter(|d| **d != 0).count() == 1 && parts_off.iter().all(|d| *d <= 1) {
+                return D_ONE;
+            }
+            let na = chrono::NaiveDate::from_ymd_opt(a.year, am, ad);
+            let nb = chrono::NaiveDate::from_ymd_opt(b.year, bm, bd);
+            if let (Some(x), Some(y)) = (na, nb) {
+                if (x - y).num_days().abs() == 1 {
+                    return D_ONE;
+                }
+            }
+            D_DISAGREE
+        }
+        (am, _, bm, _) => {
+            if a.year != b.year {
+                // A partial date: a year one off, or one digit off, is a typo.
+                let (ya, yb) = (format!("{:04}", a.year), format!("{:04}", b.year));
+                let month_ok = match (am, bm) {
+                    (Some(x), Some(y)) => x == y,
+                    _ => true,
+                };
+                let close =
+                    a.year.abs_diff(b.year) == 1 || ya.bytes().zip(yb.bytes()).filter(|(x, y)| x != y).count() == 1;
+                return if close && month_ok { D_ONE } else { D_DISAGREE };
+            }
+            match (am, bm) {
+                (Some(x), Some(y)) if x == y => D_YM,
+                (Some(_), Some(_)) => D_DISAGREE,
+                _ => D_Y,
+            }
+        }
+    }
+}
+
+/// Levels of every field of a pair.
+#[allow(clippy::needless_range_loop)] // fields are indices into parallel tables
+pub(crate) fn levels(model: &Model, a: &Prepared, b: &Prepared) -> Levels {
+    let mut lv = Levels { fields: [None; FIELDS], swapped: false, w_exact: [0.0; FIELDS] };
+    // Names: the best pair of names (primary or alias) by weight.
+    let mut best: Option<(f64, Scored, Scored, bool)> = None;
+    for na in &a.names {
+        for nb in &b.names {
+            let (f, s, sw) = name_levels(model, na, nb);
+            let w = f.map_or(0.0, |x| x.1) + s.map_or(0.0, |x| x.1) + if sw { SWAP_WEIGHT } else { 0.0 };
+            if best.as_ref().is_none_or(|b| w > b.0) {
+                best = Some((w, f, s, sw));
+            }
+        }
+    }
+    if let Some((_, f, s, sw)) = best {
+        if let Some((l, w)) = f {
+            lv.fields[model::FORENAME] = Some(l);
+            lv.w_exact[model::FORENAME] = w;
+        }
+        if let Some((l, w)) = s {
+            lv.fields[model::SURNAME] = Some(l);
+            lv.w_exact[model::SURNAME] = w;
+        }
+        lv.swapped = sw;
+    }
+    if let (Some(x), Some(y)) = (&a.dob, &b.dob) {
+        let l = dob_level(x, y);
+        lv.fields[model::DOB] = Some(l);
+        lv.w_exact[model::DOB] = x.w_exact.min(y.w_exact);
+    }
+    if let (Some(x), Some(y)) = (a.sex, b.sex) {
+        lv.fields[model::SEX] = Some(if x == y { 0 } else { 1 });
+    }
+    // Addresses: the best pair.
+    if !a.addresses.is_empty() && !b.addresses.is_empty() {
+        let mut best: Option<(f64, [Option<u8>; 3], [f64; 3])> = None;
+        for x in &a.addresses {
+            for y in &b.addresses {
+                let mut l = [None; 3];
+                let mut we = [0.0; 3];
+                if !x.postcode.is_empty() && !y.postcode.is_empty() {
+                    l[0] = Some(if x.postcode == y.postcode {
+                        we[0] = x.w_postcode.min(y.w_postcode);
+                        0
+                    } else if within_one_edit(&x.postcode, &y.postcode) {
+                        1
+                    } else {
+                        2
+                    });
+                }
+                if !x.street.is_empty() && !y.street.is_empty() {
+                    l[1] = Some(if x.street == y.street {
+                        0
+                    } else if jaro_winkler(&x.street, &y.street) >= 0.90 {
+                        1
+                    } else {
+                        2
+                    });
+                }
+                if !x.town.is_empty() && !y.town.is_empty() {
+                    l[2] = Some(if x.town == y.town {
+                        we[2] = x.w_town.min(y.w_town);
+                        0
+                    } else if jaro_winkler(&x.town, &y.town) >= 0.90 {
+                        1
+                    } else {
+                        2
+                    });
+                }
+                let fields = [model::POSTCODE, model::STREET, model::TOWN];
+                let w: f64 = (0..3)
+                    .map(|k| match l[k] {
+                        Some(0) if k != 1 => we[k],
+                        Some(v) => model.w[fields[k]][v as usize],
+                        None => 0.0,
+                    })
+                    .sum();
+                if best.as_ref().is_none_or(|b| w > b.0) {
+                    best = Some((w, l, we));
+                }
+            }
+        }
+        if let Some((_, l, we)) = best {
+            for (k, f) in [model::POSTCODE, model::STREET, model::TOWN].into_iter().enumerate() {
+                lv.fields[f] = l[k];
+                lv.w_exact[f] = if k == 1 { model.w[f][0] } else { we[k] };
+            }
+        }
+    }
+    // Identifiers, kind by kind.
+    if !a.ids.is_empty() && !b.ids.is_empty() {
+        for f in model::PHONE..FIELDS {
+            let xs = a.ids.iter().filter(|(k, _)| *k == f);
+            let mut any_a = false;
+            let mut level: Option<u8> = None;
+            for (_, x) in xs {
+                any_a = true;
+                for (_, y) in b.ids.iter().filter(|(k, _)| *k == f) {
+                    let l = if x == y {
+                        0
+                    } else if SPECS[f].levels.len() == 3 && x.len() >= 5 && within_one_edit(x, y) {
+                        1
+                    } else {
+                        SPECS[f].levels.len() as u8 - 1
+                    };
+                    level = Some(level.map_or(l, |o: u8| o.min(l)));
+                }
+            }
+            if any_a {
+                lv.fields[f] = level;
+                lv.w_exact[f] = model.w[f][0];
+            }
+        }
+    }
+    lv
+}
+
+/// The weight of one field's level in a pair (term-frequency adjusted for exact agreement).
+fn field_weight(model: &Model, lv: &Levels, f: usize, l: u8) -> f64 {
+    match f {
+        model::FORENAME | model::SURNAME => lv.w_exact[f],
+        model::DOB | model::POSTCODE | model::TOWN if l == 0 => lv.w_exact[f],
+        _ => model.w[f][l as usize],
+    }
+}
+
+/// Total weight of a pair, and the relative-test weight (personal fields only, against the
+/// hypothesis that the two are relatives sharing a household).
+pub(crate) fn weigh(model: &Model, lv: &Levels) -> (f64, f64) {
+    let mut total = if lv.swapped { SWAP_WEIGHT } else { 0.0 };
+    let mut personal = 0.0;
+    for f in 0..FIELDS {
+        if let Some(l) = lv.fields[f] {
+            total += field_weight(model, lv, f, l);
+            if model::PERSONAL[f] {
+                personal += model.w_rel[f][l as usize];
+            }
+        }
+    }
+    (total, personal)
+}
+
+/// Full evidence of a pair: every compared field with its level and weight.
+#[allow(clippy::needless_range_loop)] // fields are indices into parallel tables
+pub(crate) fn evidence(model: &Model, lv: &Levels) -> Evidence {
+    let mut fields = Vec::new();
+    let mut total = 0.0;
+    for f in 0..FIELDS {
+        if let Some(l) = lv.fields[f] {
+            let w = field_weight(model, lv, f, l);
+            total += w;
+            fields.push(FieldEvidence { field: SPECS[f].name, level: SPECS[f].levels[l as usize], weight: w });
+        }
+    }
+    if lv.swapped {
+        total += SWAP_WEIGHT;
+        fields.push(FieldEvidence { field: "name order", level: "swapped", weight: SWAP_WEIGHT });
+    }
+    let probability = 1.0 / (1.0 + (-(total + model.prior())).exp2());
+    Evidence { fields, weight: total, probability }
+}
+
+/// Whether a scored pair is a link: its weight reaches the threshold and its personal fields do
+/// not favour "two relatives" over "one person".
+pub(crate) fn is_link(model: &Model, total: f64, personal: f64) -> bool {
+    total >= model.threshold() && personal >= 0.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jaro_winkler_matches_strsim() {
+        for (a, b) in [("martha", "marhta"), ("dwayne", "duane"), ("dixon", "dicksonx"), ("a", "b"), ("abc", "abc")] {
+            assert!((jaro_winkler(a, b) - strsim::jaro_winkler(a, b)).abs() < 1e-9, "{a} {b}");
+        }
+    }
+
+    #[test]
+    fn one_edit() {
+        assert!(within_one_edit("7364009", "7364099"));
+        assert!(within_one_edit("7364009", "7346009"));
+        assert!(within_one_edit("7364009", "736409"));
+        assert!(!within_one_edit("7364009", "7463009"));
+    }
+}

@@ -1,0 +1,371 @@
+//! Tricky pairs, decisions, incrementality and order independence.
+
+use super::*;
+use crate::{Address, Identifier, IdentifierKind, Name, PartialDate, Sex};
+
+fn name(f: &str, s: &str) -> Name {
+    Name { forenames: f.into(), surname: s.into() }
+}
+
+fn dob(y: i32, m: u32, d: u32) -> Option<PartialDate> {
+    Some(PartialDate { year: y, month: Some(m), day: Some(d) })
+}
+
+fn addr(line1: &str, town: &str, postcode: &str) -> Address {
+    Address { line1: line1.into(), town: town.into(), postcode: postcode.into(), ..Address::default() }
+}
+
+fn rec(f: &str, s: &str, d: Option<PartialDate>) -> Record {
+    Record { names: vec![name(f, s)], date_of_birth: d, sex: Some(Sex::Male), ..Record::default() }
+}
+
+fn with_addr(mut r: Record) -> Record {
+    r.addresses.push(addr("14 Acacia Avenue", "Leeds", "LS6 2AB"));
+    r
+}
+
+fn id(kind: IdentifierKind, v: &str) -> Identifier {
+    Identifier { kind, value: v.into() }
+}
+
+fn linked(a: &Record, b: &Record) -> bool {
+    let m = Model::default();
+    is_link(&m, a, b)
+}
+
+fn level(a: &Record, b: &Record, field: &str) -> &'static str {
+    let e = compare(&Model::default(), a, b);
+    e.field(field).map(|f| f.level).unwrap_or("missing")
+}
+
+#[track_caller]
+fn must_link(a: Record, b: Record) {
+    let e = compare(&Model::default(), &a, &b);
+    assert!(linked(&a, &b), "expected a link: {a:?} / {b:?}: {e:#?}");
+    assert!(linked(&b, &a), "link is not symmetric");
+}
+
+#[track_caller]
+fn must_not_link(a: Record, b: Record) {
+    let e = compare(&Model::default(), &a, &b);
+    assert!(!linked(&a, &b), "expected no link: {a:?} / {b:?}: {e:#?}");
+    assert!(!linked(&b, &a), "link is not symmetric");
+}
+
+const D: Option<PartialDate> = Some(PartialDate { year: 1984, month: Some(3), day: Some(7) });
+
+#[test]
+fn typo() {
+    let a = rec("Gwendolyn", "Whitaker", D);
+    let b = rec("Gwendolin", "Whitakre", D);
+    must_link(a.clone(), b.clone());
+    assert_ne!(level(&a, &b, "forename"), "disagree");
+    assert_ne!(level(&a, &b, "surname"), "disagree");
+}
+
+#[test]
+fn nicknames() {
+    for (x, y) in [
+        ("Robert", "Bob"),
+        ("William", "Bill"),
+        ("Elizabeth", "Liz"),
+        ("James", "Jim"),
+        ("Anthony", "Tony"),
+        ("Michael", "Mick"),
+    ] {
+        let a = rec(x, "Hargreaves", D);
+        let b = rec(y, "Hargreaves", D);
+        assert_eq!(level(&a, &b, "forename"), "nickname", "{x}/{y}");
+        must_link(a, b);
+    }
+}
+
+#[test]
+fn transliterations() {
+    for (x, y) in [
+        ("Mohammed", "Muhammad"),
+        ("Mohammed", "Mohamed"),
+        ("Mohammad", "Muhammed"),
+        ("Mohammed", "Mohd"),
+        ("Abdul", "Abdal"),
+        ("Yusuf", "Yousef"),
+        ("Yusuf", "Youssef"),
+        ("Aleksander", "Alexander"),
+        ("Zoltan", "Zoltán"),
+    ] {
+        let a = rec(x, "Rahman", D);
+        let b = rec(y, "Rahman", D);
+        let l = level(&a, &b, "forename");
+        assert!(l == "transliteration" || l == "exact", "{x}/{y}: {l}");
+        must_link(a, b);
+    }
+}
+
+#[test]
+fn swapped_names() {
+    let a = rec("Wei", "Zhang", D);
+    let b = rec("Zhang", "Wei", D);
+    assert_eq!(level(&a, &b, "name order"), "swapped");
+    must_link(a, b);
+}
+
+#[test]
+fn initials() {
+    let a = with_addr(rec("John", "Smith", D));
+    let b = with_addr(rec("J", "Smith", D));
+    assert_eq!(level(&a, &b, "forename"), "initial");
+    must_link(a, b);
+}
+
+#[test]
+fn dob_day_month_swapped() {
+    let a = rec("Agnieszka", "Kowalczyk", dob(1991, 4, 9));
+    let b = rec("Agnieszka", "Kowalczyk", dob(1991, 9, 4));
+    assert_eq!(level(&a, &b, "date_of_birth"), "day-month swapped");
+    must_link(a, b);
+}
+
+#[test]
+fn dob_one_digit_off() {
+    let a = rec("Agnieszka", "Kowalczyk", dob(1991, 4, 9));
+    for b in [dob(1991, 4, 8), dob(1981, 4, 9), dob(1991, 4, 19), dob(1919, 4, 9)] {
+        let b = rec("Agnieszka", "Kowalczyk", b);
+        assert_eq!(level(&a, &b, "date_of_birth"), "one digit off", "{b:?}");
+        must_link(a.clone(), b);
+    }
+}
+
+#[test]
+fn partial_dob() {
+    let a = rec("Agnieszka", "Kowalczyk", dob(1991, 4, 9));
+    let y = rec("Agnieszka", "Kowalczyk", Some(PartialDate { year: 1991, month: None, day: None }));
+    let ym = rec("Agnieszka", "Kowalczyk", Some(PartialDate { year: 1991, month: Some(4), day: None }));
+    assert_eq!(level(&a, &y, "date_of_birth"), "year only");
+    assert_eq!(level(&a, &ym, "date_of_birth"), "year-month");
+    must_link(a.clone(), y);
+    must_link(a, ym);
+}
+
+#[test]
+fn shared_identifiers_with_name_noise() {
+    let mut a = rec("Jon", "Smyth", None);
+    let mut b = rec("John", "Smith", None);
+    a.identifiers.push(id(IdentifierKind::Phone, "+44 7700 900123"));
+    b.identifiers.push(id(IdentifierKind::Phone, "07700 900123"));
+    must_link(a.clone(), b.clone());
+    for (kind, x, y) in [
+        (IdentifierKind::PncId, "2004/0012345K", "04/12345K"),
+        (IdentifierKind::Passport, "123456789", "123456789"),
+        (IdentifierKind::NationalId, "AB 12 34 56 C", "AB123456C"),
+    ] {
+        let mut a = rec("Jon", "Smyth", None);
+        let mut b = rec("Johnny", "Smith", Some(PartialDate { year: 1984, month: None, day: None }));
+        a.identifiers.push(id(kind, x));
+        b.identifiers.push(id(kind, y));
+        must_link(a, b);
+    }
+}
+
+#[test]
+fn national_id_one_edit_is_partial() {
+    let mut a = rec("Kayla", "Harrington", D);
+    let mut b = rec("Kayla", "Harrington", D);
+    a.identifiers.push(id(IdentifierKind::NationalId, "9004242"));
+    b.identifiers.push(id(IdentifierKind::NationalId, "9004241"));
+    assert_eq!(level(&a, &b, "national id"), "one edit");
+    must_link(a, b);
+}
+
+#[test]
+fn common_name_different_dob_does_not_merge() {
+    must_not_link(rec("John", "Smith", dob(1984, 3, 7)), rec("John", "Smith", dob(1962, 11, 23)));
+}
+
+#[test]
+fn twins_do_not_merge() {
+    let a = with_addr(rec("Liam", "Brennan", D));
+    let b = with_addr(rec("Noah", "Brennan", D));
+    must_not_link(a, b);
+}
+
+#[test]
+fn father_and_son_do_not_merge() {
+    let a = with_addr(rec("Darren", "Walsh", dob(1962, 5, 14)));
+    let b = with_addr(rec("Darren", "Walsh", dob(1989, 8, 2)));
+    must_not_link(a, b);
+}
+
+#[test]
+fn siblings_do_not_merge() {
+    let a = with_addr(rec("Kyle", "Dempsey", dob(1994, 2, 3)));
+    let b = with_addr(rec("Connor", "Dempsey", dob(1997, 10, 21)));
+    must_not_link(a, b);
+}
+
+#[test]
+fn evidence_lists_fields() {
+    let a = with_addr(rec("John", "Smith", D));
+    let b = with_addr(rec("John", "Smith", D));
+    let e = compare(&Model::default(), &a, &b);
+    assert!(e.weight > 30.0);
+    assert!(e.probability > 0.99);
+    for f in ["forename", "surname", "date_of_birth", "sex", "postcode", "street", "town"] {
+        assert_eq!(e.field(f).map(|f| f.level), Some(if f == "sex" { "agree" } else { "exact" }), "{f}");
+    }
+}
+
+fn key(i: usize) -> MentionKey {
+    MentionKey::new("01", format!("case-{}", i / 3), format!("p{i}"))
+}
+
+#[test]
+fn resolver_links_and_decisions() {
+    let mut r = Resolver::new(Model::default());
+    let a = key(1);
+    let b = key(2);
+    let c = key(3);
+    r.upsert(a.clone(), with_addr(rec("John", "Smith", D)));
+    let ch = r.upsert(b.clone(), with_addr(rec("Jon", "Smith", D)));
+    assert_eq!(r.person_of(&a), r.person_of(&b));
+    assert_eq!(r.person_of(&a), Some(a.person_id()), "the smallest key names the person");
+    assert_eq!(ch, vec![Change { key: b.clone(), before: None, after: Some(a.person_id()) }]);
+    let links = r.links(a.person_id());
+    assert_eq!(links.len(), 1);
+    assert!(!links[0].asserted);
+    // A Different decision splits them: the part with the smallest key keeps the id.
+    let ch = r.decide(&b, &a, Decision::Different);
+    assert_eq!(ch, vec![Change { key: b.clone(), before: Some(a.person_id()), after: Some(b.person_id()) }]);
+    assert_eq!(r.persons(), 2);
+    // Withdrawn: back together.
+    r.decide(&a, &b, Decision::Withdrawn);
+    assert_eq!(r.person_of(&b), Some(a.person_id()));
+    // A Same decision links what the score would not.
+    r.upsert(c.clone(), rec("Zbigniew", "Nowicki", dob(1950, 1, 2)));
+    assert_ne!(r.person_of(&c), r.person_of(&a));
+    r.decide(&a, &c, Decision::Same);
+    assert_eq!(r.person_of(&c), Some(a.person_id()));
+    assert_eq!(r.members(a.person_id()), vec![&a, &b, &c]);
+    assert!(r.links(a.person_id()).iter().any(|l| l.asserted));
+    // Removing the smallest key renames the person after the next smallest.
+    let ch = r.remove(&a);
+    assert!(ch.iter().any(|c| c.key == a && c.after.is_none()));
+    assert_eq!(r.mentions(), 2);
+    assert_ne!(r.person_of(&b), r.person_of(&c), "without a, b and c have nothing linking them");
+    assert_eq!(r.person_of(&b), Some(b.person_id()));
+}
+
+#[test]
+fn chained_twins_stay_apart() {
+    // "J Brennan" links to both twins, but cannot chain them into one person.
+    let mut r = Resolver::new(Model::default());
+    r.upsert(key(1), with_addr(rec("Liam", "Brennan", D)));
+    r.upsert(key(2), with_addr(rec("Noah", "Brennan", D)));
+    r.upsert(key(3), with_addr(rec("L", "Brennan", D)));
+    assert_ne!(r.person_of(&key(1)), r.person_of(&key(2)));
+}
+
+#[test]
+fn search_finds_partial_queries() {
+    let mut r = Resolver::new(Model::default());
+    let mut a = with_addr(rec("Mohammed", "Rahman", D));
+    a.identifiers.push(id(IdentifierKind::Phone, "07700 900456"));
+    r.upsert(key(1), a);
+    r.upsert(key(2), with_addr(rec("Peter", "Jones", dob(1970, 1, 2))));
+    let q = Record { names: vec![name("Muhammad", "Rahman")], ..Record::default() };
+    assert_eq!(r.search(&q, 1)[0].0, key(1));
+    let q = Record { identifiers: vec![id(IdentifierKind::Phone, "+447700900456")], ..Record::default() };
+    assert_eq!(r.search(&q, 1)[0].0, key(1));
+    let q = Record { date_of_birth: dob(1970, 1, 2), ..Record::default() };
+    assert_eq!(r.search(&q, 1)[0].0, key(2));
+}
+
+/// A small population with duplicates, households and look-alikes, for the order tests.
+fn population() -> Vec<(MentionKey, Record)> {
+    let firsts = ["John", "Jon", "J", "Liam", "Noah", "Mohammed", "Muhammad", "Bob", "Robert", "Darren"];
+    let surs = ["Smith", "Smyth", "Brennan", "Rahman", "Walsh"];
+    let mut out = Vec::new();
+    let mut i = 0;
+    for (fi, f) in firsts.iter().enumerate() {
+        for (si, s) in surs.iter().enumerate() {
+            for d in [dob(1984, 3, 7), dob(1962, 5, 14), Some(PartialDate { year: 1984, month: None, day: None })] {
+                let mut r = rec(f, s, d);
+                if (fi + si) % 2 == 0 {
+                    r = with_addr(r);
+                }
+                if (fi * 7 + si) % 5 == 0 {
+                    r.identifiers.push(id(IdentifierKind::Phone, &format!("07700 90{:04}", si)));
+                }
+                out.push((key(i), r));
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+fn assignment(r: &Resolver, keys: &[MentionKey]) -> Vec<Option<PersonId>> {
+    keys.iter().map(|k| r.person_of(k)).collect()
+}
+
+#[test]
+fn order_independent_and_incremental_equals_rebuild() {
+    let pop = population();
+    let keys: Vec<MentionKey> = pop.iter().map(|(k, _)| k.clone()).collect();
+    let mut base = Resolver::new(Model::default());
+    for (k, r) in &pop {
+        base.upsert(k.clone(), r.clone());
+    }
+    let decisions = [(key(0), key(3), Decision::Different), (key(10), key(40), Decision::Same)];
+    for (a, b, d) in &decisions {
+        base.decide(a, b, *d);
+    }
+    let expected = assignment(&base, &keys);
+    assert!(base.persons() < pop.len(), "some mentions merge");
+    // Shuffled orders, decisions interleaved (some before their mentions exist).
+    let mut seed = 7u64;
+    for round in 0..5 {
+        let mut order: Vec<usize> = (0..pop.len()).collect();
+        for i in (1..order.len()).rev() {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            order.swap(i, (seed >> 33) as usize % (i + 1));
+        }
+        let mut r = Resolver::new(Model::default());
+        for (n, &i) in order.iter().enumerate() {
+            if n == round * 10 {
+                for (a, b, d) in &decisions {
+                    r.decide(a, b, *d);
+                }
+            }
+            r.upsert(pop[i].0.clone(), pop[i].1.clone());
+        }
+        assert_eq!(assignment(&r, &keys), expected, "round {round} (seed 7)");
+    }
+    // Corrections and removals: equal to a fresh resolver fed the final set.
+    let mut inc = Resolver::new(Model::default());
+    for (k, r) in &pop {
+        inc.upsert(k.clone(), r.clone());
+    }
+    for (a, b, d) in &decisions {
+        inc.decide(a, b, *d);
+    }
+    let mut fin: Vec<(MentionKey, Record)> = pop.clone();
+    for i in (0..pop.len()).step_by(7) {
+        inc.remove(&pop[i].0);
+    }
+    fin.retain(|(k, _)| !(0..pop.len()).step_by(7).any(|i| &pop[i].0 == k));
+    for (n, (k, r)) in fin.iter_mut().enumerate() {
+        if n % 5 == 0 {
+            r.names[0].surname = "Walsh".into();
+            inc.upsert(k.clone(), r.clone());
+        }
+    }
+    let mut fresh = Resolver::new(Model::default());
+    for (a, b, d) in &decisions {
+        fresh.decide(a, b, *d);
+    }
+    for (k, r) in fin.iter().rev() {
+        fresh.upsert(k.clone(), r.clone());
+    }
+    assert_eq!(assignment(&inc, &keys), assignment(&fresh, &keys));
+    assert_eq!(inc.persons(), fresh.persons());
+}

@@ -1,0 +1,260 @@
+//! The projection runner: follows the log from the stored position, decodes each event, applies
+//! it to the views, and stores the changed case files with the new position in one atomic batch.
+//!
+//! Options → [`Projector::open`] → a [`Projector`] handle that owns the task; queries read the
+//! views through [`Projector::views`] and wait for a position with [`Projector::wait_for`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use beaconport_domain::resolution::Model;
+use beaconport_domain::{reference, Position};
+use beaconport_log::EventLog;
+use beaconport_proto::pb;
+use parking_lot::RwLock;
+use prost::Message;
+use tokio::sync::watch;
+use tracing::{debug, info, warn};
+
+use crate::store::{encode_file, Store};
+use crate::views::Views;
+use crate::{Error, Result};
+
+/// Settings of the projection runner.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Directory of the stored views.
+    pub dir: PathBuf,
+    /// Events read from the log and applied per batch.
+    pub batch: usize,
+    /// How often the stored views are flushed to disk (they are always consistent; a flush
+    /// bounds how much is replayed after a crash of the machine).
+    pub flush_every: Duration,
+    /// Mentions sharing one identifier or place beyond which it no longer links them.
+    pub hub_limit: usize,
+    /// sled cache, in MiB.
+    pub cache_mb: u64,
+}
+
+impl Options {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Options {
+            dir: dir.into(),
+            batch: 2_000,
+            flush_every: Duration::from_secs(1),
+            hub_limit: crate::views::DEFAULT_HUB_LIMIT,
+            cache_mb: 64,
+        }
+    }
+}
+
+/// Loads the stored views (or starts empty).
+pub fn load(store: &Store, opts: &Options) -> Result<Views> {
+    let mut views = Views::new(Model::default());
+    views.hub_limit = opts.hub_limit;
+    let mut cases: Vec<_> = store.cases().collect::<Result<_>>()?;
+    // Load in the order the cases began in the log, so the views come back as they were built.
+    cases.sort_by_key(|c| c.events.first().map_or(0, |e| e.position.0));
+    for c in cases {
+        let force = reference::force(&c.key.0).ok_or_else(|| Error::Corrupt(format!("unknown force {}", c.key.0)))?;
+        views.load_case(c.key, force, c.events);
+    }
+    views.applied = store.applied()?;
+    views.refresh_networks();
+    Ok(views)
+}
+
+/// A running projection.
+pub struct Projector {
+    views: Arc<RwLock<Views>>,
+    applied: watch::Receiver<Position>,
+    log: Arc<dyn EventLog>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<Result<()>>,
+    store: Store,
+}
+
+impl std::fmt::Debug for Projector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Projector").field("applied", &self.applied()).finish_non_exhaustive()
+    }
+}
+
+impl Projector {
+    /// Opens the stored views and starts following `log` from where they stopped.
+    pub async fn open(opts: Options, log: Arc<dyn EventLog>) -> Result<Projector> {
+        let o = opts.clone();
+        let (store, views) = tokio::task::spawn_blocking(move || -> Result<(Store, Views)> {
+            let store = Store::open(&o.dir, o.cache_mb)?;
+            let views = load(&store, &o)?;
+            Ok((store, views))
+        })
+        .await
+        .map_err(|e| Error::Storage(format!("loading views: {e}")))??;
+        let start = views.applied;
+        info!(applied = start.0, "views loaded");
+        let views = Arc::new(RwLock::new(views));
+        let (applied_tx, applied) = watch::channel(start);
+        let (stop, stop_rx) = watch::channel(false);
+        let task = tokio::spawn(run(opts, log.clone(), views.clone(), store.clone(), applied_tx, stop_rx));
+        Ok(Projector { views, applied, log, stop, task, store })
+    }
+
+    /// The views, for queries (hold the read lock briefly).
+    pub fn views(&self) -> &Arc<RwLock<Views>> {
+        &self.views
+    }
+
+    /// Every event before this position is applied.
+    pub fn applied(&self) -> Position {
+        *self.applied.borrow()
+    }
+
+    /// How many stored events the views have not applied yet.
+    pub fn lag(&self) -> u64 {
+        self.log.head().0.saturating_sub(self.applied().0)
+    }
+
+    pub fn log(&self) -> &Arc<dyn EventLog> {
+        &self.log
+    }
+
+    /// Waits until every event before `position` is applied, at most `timeout`; false on timeout.
+    pub async fn wait_for(&self, position: Position, timeout: Duration) -> bool {
+        let mut rx = self.applied.clone();
+        let reached = tokio::time::timeout(timeout, rx.wait_for(|p| *p >= position)).await;
+        matches!(reached, Ok(Ok(_)))
+    }
+
+    /// Waits until the views have caught up with the log's head as it is now.
+    pub async fn catch_up(&self, timeout: Duration) -> bool {
+        self.wait_for(self.log.head(), timeout).await
+    }
+
+    /// Bytes the stored views take on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        self.store.size_on_disk()
+    }
+
+    /// Stops the runner after the batch in hand, stores what it applied and flushes.
+    pub async fn shutdown(self) -> Result<()> {
+        let _ = self.stop.send(true);
+        self.task.await.map_err(|e| Error::Storage(format!("projection task: {e}")))??;
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.flush())
+            .await
+            .map_err(|e| Error::Storage(format!("flushing views: {e}")))?
+    }
+}
+
+#[async_trait::async_trait]
+impl beaconport_views::Live for Projector {
+    fn views(&self) -> Arc<RwLock<Views>> {
+        self.views.clone()
+    }
+    fn applied(&self) -> Position {
+        Projector::applied(self)
+    }
+    fn head(&self) -> Position {
+        self.log.head()
+    }
+    async fn wait_for(&self, position: Position, timeout: Duration) -> bool {
+        Projector::wait_for(self, position, timeout).await
+    }
+}
+
+async fn run(
+    opts: Options,
+    log: Arc<dyn EventLog>,
+    views: Arc<RwLock<Views>>,
+    store: Store,
+    applied_tx: watch::Sender<Position>,
+    mut stop: watch::Receiver<bool>,
+) -> Result<()> {
+    let mut head = log.subscribe();
+    let mut next = views.read().applied;
+    let mut last_flush = Instant::now();
+    let mut last_networks = Instant::now();
+    loop {
+        if *stop.borrow() {
+            return Ok(());
+        }
+        let entries = log.read(next, opts.batch).await.map_err(|e| Error::Log(e.to_string()))?;
+        if entries.is_empty() {
+            // Caught up: bring networks up to date, flush, then wait for more.
+            let stale = views.read().networks.is_stale();
+            if stale {
+                let v = views.clone();
+                tokio::task::spawn_blocking(move || v.write().refresh_networks())
+                    .await
+                    .map_err(|e| Error::Storage(format!("networks: {e}")))?;
+                last_networks = Instant::now();
+            }
+            if last_flush.elapsed() >= opts.flush_every / 4 {
+                let s = store.clone();
+                tokio::task::spawn_blocking(move || s.flush()).await.map_err(|e| Error::Storage(e.to_string()))??;
+                last_flush = Instant::now();
+            }
+            tokio::select! {
+                r = head.wait_for(|h| h.0 > next.0) => { if r.is_err() { return Ok(()); } }
+                _ = stop.changed() => {}
+            }
+            continue;
+        }
+        let last = entries.last().map(|e| e.position).expect("not empty");
+        let v = views.clone();
+        let s = store.clone();
+        let refresh_networks = last_networks.elapsed() >= Duration::from_secs(2);
+        let flush = last_flush.elapsed() >= opts.flush_every;
+        // Decoding, applying and storing are CPU and disk work: off the async threads.
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            let mut decoded = Vec::with_capacity(entries.len());
+            let mut skipped = Vec::new();
+            for e in entries {
+                match pb::event::Event::decode(e.payload.as_ref())
+                    .map_err(|err| err.to_string())
+                    .and_then(|p| beaconport_proto::decode_stored(p).map_err(|errs| format!("{} problems", errs.len())))
+                {
+                    Ok(ev) => decoded.push((e.position, ev)),
+                    Err(why) => skipped.push((e.position, why)),
+                }
+            }
+            let files = {
+                let mut w = v.write();
+                for (position, why) in skipped {
+                    warn!(position = position.0, reason = %why, "stored event does not decode; not applied");
+                    w.skipped.push((position, why));
+                }
+                for (position, ev) in decoded {
+                    w.apply(position, ev);
+                }
+                w.applied = last.next();
+                if refresh_networks {
+                    w.refresh_networks();
+                }
+                let dirty = w.take_dirty();
+                dirty
+                    .into_iter()
+                    .filter_map(|k| w.cases.get(&k).map(|c| (k, encode_file(&c.events))))
+                    .collect::<Vec<_>>()
+            };
+            s.commit(files, last.next())?;
+            if flush {
+                s.flush()?;
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|e| Error::Storage(format!("projection batch: {e}")))??;
+        if refresh_networks {
+            last_networks = Instant::now();
+        }
+        if flush {
+            last_flush = Instant::now();
+        }
+        next = last.next();
+        debug!(applied = next.0, "views applied");
+        applied_tx.send_replace(next);
+    }
+}

@@ -1,0 +1,127 @@
+//! Where the views are stored: one sled tree holding each case file as it stands and the position
+//! applied, written together in one atomic batch, so a crash leaves the stored views at one
+//! position or the next, never half of one.
+//!
+//! Keys: `c` + force + `\0` + case reference → the case file (each event as its log position and
+//! its stored protobuf encoding, corrections applied); `m/applied` → the position applied (u64 BE).
+//! Persons, identifiers, places and networks are indexes over the case files, rebuilt in memory
+//! on open: they are not stored twice.
+
+use std::path::Path;
+
+use beaconport_domain::Position;
+use beaconport_proto::pb;
+use prost::Message;
+
+use crate::case::{CaseKey, Effective};
+use crate::{Error, Result};
+
+const APPLIED: &[u8] = b"m/applied";
+
+/// The stored views.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: sled::Db,
+    tree: sled::Tree,
+}
+
+/// One stored case file, decoded.
+#[derive(Debug)]
+pub struct StoredCase {
+    pub key: CaseKey,
+    pub events: Vec<Effective>,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &Path, cache_mb: u64) -> Result<Self> {
+        let db = sled::Config::new().path(dir).cache_capacity(cache_mb * 1024 * 1024).open().map_err(storage)?;
+        let tree = db.open_tree("views").map_err(storage)?;
+        Ok(Store { db, tree })
+    }
+
+    /// The position applied by the stored views.
+    pub fn applied(&self) -> Result<Position> {
+        Ok(match self.tree.get(APPLIED).map_err(storage)? {
+            Some(v) => Position(u64::from_be_bytes(v.as_ref().try_into().map_err(|_| corrupt("applied position"))?)),
+            None => Position(0),
+        })
+    }
+
+    /// Every stored case file.
+    pub fn cases(&self) -> impl Iterator<Item = Result<StoredCase>> + '_ {
+        self.tree.scan_prefix(b"c").map(|kv| {
+            let (k, v) = kv.map_err(storage)?;
+            let key = decode_key(&k[1..])?;
+            Ok(StoredCase { events: decode_file(&key, &v)?, key })
+        })
+    }
+
+    /// Stores changed case files and the position applied, atomically.
+    pub fn commit(&self, files: Vec<(CaseKey, Vec<u8>)>, applied: Position) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        for (key, file) in files {
+            batch.insert(case_key(&key), file);
+        }
+        batch.insert(APPLIED, &applied.0.to_be_bytes());
+        self.tree.apply_batch(batch).map_err(storage)
+    }
+
+    /// Flushes to disk: the views survive a crash of the machine up to here.
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush().map(|_| ()).map_err(storage)
+    }
+
+    /// Bytes on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        self.db.size_on_disk().unwrap_or(0)
+    }
+}
+
+fn case_key(key: &CaseKey) -> Vec<u8> {
+    let mut k = Vec::with_capacity(2 + key.0.len() + key.1.len());
+    k.push(b'c');
+    k.extend_from_slice(key.0.as_bytes());
+    k.push(0);
+    k.extend_from_slice(key.1.as_bytes());
+    k
+}
+
+fn decode_key(k: &[u8]) -> Result<CaseKey> {
+    let s = std::str::from_utf8(k).map_err(|_| corrupt("case key"))?;
+    let (f, c) = s.split_once('\0').ok_or_else(|| corrupt("case key"))?;
+    Ok((f.to_string(), c.to_string()))
+}
+
+/// Encodes a case file: per event, its position (varint) and its protobuf encoding (length-delimited).
+pub fn encode_file(events: &[Effective]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(events.len() * 320);
+    for e in events {
+        prost::encoding::encode_varint(e.position.0, &mut out);
+        beaconport_proto::event_to_pb(&e.event).encode_length_delimited(&mut out).expect("a Vec grows");
+    }
+    out
+}
+
+fn decode_file(key: &CaseKey, mut bytes: &[u8]) -> Result<Vec<Effective>> {
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        let position = prost::encoding::decode_varint(&mut bytes).map_err(|_| corrupt_case(key))?;
+        let pbe = pb::event::Event::decode_length_delimited(&mut bytes).map_err(|_| corrupt_case(key))?;
+        let event = beaconport_proto::decode_stored(pbe).map_err(|_| corrupt_case(key))?;
+        out.push(Effective { position: Position(position), event });
+    }
+    Ok(out)
+}
+
+fn storage(e: sled::Error) -> Error {
+    Error::Storage(e.to_string())
+}
+
+fn corrupt(what: &str) -> Error {
+    Error::Corrupt(format!("stored views: {what} does not decode"))
+}
+
+fn corrupt_case(key: &CaseKey) -> Error {
+    Error::Corrupt(format!("stored views: case file {}/{} does not decode", key.0, key.1))
+}

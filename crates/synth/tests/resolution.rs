@@ -1,0 +1,174 @@
+//! Evaluation of person resolution: pairwise precision, recall and F1 against the synthetic
+//! scenario's truth and against FEBRL (`shared/data/febrl`), with wall times. Figures are printed
+//! (run with `--release --nocapture`); the assertions are floors, not targets.
+
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use beaconport_domain::resolution::{MentionKey, Model, Record, Resolver};
+use beaconport_domain::{Address, Body, Identifier, IdentifierKind, Name, PartialDate};
+use beaconport_synth::{generate, Options};
+
+/// Pairwise precision, recall and F1 of a predicted clustering against the truth.
+fn pairwise<P: Eq + Hash + Copy, T: Eq + Hash + Copy>(items: &[(P, T)]) -> (f64, f64, f64) {
+    let c2 = |n: usize| (n * n.saturating_sub(1) / 2) as f64;
+    let mut pred: HashMap<P, usize> = HashMap::new();
+    let mut truth: HashMap<T, usize> = HashMap::new();
+    let mut both: HashMap<(P, T), usize> = HashMap::new();
+    for &(p, t) in items {
+        *pred.entry(p).or_default() += 1;
+        *truth.entry(t).or_default() += 1;
+        *both.entry((p, t)).or_default() += 1;
+    }
+    let tp: f64 = both.values().map(|&n| c2(n)).sum();
+    let pp: f64 = pred.values().map(|&n| c2(n)).sum();
+    let tt: f64 = truth.values().map(|&n| c2(n)).sum();
+    let precision = if pp == 0.0 { 1.0 } else { tp / pp };
+    let recall = if tt == 0.0 { 1.0 } else { tp / tt };
+    let f1 = if precision + recall == 0.0 { 0.0 } else { 2.0 * precision * recall / (precision + recall) };
+    (precision, recall, f1)
+}
+
+fn resolve(records: &[(MentionKey, Record)]) -> (Resolver, f64, f64) {
+    let t0 = Instant::now();
+    let just: Vec<Record> = records.iter().map(|(_, r)| r.clone()).collect();
+    let model = Model::estimate(&just);
+    let estimate = t0.elapsed().as_secs_f64();
+    let t1 = Instant::now();
+    let mut r = Resolver::new(model);
+    for (k, rec) in records {
+        r.upsert(k.clone(), rec.clone());
+    }
+    (r, estimate, t1.elapsed().as_secs_f64())
+}
+
+#[test]
+fn synthetic_scenario() {
+    let scenario = generate(&Options::default());
+    let mut records: Vec<(MentionKey, Record)> = Vec::new();
+    let mut index: HashMap<MentionKey, usize> = HashMap::new();
+    for e in &scenario.events {
+        let p = match &e.body {
+            Body::PersonRecorded(p) => p,
+            Body::RecordCorrected(c) => match c.replacement.as_ref() {
+                Body::PersonRecorded(p) => p,
+                _ => continue,
+            },
+            _ => continue,
+        };
+        let key = MentionKey::new(e.force.code, e.case_ref.clone(), p.person_ref.clone());
+        let rec = Record::from_person(p);
+        match index.get(&key) {
+            Some(&i) => records[i].1 = rec,
+            None => {
+                index.insert(key.clone(), records.len());
+                records.push((key, rec));
+            }
+        }
+    }
+    let (r, est, secs) = resolve(&records);
+    let items: Vec<_> = records
+        .iter()
+        .filter_map(|(k, _)| {
+            let t =
+                scenario.truth.identity_of_mention.get(&(k.force.clone(), k.case_ref.clone(), k.person_ref.clone()))?;
+            Some((r.person_of(k).expect("resolved"), *t))
+        })
+        .collect();
+    let (p, rc, f1) = pairwise(&items);
+    println!(
+        "synth: {} mentions ({} with truth) -> {} persons; precision {p:.4} recall {rc:.4} F1 {f1:.4}; \
+         estimate {est:.3}s, resolve {secs:.3}s ({:.1} µs/upsert); threshold {:.1} bits",
+        records.len(),
+        items.len(),
+        r.persons(),
+        secs * 1e6 / records.len() as f64,
+        r.model().threshold(),
+    );
+    // Look-alikes kept apart.
+    let mut person_of_individual: HashMap<u64, Vec<_>> = HashMap::new();
+    for (k, _) in &records {
+        if let Some(t) =
+            scenario.truth.identity_of_mention.get(&(k.force.clone(), k.case_ref.clone(), k.person_ref.clone()))
+        {
+            person_of_individual.entry(*t).or_default().push(r.person_of(k).expect("resolved"));
+        }
+    }
+    let mut merged = HashMap::new();
+    for la in &scenario.truth.look_alikes {
+        let (Some(a), Some(b)) = (person_of_individual.get(&la.a), person_of_individual.get(&la.b)) else { continue };
+        let bad = a.iter().any(|x| b.contains(x));
+        let e = merged.entry(format!("{:?}", la.kind)).or_insert((0, 0));
+        e.0 += bad as usize;
+        e.1 += 1;
+    }
+    println!("synth look-alikes merged (of those recorded): {merged:?}");
+    assert!(f1 >= 0.93, "synthetic F1 {f1:.4} below the floor");
+}
+
+fn febrl_path(file: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/febrl").join(file)
+}
+
+/// FEBRL rows as records; the truth is the number N of `rec-N-org` / `rec-N-dup-K`.
+fn febrl(file: &str) -> Option<Vec<(MentionKey, Record, u64)>> {
+    let text = std::fs::read_to_string(febrl_path(file)).ok()?;
+    let mut out = Vec::new();
+    for line in text.lines().skip(1) {
+        let c: Vec<&str> = line.split(',').map(str::trim).collect();
+        if c.len() < 11 {
+            continue;
+        }
+        let truth: u64 = c[0].split('-').nth(1).and_then(|n| n.parse().ok()).expect("rec id");
+        let d = c[9];
+        let date_of_birth = (d.len() == 8)
+            .then(|| {
+                let (y, m, day) = (d[..4].parse().ok()?, d[4..6].parse().ok()?, d[6..].parse().ok()?);
+                chrono::NaiveDate::from_ymd_opt(y, m, day)?;
+                Some(PartialDate { year: y, month: Some(m), day: Some(day) })
+            })
+            .flatten();
+        let line1 = format!("{} {}", c[3], c[4]).trim().to_string();
+        let address =
+            Address { line1, line2: c[5].into(), town: c[6].into(), postcode: c[7].into(), country: "AU".into() };
+        let record = Record {
+            names: vec![Name { forenames: c[1].into(), surname: c[2].into() }],
+            date_of_birth,
+            sex: None,
+            identifiers: if c[10].is_empty() {
+                Vec::new()
+            } else {
+                vec![Identifier { kind: IdentifierKind::NationalId, value: c[10].into() }]
+            },
+            addresses: vec![address],
+        };
+        out.push((MentionKey::new("FEBRL", file, c[0]), record, truth));
+    }
+    Some(out)
+}
+
+#[test]
+fn febrl_datasets() {
+    for file in ["dataset1.csv", "dataset2.csv"] {
+        let Some(rows) = febrl(file) else {
+            println!("febrl: {file} not found at {}, skipped", febrl_path(file).display());
+            continue;
+        };
+        let t = Instant::now();
+        let records: Vec<(MentionKey, Record)> = rows.iter().map(|(k, r, _)| (k.clone(), r.clone())).collect();
+        let (r, est, secs) = resolve(&records);
+        let total = t.elapsed().as_secs_f64();
+        let items: Vec<_> = rows.iter().map(|(k, _, t)| (r.person_of(k).expect("resolved"), *t)).collect();
+        let (p, rc, f1) = pairwise(&items);
+        println!(
+            "febrl {file}: {} records -> {} persons; precision {p:.4} recall {rc:.4} F1 {f1:.4}; \
+             total {total:.3}s (estimate {est:.3}s, resolve {secs:.3}s); threshold {:.1} bits",
+            rows.len(),
+            r.persons(),
+            r.model().threshold()
+        );
+        assert!(f1 >= 0.97, "FEBRL {file} F1 {f1:.4} below the floor");
+    }
+}

@@ -1,0 +1,258 @@
+//! One case file as it stands: the case's events with corrections applied and retractions
+//! removed, folded into what the case says (who is in it, in which role, what was decided).
+//!
+//! Pure: folding a case is a function of its events, so a case touched by a correction or a
+//! retraction is simply folded again from its file.
+
+use std::collections::BTreeMap;
+
+use beaconport_domain::reference::Force;
+use beaconport_domain::{self as d, Body, Event, Identifier, Position, Role};
+
+/// `(force code, case reference)`.
+pub type CaseKey = (String, String);
+
+/// One event of a case file: the original envelope and position, and the body as it stands
+/// (a correction replaces the body, keeping the original id so it can be corrected again).
+#[derive(Debug, Clone)]
+pub struct Effective {
+    pub position: Position,
+    pub event: Event,
+}
+
+/// One person as recorded in this case.
+#[derive(Debug, Clone)]
+pub struct Mention {
+    pub person: d::PersonRecorded,
+    /// Position of the event that recorded the person as it stands now.
+    pub position: Position,
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
+    /// Identifiers observed later and tied to this person.
+    pub observed: Vec<Identifier>,
+    /// Places tied to this person: offence scenes (suspects and victims) and sightings.
+    pub places: Vec<PlaceRef>,
+}
+
+/// A place as the views key it, with a readable label.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct PlaceRef {
+    pub key: String,
+    pub label: String,
+    /// `address` for a person's recorded address, `scene` for an offence, `sighting` for a location observed.
+    pub source: &'static str,
+}
+
+/// A case folded from its events.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub key: CaseKey,
+    pub force: &'static Force,
+    /// The case file: events as they stand, in log order.
+    pub events: Vec<Effective>,
+    pub opened: Option<d::CaseOpened>,
+    pub persons: BTreeMap<String, Mention>,
+    pub offences: Vec<d::OffenceRecorded>,
+    pub decisions: Vec<d::DecisionRecorded>,
+    pub interviews: Vec<d::InterviewRecorded>,
+    pub statements: Vec<d::StatementTaken>,
+    pub referrals: Vec<d::CaseReferred>,
+    pub reviews: Vec<d::IndependentReviewRecorded>,
+    pub travel_risks: Vec<d::TravelRiskNoted>,
+    /// Flags standing now: (flag, person or the whole case).
+    pub flags: Vec<(d::AbuseFlag, Option<String>)>,
+    /// Identifiers observed in the case and tied to no person.
+    pub loose_identifiers: Vec<Identifier>,
+    pub link_decisions: Vec<d::LinkDecided>,
+}
+
+impl Case {
+    pub fn new(key: CaseKey, force: &'static Force) -> Self {
+        Case {
+            key,
+            force,
+            events: Vec::new(),
+            opened: None,
+            persons: BTreeMap::new(),
+            offences: Vec::new(),
+            decisions: Vec::new(),
+            interviews: Vec::new(),
+            statements: Vec::new(),
+            referrals: Vec::new(),
+            reviews: Vec::new(),
+            travel_risks: Vec::new(),
+            flags: Vec::new(),
+            loose_identifiers: Vec::new(),
+            link_decisions: Vec::new(),
+        }
+    }
+
+    /// Folds the case again from its file (after a correction or a retraction).
+    pub fn refold(&mut self) {
+        let events = std::mem::take(&mut self.events);
+        *self = Case::new(self.key.clone(), self.force);
+        for e in events {
+            self.fold(e, &mut Vec::new());
+        }
+    }
+
+    /// Adds one event (neither a correction nor a retraction) to the file and folds it in;
+    /// `touched` receives the person refs whose mention changed.
+    pub fn fold(&mut self, eff: Effective, touched: &mut Vec<String>) {
+        let position = eff.position;
+        let recorded_at = eff.event.recorded_at;
+        match &eff.event.body {
+            Body::CaseOpened(c) => self.opened = Some(c.clone()),
+            Body::PersonRecorded(p) => {
+                let prior = self.persons.remove(&p.person_ref);
+                let (observed, places) = prior.map(|m| (m.observed, m.places)).unwrap_or_default();
+                let mut m = Mention { person: p.clone(), position, recorded_at, observed, places };
+                m.places.retain(|pl| pl.source != "address");
+                for a in &p.addresses {
+                    if let Some(pl) = address_place(a) {
+                        m.places.push(pl);
+                    }
+                }
+                self.persons.insert(p.person_ref.clone(), m);
+                // Offences and sightings recorded before the person was.
+                self.attach_places(&p.person_ref);
+                touched.push(p.person_ref.clone());
+            }
+            Body::OffenceRecorded(o) => {
+                self.offences.push(o.clone());
+                if let Some(pl) = o.place.as_ref().and_then(|p| place_ref(p, "scene")) {
+                    for r in o.suspect_refs.iter().chain(&o.victim_refs) {
+                        if let Some(m) = self.persons.get_mut(r) {
+                            push_unique(&mut m.places, pl.clone());
+                            touched.push(r.clone());
+                        }
+                    }
+                }
+            }
+            Body::IdentifierObserved(i) => match i.person_ref.as_ref().and_then(|r| self.persons.get_mut(r)) {
+                Some(m) => {
+                    if !m.observed.contains(&i.identifier) {
+                        m.observed.push(i.identifier.clone());
+                    }
+                    touched.push(m.person.person_ref.clone());
+                }
+                None => self.loose_identifiers.push(i.identifier.clone()),
+            },
+            Body::LocationObserved(l) => {
+                if let Some(pl) = place_ref(&l.place, "sighting") {
+                    for r in &l.person_refs {
+                        if let Some(m) = self.persons.get_mut(r) {
+                            push_unique(&mut m.places, pl.clone());
+                            touched.push(r.clone());
+                        }
+                    }
+                }
+            }
+            Body::InterviewRecorded(i) => self.interviews.push(i.clone()),
+            Body::StatementTaken(s) => self.statements.push(s.clone()),
+            Body::DecisionRecorded(x) => self.decisions.push(x.clone()),
+            Body::CaseReferred(r) => self.referrals.push(r.clone()),
+            Body::IndependentReviewRecorded(r) => self.reviews.push(r.clone()),
+            Body::TravelRiskNoted(t) => self.travel_risks.push(t.clone()),
+            Body::FlagApplied(f) => {
+                let k = (f.flag, f.person_ref.clone());
+                if !self.flags.contains(&k) {
+                    self.flags.push(k);
+                }
+            }
+            Body::FlagRemoved(f) => self.flags.retain(|(fl, p)| !(*fl == f.flag && *p == f.person_ref)),
+            Body::LinkDecided(l) => self.link_decisions.push(l.clone()),
+            // Corrections and retractions change the file itself; the views handle them.
+            Body::RecordCorrected(_) | Body::RecordRetracted(_) => return,
+        }
+        self.events.push(eff);
+    }
+
+    /// Re-attaches the places of offences and sightings that name `person_ref`.
+    fn attach_places(&mut self, person_ref: &str) {
+        let mut found = Vec::new();
+        for o in &self.offences {
+            if o.suspect_refs.iter().chain(&o.victim_refs).any(|r| r == person_ref) {
+                found.extend(o.place.as_ref().and_then(|p| place_ref(p, "scene")));
+            }
+        }
+        for e in &self.events {
+            if let Body::LocationObserved(l) = &e.event.body {
+                if l.person_refs.iter().any(|r| r == person_ref) {
+                    found.extend(place_ref(&l.place, "sighting"));
+                }
+            }
+        }
+        if let Some(m) = self.persons.get_mut(person_ref) {
+            for pl in found {
+                push_unique(&mut m.places, pl);
+            }
+        }
+    }
+
+    /// The role of a person in this case.
+    pub fn role_of(&self, person_ref: &str) -> Option<Role> {
+        self.persons.get(person_ref).map(|m| m.person.role)
+    }
+
+    /// Person refs of the case's persons in `role`.
+    pub fn refs_in_role(&self, role: Role) -> impl Iterator<Item = &str> {
+        self.persons.values().filter(move |m| m.person.role == role).map(|m| m.person.person_ref.as_str())
+    }
+
+    /// The latest decision naming `person_ref` (or naming nobody, so the whole case).
+    pub fn latest_decision_for(&self, person_ref: &str) -> Option<&d::DecisionRecorded> {
+        self.decisions
+            .iter()
+            .filter(|x| x.person_refs.is_empty() || x.person_refs.iter().any(|r| r == person_ref))
+            .max_by_key(|x| x.decided_on)
+    }
+}
+
+fn push_unique<T: PartialEq>(v: &mut Vec<T>, x: T) {
+    if !v.contains(&x) {
+        v.push(x);
+    }
+}
+
+fn squash(s: &str) -> String {
+    s.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+}
+
+/// A recorded address as a place: keyed by postcode and first line, so "12 High St" and
+/// "12 High Street" at one postcode are the same address only when the line agrees once squashed.
+pub fn address_place(a: &d::Address) -> Option<PlaceRef> {
+    let pc = squash(&a.postcode);
+    let line = squash(&a.line1);
+    if pc.is_empty() || line.is_empty() {
+        return None;
+    }
+    Some(PlaceRef {
+        key: format!("addr:{pc}:{line}"),
+        label: format!("{}, {}", a.line1.trim(), a.postcode.trim().to_uppercase()),
+        source: "address",
+    })
+}
+
+/// A place (offence scene or sighting) as the views key it: its address when it has one, else
+/// its name in its town, else its coordinates to about 10 metres.
+pub fn place_ref(p: &d::Place, source: &'static str) -> Option<PlaceRef> {
+    if let Some(a) = &p.address {
+        if let Some(mut pl) = address_place(a) {
+            if !p.name.trim().is_empty() {
+                pl.label = format!("{} ({})", p.name.trim(), pl.label);
+            }
+            pl.source = source;
+            return Some(pl);
+        }
+    }
+    let name = squash(&p.name);
+    let town = p.address.as_ref().map(|a| squash(&a.town)).unwrap_or_default();
+    if !name.is_empty() {
+        return Some(PlaceRef { key: format!("place:{town}:{name}"), label: p.name.trim().to_string(), source });
+    }
+    p.coordinates.map(|(lat, lon)| PlaceRef {
+        key: format!("geo:{lat:.4}:{lon:.4}"),
+        label: format!("{lat:.5}, {lon:.5}"),
+        source,
+    })
+}

@@ -1,0 +1,395 @@
+//! The cross-force views in memory, and how one event changes them.
+//!
+//! - **Case files** ([`Case`]): each case's events as they stand, folded.
+//! - **Persons**: every mention (one person in one case) resolved into persons by the domain's
+//!   [`Resolver`], with the investigators' link decisions.
+//! - **Graph**: identifiers and places shared between mentions, and the networks (connected
+//!   persons, cases, identifiers and places) they form.
+//!
+//! Everything here is synchronous and does no I/O: [`Views::apply`] is a function of the views and
+//! one event. The runner owns reading the log and storing the case files.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use beaconport_domain::resolution::{self, Decision, MentionKey, Record, Resolver};
+use beaconport_domain::{self as d, Body, Event, EventId, IdentifierKind, LinkDecision, PersonId, Position, Role};
+
+use crate::case::{Case, CaseKey, Effective};
+use crate::graph::Networks;
+
+/// A shared identifier, normalised: `(kind, value)`.
+pub type IdentKey = (IdentifierKind, String);
+
+/// What one mention contributes to the global indexes, so it can be taken back exactly.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contribution {
+    pub role: Role,
+    pub record: Record,
+    pub identifiers: BTreeSet<IdentKey>,
+    pub places: BTreeSet<String>,
+}
+
+/// How many mentions may share one identifier or place before it stops linking them: a hostel's
+/// address, a minicab office's phone or a shopping centre links everyone and explains nothing.
+pub const DEFAULT_HUB_LIMIT: usize = 30;
+
+/// The views.
+#[derive(Debug)]
+pub struct Views {
+    /// Every event before this position has been applied.
+    pub applied: Position,
+    pub cases: HashMap<CaseKey, Case>,
+    /// The case holding each event, for corrections and retractions.
+    targets: HashMap<EventId, CaseKey>,
+    pub resolver: Resolver,
+    pub contributions: HashMap<MentionKey, Contribution>,
+    pub identifiers: HashMap<IdentKey, BTreeSet<MentionKey>>,
+    pub places: HashMap<String, BTreeSet<MentionKey>>,
+    /// A readable label per place key.
+    pub place_labels: HashMap<String, String>,
+    /// Link decisions standing, per case that recorded them.
+    decisions: HashMap<CaseKey, Vec<(MentionKey, MentionKey, Decision)>>,
+    pub networks: Networks,
+    pub hub_limit: usize,
+    /// Cases changed since the runner last stored them.
+    dirty: BTreeSet<CaseKey>,
+    /// Events that could not be applied (a stored event that no longer decodes), by position.
+    pub skipped: Vec<(Position, String)>,
+}
+
+impl Views {
+    pub fn new(model: resolution::Model) -> Self {
+        Views {
+            applied: Position(0),
+            cases: HashMap::new(),
+            targets: HashMap::new(),
+            resolver: Resolver::new(model),
+            contributions: HashMap::new(),
+            identifiers: HashMap::new(),
+            places: HashMap::new(),
+            place_labels: HashMap::new(),
+            decisions: HashMap::new(),
+            networks: Networks::default(),
+            hub_limit: DEFAULT_HUB_LIMIT,
+            dirty: BTreeSet::new(),
+            skipped: Vec::new(),
+        }
+    }
+
+    /// Applies the event stored at `position` (the next one: positions are applied in order).
+    pub fn apply(&mut self, position: Position, event: Event) {
+        debug_assert!(position >= self.applied);
+        self.applied = position.next();
+        match &event.body {
+            Body::RecordCorrected(c) => {
+                let target = c.corrected_event_id;
+                let replacement = (*c.replacement).clone();
+                self.rewrite(target, |file| {
+                    if let Some(e) = file.iter_mut().find(|e| e.event.id == target) {
+                        e.event.body = replacement;
+                        e.position = position;
+                    }
+                });
+            }
+            Body::RecordRetracted(r) => {
+                let target = r.retracted_event_id;
+                self.rewrite(target, |file| file.retain(|e| e.event.id != target));
+            }
+            _ => {
+                let key: CaseKey = (event.force.code.to_string(), event.case_ref.clone());
+                self.targets.insert(event.id, key.clone());
+                let force = event.force;
+                let case = self.cases.entry(key.clone()).or_insert_with(|| Case::new(key.clone(), force));
+                let mut touched = Vec::new();
+                let is_link = matches!(event.body, Body::LinkDecided(_));
+                case.fold(Effective { position, event }, &mut touched);
+                self.dirty.insert(key.clone());
+                for r in touched {
+                    self.refresh_mention(&key, &r);
+                }
+                if is_link {
+                    self.refresh_decisions(&key);
+                }
+            }
+        }
+    }
+
+    /// Changes the file of the case holding `target`, folds the case again, and takes back and
+    /// re-adds what its mentions and decisions contribute.
+    fn rewrite(&mut self, target: EventId, change: impl FnOnce(&mut Vec<Effective>)) {
+        let Some(key) = self.targets.get(&target).cloned() else {
+            // The corrected event is unknown (never stored, or already retracted): nothing to change.
+            return;
+        };
+        let Some(case) = self.cases.get_mut(&key) else { return };
+        let before: Vec<String> = case.persons.keys().cloned().collect();
+        change(&mut case.events);
+        case.refold();
+        let after: Vec<String> = case.persons.keys().cloned().collect();
+        self.dirty.insert(key.clone());
+        let refs: BTreeSet<String> = before.into_iter().chain(after).collect();
+        for r in refs {
+            self.refresh_mention(&key, &r);
+        }
+        self.refresh_decisions(&key);
+        // Something may have been taken away: networks are recomputed when next read.
+        self.networks.invalidate();
+    }
+
+    /// Brings the global indexes in line with one mention of one case.
+    fn refresh_mention(&mut self, case: &CaseKey, person_ref: &str) {
+        let key = MentionKey { force: case.0.clone(), case_ref: case.1.clone(), person_ref: person_ref.to_string() };
+        let new = self.cases.get(case).and_then(|c| c.persons.get(person_ref)).map(|m| {
+            let mut record = Record::from_person(&m.person);
+            for i in &m.observed {
+                if !record.identifiers.contains(i) {
+                    record.identifiers.push(i.clone());
+                }
+            }
+            let identifiers = record
+                .identifiers
+                .iter()
+                .map(|i| (i.kind, resolution::normalise_identifier(i.kind, &i.value)))
+                .filter(|(_, v)| !v.is_empty())
+                .collect();
+            let places = m.places.iter().map(|p| p.key.clone()).collect();
+            for p in &m.places {
+                self.place_labels.entry(p.key.clone()).or_insert_with(|| p.label.clone());
+            }
+            Contribution { role: m.person.role, record, identifiers, places }
+        });
+        let old = self.contributions.get(&key);
+        if old == new.as_ref() {
+            return;
+        }
+        let old = self.contributions.remove(&key);
+        let mut removed_something = false;
+        if let Some(o) = &old {
+            for i in &o.identifiers {
+                if new.as_ref().is_none_or(|n| !n.identifiers.contains(i)) {
+                    remove_from(&mut self.identifiers, i, &key);
+                    removed_something = true;
+                }
+            }
+            for p in &o.places {
+                if new.as_ref().is_none_or(|n| !n.places.contains(p)) {
+                    remove_from(&mut self.places, p, &key);
+                    removed_something = true;
+                }
+            }
+            if new.as_ref().is_none_or(|n| n.role != o.role) {
+                removed_something = true;
+            }
+        }
+        let changes = match &new {
+            Some(n) => {
+                if old.as_ref().is_none_or(|o| o.record != n.record) {
+                    self.resolver.upsert(key.clone(), n.record.clone())
+                } else {
+                    Vec::new()
+                }
+            }
+            None => self.resolver.remove(&key),
+        };
+        self.note_changes(&changes);
+        if removed_something {
+            self.networks.invalidate();
+        }
+        if let Some(n) = new {
+            for i in &n.identifiers {
+                let set = self.identifiers.entry(i.clone()).or_default();
+                set.insert(key.clone());
+                if set.len() == self.hub_limit + 1 {
+                    // Became a hub: the links it made no longer count.
+                    self.networks.invalidate();
+                }
+            }
+            for p in &n.places {
+                let set = self.places.entry(p.clone()).or_default();
+                set.insert(key.clone());
+                if set.len() == self.hub_limit + 1 {
+                    self.networks.invalidate();
+                }
+            }
+            let idents: Vec<&IdentKey> = n
+                .identifiers
+                .iter()
+                .filter(|i| self.identifiers.get(*i).is_some_and(|s| s.len() <= self.hub_limit))
+                .collect();
+            let places: Vec<&String> =
+                n.places.iter().filter(|p| self.places.get(*p).is_some_and(|s| s.len() <= self.hub_limit)).collect();
+            self.networks.add_mention(&key, case, n.role, &idents, &places);
+            if let Some(person) = self.resolver.person_of(&key) {
+                self.networks.join_person(&key, person);
+            }
+            self.contributions.insert(key, n);
+        }
+    }
+
+    /// Brings the resolver's decisions in line with the link decisions a case records.
+    fn refresh_decisions(&mut self, case: &CaseKey) {
+        let new: Vec<(MentionKey, MentionKey, Decision)> = self
+            .cases
+            .get(case)
+            .map(|c| {
+                c.link_decisions
+                    .iter()
+                    .map(|l| {
+                        let decision = match l.decision {
+                            LinkDecision::Same => Decision::Same,
+                            LinkDecision::Different => Decision::Different,
+                            LinkDecision::Withdrawn => Decision::Withdrawn,
+                        };
+                        (mention_key(&l.a), mention_key(&l.b), decision)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let old = self.decisions.remove(case).unwrap_or_default();
+        if old == new {
+            if !new.is_empty() {
+                self.decisions.insert(case.clone(), new);
+            }
+            return;
+        }
+        for (a, b, _) in &old {
+            if !new.iter().any(|(x, y, _)| x == a && y == b) {
+                let changes = self.resolver.decide(a, b, Decision::Withdrawn);
+                self.note_changes(&changes);
+            }
+        }
+        for (a, b, decision) in &new {
+            if !old.contains(&(a.clone(), b.clone(), *decision)) {
+                let changes = self.resolver.decide(a, b, *decision);
+                self.note_changes(&changes);
+            }
+        }
+        if !new.is_empty() {
+            self.decisions.insert(case.clone(), new);
+        }
+    }
+
+    fn note_changes(&mut self, changes: &[resolution::Change]) {
+        for c in changes {
+            match (c.before, c.after) {
+                (_, Some(after)) => {
+                    if c.before.is_some_and(|b| b != after) {
+                        // A split or a merge moved this mention: merges only join, but a split
+                        // must undo joins, so recompute.
+                        self.networks.note_moved(c.before, after);
+                    }
+                    self.networks.join_person(&c.key, after);
+                }
+                (Some(_), None) => self.networks.invalidate(),
+                (None, None) => {}
+            }
+        }
+    }
+
+    /// Case files changed since the last call, for the runner to store.
+    pub fn take_dirty(&mut self) -> BTreeSet<CaseKey> {
+        std::mem::take(&mut self.dirty)
+    }
+
+    /// Loads a stored case file (on open): folds it and adds what it contributes.
+    pub fn load_case(&mut self, key: CaseKey, force: &'static d::reference::Force, events: Vec<Effective>) {
+        for e in &events {
+            self.targets.insert(e.event.id, key.clone());
+        }
+        let mut case = Case::new(key.clone(), force);
+        case.events = events;
+        case.refold();
+        let refs: Vec<String> = case.persons.keys().cloned().collect();
+        let has_links = !case.link_decisions.is_empty();
+        self.cases.insert(key.clone(), case);
+        for r in refs {
+            self.refresh_mention(&key, &r);
+        }
+        if has_links {
+            self.refresh_decisions(&key);
+        }
+    }
+
+    /// Registers the ids of events corrected or retracted away (kept so that a second
+    /// correction of a retracted event is recognised as such).
+    pub fn case_of_event(&self, id: &EventId) -> Option<&CaseKey> {
+        self.targets.get(id)
+    }
+
+    /// The person a mention belongs to.
+    pub fn person_of(&self, key: &MentionKey) -> Option<PersonId> {
+        self.resolver.person_of(key)
+    }
+
+    /// The case and mention state of a mention key.
+    pub fn mention(&self, key: &MentionKey) -> Option<(&Case, &crate::case::Mention)> {
+        let case = self.cases.get(&(key.force.clone(), key.case_ref.clone()))?;
+        Some((case, case.persons.get(&key.person_ref)?))
+    }
+
+    /// Mentions sharing an identifier, unless it is a hub.
+    pub fn sharing_identifier(&self, ident: &IdentKey) -> Option<&BTreeSet<MentionKey>> {
+        self.identifiers.get(ident).filter(|s| s.len() <= self.hub_limit)
+    }
+
+    /// Mentions tied to a place, unless it is a hub.
+    pub fn sharing_place(&self, place: &str) -> Option<&BTreeSet<MentionKey>> {
+        self.places.get(place).filter(|s| s.len() <= self.hub_limit)
+    }
+
+    /// Counts for status and tests.
+    pub fn counts(&self) -> Counts {
+        Counts {
+            cases: self.cases.len(),
+            mentions: self.contributions.len(),
+            persons: self.resolver.persons(),
+            identifiers: self.identifiers.len(),
+            places: self.places.len(),
+        }
+    }
+
+    /// A canonical, order-free digest of everything the views hold, for comparing a rebuilt
+    /// view with a live one: case files, persons and their members, shared identifiers.
+    pub fn fingerprint(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for (k, c) in &self.cases {
+            let file: Vec<String> =
+                c.events.iter().map(|e| format!("{}@{}:{:?}", e.event.id, e.position, e.event.body)).collect();
+            out.insert(format!("case {}/{}", k.0, k.1), file.join("|"));
+        }
+        for key in self.contributions.keys() {
+            let person = self.resolver.person_of(key).map(|p| p.to_string()).unwrap_or_default();
+            out.insert(format!("mention {}/{}/{}", key.force, key.case_ref, key.person_ref), person);
+        }
+        for (i, set) in &self.identifiers {
+            let members: Vec<String> =
+                set.iter().map(|m| format!("{}/{}/{}", m.force, m.case_ref, m.person_ref)).collect();
+            out.insert(format!("identifier {}:{}", i.0.name(), i.1), members.join(","));
+        }
+        out
+    }
+}
+
+/// Sizes of the views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub cases: usize,
+    pub mentions: usize,
+    pub persons: usize,
+    pub identifiers: usize,
+    pub places: usize,
+}
+
+fn remove_from<K: std::hash::Hash + Eq>(index: &mut HashMap<K, BTreeSet<MentionKey>>, k: &K, key: &MentionKey) {
+    if let Some(set) = index.get_mut(k) {
+        set.remove(key);
+        if set.is_empty() {
+            index.remove(k);
+        }
+    }
+}
+
+/// The resolver's key for a mention reference of an event.
+pub fn mention_key(m: &d::MentionRef) -> MentionKey {
+    MentionKey { force: m.force.code.to_string(), case_ref: m.case_ref.clone(), person_ref: m.person_ref.clone() }
+}
