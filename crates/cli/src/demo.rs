@@ -225,7 +225,7 @@ async fn views_report(url: &str, head: u64, scenario: &beaconport_synth::Scenari
     let ctx = || {
         Some(api::QueryContext { purpose: "demo: the national picture".into(), min_position: head, wait_ms: 60_000 })
     };
-    let status = q.view_status(api::ViewStatusRequest {}).await?.into_inner();
+    let status = q.view_status(api::ViewStatusRequest { digest: false }).await?.into_inner();
     let rows = crate::import::export_persons(&crate::import::ExportPersonsArgs {
         server: url.to_string(),
         purpose: "demo: scoring resolution against the scenario".into(),
@@ -235,8 +235,11 @@ async fn views_report(url: &str, head: u64, scenario: &beaconport_synth::Scenari
         min_position: head,
     })
     .await?;
-    let status =
-        if status.applied < head { q.view_status(api::ViewStatusRequest {}).await?.into_inner() } else { status };
+    let status = if status.applied < head {
+        q.view_status(api::ViewStatusRequest { digest: false }).await?.into_inner()
+    } else {
+        status
+    };
     println!(
         "\nviews: {} mentions of persons resolved into {} persons across forces; {} networks of two or more suspects, {} of them crossing force boundaries (views caught up {:.1} s after publishing)",
         status.mentions, status.persons, status.networks, status.cross_force_networks, t.elapsed().as_secs_f64()

@@ -8,7 +8,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use beaconport_domain::resolution::Model;
 use beaconport_domain::{reference, Position};
 use beaconport_log::EventLog;
 use beaconport_proto::pb;
@@ -51,8 +50,9 @@ impl Options {
 
 /// Loads the stored views (or starts empty).
 pub fn load(store: &Store, opts: &Options) -> Result<Views> {
-    let mut views = Views::new(Model::default());
+    let mut views = Views::with_basis(store.model_basis()?);
     views.hub_limit = opts.hub_limit;
+    views.set_loading(true);
     let mut cases: Vec<_> = store.cases().collect::<Result<_>>()?;
     // Load in the order the cases began in the log, so the views come back as they were built.
     cases.sort_by_key(|c| c.events.first().map_or(0, |e| e.position.0));
@@ -60,6 +60,8 @@ pub fn load(store: &Store, opts: &Options) -> Result<Views> {
         let force = reference::force(&c.key.0).ok_or_else(|| Error::Corrupt(format!("unknown force {}", c.key.0)))?;
         views.load_case(c.key, force, c.events);
     }
+    views.set_loading(false);
+    views.take_dirty();
     views.applied = store.applied()?;
     views.refresh_networks();
     Ok(views)
@@ -220,7 +222,7 @@ async fn run(
                     Err(why) => skipped.push((e.position, why)),
                 }
             }
-            let files = {
+            let (files, basis) = {
                 let mut w = v.write();
                 for (position, why) in skipped {
                     warn!(position = position.0, reason = %why, "stored event does not decode; not applied");
@@ -234,12 +236,13 @@ async fn run(
                     w.refresh_networks();
                 }
                 let dirty = w.take_dirty();
-                dirty
+                let files = dirty
                     .into_iter()
                     .filter_map(|k| w.cases.get(&k).map(|c| (k, encode_file(&c.events))))
-                    .collect::<Vec<_>>()
+                    .collect::<Vec<_>>();
+                (files, w.take_model_basis())
             };
-            s.commit(files, last.next())?;
+            s.commit(files, basis.as_ref(), last.next())?;
             if flush {
                 s.flush()?;
             }

@@ -14,9 +14,13 @@ use beaconport_proto::pb;
 use prost::Message;
 
 use crate::case::{CaseKey, Effective};
+use crate::views::ModelBasis;
 use crate::{Error, Result};
+use beaconport_domain::resolution::Record;
+use beaconport_domain::{Body, PersonRecorded, Role};
 
 const APPLIED: &[u8] = b"m/applied";
+const MODEL: &[u8] = b"m/model";
 
 /// The stored views.
 #[derive(Debug, Clone)]
@@ -57,9 +61,18 @@ impl Store {
         })
     }
 
-    /// Stores changed case files and the position applied, atomically.
-    pub fn commit(&self, files: Vec<(CaseKey, Vec<u8>)>, applied: Position) -> Result<()> {
+    /// What the current resolution model was estimated from, if it was.
+    pub fn model_basis(&self) -> Result<Option<ModelBasis>> {
+        let Some(v) = self.tree.get(MODEL).map_err(storage)? else { return Ok(None) };
+        decode_basis(&v).map(Some)
+    }
+
+    /// Stores changed case files, a new model basis if any, and the position applied, atomically.
+    pub fn commit(&self, files: Vec<(CaseKey, Vec<u8>)>, basis: Option<&ModelBasis>, applied: Position) -> Result<()> {
         let mut batch = sled::Batch::default();
+        if let Some(b) = basis {
+            batch.insert(MODEL, encode_basis(b));
+        }
         for (key, file) in files {
             batch.insert(case_key(&key), file);
         }
@@ -112,6 +125,59 @@ fn decode_file(key: &CaseKey, mut bytes: &[u8]) -> Result<Vec<Effective>> {
         out.push(Effective { position: Position(position), event });
     }
     Ok(out)
+}
+
+/// Encodes a model basis: the mention count (varint), then each record as a length-delimited
+/// `PersonRecorded` (its first name the record's first name, the rest aliases).
+pub fn encode_basis(b: &ModelBasis) -> Vec<u8> {
+    let mut out = Vec::new();
+    prost::encoding::encode_varint(b.mentions as u64, &mut out);
+    for r in &b.records {
+        let person = PersonRecorded {
+            person_ref: "basis".into(),
+            role: Role::Witness,
+            name: r.names.first().cloned(),
+            aliases: r.names.iter().skip(1).cloned().collect(),
+            date_of_birth: r.date_of_birth,
+            sex: r.sex,
+            self_defined_ethnicity: None,
+            officer_observed_ethnicity: None,
+            nationalities: Vec::new(),
+            addresses: r.addresses.clone(),
+            identifiers: r.identifiers.clone(),
+            vital_status: None,
+            date_of_death: None,
+            description: String::new(),
+        };
+        let body = beaconport_proto::convert::body_to_pb(&Body::PersonRecorded(person));
+        body.encode_length_delimited(&mut out).expect("a Vec grows");
+    }
+    out
+}
+
+fn decode_basis(mut bytes: &[u8]) -> Result<ModelBasis> {
+    let bad = || corrupt("model basis");
+    let mentions = prost::encoding::decode_varint(&mut bytes).map_err(|_| bad())? as usize;
+    let mut records = Vec::new();
+    while !bytes.is_empty() {
+        let body = pb::event::Body::decode_length_delimited(&mut bytes).map_err(|_| bad())?;
+        // Decoded through a stand-in envelope: the conversions are defined on whole events.
+        let event = pb::event::Event {
+            event_id: "00000000-0000-7000-8000-000000000000".into(),
+            force_code: "NCA".into(),
+            case_ref: "basis".into(),
+            occurred_at: "2000-01-01T00:00:00Z".into(),
+            recorded_at: "2000-01-01T00:00:00Z".into(),
+            schema_version: 1,
+            recorded_by: "basis".into(),
+            body: Some(body),
+        };
+        match beaconport_proto::decode_stored(event).map_err(|_| bad())?.body {
+            Body::PersonRecorded(p) => records.push(Record::from_person(&p)),
+            _ => return Err(bad()),
+        }
+    }
+    Ok(ModelBasis { mentions, records })
 }
 
 fn storage(e: sled::Error) -> Error {

@@ -753,9 +753,10 @@ impl api::query_service_server::QueryService for Query {
 
     async fn view_status(
         &self,
-        _request: Request<api::ViewStatusRequest>,
+        request: Request<api::ViewStatusRequest>,
     ) -> Result<Response<api::ViewStatusResponse>, Status> {
         let head = self.projector.head().0;
+        let want_digest = request.into_inner().digest;
         let answer = self
             .with_views(true, move |v| {
                 let c = v.counts();
@@ -769,6 +770,8 @@ impl api::query_service_server::QueryService for Query {
                     cases: c.cases as u64,
                     networks: networks.len() as u64,
                     cross_force_networks: networks.iter().filter(|n| n.cross_force()).count() as u64,
+                    digest: if want_digest { v.digest() } else { String::new() },
+                    skipped: v.skipped.len() as u64,
                 })
             })
             .await?;

@@ -172,3 +172,109 @@ fn febrl_datasets() {
         assert!(f1 >= 0.97, "FEBRL {file} F1 {f1:.4} below the floor");
     }
 }
+
+/// A line of `/proc/self/status` in KiB (`VmHWM`, `VmRSS`), Linux only.
+fn proc_kib(field: &str) -> Option<u64> {
+    let s = std::fs::read_to_string("/proc/self/status").ok()?;
+    s.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// Scale measurement, not a timed assertion: upserts `RESOLUTION_SCALE` mentions (default
+/// 20,000; set `RESOLUTION_SCALE=1000000` for the full measurement) taken from
+/// [`beaconport_synth::events_for_bench`]'s base scenario and repeated under new case references
+/// as `events_for_bench` does (the same people recur in every repetition, so clusters and blocks
+/// grow with the size). Prints µs per upsert over each stretch, persons, the largest person and
+/// the largest link component, and memory.
+#[test]
+fn scale_1m() {
+    let n: usize = std::env::var("RESOLUTION_SCALE").ok().and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    let base_events = beaconport_synth::events_for_bench(
+        7,
+        beaconport_synth::BENCH_BASE_EVENTS.min(n * 8),
+        beaconport_synth::default_now(),
+    );
+    let mut base: Vec<(String, String, String, Record)> = Vec::new();
+    let mut index: HashMap<(String, String, String), usize> = HashMap::new();
+    for e in &base_events {
+        let p = match &e.body {
+            Body::PersonRecorded(p) => p,
+            _ => continue,
+        };
+        let k = (e.force.code.to_string(), e.case_ref.clone(), p.person_ref.clone());
+        if index.contains_key(&k) {
+            continue;
+        }
+        index.insert(k.clone(), base.len());
+        base.push((k.0, k.1, k.2, Record::from_person(p)));
+    }
+    drop(base_events);
+    let model = Model::estimate(&base.iter().map(|b| b.3.clone()).collect::<Vec<_>>());
+    let rss0 = proc_kib("VmRSS:").unwrap_or(0);
+    println!("scale: base {} distinct mentions; target {n}; RSS before {:.1} MiB", base.len(), rss0 as f64 / 1024.0);
+    // `GMP-2014-003812` in round 2 is `GMP-2014-20003812`, as events_for_bench renumbers.
+    let renumber = |case_ref: &str, round: usize| -> String {
+        if round == 0 {
+            return case_ref.to_string();
+        }
+        match case_ref.rsplit_once('-').and_then(|(h, x)| Some((h, x.parse::<usize>().ok()?))) {
+            Some((h, x)) => format!("{h}-{}", round * 10_000_000 + x),
+            None => format!("{case_ref}-{round}"),
+        }
+    };
+    let marks: Vec<usize> = [100_000, 250_000, 500_000, 750_000, 1_000_000]
+        .into_iter()
+        .filter(|m| *m < n)
+        .chain(std::iter::once(n))
+        .collect();
+    let mut r = Resolver::new(model);
+    let (mut done, mut last_done) = (0usize, 0usize);
+    let mut stretch = Instant::now();
+    let mut total = 0.0f64;
+    let mut keys: Vec<MentionKey> = Vec::new();
+    'outer: for round in 0.. {
+        for (force, case_ref, person_ref, rec) in &base {
+            if done == n {
+                break 'outer;
+            }
+            let key = MentionKey::new(force.clone(), renumber(case_ref, round), person_ref.clone());
+            keys.push(key.clone());
+            r.upsert(key, rec.clone());
+            done += 1;
+            if marks.contains(&done) {
+                let secs = stretch.elapsed().as_secs_f64();
+                total += secs;
+                println!(
+                    "scale: {done} mentions: {:.2} µs/upsert over the last {} ({:.2} µs average); {} persons; \
+                     RSS {:.1} MiB",
+                    secs * 1e6 / (done - last_done) as f64,
+                    done - last_done,
+                    total * 1e6 / done as f64,
+                    r.persons(),
+                    proc_kib("VmRSS:").unwrap_or(0) as f64 / 1024.0
+                );
+                last_done = done;
+                stretch = Instant::now();
+            }
+        }
+    }
+    let mut size: HashMap<_, usize> = HashMap::new();
+    for k in &keys {
+        *size.entry(r.person_of(k).expect("resolved")).or_default() += 1;
+    }
+    let largest = size.values().copied().max().unwrap_or(0);
+    let t = Instant::now();
+    let q = Record { names: vec![Name { forenames: "zz".into(), surname: String::new() }], ..Record::default() };
+    let found = r.search(&q, 10).len();
+    let search_secs = t.elapsed().as_secs_f64();
+    let rss = proc_kib("VmRSS:").unwrap_or(0);
+    let hwm = proc_kib("VmHWM:").unwrap_or(0);
+    println!(
+        "scale: {n} mentions -> {} persons, largest person {largest} mentions; keyless search {:.1} ms ({found} hits); \
+         RSS {:.1} MiB (resolver and keys ~{:.0} bytes/mention), peak VmHWM {:.1} MiB",
+        r.persons(),
+        search_secs * 1e3,
+        rss as f64 / 1024.0,
+        (rss.saturating_sub(rss0) * 1024) as f64 / n as f64,
+        hwm as f64 / 1024.0
+    );
+}

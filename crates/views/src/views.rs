@@ -55,7 +55,29 @@ pub struct Views {
     dirty: BTreeSet<CaseKey>,
     /// Events that could not be applied (a stored event that no longer decodes), by position.
     pub skipped: Vec<(Position, String)>,
+    /// Mentions at which the resolution model is next estimated from the data (doubling).
+    next_estimate: usize,
+    /// The records the current model was estimated from, until the runner has stored them.
+    new_model_basis: Option<ModelBasis>,
+    /// While loading stored views: the stored model stands, no re-estimation.
+    loading: bool,
 }
+
+/// What a resolution model was estimated from: a deterministic sample of the mentions' records
+/// (at most [`MODEL_SAMPLE`], evenly spread in key order) when there were `mentions` of them.
+/// Storing the basis, not the model, keeps the model a function of data the store already knows
+/// how to encode, and re-estimating from it gives the same model bit for bit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelBasis {
+    pub mentions: usize,
+    pub records: Vec<Record>,
+}
+
+/// Mentions before the model is first estimated from the data (term frequencies need a few
+/// hundred values to mean anything); until then the documented priors stand.
+pub const FIRST_ESTIMATE: usize = 256;
+/// Most records a model is estimated from.
+pub const MODEL_SAMPLE: usize = 20_000;
 
 impl Views {
     pub fn new(model: resolution::Model) -> Self {
@@ -73,7 +95,66 @@ impl Views {
             hub_limit: DEFAULT_HUB_LIMIT,
             dirty: BTreeSet::new(),
             skipped: Vec::new(),
+            next_estimate: FIRST_ESTIMATE,
+            new_model_basis: None,
+            loading: false,
         }
+    }
+
+    /// Views whose model is estimated from a stored basis (on open).
+    pub fn with_basis(basis: Option<ModelBasis>) -> Self {
+        match basis {
+            Some(b) => {
+                let mut v = Views::new(resolution::Model::estimate(&b.records));
+                v.next_estimate = next_doubling(b.mentions);
+                v
+            }
+            None => Views::new(resolution::Model::default()),
+        }
+    }
+
+    /// The basis of a model estimated since the last call, for the runner to store.
+    pub fn take_model_basis(&mut self) -> Option<ModelBasis> {
+        self.new_model_basis.take()
+    }
+
+    /// Estimates the model again from the data when the mentions have doubled since the last
+    /// estimate, and resolves every mention again with it. The points are a function of the log
+    /// (the mentions present when the count first reaches 256, 512, 1024...), so replaying the
+    /// log gives the same models at the same places.
+    fn maybe_estimate(&mut self) {
+        let n = self.contributions.len();
+        if self.loading || n < self.next_estimate {
+            return;
+        }
+        self.next_estimate = next_doubling(n);
+        let mut keys: Vec<&MentionKey> = self.contributions.keys().collect();
+        keys.sort();
+        let step = keys.len().div_ceil(MODEL_SAMPLE).max(1);
+        let records: Vec<Record> = keys.iter().step_by(step).map(|k| self.contributions[*k].record.clone()).collect();
+        let model = resolution::Model::estimate(&records);
+        self.new_model_basis = Some(ModelBasis { mentions: n, records });
+        self.resolve_all(model);
+    }
+
+    /// Resolves every mention and decision again under `model` (the result does not depend on
+    /// the order: resolution is a function of the set of records and decisions).
+    fn resolve_all(&mut self, model: resolution::Model) {
+        let mut r = Resolver::new(model);
+        let mut keys: Vec<&MentionKey> = self.contributions.keys().collect();
+        keys.sort();
+        for k in keys {
+            r.upsert(k.clone(), self.contributions[k].record.clone());
+        }
+        let mut cases: Vec<&CaseKey> = self.decisions.keys().collect();
+        cases.sort();
+        for c in cases {
+            for (a, b, d) in &self.decisions[c] {
+                r.decide(a, b, *d);
+            }
+        }
+        self.resolver = r;
+        self.networks.invalidate();
     }
 
     /// Applies the event stored at `position` (the next one: positions are applied in order).
@@ -112,6 +193,7 @@ impl Views {
                 }
             }
         }
+        self.maybe_estimate();
     }
 
     /// Changes the file of the case holding `target`, folds the case again, and takes back and
@@ -291,6 +373,11 @@ impl Views {
         std::mem::take(&mut self.dirty)
     }
 
+    /// Marks the start and the end of loading stored case files.
+    pub fn set_loading(&mut self, loading: bool) {
+        self.loading = loading;
+    }
+
     /// Loads a stored case file (on open): folds it and adds what it contributes.
     pub fn load_case(&mut self, key: CaseKey, force: &'static d::reference::Force, events: Vec<Effective>) {
         for e in &events {
@@ -370,6 +457,22 @@ impl Views {
     }
 }
 
+impl Views {
+    /// A SHA-256 digest of [`Views::fingerprint`]: two replicas, or a live view and its rebuild,
+    /// hold the same views exactly when their digests are equal.
+    pub fn digest(&self) -> String {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        for (k, v) in self.fingerprint() {
+            h.update((k.len() as u64).to_be_bytes());
+            h.update(k.as_bytes());
+            h.update((v.len() as u64).to_be_bytes());
+            h.update(v.as_bytes());
+        }
+        h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
 /// Sizes of the views.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {
@@ -378,6 +481,11 @@ pub struct Counts {
     pub persons: usize,
     pub identifiers: usize,
     pub places: usize,
+}
+
+/// The next power of two above `n`.
+fn next_doubling(n: usize) -> usize {
+    (n + 1).next_power_of_two().max(FIRST_ESTIMATE)
 }
 
 fn remove_from<K: std::hash::Hash + Eq>(index: &mut HashMap<K, BTreeSet<MentionKey>>, k: &K, key: &MentionKey) {

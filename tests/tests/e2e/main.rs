@@ -5,6 +5,7 @@ mod crash;
 mod ingest;
 mod malformed;
 mod publish_cli;
+mod query;
 
 /// The `beaconport` command's code, built by this package under a test name.
 pub const NODE: &str = env!("CARGO_BIN_EXE_beaconport-e2e-node");

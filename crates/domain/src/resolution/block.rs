@@ -128,3 +128,24 @@ pub(crate) fn candidate_pairs(prepared: &[Prepared]) -> Vec<(usize, usize)> {
     pairs.dedup();
     pairs
 }
+
+/// Keys used by search only (never for linking): a query with a single field still finds its
+/// candidates through them: the phonetic code of a given name or of a surname alone, and the
+/// full date of birth alone. Blocks of any size.
+pub(crate) fn search_keys(p: &Prepared) -> Vec<u64> {
+    let mut out = Vec::with_capacity(4);
+    for n in &p.names {
+        if let Some(f) = n.fore.first().filter(|t| t.s.len() > 1) {
+            out.push(Key::new("SF").u64(f.ph).0);
+        }
+        if let Some(s) = &n.sur {
+            out.push(Key::new("SN").u64(s.ph).0);
+        }
+    }
+    if let Some(d) = p.dob.filter(|d| d.day.is_some()) {
+        out.push(Key::new("SD").u64(d.year as u64).u64(d.month.unwrap_or(0) as u64).u64(d.day.unwrap_or(0) as u64).0);
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}

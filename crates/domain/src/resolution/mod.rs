@@ -107,7 +107,7 @@ impl std::fmt::Display for MentionKey {
 
 /// What resolution looks at, built from a `PersonRecorded` event (or an imported row, which
 /// becomes one).
-#[derive(Clone, Debug, PartialEq, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Default)]
 pub struct Record {
     /// The first is the primary name, the rest aliases.
     pub names: Vec<Name>,
