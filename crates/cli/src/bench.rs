@@ -197,7 +197,8 @@ struct GrpcRound {
 async fn grpc_round(data_dir: &std::path::Path, requests: Vec<Encoded>, a: &BenchArgs) -> Result<GrpcRound> {
     let n: usize = requests.iter().map(|r| r.n).sum();
     let exe = std::env::current_exe().context("locating the beaconport binary")?;
-    let (mut child, url) = crate::serve::spawn_process(&exe, data_dir)?;
+    // Ingest alone, as measured against the raw log: the views are benchmarked by `bench views`.
+    let (mut child, url) = crate::serve::spawn_process_with(&exe, data_dir, &[("BEACONPORT_VIEWS__ENABLED", "false")])?;
     let mut clients = Vec::new();
     for _ in 0..a.publishers {
         clients.push(client::PreEncodedIngest::new(client::channel(&url).await?));

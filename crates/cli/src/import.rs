@@ -95,12 +95,16 @@ pub struct ImportPersonsArgs {
     #[arg(long, default_value = "witness")]
     pub role: String,
     /// Column mapping, `column=field` pairs separated by commas; `a+b=field` joins columns with
-    /// a space. Fields: id, forenames, surname, name, alias, date_of_birth, sex, line1, line2,
+    /// a space. Identifier and alias columns may hold several values separated by semicolons. Fields: id, forenames, surname, name, alias, date_of_birth, sex, line1, line2,
     /// town, postcode, country, phone, email, vehicle, social_handle, pnc_id, passport,
     /// national_id, nationality. Unmapped columns named like a field (or a common alias such as
     /// given_name, dob, rec_id) map to it.
     #[arg(long, default_value = "")]
     pub map: String,
+    /// Fixed values for fields the file lacks, `field=value` pairs separated by commas (for
+    /// example `country=AU` when every address is in Australia).
+    #[arg(long, default_value = "")]
+    pub set: String,
     /// Rows per batch.
     #[arg(long, default_value_t = 500)]
     pub batch_size: usize,
@@ -135,6 +139,7 @@ pub struct ExportPersonsArgs {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mapping {
     pub fields: BTreeMap<&'static str, Vec<usize>>,
+    pub fixed: BTreeMap<&'static str, String>,
 }
 
 impl Mapping {
@@ -177,10 +182,27 @@ impl Mapping {
         if !fields.contains_key("id") {
             bail!("no id column: map one with --map COLUMN=id (columns: {})", header.join(", "));
         }
-        Ok(Mapping { fields })
+        Ok(Mapping { fields, fixed: BTreeMap::new() })
+    }
+
+    /// Adds fixed values (`--set field=value,...`).
+    pub fn with_fixed(mut self, spec: &str) -> Result<Self> {
+        for pair in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (field, value) = pair.split_once('=').with_context(|| format!("--set: {pair:?} is not field=value"))?;
+            let t = TARGETS
+                .iter()
+                .copied()
+                .find(|t| *t == field.trim() && *t != "id")
+                .with_context(|| format!("--set: {field:?} is not a field that can be fixed"))?;
+            self.fixed.insert(t, value.trim().to_string());
+        }
+        Ok(self)
     }
 
     fn get(&self, row: &csv::StringRecord, field: &str) -> String {
+        if let Some(v) = self.fixed.get(field) {
+            return v.clone();
+        }
         self.fields
             .get(field)
             .map(|cols| {
@@ -259,13 +281,12 @@ pub fn row_event(
         ("passport", IdentifierKind::Passport, pb::IdentifierKind::Passport),
         ("national_id", IdentifierKind::NationalId, pb::IdentifierKind::NationalId),
     ] {
-        let v = m.get(row, field);
-        if v.is_empty() {
-            continue;
-        }
-        match rules::check_identifier(kind, &v) {
-            Ok(()) => identifiers.push(pb::Identifier { kind: pk as i32, value: v }),
-            Err(why) => problems.push(format!("{field}: {why}; imported without it")),
+        // Several values of one kind are separated by semicolons.
+        for v in m.get(row, field).split(';').map(str::trim).filter(|v| !v.is_empty()) {
+            match rules::check_identifier(kind, v) {
+                Ok(()) => identifiers.push(pb::Identifier { kind: pk as i32, value: v.to_string() }),
+                Err(why) => problems.push(format!("{field}: {why}; imported without it")),
+            }
         }
     }
     let address = pb::Address {
@@ -310,14 +331,84 @@ pub fn row_event(
         recorded_at: now.to_string(),
         schema_version: 1,
         recorded_by: "import".into(),
-        body: Some(pb::Body { kind: Some(pb::body::Kind::PersonRecorded(body.clone())) }),
+        body: None,
     };
+    let body = check_locally(body, force, case, now, problems)?;
     // The id depends on where the row goes and what it says, never on when it was imported.
     let content = prost::Message::encode_to_vec(&body);
     let mut name_bytes = format!("beaconport-import/{force}/{case}/").into_bytes();
     name_bytes.extend_from_slice(&content);
     event.event_id = uuid::Uuid::new_v5(&IMPORT_NAMESPACE, &name_bytes).to_string();
+    event.body = Some(pb::Body { kind: Some(pb::body::Kind::PersonRecorded(body)) });
     Some(event)
+}
+
+/// Validates the row's event as the ledger will, and leaves out each field the ledger would
+/// refuse (a date of birth, an identifier, an address, an alias, a nationality), reporting it;
+/// a row whose name or reference is refused is skipped and reported.
+fn check_locally(
+    mut body: pb::PersonRecorded,
+    force: &str,
+    case: &str,
+    now: &str,
+    problems: &mut Vec<String>,
+) -> Option<pb::PersonRecorded> {
+    let ctx = beaconport_domain::Context { now: chrono::Utc::now() };
+    for _ in 0..8 {
+        let event = pb::Event {
+            event_id: "01900000-0000-7000-8000-000000000001".into(),
+            force_code: force.to_string(),
+            case_ref: case.to_string(),
+            occurred_at: now.to_string(),
+            recorded_at: now.to_string(),
+            schema_version: 1,
+            recorded_by: "import".into(),
+            body: Some(pb::Body { kind: Some(pb::body::Kind::PersonRecorded(body.clone())) }),
+        };
+        let Err(errors) = beaconport_proto::decode_event(0, event, &ctx) else { return Some(body) };
+        let mut dropped = false;
+        for e in &errors {
+            let path = e.field.strip_prefix("person_recorded.").unwrap_or(&e.field);
+            let index = |prefix: &str| -> Option<usize> {
+                path.strip_prefix(prefix)?.strip_prefix('[')?.split(']').next()?.parse().ok()
+            };
+            let what = if path == "date_of_birth" {
+                body.date_of_birth.clear();
+                Some("date_of_birth")
+            } else if let Some(i) = index("identifiers").filter(|i| *i < body.identifiers.len()) {
+                body.identifiers.remove(i);
+                Some("identifier")
+            } else if let Some(i) = index("addresses").filter(|i| *i < body.addresses.len()) {
+                body.addresses.remove(i);
+                Some("address")
+            } else if let Some(i) = index("aliases").filter(|i| *i < body.aliases.len()) {
+                body.aliases.remove(i);
+                Some("alias")
+            } else if path.starts_with("nationalities") {
+                body.nationalities.clear();
+                Some("nationality")
+            } else {
+                None
+            };
+            match what {
+                Some(w) => {
+                    problems.push(format!("{}: {}; imported without this {w}", e.field, e.reason));
+                    dropped = true;
+                    // Indexes shift after a removal: validate again before the next one.
+                    break;
+                }
+                None => {
+                    problems.push(format!("{}: {}; row skipped", e.field, e.reason));
+                    return None;
+                }
+            }
+        }
+        if !dropped {
+            return None;
+        }
+    }
+    problems.push("too many refused fields; row skipped".into());
+    None
 }
 
 const IMPORT_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x6b1f_2c3a_9d4e_4f7a_8c21_5e0d_b7a4_1c93);
@@ -354,7 +445,7 @@ pub async fn import_persons(a: &ImportPersonsArgs) -> Result<ImportSummary> {
         .from_path(&a.file)
         .with_context(|| format!("opening {}", a.file.display()))?;
     let header: Vec<String> = reader.headers()?.iter().map(str::to_string).collect();
-    let mapping = Mapping::new(&header, &a.map)?;
+    let mapping = Mapping::new(&header, &a.map)?.with_fixed(&a.set)?;
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut client = client::ingest(client::channel(&a.server).await?);
     let mut summary = ImportSummary::default();

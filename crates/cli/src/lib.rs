@@ -10,6 +10,7 @@ use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
 pub mod bench;
+pub mod benchviews;
 pub mod client;
 pub mod config;
 pub mod demo;
@@ -41,8 +42,9 @@ pub enum Command {
     /// Generates the synthetic national scenario, publishes it through gRPC into an embedded
     /// ledger, and prints what was stored.
     Demo(demo::DemoArgs),
-    /// Measures ingest throughput: raw log appends and gRPC publishing, in one run.
-    Bench(bench::BenchArgs),
+    /// Benchmarks that print figures: ingest, resolution, views.
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Asks the cross-force views: search, person, linked, network, networks.
     Query(querycmd::QueryArgs),
     /// Imports records into the ledger (persons from CSV).
@@ -53,6 +55,17 @@ pub enum Command {
     Export(import::ExportCommand),
     /// Drops the stored views and replays the log into fresh ones (server stopped).
     Rebuild(RebuildArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Ingest throughput: raw log appends and gRPC publishing of the same events, in one run.
+    Ingest(bench::BenchArgs),
+    /// Person resolution through the import path on labelled data sets (FEBRL, and messy
+    /// synthetic police records): precision, recall, F1 and wall time.
+    Resolution(benchviews::ResolutionArgs),
+    /// Projection throughput and linked-suspects latency on a generated graph of person mentions.
+    Views(benchviews::ViewsArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -143,9 +156,13 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             init_tracing("warn");
             demo::run(a).await
         }
-        Command::Bench(a) => {
+        Command::Bench(b) => {
             init_tracing("warn");
-            bench::run(a).await
+            match b {
+                BenchCommand::Ingest(a) => bench::run(a).await,
+                BenchCommand::Resolution(a) => benchviews::run_resolution(a).await,
+                BenchCommand::Views(a) => benchviews::run_views(a).await,
+            }
         }
         Command::Query(a) => {
             init_tracing("warn");

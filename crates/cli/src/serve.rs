@@ -98,11 +98,22 @@ pub const LISTENING: &str = "beaconport listening on ";
 /// Starts `exe` (a `beaconport` binary) as `serve` on a free loopback port over `data_dir`, and
 /// returns the child process and the URL it serves (read from its first line of output).
 pub fn spawn_process(exe: &std::path::Path, data_dir: &std::path::Path) -> Result<(std::process::Child, String)> {
+    spawn_process_with(exe, data_dir, &[])
+}
+
+/// [`spawn_process`] with extra environment variables (settings such as
+/// `BEACONPORT_VIEWS__ENABLED=false`).
+pub fn spawn_process_with(
+    exe: &std::path::Path,
+    data_dir: &std::path::Path,
+    env: &[(&str, &str)],
+) -> Result<(std::process::Child, String)> {
     use std::io::BufRead;
     let mut child = std::process::Command::new(exe)
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
         .spawn()

@@ -105,6 +105,80 @@ fn synthetic_scenario() {
         e.1 += 1;
     }
     println!("synth look-alikes merged (of those recorded): {merged:?}");
+    // RESOLUTION_MISSES=N prints N missed and N wrongly merged pairs with their evidence.
+    if let Some(show) = std::env::var("RESOLUTION_MISSES").ok().and_then(|v| v.parse::<usize>().ok()) {
+        let truth_of = |k: &MentionKey| {
+            scenario
+                .truth
+                .identity_of_mention
+                .get(&(k.force.clone(), k.case_ref.clone(), k.person_ref.clone()))
+                .copied()
+        };
+        let mut by_truth: HashMap<u64, Vec<&(MentionKey, Record)>> = HashMap::new();
+        for kr in &records {
+            if let Some(t) = truth_of(&kr.0) {
+                by_truth.entry(t).or_default().push(kr);
+            }
+        }
+        let mut truths: Vec<_> = by_truth.keys().copied().collect();
+        truths.sort();
+        let (mut missed, mut shown) = (0, 0);
+        for t in &truths {
+            let v = &by_truth[t];
+            let persons: std::collections::BTreeSet<_> = v.iter().map(|(k, _)| r.person_of(k)).collect();
+            if persons.len() > 1 {
+                missed += 1;
+                if shown < show {
+                    shown += 1;
+                    println!("MISS truth {t}:");
+                    for (k, rec) in v.iter() {
+                        println!(
+                            "  {} -> {:?}: {:?} {:?} {:?} ids {:?} addr {:?}",
+                            k,
+                            r.person_of(k).map(|p| p.0.as_u128() % 10000),
+                            rec.names,
+                            rec.date_of_birth,
+                            rec.sex,
+                            rec.identifiers.iter().map(|i| &i.value).collect::<Vec<_>>(),
+                            rec.addresses.iter().map(|a| (&a.line1, &a.postcode)).collect::<Vec<_>>()
+                        );
+                    }
+                    let ev = beaconport_domain::resolution::compare(r.model(), &v[0].1, &v[1].1);
+                    println!(
+                        "  first pair: {:.1} {:?}",
+                        ev.weight,
+                        ev.fields
+                            .iter()
+                            .map(|f| (f.field, f.level, (f.weight * 10.0).round() / 10.0))
+                            .collect::<Vec<_>>()
+                    );
+                }
+            }
+        }
+        println!("truth identities split: {missed}");
+        let mut by_person: HashMap<_, Vec<&(MentionKey, Record)>> = HashMap::new();
+        for kr in &records {
+            by_person.entry(r.person_of(&kr.0)).or_default().push(kr);
+        }
+        let mut shown = 0;
+        for v in by_person.values() {
+            let ts: std::collections::BTreeSet<_> = v.iter().map(|(k, _)| truth_of(k)).collect();
+            if ts.len() > 1 && shown < show {
+                shown += 1;
+                println!("FALSE MERGE:");
+                for (k, rec) in v.iter() {
+                    println!(
+                        "  {} truth {:?}: {:?} {:?} ids {:?}",
+                        k,
+                        truth_of(k),
+                        rec.names,
+                        rec.date_of_birth,
+                        rec.identifiers.iter().map(|i| &i.value).collect::<Vec<_>>()
+                    );
+                }
+            }
+        }
+    }
     assert!(f1 >= 0.93, "synthetic F1 {f1:.4} below the floor");
 }
 

@@ -324,6 +324,7 @@ async fn a_labelled_csv_goes_through_the_pipeline_and_comes_back_resolved() {
         case: None,
         role: "witness".into(),
         map: "dob=date_of_birth".into(),
+        set: String::new(),
         batch_size: 3,
         show_problems: 10,
     };

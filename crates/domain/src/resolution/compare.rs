@@ -429,11 +429,12 @@ const D_YM: u8 = 3;
 const D_Y: u8 = 4;
 const D_DISAGREE: u8 = 5;
 
+/// The eight decimal digits of a date, YYYYMMDD (no allocation: compared for every candidate).
 fn digits(d: &PDob) -> [u8; 8] {
-    let s = format!("{:04}{:02}{:02}", d.year.clamp(0, 9999), d.month.unwrap_or(0), d.day.unwrap_or(0));
-    let mut out = [0u8; 8];
-    out.copy_from_slice(&s.as_bytes()[..8]);
-    out
+    let y = d.year.clamp(0, 9999) as u32;
+    let (m, day) = (d.month.unwrap_or(0).min(99), d.day.unwrap_or(0).min(99));
+    let v = [y / 1000, y / 100 % 10, y / 10 % 10, y % 10, m / 10, m % 10, day / 10, day % 10];
+    v.map(|x| x as u8)
 }
 
 fn dob_level(a: &PDob, b: &PDob) -> u8 {
@@ -450,8 +451,15 @@ fn dob_level(a: &PDob, b: &PDob) -> u8 {
                 return D_Y;
             }
             let (da, db) = (digits(a), digits(b));
-            let diff: Vec<usize> = (0..8).filter(|&i| da[i] != db[i]).collect();
-            let one_off = match diff.as_slice() {
+            let mut diff = [0usize; 8];
+            let mut nd = 0;
+            for i in 0..8 {
+                if da[i] != db[i] {
+                    diff[nd] = i;
+                    nd += 1;
+                }
+            }
+            let one_off = match &diff[..nd] {
                 [_] => true,
                 [i, j] => *j == i + 1 && da[*i] == db[*j] && da[*j] == db[*i],
                 _ => false,
@@ -476,13 +484,13 @@ fn dob_level(a: &PDob, b: &PDob) -> u8 {
         (am, _, bm, _) => {
             if a.year != b.year {
                 // A partial date: a year one off, or one digit off, is a typo.
-                let (ya, yb) = (format!("{:04}", a.year), format!("{:04}", b.year));
+                let (ya, yb) = (digits(a), digits(b));
                 let month_ok = match (am, bm) {
                     (Some(x), Some(y)) => x == y,
                     _ => true,
                 };
                 let close =
-                    a.year.abs_diff(b.year) == 1 || ya.bytes().zip(yb.bytes()).filter(|(x, y)| x != y).count() == 1;
+                    a.year.abs_diff(b.year) == 1 || ya[..4].iter().zip(&yb[..4]).filter(|(x, y)| x != y).count() == 1;
                 return if close && month_ok { D_ONE } else { D_DISAGREE };
             }
             match (am, bm) {

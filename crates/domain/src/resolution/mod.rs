@@ -31,6 +31,13 @@
 //! mentions from ending up in one person, and [`Decision::Withdrawn`] clears either.
 //!
 //! # Clustering
+//! Mentions carrying identical records share one node (record, prepared form, blocking keys and
+//! links held once; a block counts distinct records). When such a record links to itself (its
+//! self-comparison is a link), its mentions that take part in no decision are one clustering
+//! element: identical records of one person are one person, however often recorded. A mention in
+//! a decision is always an element of its own; in the relative test an element counts as many
+//! pairs as it has mentions.
+//!
 //! The links form a graph; each connected component is clustered deterministically, Kruskal-like:
 //! asserted links first, then scored links by weight (descending, ties broken by the two keys),
 //! each joining two clusters unless a `Different` decision lies between them, or (for a scored

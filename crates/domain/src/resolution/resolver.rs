@@ -1,24 +1,78 @@
 //! The incremental resolver: a blocking index, the link graph, decisions, and the persons.
+//!
+//! # Storage
+//! Mentions whose records are identical share one *node* (the record, its prepared form, its
+//! blocking keys and its links are held once, whatever the number of mentions). Blocks, links and
+//! components are over nodes; a block counts distinct records. Mention keys are held once (in the
+//! mention), indexed by a 64-bit hash (a collision falls back to a small exact map).
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
 
 use super::block::{self, BLOCK_CAP};
 use super::compare::{self, Prepared};
 use super::{Change, Decision, Evidence, Link, MentionKey, Model, Record};
 use crate::ids::PersonId;
 
-/// Largest product of two clusters' sizes for which a union checks every pair across them with
-/// the relative test (beyond it the union is made on the link alone; still deterministic).
+/// Largest number of pairs of elements (see [`Resolver::cluster`]) across two clusters for which
+/// a union checks them with the relative test (beyond it the union is made on the link alone;
+/// still deterministic).
 const CONFLICT_CHECK_LIMIT: usize = 4096;
 
 #[derive(Debug)]
-struct Slot {
+struct Mention {
     key: MentionKey,
+    node: u32,
+    person: PersonId,
+    /// Takes part in a decision (then it is an element of its own when clustering).
+    decided: bool,
+}
+
+/// One distinct record and the mentions that carry it.
+#[derive(Debug)]
+struct Node {
     record: Record,
+    content: u64,
     prep: Prepared,
     keys: Vec<u64>,
-    person: PersonId,
+    search_keys: Vec<u64>,
+    members: Vec<u32>,
+    /// How many members take part in a decision.
+    decided: u32,
+    /// The smallest-keyed member taking part in no decision.
+    smallest: Option<u32>,
+    /// The person all members taking part in no decision have after the last clustering, and
+    /// those of them that joined since (their person may differ).
+    settled: Option<PersonId>,
+    pending: Vec<u32>,
+    /// The record compared with itself: total and personal weight, and whether that is a link
+    /// (two mentions carrying this record are one person on the score).
+    self_weight: f64,
+    self_personal: f64,
+    self_link: bool,
 }
+
+/// What clustering decides for some mentions: one mention, or the members of a node taking part
+/// in no decision.
+#[derive(Debug, Clone, Copy)]
+enum Assign {
+    One(u32, PersonId),
+    Together(u32, PersonId),
+}
+
+/// A unit of clustering: one mention, or (`one: None`) the members of a node taking part in no
+/// decision.
+#[derive(Debug)]
+struct Element {
+    node: u32,
+    one: Option<u32>,
+    smallest: u32,
+    count: usize,
+}
+
+/// A scored link from a node: (other node, total weight, personal weight).
+type Edge = (u32, f64, f64);
 
 /// Resolves mentions into persons, incrementally and in memory. See the [module](super) for the
 /// rules; every method is deterministic and the result depends only on the set of records and
@@ -26,12 +80,21 @@ struct Slot {
 #[derive(Debug)]
 pub struct Resolver {
     model: Model,
-    slots: Vec<Option<Slot>>,
-    free: Vec<u32>,
-    by_key: HashMap<MentionKey, u32>,
+    mentions: Vec<Option<Mention>>,
+    free_mentions: Vec<u32>,
+    live_mentions: usize,
+    /// Hash of a mention key → the mention; keys whose hash is taken by another key go to
+    /// `collided`.
+    by_key: HashMap<u64, u32>,
+    collided: HashMap<MentionKey, u32>,
+    nodes: Vec<Option<Node>>,
+    free_nodes: Vec<u32>,
+    /// Content hash → the nodes with that hash (more than one only on a collision).
+    by_content: HashMap<u64, Vec<u32>>,
     blocks: HashMap<u64, Vec<u32>>,
-    /// Scored links, both directions: (other slot, weight).
-    edges: Vec<Vec<(u32, f64)>>,
+    search_blocks: HashMap<u64, Vec<u32>>,
+    /// Scored links between nodes, both directions.
+    edges: Vec<Vec<Edge>>,
     /// Same or Different, keyed by the ordered pair.
     decisions: BTreeMap<(MentionKey, MentionKey), Decision>,
     /// The other keys of every decision a key takes part in.
@@ -41,14 +104,28 @@ pub struct Resolver {
     epoch: u32,
 }
 
+fn hash_of<T: Hash + ?Sized>(v: &T) -> u64 {
+    // SipHash with fixed keys: deterministic across runs.
+    #[allow(deprecated)]
+    let mut h = std::hash::SipHasher::new();
+    v.hash(&mut h);
+    h.finish()
+}
+
 impl Resolver {
     pub fn new(model: Model) -> Resolver {
         Resolver {
             model,
-            slots: Vec::new(),
-            free: Vec::new(),
+            mentions: Vec::new(),
+            free_mentions: Vec::new(),
+            live_mentions: 0,
             by_key: HashMap::new(),
+            collided: HashMap::new(),
+            nodes: Vec::new(),
+            free_nodes: Vec::new(),
+            by_content: HashMap::new(),
             blocks: HashMap::new(),
+            search_blocks: HashMap::new(),
             edges: Vec::new(),
             decisions: BTreeMap::new(),
             decided: HashMap::new(),
@@ -62,58 +139,80 @@ impl Resolver {
         &self.model
     }
 
-    fn slot(&self, s: u32) -> &Slot {
-        self.slots[s as usize].as_ref().expect("live slot")
+    fn mention(&self, m: u32) -> &Mention {
+        self.mentions[m as usize].as_ref().expect("live mention")
+    }
+
+    fn mention_mut(&mut self, m: u32) -> &mut Mention {
+        self.mentions[m as usize].as_mut().expect("live mention")
+    }
+
+    fn node(&self, n: u32) -> &Node {
+        self.nodes[n as usize].as_ref().expect("live node")
+    }
+
+    fn node_mut(&mut self, n: u32) -> &mut Node {
+        self.nodes[n as usize].as_mut().expect("live node")
+    }
+
+    fn key_of(&self, m: u32) -> &MentionKey {
+        &self.mention(m).key
+    }
+
+    fn lookup(&self, key: &MentionKey) -> Option<u32> {
+        if let Some(&m) = self.by_key.get(&hash_of(key)) {
+            if self.key_of(m) == key {
+                return Some(m);
+            }
+        }
+        self.collided.get(key).copied()
     }
 
     /// Adds a mention, or replaces its record (a correction); resolves it against the candidates
     /// of its blocking keys and returns every mention whose person changed.
     pub fn upsert(&mut self, key: MentionKey, record: Record) -> Vec<Change> {
-        let prep = compare::prepare(&self.model, &record);
-        let keys = block::keys(&prep);
         let mut seeds: Vec<u32> = Vec::new();
         let mut recompute: Vec<u32> = Vec::new();
         let mut before: HashMap<u32, Option<PersonId>> = HashMap::new();
-        let x = match self.by_key.get(&key) {
-            Some(&x) => {
-                if self.slot(x).record == record {
+        let m = match self.lookup(&key) {
+            Some(m) => {
+                if self.node(self.mention(m).node).record == record {
                     return Vec::new();
                 }
-                seeds.extend(self.edges[x as usize].iter().map(|e| e.0));
-                let old_keys = std::mem::take(&mut self.slots[x as usize].as_mut().expect("live").keys);
-                self.unfile(x, &old_keys, &mut recompute);
-                self.set_edges(x, Vec::new());
-                let slot = self.slots[x as usize].as_mut().expect("live");
-                slot.record = record;
-                slot.prep = prep;
-                slot.keys = keys.clone();
-                x
+                self.detach(m, &mut seeds, &mut recompute);
+                m
             }
             None => {
                 let person = key.person_id();
-                let slot = Slot { key: key.clone(), record, prep, keys: keys.clone(), person };
-                let x = match self.free.pop() {
-                    Some(x) => {
-                        self.slots[x as usize] = Some(slot);
-                        x
+                let decided = self.decided.contains_key(&key);
+                let h = hash_of(&key);
+                let mention = Mention { key, node: u32::MAX, person, decided };
+                let m = match self.free_mentions.pop() {
+                    Some(m) => {
+                        self.mentions[m as usize] = Some(mention);
+                        m
                     }
                     None => {
-                        self.slots.push(Some(slot));
-                        self.edges.push(Vec::new());
-                        self.mark.push(0);
-                        (self.slots.len() - 1) as u32
+                        self.mentions.push(Some(mention));
+                        (self.mentions.len() - 1) as u32
                     }
                 };
-                self.by_key.insert(key, x);
-                self.persons.entry(person).or_default().push(x);
-                before.insert(x, None);
-                x
+                match self.by_key.entry(h) {
+                    Entry::Vacant(v) => {
+                        v.insert(m);
+                    }
+                    Entry::Occupied(_) => {
+                        let k = self.key_of(m).clone();
+                        self.collided.insert(k, m);
+                    }
+                }
+                self.live_mentions += 1;
+                self.persons.entry(person).or_default().push(m);
+                before.insert(m, None);
+                m
             }
         };
-        self.file(x, &keys, &mut recompute);
-        seeds.push(x);
-        let e = self.scan(x);
-        self.set_edges(x, e);
+        self.attach(m, record, &mut seeds, &mut recompute);
         self.recompute_edges(&recompute, &mut seeds);
         self.recluster(seeds, before)
     }
@@ -121,35 +220,151 @@ impl Resolver {
     /// Removes a mention (retracted); returns every mention whose person changed, the removed
     /// one with `after: None`.
     pub fn remove(&mut self, key: &MentionKey) -> Vec<Change> {
-        let Some(x) = self.by_key.remove(key) else {
+        let Some(m) = self.lookup(key) else {
             return Vec::new();
         };
-        let mut seeds: Vec<u32> = self.edges[x as usize].iter().map(|e| e.0).collect();
+        let mut seeds = Vec::new();
         let mut recompute = Vec::new();
-        let old_keys = std::mem::take(&mut self.slots[x as usize].as_mut().expect("live").keys);
-        self.unfile(x, &old_keys, &mut recompute);
-        self.set_edges(x, Vec::new());
-        let slot = self.slots[x as usize].take().expect("live");
-        self.free.push(x);
-        if let Some(m) = self.persons.get_mut(&slot.person) {
-            m.retain(|s| *s != x);
-            if m.is_empty() {
-                self.persons.remove(&slot.person);
+        self.detach(m, &mut seeds, &mut recompute);
+        let h = hash_of(key);
+        if self.by_key.get(&h) == Some(&m) {
+            self.by_key.remove(&h);
+        } else {
+            self.collided.remove(key);
+        }
+        let mention = self.mentions[m as usize].take().expect("live");
+        self.free_mentions.push(m);
+        self.live_mentions -= 1;
+        if let Some(v) = self.persons.get_mut(&mention.person) {
+            v.retain(|s| *s != m);
+            if v.is_empty() {
+                self.persons.remove(&mention.person);
             }
         }
         // Partners by decision that are present.
         for k in self.decided.get(key).into_iter().flatten() {
-            if let Some(&s) = self.by_key.get(k) {
-                seeds.push(s);
+            if let Some(s) = self.lookup(k) {
+                seeds.push(self.mention(s).node);
             }
         }
         // The removed one's old cluster-mates: the cluster may split or be renamed.
-        seeds.extend(self.persons.get(&slot.person).into_iter().flatten().copied());
+        seeds.extend(self.persons.get(&mention.person).into_iter().flatten().map(|&s| self.mention(s).node));
         self.recompute_edges(&recompute, &mut seeds);
         let mut changes = self.recluster(seeds, HashMap::new());
-        changes.push(Change { key: slot.key, before: Some(slot.person), after: None });
+        changes.push(Change { key: mention.key, before: Some(mention.person), after: None });
         changes.sort_by(|a, b| a.key.cmp(&b.key));
         changes
+    }
+
+    /// Takes a mention out of its node; a node left empty is dropped with its links. The node,
+    /// or its old neighbours, become seeds.
+    fn detach(&mut self, m: u32, seeds: &mut Vec<u32>, recompute: &mut Vec<u32>) {
+        let (n, decided) = {
+            let x = self.mention(m);
+            (x.node, x.decided)
+        };
+        let node = self.node_mut(n);
+        if let Some(i) = node.members.iter().position(|s| *s == m) {
+            node.members.swap_remove(i);
+        }
+        node.decided -= decided as u32;
+        node.pending.retain(|s| *s != m);
+        if !node.members.is_empty() {
+            if !decided && node.smallest == Some(m) {
+                self.refresh_smallest(n);
+            }
+            seeds.push(n);
+            return;
+        }
+        seeds.extend(self.edges[n as usize].iter().map(|e| e.0));
+        let node = self.nodes[n as usize].take().expect("live");
+        self.unfile(n, &node.keys, recompute);
+        for k in &node.search_keys {
+            if let Some(b) = self.search_blocks.get_mut(k) {
+                if let Some(i) = b.iter().position(|s| *s == n) {
+                    b.swap_remove(i);
+                }
+                if b.is_empty() {
+                    self.search_blocks.remove(k);
+                }
+            }
+        }
+        if let Some(v) = self.by_content.get_mut(&node.content) {
+            v.retain(|s| *s != n);
+            if v.is_empty() {
+                self.by_content.remove(&node.content);
+            }
+        }
+        self.set_edges(n, Vec::new());
+        self.free_nodes.push(n);
+    }
+
+    /// Puts a mention into the node of its record, made (filed and scanned) if new.
+    fn attach(&mut self, m: u32, record: Record, seeds: &mut Vec<u32>, recompute: &mut Vec<u32>) {
+        let content = hash_of(&record);
+        let existing =
+            self.by_content.get(&content).and_then(|v| v.iter().copied().find(|&n| self.node(n).record == record));
+        let decided = self.mention(m).decided;
+        let n = match existing {
+            Some(n) => {
+                let smaller = !decided && self.node(n).smallest.is_none_or(|s| self.key_of(m) < self.key_of(s));
+                let node = self.node_mut(n);
+                node.members.push(m);
+                node.decided += decided as u32;
+                if !decided && node.self_link {
+                    node.pending.push(m);
+                }
+                if smaller {
+                    node.smallest = Some(m);
+                }
+                n
+            }
+            None => {
+                let prep = compare::prepare(&self.model, &record);
+                let keys = block::keys(&prep);
+                let search_keys = block::search_keys(&prep);
+                let (self_weight, self_personal) =
+                    compare::weigh(&self.model, &compare::levels(&self.model, &prep, &prep));
+                let self_link = compare::is_link(&self.model, self_weight, self_personal);
+                let node = Node {
+                    record,
+                    content,
+                    prep,
+                    keys: keys.clone(),
+                    search_keys: search_keys.clone(),
+                    members: vec![m],
+                    decided: decided as u32,
+                    smallest: (!decided).then_some(m),
+                    settled: None,
+                    pending: Vec::new(),
+                    self_weight,
+                    self_personal,
+                    self_link,
+                };
+                let n = match self.free_nodes.pop() {
+                    Some(n) => {
+                        self.nodes[n as usize] = Some(node);
+                        n
+                    }
+                    None => {
+                        self.nodes.push(Some(node));
+                        self.edges.push(Vec::new());
+                        self.mark.push(0);
+                        (self.nodes.len() - 1) as u32
+                    }
+                };
+                self.by_content.entry(content).or_default().push(n);
+                self.file(n, &keys, recompute);
+                for k in search_keys {
+                    self.search_blocks.entry(k).or_default().push(n);
+                }
+                let e = self.scan(n);
+                self.set_edges(n, e);
+                n
+            }
+        };
+        self.mention_mut(m).node = n;
+        seeds.push(n);
     }
 
     /// Records an investigator's decision about two mentions (present or not yet); it wins over
@@ -184,99 +399,118 @@ impl Resolver {
                 }
             }
         }
-        let seeds: Vec<u32> = [&p, &q].iter().filter_map(|k| self.by_key.get(*k).copied()).collect();
-        if seeds.is_empty() {
+        let present: Vec<u32> = [&p, &q].iter().filter_map(|k| self.lookup(k)).collect();
+        if present.is_empty() {
             return Vec::new();
         }
-        // The old clusters of both (a withdrawn Same may leave them apart).
-        let mut all = seeds.clone();
-        for s in seeds {
-            all.extend(self.persons.get(&self.slot(s).person).into_iter().flatten().copied());
+        let mut seeds = Vec::new();
+        for &m in &present {
+            let now = self.decided.contains_key(self.key_of(m));
+            let (was, n) = (self.mention(m).decided, self.mention(m).node);
+            if now != was {
+                self.mention_mut(m).decided = now;
+                let node = self.node_mut(n);
+                if now {
+                    node.decided += 1;
+                    node.pending.retain(|s| *s != m);
+                } else {
+                    node.decided -= 1;
+                    if node.self_link {
+                        node.pending.push(m);
+                    }
+                }
+                self.refresh_smallest(n);
+            }
+            seeds.push(n);
+            // The old clusters of both (a withdrawn Same may leave them apart).
+            let person = self.mention(m).person;
+            seeds.extend(self.persons.get(&person).into_iter().flatten().map(|&s| self.mention(s).node));
         }
-        self.recluster(all, HashMap::new())
+        self.recluster(seeds, HashMap::new())
     }
 
     pub fn person_of(&self, key: &MentionKey) -> Option<PersonId> {
-        self.by_key.get(key).map(|&s| self.slot(s).person)
+        self.lookup(key).map(|m| self.mention(m).person)
     }
 
     /// The mentions of a person, sorted.
     pub fn members(&self, person: PersonId) -> Vec<&MentionKey> {
         let mut v: Vec<&MentionKey> =
-            self.persons.get(&person).into_iter().flatten().map(|&s| &self.slot(s).key).collect();
+            self.persons.get(&person).into_iter().flatten().map(|&m| self.key_of(m)).collect();
         v.sort();
         v
     }
 
     pub fn record(&self, key: &MentionKey) -> Option<&Record> {
-        self.by_key.get(key).map(|&s| &self.slot(s).record)
+        self.lookup(key).map(|m| &self.node(self.mention(m).node).record)
     }
 
-    /// The links between the mentions of a person (scored links and asserted `Same` decisions),
-    /// each with its evidence, sorted by the two keys.
+    /// The links between the mentions of a person (scored links, including those between
+    /// mentions carrying identical records, and asserted `Same` decisions), each with its
+    /// evidence, sorted by the two keys.
     pub fn links(&self, person: PersonId) -> Vec<Link> {
-        let members: HashSet<u32> = self.persons.get(&person).into_iter().flatten().copied().collect();
+        let mut members: Vec<u32> = self.persons.get(&person).into_iter().flatten().copied().collect();
+        members.sort_by(|a, b| self.key_of(*a).cmp(self.key_of(*b)));
         let mut out = Vec::new();
-        let mut seen = HashSet::new();
-        for &x in &members {
-            let kx = &self.slot(x).key;
-            for (k, d) in self.decided.get(kx).into_iter().flatten().filter_map(|o| {
-                let pair = if kx < o { (kx.clone(), o.clone()) } else { (o.clone(), kx.clone()) };
-                self.decisions.get(&pair).map(|d| (pair, *d))
-            }) {
-                if d == Decision::Same
-                    && self.by_key.get(&k.0).is_some_and(|s| members.contains(s))
-                    && self.by_key.get(&k.1).is_some_and(|s| members.contains(s))
-                    && seen.insert(k.clone())
-                {
-                    let ev = self.evidence(self.by_key[&k.0], self.by_key[&k.1]);
-                    out.push(Link { a: k.0, b: k.1, evidence: ev, asserted: true });
-                }
-            }
-            for &(y, _) in &self.edges[x as usize] {
-                if !members.contains(&y) {
-                    continue;
-                }
-                let ky = &self.slot(y).key;
-                let pair = if kx < ky { (kx.clone(), ky.clone()) } else { (ky.clone(), kx.clone()) };
-                if seen.insert(pair.clone()) {
-                    let ev = self.evidence(x, y);
-                    out.push(Link { a: pair.0, b: pair.1, evidence: ev, asserted: false });
+        let mut memo: HashMap<(u32, u32), Evidence> = HashMap::new();
+        let mut evidence = |x: u32, y: u32| {
+            let k = (x.min(y), x.max(y));
+            memo.entry(k).or_insert_with(|| self.evidence(k.0, k.1)).clone()
+        };
+        for (i, &x) in members.iter().enumerate() {
+            let (kx, nx) = (self.key_of(x), self.mention(x).node);
+            for &y in &members[i + 1..] {
+                let (ky, ny) = (self.key_of(y), self.mention(y).node);
+                let asserted = self.decisions.get(&(kx.clone(), ky.clone())) == Some(&Decision::Same);
+                let scored =
+                    if nx == ny { self.node(nx).self_link } else { self.edges[nx as usize].iter().any(|e| e.0 == ny) };
+                if asserted || scored {
+                    out.push(Link { a: kx.clone(), b: ky.clone(), evidence: evidence(nx, ny), asserted });
                 }
             }
         }
-        out.sort_by(|a, b| (&a.a, &a.b).cmp(&(&b.a, &b.b)));
         out
     }
 
     fn evidence(&self, x: u32, y: u32) -> Evidence {
-        compare::evidence(&self.model, &compare::levels(&self.model, &self.slot(x).prep, &self.slot(y).prep))
+        compare::evidence(&self.model, &compare::levels(&self.model, &self.node(x).prep, &self.node(y).prep))
     }
 
     /// Fuzzy search: mentions ranked by weight against a partial record (only a name, only a
     /// date of birth, only an identifier...), best first, ties by key. Candidates come from the
-    /// query's blocking keys (oversized blocks included); a query with no key, or none that
-    /// finds anything, is compared with every mention.
+    /// query's blocking keys (oversized blocks included) and its search keys (a given name, a
+    /// surname or a full date of birth alone); a query with none of these (only a town, a partial
+    /// date...) is compared with every distinct record.
     pub fn search(&self, query: &Record, limit: usize) -> Vec<(MentionKey, Evidence)> {
         let q = compare::prepare(&self.model, query);
-        let mut cands: Vec<u32> =
-            block::keys(&q).iter().filter_map(|k| self.blocks.get(k)).flatten().copied().collect();
+        let mut cands: Vec<u32> = block::keys(&q)
+            .iter()
+            .filter_map(|k| self.blocks.get(k))
+            .chain(block::search_keys(&q).iter().filter_map(|k| self.search_blocks.get(k)))
+            .flatten()
+            .copied()
+            .collect();
         cands.sort_unstable();
         cands.dedup();
         if cands.is_empty() {
-            cands = self.by_key.values().copied().collect();
+            cands = (0..self.nodes.len() as u32).filter(|&n| self.nodes[n as usize].is_some()).collect();
         }
-        let mut scored: Vec<(f64, u32)> = cands
-            .into_iter()
-            .map(|s| (compare::weigh(&self.model, &compare::levels(&self.model, &q, &self.slot(s).prep)).0, s))
-            .collect();
-        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| self.slot(a.1).key.cmp(&self.slot(b.1).key)));
+        let mut scored: Vec<(f64, u32)> = Vec::new();
+        for n in cands {
+            let node = self.node(n);
+            let w = compare::weigh(&self.model, &compare::levels(&self.model, &q, &node.prep)).0;
+            scored.extend(node.members.iter().map(|&m| (w, m)));
+        }
+        scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| self.key_of(a.1).cmp(self.key_of(b.1))));
         scored
             .into_iter()
             .take(limit)
-            .map(|(_, s)| {
-                let ev = compare::evidence(&self.model, &compare::levels(&self.model, &q, &self.slot(s).prep));
-                (self.slot(s).key.clone(), ev)
+            .map(|(_, m)| {
+                let ev = compare::evidence(
+                    &self.model,
+                    &compare::levels(&self.model, &q, &self.node(self.mention(m).node).prep),
+                );
+                (self.key_of(m).clone(), ev)
             })
             .collect()
     }
@@ -288,10 +522,15 @@ impl Resolver {
 
     /// How many mentions there are.
     pub fn mentions(&self) -> usize {
-        self.by_key.len()
+        self.live_mentions
     }
 
-    /// Files a slot under its keys; members of a block that grows past the cap need their links
+    /// How many distinct records there are (mentions carrying identical records count once).
+    pub fn distinct_records(&self) -> usize {
+        self.nodes.len() - self.free_nodes.len()
+    }
+
+    /// Files a node under its keys; members of a block that grows past the cap need their links
     /// recomputed (the block stops counting).
     fn file(&mut self, x: u32, keys: &[u64], recompute: &mut Vec<u32>) {
         for k in keys {
@@ -303,7 +542,7 @@ impl Resolver {
         }
     }
 
-    /// Takes a slot out of its blocks; members of a block that shrinks back to the cap need their
+    /// Takes a node out of its blocks; members of a block that shrinks back to the cap need their
     /// links recomputed (the block counts again).
     fn unfile(&mut self, x: u32, keys: &[u64], recompute: &mut Vec<u32>) {
         for k in keys {
@@ -321,14 +560,14 @@ impl Resolver {
         }
     }
 
-    /// Recomputes the links of slots whose candidates changed; their old and new neighbours join
+    /// Recomputes the links of nodes whose candidates changed; their old and new neighbours join
     /// the seeds.
     fn recompute_edges(&mut self, recompute: &[u32], seeds: &mut Vec<u32>) {
         let mut r = recompute.to_vec();
         r.sort_unstable();
         r.dedup();
         for s in r {
-            if self.slots[s as usize].is_none() {
+            if self.nodes[s as usize].is_none() {
                 continue;
             }
             seeds.push(s);
@@ -339,8 +578,8 @@ impl Resolver {
         }
     }
 
-    /// The links of a slot: candidates from its blocks within the cap, scored.
-    fn scan(&mut self, x: u32) -> Vec<(u32, f64)> {
+    /// The links of a node: candidates from its blocks within the cap, scored.
+    fn scan(&mut self, x: u32) -> Vec<Edge> {
         self.epoch = self.epoch.wrapping_add(1);
         if self.epoch == 0 {
             self.mark.iter_mut().for_each(|m| *m = 0);
@@ -348,9 +587,9 @@ impl Resolver {
         }
         let epoch = self.epoch;
         self.mark[x as usize] = epoch;
-        let slot = self.slots[x as usize].as_ref().expect("live");
+        let node = self.nodes[x as usize].as_ref().expect("live node");
         let mut out = Vec::new();
-        for k in &slot.keys {
+        for k in &node.keys {
             let Some(b) = self.blocks.get(k) else { continue };
             if b.len() > BLOCK_CAP {
                 continue;
@@ -360,50 +599,57 @@ impl Resolver {
                     continue;
                 }
                 self.mark[y as usize] = epoch;
-                let other = self.slots[y as usize].as_ref().expect("live");
-                let lv = compare::levels(&self.model, &slot.prep, &other.prep);
+                let other = self.nodes[y as usize].as_ref().expect("live node");
+                let lv = compare::levels(&self.model, &node.prep, &other.prep);
                 let (total, personal) = compare::weigh(&self.model, &lv);
                 if compare::is_link(&self.model, total, personal) {
-                    out.push((y, total));
+                    out.push((y, total, personal));
                 }
             }
         }
         out
     }
 
-    /// Replaces a slot's links (both directions).
-    fn set_edges(&mut self, x: u32, new: Vec<(u32, f64)>) {
+    /// Replaces a node's links (both directions).
+    fn set_edges(&mut self, x: u32, new: Vec<Edge>) {
         let old = std::mem::take(&mut self.edges[x as usize]);
-        for (y, _) in old {
+        for (y, _, _) in old {
             self.edges[y as usize].retain(|e| e.0 != x);
         }
-        for &(y, w) in &new {
-            self.edges[y as usize].push((x, w));
+        for &(y, w, p) in &new {
+            self.edges[y as usize].push((x, w, p));
         }
         self.edges[x as usize] = new;
     }
 
-    /// Neighbours of a slot in the component graph: links and `Same` decisions.
+    /// Neighbours of a node in the component graph: links and `Same` decisions of its members.
     fn neighbours(&self, x: u32, out: &mut Vec<u32>) {
         out.extend(self.edges[x as usize].iter().map(|e| e.0));
-        let k = &self.slot(x).key;
-        for o in self.decided.get(k).into_iter().flatten() {
-            let pair = if k < o { (k.clone(), o.clone()) } else { (o.clone(), k.clone()) };
-            if self.decisions.get(&pair) == Some(&Decision::Same) {
-                if let Some(&s) = self.by_key.get(o) {
-                    out.push(s);
+        let node = self.node(x);
+        if node.decided == 0 {
+            return;
+        }
+        for &m in &node.members {
+            let k = self.key_of(m);
+            for o in self.decided.get(k).into_iter().flatten() {
+                let pair = if k < o { (k.clone(), o.clone()) } else { (o.clone(), k.clone()) };
+                if self.decisions.get(&pair) == Some(&Decision::Same) {
+                    if let Some(s) = self.lookup(o) {
+                        out.push(self.mention(s).node);
+                    }
                 }
             }
         }
     }
 
-    /// Re-clusters the components of the seeds and reports every mention whose person changed.
+    /// Re-clusters the components of the seed nodes and reports every mention whose person
+    /// changed.
     fn recluster(&mut self, seeds: Vec<u32>, mut before: HashMap<u32, Option<PersonId>>) -> Vec<Change> {
         let mut visited: HashSet<u32> = HashSet::new();
-        let mut assignments: Vec<(u32, PersonId)> = Vec::new();
+        let mut assignments: Vec<Assign> = Vec::new();
         let mut nb = Vec::new();
         for s in seeds {
-            if self.slots[s as usize].is_none() || !visited.insert(s) {
+            if self.nodes[s as usize].is_none() || !visited.insert(s) {
                 continue;
             }
             let mut comp = vec![s];
@@ -421,56 +667,143 @@ impl Resolver {
             self.cluster(&comp, &mut assignments);
         }
         let mut changes = Vec::new();
-        for (s, p) in assignments {
-            let old = self.slot(s).person;
-            let was = before.remove(&s).unwrap_or(Some(old));
-            if old != p {
-                if let Some(m) = self.persons.get_mut(&old) {
-                    m.retain(|x| *x != s);
-                    if m.is_empty() {
-                        self.persons.remove(&old);
+        for a in assignments {
+            match a {
+                Assign::One(m, p) => self.assign(m, p, &mut before, &mut changes),
+                Assign::Together(n, p) => {
+                    let node = self.node_mut(n);
+                    let ms = if node.settled == Some(p) {
+                        std::mem::take(&mut node.pending)
+                    } else {
+                        node.pending.clear();
+                        node.members.clone()
+                    };
+                    node.settled = Some(p);
+                    for m in ms {
+                        if !self.mention(m).decided {
+                            self.assign(m, p, &mut before, &mut changes);
+                        }
                     }
                 }
-                self.persons.entry(p).or_default().push(s);
-                self.slots[s as usize].as_mut().expect("live").person = p;
-            }
-            if was != Some(p) {
-                changes.push(Change { key: self.slot(s).key.clone(), before: was, after: Some(p) });
             }
         }
         changes.sort_by(|a, b| a.key.cmp(&b.key));
         changes
     }
 
-    /// Clusters one connected component: asserted links, then scored links by weight, each
-    /// joining two clusters unless a `Different` decision or (for a scored link between clusters
-    /// no `Same` decision vouches for) a failed relative test lies across.
-    fn cluster(&self, comp: &[u32], out: &mut Vec<(u32, PersonId)>) {
+    /// Recomputes a node's smallest-keyed member taking part in no decision.
+    fn refresh_smallest(&mut self, n: u32) {
+        let mut best: Option<u32> = None;
+        for &m in &self.node(n).members {
+            if !self.mention(m).decided && best.is_none_or(|b| self.key_of(m) < self.key_of(b)) {
+                best = Some(m);
+            }
+        }
+        self.node_mut(n).smallest = best;
+    }
+
+    /// Gives a mention its person; records the change.
+    fn assign(&mut self, m: u32, p: PersonId, before: &mut HashMap<u32, Option<PersonId>>, changes: &mut Vec<Change>) {
+        let old = self.mention(m).person;
+        let was = if before.is_empty() { Some(old) } else { before.remove(&m).unwrap_or(Some(old)) };
+        if old != p {
+            if let Some(v) = self.persons.get_mut(&old) {
+                if let Some(i) = v.iter().position(|x| *x == m) {
+                    v.swap_remove(i);
+                }
+                if v.is_empty() {
+                    self.persons.remove(&old);
+                }
+            }
+            self.persons.entry(p).or_default().push(m);
+            self.mention_mut(m).person = p;
+        }
+        if was != Some(p) {
+            changes.push(Change { key: self.key_of(m).clone(), before: was, after: Some(p) });
+        }
+    }
+
+    /// Clusters one connected component of nodes. Its *elements* are: for a node whose record
+    /// links to itself, its mentions taking no part in a decision together (identical records of
+    /// one person are one person); every other mention alone. Then Kruskal-like: asserted links,
+    /// then scored links by weight, each joining two clusters unless a `Different` decision or
+    /// (for a scored link between clusters no `Same` decision vouches for) a failed relative test
+    /// lies across.
+    fn cluster(&self, comp: &[u32], out: &mut Vec<Assign>) {
         if comp.len() == 1 {
-            out.push((comp[0], self.slot(comp[0]).key.person_id()));
-            return;
+            let node = self.node(comp[0]);
+            if node.members.len() == 1 && node.decided == 1 {
+                let m = node.members[0];
+                out.push(Assign::One(m, self.key_of(m).person_id()));
+                return;
+            }
+            if node.self_link && node.decided == 0 {
+                let s = node.smallest.expect("a member");
+                out.push(Assign::Together(comp[0], self.key_of(s).person_id()));
+                return;
+            }
+        }
+        let mut elements: Vec<Element> = Vec::new();
+        for &n in comp {
+            let node = self.node(n);
+            if node.self_link {
+                if let Some(s) = node.smallest {
+                    let count = node.members.len() - node.decided as usize;
+                    elements.push(Element { node: n, one: None, smallest: s, count });
+                }
+                for &m in node.members.iter().filter(|&&m| self.mention(m).decided) {
+                    elements.push(Element { node: n, one: Some(m), smallest: m, count: 1 });
+                }
+            } else {
+                for &m in &node.members {
+                    elements.push(Element { node: n, one: Some(m), smallest: m, count: 1 });
+                }
+            }
         }
         // Local indices in key order, so that everything below is independent of slot numbers.
-        let mut nodes: Vec<u32> = comp.to_vec();
-        nodes.sort_by(|a, b| self.slot(*a).key.cmp(&self.slot(*b).key));
-        let local: HashMap<u32, usize> = nodes.iter().enumerate().map(|(i, s)| (*s, i)).collect();
+        elements.sort_by(|a, b| self.key_of(a.smallest).cmp(self.key_of(b.smallest)));
+        let mut of_node: HashMap<u32, Vec<usize>> = HashMap::new();
+        let mut of_decided: HashMap<u32, usize> = HashMap::new();
+        for (i, e) in elements.iter().enumerate() {
+            of_node.entry(e.node).or_default().push(i);
+            if let Some(m) = e.one.filter(|&m| self.mention(m).decided) {
+                of_decided.insert(m, i);
+            }
+        }
         // (asserted, weight, a, b) with a < b local.
         let mut links: Vec<(bool, f64, usize, usize)> = Vec::new();
         let mut different: Vec<(usize, usize)> = Vec::new();
-        for (i, &x) in nodes.iter().enumerate() {
-            for &(y, w) in &self.edges[x as usize] {
-                let j = local[&y];
-                if i < j {
-                    links.push((false, w, i, j));
+        for &n in comp {
+            let els = &of_node[&n];
+            if self.node(n).self_link {
+                let w = self.node(n).self_weight;
+                for (x, &i) in els.iter().enumerate() {
+                    for &j in &els[x + 1..] {
+                        links.push((false, w, i.min(j), i.max(j)));
+                    }
                 }
             }
-            let k = &self.slot(x).key;
+            for &(o, w, _) in &self.edges[n as usize] {
+                if n >= o {
+                    continue;
+                }
+                let Some(others) = of_node.get(&o) else { continue };
+                for &i in els {
+                    for &j in others {
+                        links.push((false, w, i.min(j), i.max(j)));
+                    }
+                }
+            }
+        }
+        for (&m, &i) in &of_decided {
+            let k = self.key_of(m);
             for o in self.decided.get(k).into_iter().flatten() {
-                let Some(j) = self.by_key.get(o).and_then(|s| local.get(s)).copied() else { continue };
+                let Some(j) = self.lookup(o).and_then(|s| of_decided.get(&s)).copied() else { continue };
                 if i >= j {
                     continue;
                 }
-                match self.decisions.get(&(k.clone(), o.clone())) {
+                let pair = if k < o { (k.clone(), o.clone()) } else { (o.clone(), k.clone()) };
+                match self.decisions.get(&pair) {
                     Some(Decision::Same) => links.push((true, f64::INFINITY, i, j)),
                     Some(Decision::Different) => different.push((i, j)),
                     _ => {}
@@ -478,7 +811,7 @@ impl Resolver {
             }
         }
         links.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.total_cmp(&a.1)).then((a.2, a.3).cmp(&(b.2, b.3))));
-        let n = nodes.len();
+        let n = elements.len();
         let mut parent: Vec<usize> = (0..n).collect();
         let mut members: Vec<Vec<usize>> = (0..n).map(|i| vec![i]).collect();
         let mut vouched = vec![false; n];
@@ -489,6 +822,7 @@ impl Resolver {
             }
             i
         }
+        let mut memo: HashMap<(u32, u32), f64> = HashMap::new();
         for (asserted, _, a, b) in links {
             let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
             if ra == rb {
@@ -503,7 +837,11 @@ impl Resolver {
             }
             // An investigator's `Same` vouches for its cluster's mixed records: no relative
             // test against it.
-            if !asserted && !vouched[ra] && !vouched[rb] && self.conflict(&nodes, &members[ra], &members[rb]) {
+            if !asserted
+                && !vouched[ra]
+                && !vouched[rb]
+                && self.conflict(&elements, &members[ra], &members[rb], &mut memo)
+            {
                 continue;
             }
             // The smaller local index (smaller key) becomes the root.
@@ -513,31 +851,51 @@ impl Resolver {
             members[root].extend(moved);
             vouched[root] = vouched[root] || vouched[child] || asserted;
         }
+        let mut ids: Vec<Option<PersonId>> = vec![None; n];
         for i in 0..n {
             let r = find(&mut parent, i);
-            // The root is the smallest local index of its cluster, i.e. its smallest key.
-            out.push((nodes[i], self.slot(nodes[r]).key.person_id()));
+            // The root is the smallest local index of its cluster, i.e. holds its smallest key.
+            let p = *ids[r].get_or_insert_with(|| self.key_of(elements[r].smallest).person_id());
+            out.push(match elements[i].one {
+                Some(m) => Assign::One(m, p),
+                None => Assign::Together(elements[i].node, p),
+            });
         }
     }
 
-    /// Whether two clusters are in conflict: at least half of the pairs across them whose personal
-    /// fields can be compared fail the relative test (their given names or dates of birth say
-    /// "relatives", or "namesakes", rather than "one person"). A majority rather than any one
-    /// pair, so that a person recorded many times, with the odd typo in a date, still comes
-    /// together, while a mention lacking a date of birth cannot chain a father and his son.
-    fn conflict(&self, nodes: &[u32], a: &[usize], b: &[usize]) -> bool {
+    /// The personal weight between two nodes' records (memoised for one clustering).
+    fn personal(&self, x: u32, y: u32, memo: &mut HashMap<(u32, u32), f64>) -> f64 {
+        if x == y {
+            return self.node(x).self_personal;
+        }
+        let k = (x.min(y), x.max(y));
+        *memo.entry(k).or_insert_with(|| {
+            if let Some(e) = self.edges[k.0 as usize].iter().find(|e| e.0 == k.1) {
+                return e.2;
+            }
+            compare::weigh(&self.model, &compare::levels(&self.model, &self.node(k.0).prep, &self.node(k.1).prep)).1
+        })
+    }
+
+    /// Whether two clusters are in conflict: at least half of the pairs of mentions across them
+    /// whose personal fields can be compared fail the relative test (their given names or dates
+    /// of birth say "relatives", or "namesakes", rather than "one person"). A majority rather than
+    /// any one pair, so that a person recorded many times, with the odd typo in a date, still
+    /// comes together, while a mention lacking a date of birth cannot chain a father and his son.
+    fn conflict(&self, elements: &[Element], a: &[usize], b: &[usize], memo: &mut HashMap<(u32, u32), f64>) -> bool {
         if a.len() * b.len() > CONFLICT_CHECK_LIMIT {
             return false;
         }
         let (mut comparable, mut against) = (0usize, 0usize);
         for &i in a {
-            let x = self.slot(nodes[i]);
+            let x = &elements[i];
             for &j in b {
-                let y = self.slot(nodes[j]);
-                let (_, personal) = compare::weigh(&self.model, &compare::levels(&self.model, &x.prep, &y.prep));
+                let y = &elements[j];
+                let personal = self.personal(x.node, y.node, memo);
                 if personal != 0.0 {
-                    comparable += 1;
-                    against += (personal < 0.0) as usize;
+                    let pairs = x.count * y.count;
+                    comparable += pairs;
+                    against += (personal < 0.0) as usize * pairs;
                 }
             }
         }

@@ -369,3 +369,83 @@ fn order_independent_and_incremental_equals_rebuild() {
     assert_eq!(assignment(&inc, &keys), assignment(&fresh, &keys));
     assert_eq!(inc.persons(), fresh.persons());
 }
+
+#[test]
+fn identical_records_order_independent_with_decisions() {
+    // Every third record recorded again (identical) under other keys; decisions between
+    // mentions carrying one record.
+    let mut pop = population();
+    let n = pop.len();
+    for i in (0..n).step_by(3) {
+        for copy in 1..3 {
+            let r = pop[i].1.clone();
+            pop.push((MentionKey::new("02", format!("dup-{copy}"), format!("p{i}")), r));
+        }
+    }
+    let keys: Vec<MentionKey> = pop.iter().map(|(k, _)| k.clone()).collect();
+    let dup = |copy: usize, i: usize| MentionKey::new("02", format!("dup-{copy}"), format!("p{i}"));
+    let decisions = [
+        (key(0), dup(1, 0), Decision::Different),
+        (dup(2, 3), key(40), Decision::Same),
+        (dup(1, 6), dup(2, 6), Decision::Different),
+    ];
+    let mut base = Resolver::new(Model::default());
+    for (k, r) in &pop {
+        base.upsert(k.clone(), r.clone());
+    }
+    for (a, b, d) in &decisions {
+        base.decide(a, b, *d);
+    }
+    assert_ne!(base.person_of(&key(0)), base.person_of(&dup(1, 0)));
+    assert_ne!(base.person_of(&dup(1, 6)), base.person_of(&dup(2, 6)));
+    let expected = assignment(&base, &keys);
+    let mut seed = 11u64;
+    for round in 0..4 {
+        let mut order: Vec<usize> = (0..pop.len()).collect();
+        for i in (1..order.len()).rev() {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            order.swap(i, (seed >> 33) as usize % (i + 1));
+        }
+        let mut r = Resolver::new(Model::default());
+        for (n, &i) in order.iter().enumerate() {
+            if n == round * 13 {
+                for (a, b, d) in &decisions {
+                    r.decide(a, b, *d);
+                }
+            }
+            r.upsert(pop[i].0.clone(), pop[i].1.clone());
+        }
+        assert_eq!(assignment(&r, &keys), expected, "round {round}");
+        assert_eq!(r.persons(), base.persons());
+    }
+    // Withdrawing, correcting and removing: equal to a fresh resolver fed the final set.
+    let mut inc = Resolver::new(Model::default());
+    for (k, r) in &pop {
+        inc.upsert(k.clone(), r.clone());
+    }
+    for (a, b, d) in &decisions {
+        inc.decide(a, b, *d);
+    }
+    inc.decide(&dup(1, 6), &dup(2, 6), Decision::Withdrawn);
+    let mut fin = pop.clone();
+    for i in (0..fin.len()).step_by(5) {
+        inc.remove(&pop[i].0);
+    }
+    fin.retain(|(k, _)| !(0..pop.len()).step_by(5).any(|i| &pop[i].0 == k));
+    for (n, (k, r)) in fin.iter_mut().enumerate() {
+        if n % 4 == 0 {
+            r.names[0].surname = "Walsh".into();
+            inc.upsert(k.clone(), r.clone());
+        }
+    }
+    let mut fresh = Resolver::new(Model::default());
+    for (k, r) in fin.iter().rev() {
+        fresh.upsert(k.clone(), r.clone());
+    }
+    for (a, b, d) in &decisions[..2] {
+        fresh.decide(a, b, *d);
+    }
+    assert_eq!(assignment(&inc, &keys), assignment(&fresh, &keys));
+    assert_eq!(inc.persons(), fresh.persons());
+    assert_eq!(inc.mentions(), fresh.mentions());
+}
