@@ -366,46 +366,32 @@ fn check_locally(
             body: Some(pb::Body { kind: Some(pb::body::Kind::PersonRecorded(body.clone())) }),
         };
         let Err(errors) = beaconport_proto::decode_event(0, event, &ctx) else { return Some(body) };
-        let mut dropped = false;
-        for e in &errors {
-            let path = e.field.strip_prefix("person_recorded.").unwrap_or(&e.field);
-            let index = |prefix: &str| -> Option<usize> {
-                path.strip_prefix(prefix)?.strip_prefix('[')?.split(']').next()?.parse().ok()
-            };
-            let what = if path == "date_of_birth" {
-                body.date_of_birth.clear();
-                Some("date_of_birth")
-            } else if let Some(i) = index("identifiers").filter(|i| *i < body.identifiers.len()) {
-                body.identifiers.remove(i);
-                Some("identifier")
-            } else if let Some(i) = index("addresses").filter(|i| *i < body.addresses.len()) {
-                body.addresses.remove(i);
-                Some("address")
-            } else if let Some(i) = index("aliases").filter(|i| *i < body.aliases.len()) {
-                body.aliases.remove(i);
-                Some("alias")
-            } else if path.starts_with("nationalities") {
-                body.nationalities.clear();
-                Some("nationality")
-            } else {
-                None
-            };
-            match what {
-                Some(w) => {
-                    problems.push(format!("{}: {}; imported without this {w}", e.field, e.reason));
-                    dropped = true;
-                    // Indexes shift after a removal: validate again before the next one.
-                    break;
-                }
-                None => {
-                    problems.push(format!("{}: {}; row skipped", e.field, e.reason));
-                    return None;
-                }
-            }
-        }
-        if !dropped {
+        // One refused field at a time: indexes shift after a removal, so validate again.
+        let Some(e) = errors.first() else { return Some(body) };
+        let path = e.field.strip_prefix("person_recorded.").unwrap_or(&e.field);
+        let index = |prefix: &str| -> Option<usize> {
+            path.strip_prefix(prefix)?.strip_prefix('[')?.split(']').next()?.parse().ok()
+        };
+        let what = if path == "date_of_birth" {
+            body.date_of_birth.clear();
+            "date_of_birth"
+        } else if let Some(i) = index("identifiers").filter(|i| *i < body.identifiers.len()) {
+            body.identifiers.remove(i);
+            "identifier"
+        } else if let Some(i) = index("addresses").filter(|i| *i < body.addresses.len()) {
+            body.addresses.remove(i);
+            "address"
+        } else if let Some(i) = index("aliases").filter(|i| *i < body.aliases.len()) {
+            body.aliases.remove(i);
+            "alias"
+        } else if path.starts_with("nationalities") {
+            body.nationalities.clear();
+            "nationality"
+        } else {
+            problems.push(format!("{}: {}; row skipped", e.field, e.reason));
             return None;
-        }
+        };
+        problems.push(format!("{}: {}; imported without this {what}", e.field, e.reason));
     }
     problems.push("too many refused fields; row skipped".into());
     None
