@@ -174,6 +174,7 @@ async fn the_national_picture_over_grpc() {
     server.stop().await;
 }
 
+#[allow(clippy::too_many_arguments)] // a fixture: every field named at the call
 fn person_event(
     n: u128,
     force: &str,
