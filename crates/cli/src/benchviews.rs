@@ -335,7 +335,11 @@ pub async fn run_views(a: ViewsArgs) -> Result<ExitCode> {
     bar.finish_and_clear();
     let secs = t.elapsed().as_secs_f64();
     let views = projector.views().clone();
-    let counts = views.read().counts();
+    let (counts, work) = {
+        let v = views.read();
+        (v.counts(), v.work)
+    };
+    println!("work: {work:?}");
     println!(
         "projection: {n} events in {secs:.1} s = {:.0} events/s; read+decode baseline {:.0} events/s (ratio {:.2}); {} mentions → {} persons; views store {:.0} MiB on disk",
         n as f64 / secs,

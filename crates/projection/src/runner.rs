@@ -30,6 +30,9 @@ pub struct Options {
     /// How often the stored views are flushed to disk (they are always consistent; a flush
     /// bounds how much is replayed after a crash of the machine).
     pub flush_every: Duration,
+    /// Longest the views run ahead of what is stored while catching up (changed case files are
+    /// stored together, each once); at the log's head they are stored at once.
+    pub commit_every: Duration,
     /// Mentions sharing one identifier or place beyond which it no longer links them.
     pub hub_limit: usize,
     /// sled cache, in MiB.
@@ -42,6 +45,7 @@ impl Options {
             dir: dir.into(),
             batch: 2_000,
             flush_every: Duration::from_secs(1),
+            commit_every: Duration::from_millis(500),
             hub_limit: crate::views::DEFAULT_HUB_LIMIT,
             cache_mb: 64,
         }
@@ -177,23 +181,34 @@ async fn run(
     let mut head = log.subscribe();
     let mut next = views.read().applied;
     let mut last_flush = Instant::now();
-    let mut last_networks = Instant::now();
+    let mut last_commit = Instant::now();
+    let mut uncommitted = false;
     loop {
         if *stop.borrow() {
+            if uncommitted {
+                commit_blocking(views.clone(), store.clone(), true).await?;
+            }
             return Ok(());
         }
         let entries = log.read(next, opts.batch).await.map_err(|e| Error::Log(e.to_string()))?;
         if entries.is_empty() {
-            // Caught up: bring networks up to date, flush, then wait for more.
-            let stale = views.read().networks.is_stale();
-            if stale {
+            // Caught up: store what is pending, bring networks up to date, then wait for more.
+            if uncommitted {
+                let flush = last_flush.elapsed() >= opts.flush_every;
+                commit_blocking(views.clone(), store.clone(), flush).await?;
+                uncommitted = false;
+                last_commit = Instant::now();
+                if flush {
+                    last_flush = Instant::now();
+                }
+            }
+            if views.read().networks.is_stale() {
                 let v = views.clone();
                 tokio::task::spawn_blocking(move || v.write().refresh_networks())
                     .await
                     .map_err(|e| Error::Storage(format!("networks: {e}")))?;
-                last_networks = Instant::now();
             }
-            if last_flush.elapsed() >= opts.flush_every / 4 {
+            if last_flush.elapsed() >= opts.flush_every {
                 let s = store.clone();
                 tokio::task::spawn_blocking(move || s.flush()).await.map_err(|e| Error::Storage(e.to_string()))??;
                 last_flush = Instant::now();
@@ -206,11 +221,12 @@ async fn run(
         }
         let last = entries.last().map(|e| e.position).expect("not empty");
         let v = views.clone();
-        let s = store.clone();
-        let refresh_networks = last_networks.elapsed() >= Duration::from_secs(2);
-        let flush = last_flush.elapsed() >= opts.flush_every;
-        // Decoding, applying and storing are CPU and disk work: off the async threads.
-        tokio::task::spawn_blocking(move || -> Result<()> {
+        // Changed case files are stored together every `commit_every` (a case touched by many
+        // batches is written once), and whenever the views reach the log's head.
+        let commit = entries.len() < opts.batch || last_commit.elapsed() >= opts.commit_every;
+        let flush = commit && last_flush.elapsed() >= opts.flush_every;
+        // Decoding and applying are CPU work: off the async threads.
+        tokio::task::spawn_blocking(move || {
             let mut decoded = Vec::with_capacity(entries.len());
             let mut skipped = Vec::new();
             for e in entries {
@@ -222,42 +238,50 @@ async fn run(
                     Err(why) => skipped.push((e.position, why)),
                 }
             }
-            let (files, basis) = {
-                let mut w = v.write();
-                for (position, why) in skipped {
-                    warn!(position = position.0, reason = %why, "stored event does not decode; not applied");
-                    w.skipped.push((position, why));
-                }
-                for (position, ev) in decoded {
-                    w.apply(position, ev);
-                }
-                w.applied = last.next();
-                if refresh_networks {
-                    w.refresh_networks();
-                }
-                let dirty = w.take_dirty();
-                let files = dirty
-                    .into_iter()
-                    .filter_map(|k| w.cases.get(&k).map(|c| (k, encode_file(&c.events))))
-                    .collect::<Vec<_>>();
-                (files, w.take_model_basis())
-            };
-            s.commit(files, basis.as_ref(), last.next())?;
-            if flush {
-                s.flush()?;
+            let mut w = v.write();
+            for (position, why) in skipped {
+                warn!(position = position.0, reason = %why, "stored event does not decode; not applied");
+                w.skipped.push((position, why));
             }
-            Ok(())
+            for (position, ev) in decoded {
+                w.apply(position, ev);
+            }
+            w.applied = last.next();
         })
         .await
-        .map_err(|e| Error::Storage(format!("projection batch: {e}")))??;
-        if refresh_networks {
-            last_networks = Instant::now();
-        }
-        if flush {
-            last_flush = Instant::now();
+        .map_err(|e| Error::Storage(format!("projection batch: {e}")))?;
+        uncommitted = true;
+        if commit {
+            commit_blocking(views.clone(), store.clone(), flush).await?;
+            uncommitted = false;
+            last_commit = Instant::now();
+            if flush {
+                last_flush = Instant::now();
+            }
         }
         next = last.next();
         debug!(applied = next.0, "views applied");
         applied_tx.send_replace(next);
     }
+}
+
+/// Stores the case files changed since the last commit, a new model basis if any, and the
+/// position applied, in one atomic batch; flushes if asked.
+async fn commit_blocking(views: Arc<RwLock<Views>>, store: Store, flush: bool) -> Result<()> {
+    tokio::task::spawn_blocking(move || -> Result<()> {
+        let (files, basis, applied) = {
+            let mut w = views.write();
+            let dirty = w.take_dirty();
+            let files: Vec<_> =
+                dirty.into_iter().filter_map(|k| w.cases.get(&k).map(|c| (k, encode_file(&c.events)))).collect();
+            (files, w.take_model_basis(), w.applied)
+        };
+        store.commit(files, basis.as_ref(), applied)?;
+        if flush {
+            store.flush()?;
+        }
+        Ok(())
+    })
+    .await
+    .map_err(|e| Error::Storage(format!("storing views: {e}")))?
 }

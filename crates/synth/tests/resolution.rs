@@ -352,3 +352,52 @@ fn scale_1m() {
         hwm as f64 / 1024.0
     );
 }
+
+/// Micro-benchmark of the projection's hot path, not a timed assertion: (a) µs per upsert over
+/// up to 50,000 complete records from [`beaconport_synth::events_for_bench`] (`PersonRecorded`
+/// bodies in order, each upserted twice: as recorded, then with one identifier added, as when an
+/// identifier is observed later), (b) `Model::estimate` on 20,000 of them.
+/// `RESOLUTION_COST_N` sets the number of records.
+#[test]
+fn upsert_cost() {
+    let n: usize = std::env::var("RESOLUTION_COST_N").ok().and_then(|v| v.parse().ok()).unwrap_or(50_000);
+    let events = beaconport_synth::events_for_bench(7, 200_000, beaconport_synth::default_now());
+    let mut records: Vec<(MentionKey, Record)> = Vec::new();
+    let mut seen: std::collections::HashSet<MentionKey> = std::collections::HashSet::new();
+    for e in &events {
+        let Body::PersonRecorded(p) = &e.body else { continue };
+        let key = MentionKey::new(e.force.code, e.case_ref.clone(), p.person_ref.clone());
+        if seen.insert(key.clone()) {
+            records.push((key, Record::from_person(p)));
+        }
+        if records.len() == n {
+            break;
+        }
+    }
+    drop(events);
+    let sample: Vec<Record> = records.iter().take(20_000).map(|(_, r)| r.clone()).collect();
+    let t = Instant::now();
+    let model = Model::estimate(&sample);
+    let est = t.elapsed().as_secs_f64();
+    let mut r = Resolver::new(model);
+    let t = Instant::now();
+    for (i, (k, rec)) in records.iter().enumerate() {
+        r.upsert(k.clone(), rec.clone());
+        let mut more = rec.clone();
+        more.identifiers.push(Identifier { kind: IdentifierKind::Phone, value: format!("07700 {:06}", i % 1_000_000) });
+        r.upsert(k.clone(), more);
+    }
+    let secs = t.elapsed().as_secs_f64();
+    let upserts = records.len() * 2;
+    println!(
+        "upsert_cost: {} records, {upserts} upserts: {:.2} µs/upsert ({:.3}s); {} persons, {} distinct records; \
+         estimate on {} records {:.3}s",
+        records.len(),
+        secs * 1e6 / upserts as f64,
+        secs,
+        r.persons(),
+        r.distinct_records(),
+        sample.len(),
+        est
+    );
+}

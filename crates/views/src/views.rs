@@ -61,6 +61,21 @@ pub struct Views {
     new_model_basis: Option<ModelBasis>,
     /// While loading stored views: the stored model stands, no re-estimation.
     loading: bool,
+    /// What applying events has cost so far, for benchmarks and operators.
+    pub work: Work,
+}
+
+/// Counts of the costly steps of applying events.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Work {
+    /// Mentions resolved (new, or changed record).
+    pub upserts: u64,
+    /// Mentions taken back.
+    pub removes: u64,
+    /// Case files folded again after a correction or a retraction.
+    pub refolds: u64,
+    /// Times the model was estimated from the data (and every mention resolved again).
+    pub estimates: u64,
 }
 
 /// What a resolution model was estimated from: a deterministic sample of the mentions' records
@@ -76,6 +91,9 @@ pub struct ModelBasis {
 /// Mentions before the model is first estimated from the data (term frequencies need a few
 /// hundred values to mean anything); until then the documented priors stand.
 pub const FIRST_ESTIMATE: usize = 256;
+/// Mentions beyond which the model is no longer estimated again: each estimate resolves every
+/// mention again, and beyond this many a sample of [`MODEL_SAMPLE`] says what a larger one would.
+pub const LAST_ESTIMATE: usize = 1 << 17;
 /// Most records a model is estimated from.
 pub const MODEL_SAMPLE: usize = 20_000;
 
@@ -98,6 +116,7 @@ impl Views {
             next_estimate: FIRST_ESTIMATE,
             new_model_basis: None,
             loading: false,
+            work: Work::default(),
         }
     }
 
@@ -124,7 +143,7 @@ impl Views {
     /// log gives the same models at the same places.
     fn maybe_estimate(&mut self) {
         let n = self.contributions.len();
-        if self.loading || n < self.next_estimate {
+        if self.loading || n < self.next_estimate || self.next_estimate > LAST_ESTIMATE {
             return;
         }
         self.next_estimate = next_doubling(n);
@@ -133,6 +152,7 @@ impl Views {
         let step = keys.len().div_ceil(MODEL_SAMPLE).max(1);
         let records: Vec<Record> = keys.iter().step_by(step).map(|k| self.contributions[*k].record.clone()).collect();
         let model = resolution::Model::estimate(&records);
+        self.work.estimates += 1;
         self.new_model_basis = Some(ModelBasis { mentions: n, records });
         self.resolve_all(model);
     }
@@ -165,16 +185,23 @@ impl Views {
             Body::RecordCorrected(c) => {
                 let target = c.corrected_event_id;
                 let replacement = (*c.replacement).clone();
+                let mut refs = persons_named(&replacement);
                 self.rewrite(target, |file| {
                     if let Some(e) = file.iter_mut().find(|e| e.event.id == target) {
+                        refs.extend(persons_named(&e.event.body));
                         e.event.body = replacement;
                         e.position = position;
                     }
+                    refs
                 });
             }
             Body::RecordRetracted(r) => {
                 let target = r.retracted_event_id;
-                self.rewrite(target, |file| file.retain(|e| e.event.id != target));
+                self.rewrite(target, |file| {
+                    let refs = file.iter().find(|e| e.event.id == target).map(|e| persons_named(&e.event.body));
+                    file.retain(|e| e.event.id != target);
+                    refs.unwrap_or_default()
+                });
             }
             _ => {
                 let key: CaseKey = (event.force.code.to_string(), event.case_ref.clone());
@@ -198,24 +225,22 @@ impl Views {
 
     /// Changes the file of the case holding `target`, folds the case again, and takes back and
     /// re-adds what its mentions and decisions contribute.
-    fn rewrite(&mut self, target: EventId, change: impl FnOnce(&mut Vec<Effective>)) {
+    /// `change` returns the person refs the changed event named, before and after: only their
+    /// mentions can have changed (a person's state comes only from events that name them).
+    fn rewrite(&mut self, target: EventId, change: impl FnOnce(&mut Vec<Effective>) -> Vec<String>) {
         let Some(key) = self.targets.get(&target).cloned() else {
             // The corrected event is unknown (never stored, or already retracted): nothing to change.
             return;
         };
         let Some(case) = self.cases.get_mut(&key) else { return };
-        let before: Vec<String> = case.persons.keys().cloned().collect();
-        change(&mut case.events);
+        let refs: BTreeSet<String> = change(&mut case.events).into_iter().collect();
         case.refold();
-        let after: Vec<String> = case.persons.keys().cloned().collect();
+        self.work.refolds += 1;
         self.dirty.insert(key.clone());
-        let refs: BTreeSet<String> = before.into_iter().chain(after).collect();
         for r in refs {
             self.refresh_mention(&key, &r);
         }
         self.refresh_decisions(&key);
-        // Something may have been taken away: networks are recomputed when next read.
-        self.networks.invalidate();
     }
 
     /// Brings the global indexes in line with one mention of one case.
@@ -260,18 +285,23 @@ impl Views {
                 }
             }
             if new.as_ref().is_none_or(|n| n.role != o.role) {
+                // The mention left its case (or changed its part in it).
                 removed_something = true;
             }
         }
         let changes = match &new {
             Some(n) => {
                 if old.as_ref().is_none_or(|o| o.record != n.record) {
+                    self.work.upserts += 1;
                     self.resolver.upsert(key.clone(), n.record.clone())
                 } else {
                     Vec::new()
                 }
             }
-            None => self.resolver.remove(&key),
+            None => {
+                self.work.removes += 1;
+                self.resolver.remove(&key)
+            }
         };
         self.note_changes(&changes);
         if removed_something {
@@ -355,9 +385,8 @@ impl Views {
         for c in changes {
             match (c.before, c.after) {
                 (_, Some(after)) => {
-                    if c.before.is_some_and(|b| b != after) {
-                        // A split or a merge moved this mention: merges only join, but a split
-                        // must undo joins, so recompute.
+                    // A merge only joins (the old person is gone); a split must undo joins.
+                    if c.before.is_some_and(|b| b != after && !self.resolver.members(b).is_empty()) {
                         self.networks.note_moved(c.before, after);
                     }
                     self.networks.join_person(&c.key, after);
@@ -483,9 +512,26 @@ pub struct Counts {
     pub places: usize,
 }
 
-/// The next power of two above `n`.
+/// When to estimate next: the next power of two above `n` while the data are small, then every
+/// fourfold growth.
 fn next_doubling(n: usize) -> usize {
-    (n + 1).next_power_of_two().max(FIRST_ESTIMATE)
+    let next = (n + 1).next_power_of_two().max(FIRST_ESTIMATE);
+    if next > 4096 {
+        next.max(4 * n.next_power_of_two())
+    } else {
+        next
+    }
+}
+
+/// The person refs an event names: the only mentions of its case it can change.
+fn persons_named(body: &Body) -> Vec<String> {
+    match body {
+        Body::PersonRecorded(p) => vec![p.person_ref.clone()],
+        Body::OffenceRecorded(o) => o.suspect_refs.iter().chain(&o.victim_refs).cloned().collect(),
+        Body::IdentifierObserved(i) => i.person_ref.iter().cloned().collect(),
+        Body::LocationObserved(l) => l.person_refs.clone(),
+        _ => Vec::new(),
+    }
 }
 
 fn remove_from<K: std::hash::Hash + Eq>(index: &mut HashMap<K, BTreeSet<MentionKey>>, k: &K, key: &MentionKey) {
