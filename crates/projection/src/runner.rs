@@ -170,6 +170,62 @@ impl beaconport_views::Live for Projector {
     }
 }
 
+/// A batch read from the log and decoded, ready to apply.
+struct Decoded {
+    last: Position,
+    events: Vec<(Position, beaconport_domain::Event)>,
+    skipped: Vec<(Position, String)>,
+    /// The log had no more events after this batch when it was read.
+    at_head: bool,
+}
+
+/// Reads and decodes batches ahead of the one being applied (the two stages run on both cores).
+async fn read_ahead(
+    log: Arc<dyn EventLog>,
+    mut next: Position,
+    batch: usize,
+    tx: tokio::sync::mpsc::Sender<Result<Decoded>>,
+) {
+    let mut head = log.subscribe();
+    loop {
+        let entries = match log.read(next, batch).await {
+            Ok(e) => e,
+            Err(e) => {
+                let _ = tx.send(Err(Error::Log(e.to_string()))).await;
+                return;
+            }
+        };
+        if entries.is_empty() {
+            if head.wait_for(|h| h.0 > next.0).await.is_err() || tx.is_closed() {
+                return;
+            }
+            continue;
+        }
+        let at_head = entries.len() < batch;
+        let decoded = tokio::task::spawn_blocking(move || {
+            let last = entries.last().map(|e| e.position).expect("not empty");
+            let mut events = Vec::with_capacity(entries.len());
+            let mut skipped = Vec::new();
+            for e in entries {
+                match pb::event::Event::decode(e.payload.as_ref())
+                    .map_err(|err| err.to_string())
+                    .and_then(|p| beaconport_proto::decode_stored(p).map_err(|errs| format!("{} problems", errs.len())))
+                {
+                    Ok(ev) => events.push((e.position, ev)),
+                    Err(why) => skipped.push((e.position, why)),
+                }
+            }
+            Decoded { last, events, skipped, at_head }
+        })
+        .await;
+        let Ok(decoded) = decoded else { return };
+        next = decoded.last.next();
+        if tx.send(Ok(decoded)).await.is_err() {
+            return;
+        }
+    }
+}
+
 async fn run(
     opts: Options,
     log: Arc<dyn EventLog>,
@@ -178,8 +234,10 @@ async fn run(
     applied_tx: watch::Sender<Position>,
     mut stop: watch::Receiver<bool>,
 ) -> Result<()> {
-    let mut head = log.subscribe();
-    let mut next = views.read().applied;
+    let start = views.read().applied;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(2);
+    let reader = tokio::spawn(read_ahead(log.clone(), start, opts.batch, tx));
+    let _abort_reader = AbortOnDrop(reader);
     let mut last_flush = Instant::now();
     let mut last_commit = Instant::now();
     let mut uncommitted = false;
@@ -190,60 +248,54 @@ async fn run(
             }
             return Ok(());
         }
-        let entries = log.read(next, opts.batch).await.map_err(|e| Error::Log(e.to_string()))?;
-        if entries.is_empty() {
-            // Caught up: store what is pending, bring networks up to date, then wait for more.
-            if uncommitted {
-                let flush = last_flush.elapsed() >= opts.flush_every;
-                commit_blocking(views.clone(), store.clone(), flush).await?;
-                uncommitted = false;
-                last_commit = Instant::now();
-                if flush {
+        let batch = match rx.try_recv() {
+            Ok(b) => b?,
+            Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => return Ok(()),
+            Err(tokio::sync::mpsc::error::TryRecvError::Empty) => {
+                // Caught up: store what is pending, bring networks up to date, then wait for more.
+                if uncommitted {
+                    let flush = last_flush.elapsed() >= opts.flush_every;
+                    commit_blocking(views.clone(), store.clone(), flush).await?;
+                    uncommitted = false;
+                    last_commit = Instant::now();
+                    if flush {
+                        last_flush = Instant::now();
+                    }
+                }
+                if views.read().networks.is_stale() {
+                    let v = views.clone();
+                    tokio::task::spawn_blocking(move || v.write().refresh_networks())
+                        .await
+                        .map_err(|e| Error::Storage(format!("networks: {e}")))?;
+                }
+                if last_flush.elapsed() >= opts.flush_every {
+                    let s = store.clone();
+                    tokio::task::spawn_blocking(move || s.flush()).await.map_err(|e| Error::Storage(e.to_string()))??;
                     last_flush = Instant::now();
                 }
+                tokio::select! {
+                    b = rx.recv() => match b {
+                        Some(b) => b?,
+                        None => return Ok(()),
+                    },
+                    _ = stop.changed() => continue,
+                }
             }
-            if views.read().networks.is_stale() {
-                let v = views.clone();
-                tokio::task::spawn_blocking(move || v.write().refresh_networks())
-                    .await
-                    .map_err(|e| Error::Storage(format!("networks: {e}")))?;
-            }
-            if last_flush.elapsed() >= opts.flush_every {
-                let s = store.clone();
-                tokio::task::spawn_blocking(move || s.flush()).await.map_err(|e| Error::Storage(e.to_string()))??;
-                last_flush = Instant::now();
-            }
-            tokio::select! {
-                r = head.wait_for(|h| h.0 > next.0) => { if r.is_err() { return Ok(()); } }
-                _ = stop.changed() => {}
-            }
-            continue;
-        }
-        let last = entries.last().map(|e| e.position).expect("not empty");
+        };
+        let last = batch.last;
         let v = views.clone();
         // Changed case files are stored together every `commit_every` (a case touched by many
         // batches is written once), and whenever the views reach the log's head.
-        let commit = entries.len() < opts.batch || last_commit.elapsed() >= opts.commit_every;
+        let commit = batch.at_head || last_commit.elapsed() >= opts.commit_every;
         let flush = commit && last_flush.elapsed() >= opts.flush_every;
-        // Decoding and applying are CPU work: off the async threads.
+        // Applying is CPU work: off the async threads.
         tokio::task::spawn_blocking(move || {
-            let mut decoded = Vec::with_capacity(entries.len());
-            let mut skipped = Vec::new();
-            for e in entries {
-                match pb::event::Event::decode(e.payload.as_ref())
-                    .map_err(|err| err.to_string())
-                    .and_then(|p| beaconport_proto::decode_stored(p).map_err(|errs| format!("{} problems", errs.len())))
-                {
-                    Ok(ev) => decoded.push((e.position, ev)),
-                    Err(why) => skipped.push((e.position, why)),
-                }
-            }
             let mut w = v.write();
-            for (position, why) in skipped {
+            for (position, why) in batch.skipped {
                 warn!(position = position.0, reason = %why, "stored event does not decode; not applied");
                 w.skipped.push((position, why));
             }
-            for (position, ev) in decoded {
+            for (position, ev) in batch.events {
                 w.apply(position, ev);
             }
             w.applied = last.next();
@@ -259,9 +311,17 @@ async fn run(
                 last_flush = Instant::now();
             }
         }
-        next = last.next();
-        debug!(applied = next.0, "views applied");
-        applied_tx.send_replace(next);
+        debug!(applied = last.next().0, "views applied");
+        applied_tx.send_replace(last.next());
+    }
+}
+
+/// Aborts a task when dropped (the reader stops with the runner).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

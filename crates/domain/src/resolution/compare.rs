@@ -12,6 +12,8 @@ use super::{Evidence, FieldEvidence, Record};
 #[derive(Debug, Clone)]
 pub(crate) struct Tok {
     pub s: String,
+    /// Character histogram (see [`hist`]), for a cheap bound on Jaro-Winkler.
+    pub hist: Hist,
     pub ph: u64,
     pub groups: Vec<u16>,
     /// Weight of exact agreement on this value (term-frequency adjusted).
@@ -49,6 +51,8 @@ pub(crate) struct PAddr {
     pub postcode: String,
     pub street: String,
     pub town: String,
+    pub street_hist: Hist,
+    pub town_hist: Hist,
     pub w_postcode: f64,
     pub w_town: f64,
 }
@@ -62,6 +66,49 @@ pub(crate) struct Prepared {
     /// (field index, normalised value), sorted.
     pub ids: Vec<(usize, String)>,
     pub addresses: Vec<PAddr>,
+    /// Bounds for [`levels_if_link`]: the largest exact-agreement weight of any given-name token,
+    /// surname, postcode and town (`-inf` when there is none).
+    pub fore_max: f64,
+    pub sur_max: f64,
+    pub postcode_max: f64,
+    pub town_max: f64,
+}
+
+/// Character counts of a folded string in 32 buckets (letters one each, digits sharing the rest):
+/// the sum over buckets of the smaller count bounds the matching characters of Jaro from above.
+pub(crate) type Hist = [u8; 32];
+
+pub(crate) fn hist(s: &str) -> Hist {
+    let mut h = [0u8; 32];
+    for &c in s.as_bytes() {
+        let i = if c.is_ascii_lowercase() { (c - b'a') as usize } else { 26 + (c as usize % 6) };
+        h[i] = h[i].saturating_add(1);
+    }
+    h
+}
+
+fn common(a: &Hist, b: &Hist) -> u32 {
+    a.iter().zip(b.iter()).map(|(x, y)| (*x).min(*y) as u32).sum()
+}
+
+/// Jaro-Winkler of two folded strings when it may reach `floor`, else 0.0: an upper bound from
+/// the character histograms and the common prefix rules most pairs out without the full
+/// computation.
+pub(crate) fn jaro_winkler_from(a: &str, ha: &Hist, b: &str, hb: &Hist, floor: f64) -> f64 {
+    let (la, lb) = (a.len(), b.len());
+    if la == 0 || lb == 0 {
+        return 0.0;
+    }
+    let c = common(ha, hb).min(la.min(lb) as u32) as f64;
+    if c == 0.0 {
+        return 0.0;
+    }
+    let j = (c / la as f64 + c / lb as f64 + 1.0) / 3.0;
+    let p = a.bytes().zip(b.bytes()).take(4).take_while(|(x, y)| x == y).count() as f64;
+    if j + p * 0.1 * (1.0 - j) < floor - 1e-9 {
+        return 0.0;
+    }
+    jaro_winkler(a, b)
 }
 
 fn id_field(kind: IdentifierKind) -> usize {
@@ -90,6 +137,7 @@ fn exact_weight(model: &Model, field: usize, tf: usize, value: &str) -> f64 {
 fn tok(model: &Model, s: &str, field: usize, tf: usize) -> Tok {
     Tok {
         s: s.to_string(),
+        hist: hist(s),
         ph: normalize::phonetic(s),
         groups: normalize::name_groups(s),
         w_exact: exact_weight(model, field, tf, s),
@@ -140,24 +188,32 @@ pub(crate) fn prepare(model: &Model, r: &Record) -> Prepared {
         .collect();
     ids.sort();
     ids.dedup();
-    let addresses = r
+    let addresses: Vec<PAddr> = r
         .addresses
         .iter()
         .take(4)
         .map(|a| {
             let postcode = normalize::postcode(&a.postcode);
             let town = normalize::fold(&a.town);
+            let street = normalize::street(&normalize::fold(&a.line1));
             PAddr {
+                street_hist: hist(&street),
+                town_hist: hist(&town),
                 w_postcode: exact_weight(model, model::POSTCODE, model::TF_POSTCODE, &postcode),
                 w_town: exact_weight(model, model::TOWN, model::TF_TOWN, &town),
-                street: normalize::street(&normalize::fold(&a.line1)),
+                street,
                 postcode,
                 town,
             }
         })
         .filter(|a| !(a.postcode.is_empty() && a.street.is_empty() && a.town.is_empty()))
         .collect();
-    Prepared { names, dob, sex, ids, addresses }
+    let max = |it: &mut dyn Iterator<Item = f64>| it.fold(f64::NEG_INFINITY, f64::max);
+    let fore_max = max(&mut names.iter().flat_map(|n: &PName| n.fore.iter().map(|t| t.w_exact)));
+    let sur_max = max(&mut names.iter().flat_map(|n: &PName| n.sur.iter().map(|t| t.w_exact)));
+    let postcode_max = max(&mut addresses.iter().map(|a: &PAddr| a.w_postcode));
+    let town_max = max(&mut addresses.iter().map(|a: &PAddr| a.w_town));
+    Prepared { names, dob, sex, ids, addresses, fore_max, sur_max, postcode_max, town_max }
 }
 
 /// The values counted for term frequencies, by TF field.
@@ -289,7 +345,7 @@ fn forename_token_level(a: &Tok, b: &Tok) -> u8 {
     if a.ph == b.ph && a.ph != 0 {
         return F_TRANS;
     }
-    let jw = jaro_winkler(&a.s, &b.s);
+    let jw = jaro_winkler_from(&a.s, &a.hist, &b.s, &b.hist, 0.80);
     if jw >= 0.92 {
         return F_JW92;
     }
@@ -348,7 +404,7 @@ fn surname_token_level(a: &Tok, b: &Tok) -> u8 {
     if normalize::group_relation(&a.groups, &b.groups).is_some() || (a.ph == b.ph && a.ph != 0) {
         return S_TRANS;
     }
-    let jw = jaro_winkler(&a.s, &b.s);
+    let jw = jaro_winkler_from(&a.s, &a.hist, &b.s, &b.hist, 0.80);
     if jw >= 0.92 {
         S_JW92
     } else if jw >= 0.80 {
@@ -503,9 +559,60 @@ fn dob_level(a: &PDob, b: &PDob) -> u8 {
 }
 
 /// Levels of every field of a pair.
-#[allow(clippy::needless_range_loop)] // fields are indices into parallel tables
 pub(crate) fn levels(model: &Model, a: &Prepared, b: &Prepared) -> Levels {
     let mut lv = Levels { fields: [None; FIELDS], swapped: false, w_exact: [0.0; FIELDS] };
+    name_fields(model, a, b, &mut lv);
+    dob_sex_fields(a, b, &mut lv);
+    address_fields(model, a, b, &mut lv);
+    id_fields(model, a, b, &mut lv);
+    lv
+}
+
+/// The levels of a pair when it may be a link (its weight may reach the threshold and its
+/// personal weight may be non-negative), else `None`: the cheap fields first (date of birth,
+/// sex, identifiers), then names, then addresses, each stage skipped when an upper bound on the
+/// fields still to compare cannot lift the pair over the threshold. When `Some`, the levels are
+/// exactly those of [`levels`].
+pub(crate) fn levels_if_link(model: &Model, a: &Prepared, b: &Prepared) -> Option<Levels> {
+    let mut lv = Levels { fields: [None; FIELDS], swapped: false, w_exact: [0.0; FIELDS] };
+    const SLACK: f64 = 1e-6;
+    let threshold = model.threshold() - SLACK;
+    dob_sex_fields(a, b, &mut lv);
+    id_fields(model, a, b, &mut lv);
+    let (t0, p0) = weigh(model, &lv);
+    let ub = &model.bounds;
+    let names_present = !a.names.is_empty() && !b.names.is_empty();
+    let ub_personal = if names_present { ub.fore_rel.max(0.0) } else { 0.0 };
+    if p0 + ub_personal < -SLACK {
+        return None;
+    }
+    let ub_names = if names_present {
+        a.fore_max.min(b.fore_max).max(ub.fore).max(0.0) + a.sur_max.min(b.sur_max).max(ub.sur).max(0.0)
+    } else {
+        0.0
+    };
+    let ub_addr = if !a.addresses.is_empty() && !b.addresses.is_empty() {
+        a.postcode_max.min(b.postcode_max).max(ub.postcode).max(0.0)
+            + ub.street.max(0.0)
+            + a.town_max.min(b.town_max).max(ub.town).max(0.0)
+    } else {
+        0.0
+    };
+    if t0 + ub_names + ub_addr < threshold {
+        return None;
+    }
+    if names_present {
+        name_fields(model, a, b, &mut lv);
+        let (t1, p1) = weigh(model, &lv);
+        if p1 < -SLACK || t1 + ub_addr < threshold {
+            return None;
+        }
+    }
+    address_fields(model, a, b, &mut lv);
+    Some(lv)
+}
+
+fn name_fields(model: &Model, a: &Prepared, b: &Prepared, lv: &mut Levels) {
     // Names: the best pair of names (primary or alias) by weight.
     let mut best: Option<(f64, Scored, Scored, bool)> = None;
     for na in &a.names {
@@ -528,6 +635,9 @@ pub(crate) fn levels(model: &Model, a: &Prepared, b: &Prepared) -> Levels {
         }
         lv.swapped = sw;
     }
+}
+
+fn dob_sex_fields(a: &Prepared, b: &Prepared, lv: &mut Levels) {
     if let (Some(x), Some(y)) = (&a.dob, &b.dob) {
         let l = dob_level(x, y);
         lv.fields[model::DOB] = Some(l);
@@ -536,6 +646,10 @@ pub(crate) fn levels(model: &Model, a: &Prepared, b: &Prepared) -> Levels {
     if let (Some(x), Some(y)) = (a.sex, b.sex) {
         lv.fields[model::SEX] = Some(if x == y { 0 } else { 1 });
     }
+}
+
+#[allow(clippy::needless_range_loop)] // fields are indices into parallel tables
+fn address_fields(model: &Model, a: &Prepared, b: &Prepared, lv: &mut Levels) {
     // Addresses: the best pair.
     if !a.addresses.is_empty() && !b.addresses.is_empty() {
         let mut best: Option<(f64, [Option<u8>; 3], [f64; 3])> = None;
@@ -556,7 +670,7 @@ pub(crate) fn levels(model: &Model, a: &Prepared, b: &Prepared) -> Levels {
                 if !x.street.is_empty() && !y.street.is_empty() {
                     l[1] = Some(if x.street == y.street {
                         0
-                    } else if jaro_winkler(&x.street, &y.street) >= 0.90 {
+                    } else if jaro_winkler_from(&x.street, &x.street_hist, &y.street, &y.street_hist, 0.90) >= 0.90 {
                         1
                     } else {
                         2
@@ -566,7 +680,7 @@ pub(crate) fn levels(model: &Model, a: &Prepared, b: &Prepared) -> Levels {
                     l[2] = Some(if x.town == y.town {
                         we[2] = x.w_town.min(y.w_town);
                         0
-                    } else if jaro_winkler(&x.town, &y.town) >= 0.90 {
+                    } else if jaro_winkler_from(&x.town, &x.town_hist, &y.town, &y.town_hist, 0.90) >= 0.90 {
                         1
                     } else {
                         2
@@ -592,6 +706,9 @@ pub(crate) fn levels(model: &Model, a: &Prepared, b: &Prepared) -> Levels {
             }
         }
     }
+}
+
+fn id_fields(model: &Model, a: &Prepared, b: &Prepared, lv: &mut Levels) {
     // Identifiers, kind by kind.
     if !a.ids.is_empty() && !b.ids.is_empty() {
         for f in model::PHONE..FIELDS {
@@ -617,7 +734,6 @@ pub(crate) fn levels(model: &Model, a: &Prepared, b: &Prepared) -> Levels {
             }
         }
     }
-    lv
 }
 
 /// The weight of one field's level in a pair (term-frequency adjusted for exact agreement).

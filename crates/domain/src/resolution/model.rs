@@ -201,6 +201,20 @@ pub struct Model {
     pub(crate) w_rel: Vec<Vec<f64>>,
     pub(crate) tf: Vec<Tf>,
     prior: f64,
+    /// The largest weight of any level of some fields (bounds for pruning comparisons).
+    pub(crate) bounds: Bounds,
+}
+
+/// The largest weight of any level (the plain exact weight included) of a field, and of the
+/// given name's relative-test weight.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Bounds {
+    pub fore: f64,
+    pub sur: f64,
+    pub postcode: f64,
+    pub street: f64,
+    pub town: f64,
+    pub fore_rel: f64,
 }
 
 impl Default for Model {
@@ -228,7 +242,16 @@ impl Model {
             w.push(wf);
             w_rel.push(wr);
         }
-        Model { m, u, w, w_rel, tf, prior }
+        let max = |v: &[f64]| v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        let bounds = Bounds {
+            fore: max(&w[FORENAME]),
+            sur: max(&w[SURNAME]),
+            postcode: max(&w[POSTCODE]),
+            street: max(&w[STREET]),
+            town: max(&w[TOWN]),
+            fore_rel: max(&w_rel[FORENAME]),
+        };
+        Model { m, u, w, w_rel, tf, prior, bounds }
     }
 
     /// Log2 prior odds that two records taken at random are of one person.

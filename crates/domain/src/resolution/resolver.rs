@@ -600,7 +600,7 @@ impl Resolver {
                 }
                 self.mark[y as usize] = epoch;
                 let other = self.nodes[y as usize].as_ref().expect("live node");
-                let lv = compare::levels(&self.model, &node.prep, &other.prep);
+                let Some(lv) = compare::levels_if_link(&self.model, &node.prep, &other.prep) else { continue };
                 let (total, personal) = compare::weigh(&self.model, &lv);
                 if compare::is_link(&self.model, total, personal) {
                     out.push((y, total, personal));
