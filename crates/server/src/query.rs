@@ -130,7 +130,7 @@ fn mention_pb(k: &MentionKey) -> pb::MentionRef {
 pub fn summary(v: &Views, person: PersonId) -> api::PersonSummary {
     let members = v.resolver.members(person);
     let mut names: Vec<String> = Vec::new();
-    let mut best_name = String::new();
+    let mut name_counts: BTreeMap<String, usize> = BTreeMap::new();
     let mut dobs: BTreeMap<String, usize> = BTreeMap::new();
     let mut forces = BTreeSet::new();
     let mut cases = BTreeSet::new();
@@ -141,11 +141,11 @@ pub fn summary(v: &Views, person: PersonId) -> api::PersonSummary {
         if let Some((_, mention)) = v.mention(m) {
             let p = &mention.person;
             roles.insert(role_name(p.role));
+            if let Some(n) = &p.name {
+                *name_counts.entry(name_of(n)).or_default() += 1;
+            }
             for n in p.name.iter().chain(&p.aliases) {
                 let s = name_of(n);
-                if s.len() > best_name.len() {
-                    best_name = s.clone();
-                }
                 if !names.contains(&s) {
                     names.push(s);
                 }
@@ -155,6 +155,12 @@ pub fn summary(v: &Views, person: PersonId) -> api::PersonSummary {
             }
         }
     }
+    // The name recorded most often (a typo is recorded once), the fullest among equals.
+    let best_name = name_counts
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(a.0.split_whitespace().count().cmp(&b.0.split_whitespace().count())).then(b.0.cmp(&a.0)))
+        .map(|(n, _)| n)
+        .unwrap_or_default();
     names.retain(|n| *n != best_name);
     // The date of birth most often recorded, the most precise among equals.
     let dob = dobs
