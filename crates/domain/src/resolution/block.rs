@@ -149,3 +149,63 @@ pub(crate) fn search_keys(p: &Prepared) -> Vec<u64> {
     out.dedup();
     out
 }
+
+/// The members of a block: most blocks hold one or two records, so up to four are kept inline
+/// (no allocation), more on the heap.
+#[derive(Debug, Clone)]
+pub(crate) enum Members {
+    Inline(u8, [u32; 4]),
+    Heap(Vec<u32>),
+}
+
+impl Default for Members {
+    fn default() -> Self {
+        Members::Inline(0, [0; 4])
+    }
+}
+
+impl Members {
+    pub fn as_slice(&self) -> &[u32] {
+        match self {
+            Members::Inline(n, v) => &v[..*n as usize],
+            Members::Heap(v) => v,
+        }
+    }
+    pub fn len(&self) -> usize {
+        self.as_slice().len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    pub fn push(&mut self, x: u32) {
+        match self {
+            Members::Inline(n, v) if (*n as usize) < v.len() => {
+                v[*n as usize] = x;
+                *n += 1;
+            }
+            Members::Inline(_, v) => {
+                let mut h = Vec::with_capacity(8);
+                h.extend_from_slice(v);
+                h.push(x);
+                *self = Members::Heap(h);
+            }
+            Members::Heap(h) => h.push(x),
+        }
+    }
+    /// Removes one occurrence of `x` (the last member takes its place).
+    pub fn remove(&mut self, x: u32) {
+        match self {
+            Members::Inline(n, v) => {
+                if let Some(i) = v[..*n as usize].iter().position(|s| *s == x) {
+                    v[i] = v[*n as usize - 1];
+                    *n -= 1;
+                }
+            }
+            Members::Heap(h) => {
+                if let Some(i) = h.iter().position(|s| *s == x) {
+                    h.swap_remove(i);
+                }
+            }
+        }
+    }
+}

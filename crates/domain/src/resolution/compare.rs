@@ -15,7 +15,7 @@ pub(crate) struct Tok {
     /// Character histogram (see [`hist`]), for a cheap bound on Jaro-Winkler.
     pub hist: Hist,
     pub ph: u64,
-    pub groups: Vec<u16>,
+    pub groups: &'static [u16],
     /// Weight of exact agreement on this value (term-frequency adjusted).
     pub w_exact: f64,
 }
@@ -337,7 +337,7 @@ fn forename_token_level(a: &Tok, b: &Tok) -> u8 {
     if a.is_initial() || b.is_initial() {
         return if a.initial() == b.initial() { F_INITIAL } else { F_DISAGREE };
     }
-    match normalize::group_relation(&a.groups, &b.groups) {
+    match normalize::group_relation(a.groups, b.groups) {
         Some(false) => return F_TRANS,
         Some(true) => return F_NICK,
         None => {}
@@ -401,7 +401,7 @@ fn surname_token_level(a: &Tok, b: &Tok) -> u8 {
     if a.is_initial() || b.is_initial() {
         return S_DISAGREE;
     }
-    if normalize::group_relation(&a.groups, &b.groups).is_some() || (a.ph == b.ph && a.ph != 0) {
+    if normalize::group_relation(a.groups, b.groups).is_some() || (a.ph == b.ph && a.ph != 0) {
         return S_TRANS;
     }
     let jw = jaro_winkler_from(&a.s, &a.hist, &b.s, &b.hist, 0.80);
@@ -709,30 +709,40 @@ fn address_fields(model: &Model, a: &Prepared, b: &Prepared, lv: &mut Levels) {
 }
 
 fn id_fields(model: &Model, a: &Prepared, b: &Prepared, lv: &mut Levels) {
-    // Identifiers, kind by kind.
-    if !a.ids.is_empty() && !b.ids.is_empty() {
-        for f in model::PHONE..FIELDS {
-            let xs = a.ids.iter().filter(|(k, _)| *k == f);
-            let mut any_a = false;
-            let mut level: Option<u8> = None;
-            for (_, x) in xs {
-                any_a = true;
-                for (_, y) in b.ids.iter().filter(|(k, _)| *k == f) {
-                    let l = if x == y {
-                        0
-                    } else if SPECS[f].levels.len() == 3 && x.len() >= 5 && within_one_edit(x, y) {
-                        1
-                    } else {
-                        SPECS[f].levels.len() as u8 - 1
-                    };
-                    level = Some(level.map_or(l, |o: u8| o.min(l)));
+    if a.ids.is_empty() || b.ids.is_empty() {
+        return;
+    }
+    // Both sorted by (field, value): walk the fields' runs side by side.
+    let (mut i, mut j) = (0, 0);
+    while i < a.ids.len() {
+        let f = a.ids[i].0;
+        let i_end = i + a.ids[i..].iter().take_while(|(k, _)| *k == f).count();
+        while j < b.ids.len() && b.ids[j].0 < f {
+            j += 1;
+        }
+        let j_end = j + b.ids[j..].iter().take_while(|(k, _)| *k == f).count();
+        let (xs, ys) = (&a.ids[i..i_end], &b.ids[j..j_end]);
+        lv.w_exact[f] = model.w[f][0];
+        lv.fields[f] = if ys.is_empty() {
+            None
+        } else {
+            let last = SPECS[f].levels.len() as u8 - 1;
+            let mut level = last;
+            'pairs: for (_, x) in xs {
+                for (_, y) in ys {
+                    if x == y {
+                        level = 0;
+                        break 'pairs;
+                    }
+                    if last == 2 && x.len() >= 5 && y.len() >= 5 && within_one_edit(x, y) {
+                        level = 1;
+                    }
                 }
             }
-            if any_a {
-                lv.fields[f] = level;
-                lv.w_exact[f] = model.w[f][0];
-            }
-        }
+            Some(level)
+        };
+        i = i_end;
+        j = j_end;
     }
 }
 

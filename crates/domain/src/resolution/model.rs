@@ -3,9 +3,8 @@
 //! whose exact agreement means more for a rare value, and the prior odds of a match. Estimated
 //! from the records themselves ([`Model::estimate`]), or the documented priors ([`Model::default`]).
 
-use std::collections::HashMap;
-
 use super::block;
+use super::normalize::FxMap;
 use super::compare::{self, Levels, Prepared};
 use super::Record;
 
@@ -151,7 +150,7 @@ const EM_ITERATIONS: usize = 12;
 /// Term frequencies of one field: value → count, over `total` values seen at estimation.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Tf {
-    pub counts: HashMap<String, u32>,
+    pub counts: FxMap<String, u32>,
     pub total: u32,
 }
 
@@ -294,7 +293,9 @@ impl Model {
         // Term frequencies.
         let mut tf = vec![Tf::default(); 5];
         let mut id_tf: Vec<Tf> = vec![Tf::default(); FIELDS];
+        let t0 = std::time::Instant::now();
         let prepared: Vec<Prepared> = records.iter().map(|r| compare::prepare(&base, r)).collect();
+        eprintln!("EST prepare {:?}", t0.elapsed());
         for p in &prepared {
             compare::tf_values(p, |field, v| tf[field].add(v));
             for (f, v) in p.ids.iter() {
@@ -320,6 +321,7 @@ impl Model {
                 }
             }
         }
+        eprintln!("EST usample {:?}", t0.elapsed());
         for (f, spec) in SPECS.iter().enumerate() {
             let present: f64 = counts[f].iter().sum();
             // Smoothed towards the prior, 200 pseudo-pairs.
@@ -346,6 +348,7 @@ impl Model {
         }
         // Candidate pairs and their levels.
         let pairs = block::candidate_pairs(&prepared);
+        eprintln!("EST pairs {} {:?}", pairs.len(), t0.elapsed());
         let levels: Vec<Levels> =
             pairs.iter().map(|&(i, j)| compare::levels(&base, &prepared[i], &prepared[j])).collect();
         // m from anchor pairs, never from the pairs the model itself would call matches (EM over
@@ -354,6 +357,7 @@ impl Model {
         // teach the m of every other field; pairs agreeing exactly on given name, surname and
         // full date of birth teach the m of identifiers. Each with the priors as a Dirichlet
         // prior, so that few anchors move little.
+        eprintln!("EST levels {:?}", t0.elapsed());
         let strong = |lv: &Levels| [PNC, PASSPORT, NATIONAL_ID].iter().any(|&f| lv.fields[f] == Some(0));
         let name_dob =
             |lv: &Levels| lv.fields[FORENAME] == Some(0) && lv.fields[SURNAME] == Some(0) && lv.fields[DOB] == Some(0);

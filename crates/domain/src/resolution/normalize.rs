@@ -2,9 +2,59 @@
 //! transliteration variants), normalised identifiers and addresses.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::OnceLock;
 
 use crate::event::IdentifierKind;
+
+/// A fast deterministic hasher (Fx-style multiply-rotate) for maps on the hot path: keys are
+/// already hashes (blocking keys, content hashes) or short normalised strings.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct Fx(u64);
+
+impl Fx {
+    #[inline]
+    fn add(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl Hasher for Fx {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().expect("8 bytes")));
+        }
+        let mut last = [0u8; 8];
+        let rest = chunks.remainder();
+        last[..rest.len()].copy_from_slice(rest);
+        self.add(u64::from_le_bytes(last) ^ (rest.len() as u64) << 56);
+    }
+    #[inline]
+    fn write_u8(&mut self, v: u8) {
+        self.add(v as u64);
+    }
+    #[inline]
+    fn write_u32(&mut self, v: u32) {
+        self.add(v as u64);
+    }
+    #[inline]
+    fn write_u64(&mut self, v: u64) {
+        self.add(v);
+    }
+    #[inline]
+    fn write_usize(&mut self, v: usize) {
+        self.add(v as u64);
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A hash map with the [`Fx`] hasher.
+pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
 
 /// Folds to lowercase ASCII letters, digits and single spaces: diacritics are removed
 /// (`Zoltán` → `zoltan`), other scripts transliterated by `deunicode`, punctuation dropped
@@ -352,7 +402,7 @@ const VARIANTS: &[&[&str]] = &[
 /// Name groups: every folded name to the ids of the groups it belongs to. Nickname groups are
 /// numbered from 0, variant groups from [`VARIANT_BASE`].
 struct Groups {
-    of: HashMap<&'static str, Vec<u16>>,
+    of: FxMap<&'static str, Vec<u16>>,
 }
 
 /// Group ids at or above this are transliteration/spelling variant groups; below, nickname groups.
@@ -361,7 +411,7 @@ pub const VARIANT_BASE: u16 = 1 << 12;
 fn groups() -> &'static Groups {
     static G: OnceLock<Groups> = OnceLock::new();
     G.get_or_init(|| {
-        let mut of: HashMap<&'static str, Vec<u16>> = HashMap::new();
+        let mut of: FxMap<&'static str, Vec<u16>> = FxMap::default();
         for (i, (formal, nicks)) in NICKNAMES.iter().enumerate() {
             let g = i as u16;
             for n in std::iter::once(formal).chain(nicks.iter()) {
@@ -388,8 +438,8 @@ fn groups() -> &'static Groups {
 }
 
 /// The name groups a folded name token belongs to (sorted).
-pub fn name_groups(token: &str) -> Vec<u16> {
-    groups().of.get(token).cloned().unwrap_or_default()
+pub fn name_groups(token: &str) -> &'static [u16] {
+    groups().of.get(token).map_or(&[], |v| v.as_slice())
 }
 
 /// How two name tokens relate through the tables: `Some(true)` nickname, `Some(false)` variant.

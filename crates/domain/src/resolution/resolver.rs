@@ -10,8 +10,9 @@ use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 
-use super::block::{self, BLOCK_CAP};
+use super::block::{self, Members, BLOCK_CAP};
 use super::compare::{self, Prepared};
+use super::normalize::FxMap;
 use super::{Change, Decision, Evidence, Link, MentionKey, Model, Record};
 use crate::ids::PersonId;
 
@@ -85,14 +86,14 @@ pub struct Resolver {
     live_mentions: usize,
     /// Hash of a mention key → the mention; keys whose hash is taken by another key go to
     /// `collided`.
-    by_key: HashMap<u64, u32>,
+    by_key: FxMap<u64, u32>,
     collided: HashMap<MentionKey, u32>,
     nodes: Vec<Option<Node>>,
     free_nodes: Vec<u32>,
     /// Content hash → the nodes with that hash (more than one only on a collision).
-    by_content: HashMap<u64, Vec<u32>>,
-    blocks: HashMap<u64, Vec<u32>>,
-    search_blocks: HashMap<u64, Vec<u32>>,
+    by_content: FxMap<u64, Vec<u32>>,
+    blocks: FxMap<u64, Members>,
+    search_blocks: FxMap<u64, Members>,
     /// Scored links between nodes, both directions.
     edges: Vec<Vec<Edge>>,
     /// Same or Different, keyed by the ordered pair.
@@ -119,13 +120,13 @@ impl Resolver {
             mentions: Vec::new(),
             free_mentions: Vec::new(),
             live_mentions: 0,
-            by_key: HashMap::new(),
+            by_key: FxMap::default(),
             collided: HashMap::new(),
             nodes: Vec::new(),
             free_nodes: Vec::new(),
-            by_content: HashMap::new(),
-            blocks: HashMap::new(),
-            search_blocks: HashMap::new(),
+            by_content: FxMap::default(),
+            blocks: FxMap::default(),
+            search_blocks: FxMap::default(),
             edges: Vec::new(),
             decisions: BTreeMap::new(),
             decided: HashMap::new(),
@@ -174,9 +175,11 @@ impl Resolver {
         let mut seeds: Vec<u32> = Vec::new();
         let mut recompute: Vec<u32> = Vec::new();
         let mut before: HashMap<u32, Option<PersonId>> = HashMap::new();
+        let content = hash_of(&record);
         let m = match self.lookup(&key) {
             Some(m) => {
-                if self.node(self.mention(m).node).record == record {
+                let node = self.node(self.mention(m).node);
+                if node.content == content && node.record == record {
                     return Vec::new();
                 }
                 self.detach(m, &mut seeds, &mut recompute);
@@ -212,7 +215,7 @@ impl Resolver {
                 m
             }
         };
-        self.attach(m, record, &mut seeds, &mut recompute);
+        self.attach(m, record, content, &mut seeds, &mut recompute);
         self.recompute_edges(&recompute, &mut seeds);
         self.recluster(seeds, before)
     }
@@ -281,9 +284,7 @@ impl Resolver {
         self.unfile(n, &node.keys, recompute);
         for k in &node.search_keys {
             if let Some(b) = self.search_blocks.get_mut(k) {
-                if let Some(i) = b.iter().position(|s| *s == n) {
-                    b.swap_remove(i);
-                }
+                b.remove(n);
                 if b.is_empty() {
                     self.search_blocks.remove(k);
                 }
@@ -300,8 +301,7 @@ impl Resolver {
     }
 
     /// Puts a mention into the node of its record, made (filed and scanned) if new.
-    fn attach(&mut self, m: u32, record: Record, seeds: &mut Vec<u32>, recompute: &mut Vec<u32>) {
-        let content = hash_of(&record);
+    fn attach(&mut self, m: u32, record: Record, content: u64, seeds: &mut Vec<u32>, recompute: &mut Vec<u32>) {
         let existing =
             self.by_content.get(&content).and_then(|v| v.iter().copied().find(|&n| self.node(n).record == record));
         let decided = self.mention(m).decided;
@@ -487,7 +487,7 @@ impl Resolver {
             .iter()
             .filter_map(|k| self.blocks.get(k))
             .chain(block::search_keys(&q).iter().filter_map(|k| self.search_blocks.get(k)))
-            .flatten()
+            .flat_map(Members::as_slice)
             .copied()
             .collect();
         cands.sort_unstable();
@@ -537,7 +537,7 @@ impl Resolver {
             let b = self.blocks.entry(*k).or_default();
             b.push(x);
             if b.len() == BLOCK_CAP + 1 {
-                recompute.extend(b.iter().copied().filter(|s| *s != x));
+                recompute.extend(b.as_slice().iter().copied().filter(|s| *s != x));
             }
         }
     }
@@ -547,11 +547,9 @@ impl Resolver {
     fn unfile(&mut self, x: u32, keys: &[u64], recompute: &mut Vec<u32>) {
         for k in keys {
             if let Some(b) = self.blocks.get_mut(k) {
-                if let Some(i) = b.iter().position(|s| *s == x) {
-                    b.swap_remove(i);
-                }
+                b.remove(x);
                 if b.len() == BLOCK_CAP {
-                    recompute.extend(b.iter().copied());
+                    recompute.extend(b.as_slice().iter().copied());
                 }
                 if b.is_empty() {
                     self.blocks.remove(k);
@@ -594,7 +592,7 @@ impl Resolver {
             if b.len() > BLOCK_CAP {
                 continue;
             }
-            for &y in b {
+            for &y in b.as_slice() {
                 if self.mark[y as usize] == epoch {
                     continue;
                 }
