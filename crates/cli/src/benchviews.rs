@@ -216,7 +216,7 @@ pub async fn run_resolution(a: ResolutionArgs) -> Result<ExitCode> {
     }
     if rows.iter().any(|r| r.splink.is_some()) {
         println!("\nSplink 5.0.0 on the same files in this run (its FEBRL demo's settings; best threshold):");
-        println!("{:<22} {:>9} {:>7} {:>7} {:>9}   {:>10} {:>12}", "data set", "precision", "recall", "F1", "wall s", "F1 - ours", "speed-up");
+        println!("{:<22} {:>9} {:>7} {:>7} {:>9}   {:>10} {:>12}", "data set", "precision", "recall", "F1", "wall s", "ours - F1", "ours faster");
         for r in &rows {
             if let Some((p, rc, f, secs)) = r.splink {
                 println!(

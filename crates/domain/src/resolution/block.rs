@@ -19,8 +19,6 @@
 //! member, whatever the order of arrival: its pairs are candidates only through another key. So
 //! the set of candidate pairs is a function of the set of records.
 
-use std::collections::HashMap;
-
 use super::compare::Prepared;
 use super::normalize;
 
@@ -107,20 +105,20 @@ pub(crate) fn keys(p: &Prepared) -> Vec<u64> {
 /// Every candidate pair (i < j) of a batch of records: pairs sharing a block no bigger than
 /// [`BLOCK_CAP`]; sorted.
 pub(crate) fn candidate_pairs(prepared: &[Prepared]) -> Vec<(usize, usize)> {
-    let mut blocks: HashMap<u64, Vec<usize>> = HashMap::new();
+    // (key, record) sorted: each run of one key is a block.
+    let mut filed: Vec<(u64, u32)> = Vec::new();
     for (i, p) in prepared.iter().enumerate() {
-        for k in keys(p) {
-            blocks.entry(k).or_default().push(i);
-        }
+        filed.extend(keys(p).into_iter().map(|k| (k, i as u32)));
     }
+    filed.sort_unstable();
     let mut pairs = Vec::new();
-    for members in blocks.values() {
-        if members.len() > BLOCK_CAP {
+    for block in filed.chunk_by(|a, b| a.0 == b.0) {
+        if block.len() > BLOCK_CAP {
             continue;
         }
-        for (x, &i) in members.iter().enumerate() {
-            for &j in &members[x + 1..] {
-                pairs.push((i.min(j), i.max(j)));
+        for (x, &(_, i)) in block.iter().enumerate() {
+            for &(_, j) in &block[x + 1..] {
+                pairs.push((i as usize, j as usize));
             }
         }
     }

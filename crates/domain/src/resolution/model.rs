@@ -144,7 +144,7 @@ const MIN_U: f64 = 1e-8;
 /// Pseudo-counts of the prior in the EM estimate of `m` (a Dirichlet prior).
 const PRIOR_STRENGTH: f64 = 30.0;
 /// Random pairs sampled to estimate `u` of the fuzzy levels.
-const U_SAMPLES: usize = 60_000;
+const U_SAMPLES: usize = 20_000;
 const EM_ITERATIONS: usize = 12;
 
 /// Term frequencies of one field: value → count, over `total` values seen at estimation.
@@ -293,9 +293,7 @@ impl Model {
         // Term frequencies.
         let mut tf = vec![Tf::default(); 5];
         let mut id_tf: Vec<Tf> = vec![Tf::default(); FIELDS];
-        let t0 = std::time::Instant::now();
         let prepared: Vec<Prepared> = records.iter().map(|r| compare::prepare(&base, r)).collect();
-        eprintln!("EST prepare {:?}", t0.elapsed());
         for p in &prepared {
             compare::tf_values(p, |field, v| tf[field].add(v));
             for (f, v) in p.ids.iter() {
@@ -321,7 +319,6 @@ impl Model {
                 }
             }
         }
-        eprintln!("EST usample {:?}", t0.elapsed());
         for (f, spec) in SPECS.iter().enumerate() {
             let present: f64 = counts[f].iter().sum();
             // Smoothed towards the prior, 200 pseudo-pairs.
@@ -348,7 +345,6 @@ impl Model {
         }
         // Candidate pairs and their levels.
         let pairs = block::candidate_pairs(&prepared);
-        eprintln!("EST pairs {} {:?}", pairs.len(), t0.elapsed());
         let levels: Vec<Levels> =
             pairs.iter().map(|&(i, j)| compare::levels(&base, &prepared[i], &prepared[j])).collect();
         // m from anchor pairs, never from the pairs the model itself would call matches (EM over
@@ -357,7 +353,6 @@ impl Model {
         // teach the m of every other field; pairs agreeing exactly on given name, surname and
         // full date of birth teach the m of identifiers. Each with the priors as a Dirichlet
         // prior, so that few anchors move little.
-        eprintln!("EST levels {:?}", t0.elapsed());
         let strong = |lv: &Levels| [PNC, PASSPORT, NATIONAL_ID].iter().any(|&f| lv.fields[f] == Some(0));
         let name_dob =
             |lv: &Levels| lv.fields[FORENAME] == Some(0) && lv.fields[SURNAME] == Some(0) && lv.fields[DOB] == Some(0);
