@@ -24,7 +24,7 @@ pub type IdentKey = (IdentifierKind, String);
 #[derive(Debug, Clone, PartialEq)]
 pub struct Contribution {
     pub role: Role,
-    pub record: Record,
+    // The resolution record itself is held once, by the resolver (`Resolver::record`).
     pub identifiers: BTreeSet<IdentKey>,
     pub places: BTreeSet<String>,
 }
@@ -150,7 +150,8 @@ impl Views {
         let mut keys: Vec<&MentionKey> = self.contributions.keys().collect();
         keys.sort();
         let step = keys.len().div_ceil(MODEL_SAMPLE).max(1);
-        let records: Vec<Record> = keys.iter().step_by(step).map(|k| self.contributions[*k].record.clone()).collect();
+        let records: Vec<Record> =
+            keys.iter().step_by(step).filter_map(|k| self.resolver.record(k).cloned()).collect();
         let model = resolution::Model::estimate(&records);
         self.work.estimates += 1;
         self.new_model_basis = Some(ModelBasis { mentions: n, records });
@@ -164,7 +165,9 @@ impl Views {
         let mut keys: Vec<&MentionKey> = self.contributions.keys().collect();
         keys.sort();
         for k in keys {
-            r.upsert(k.clone(), self.contributions[k].record.clone());
+            if let Some(record) = self.resolver.record(k) {
+                r.upsert(k.clone(), record.clone());
+            }
         }
         let mut cases: Vec<&CaseKey> = self.decisions.keys().collect();
         cases.sort();
@@ -263,10 +266,19 @@ impl Views {
             for p in &m.places {
                 self.place_labels.entry(p.key.clone()).or_insert_with(|| p.label.clone());
             }
-            Contribution { role: m.person.role, record, identifiers, places }
+            (record, Contribution { role: m.person.role, identifiers, places })
         });
+        let record_changed = match (&new, self.resolver.record(&key)) {
+            (Some((r, _)), Some(old)) => r != old,
+            (Some(_), None) => true,
+            (None, old) => old.is_some(),
+        };
+        let (record, new) = match new {
+            Some((r, c)) => (Some(r), Some(c)),
+            None => (None, None),
+        };
         let old = self.contributions.get(&key);
-        if old == new.as_ref() {
+        if old == new.as_ref() && !record_changed {
             return;
         }
         let old = self.contributions.remove(&key);
@@ -289,15 +301,12 @@ impl Views {
                 removed_something = true;
             }
         }
-        let changes = match &new {
-            Some(n) => {
-                if old.as_ref().is_none_or(|o| o.record != n.record) {
-                    self.work.upserts += 1;
-                    self.resolver.upsert(key.clone(), n.record.clone())
-                } else {
-                    Vec::new()
-                }
+        let changes = match record {
+            Some(r) if record_changed => {
+                self.work.upserts += 1;
+                self.resolver.upsert(key.clone(), r)
             }
+            Some(_) => Vec::new(),
             None => {
                 self.work.removes += 1;
                 self.resolver.remove(&key)
