@@ -295,9 +295,7 @@ async fn run(
                 warn!(position = position.0, reason = %why, "stored event does not decode; not applied");
                 w.skipped.push((position, why));
             }
-            for (position, ev) in batch.events {
-                w.apply(position, ev);
-            }
+            w.apply_batch(batch.events);
             w.applied = last.next();
         })
         .await

@@ -63,6 +63,11 @@ pub struct Views {
     loading: bool,
     /// What applying events has cost so far, for benchmarks and operators.
     pub work: Work,
+    /// Records changed since the resolver last caught up (`None`: the mention is gone). A mention
+    /// changed several times in one batch is resolved once, when the batch is settled.
+    pending: BTreeMap<MentionKey, Option<Record>>,
+    /// A model estimated in this batch: every mention is resolved again under it when settled.
+    pending_model: Option<resolution::Model>,
 }
 
 /// Counts of the costly steps of applying events.
@@ -117,6 +122,8 @@ impl Views {
             new_model_basis: None,
             loading: false,
             work: Work::default(),
+            pending: BTreeMap::new(),
+            pending_model: None,
         }
     }
 
@@ -150,38 +157,81 @@ impl Views {
         let mut keys: Vec<&MentionKey> = self.contributions.keys().collect();
         keys.sort();
         let step = keys.len().div_ceil(MODEL_SAMPLE).max(1);
-        let records: Vec<Record> =
-            keys.iter().step_by(step).filter_map(|k| self.resolver.record(k).cloned()).collect();
+        let records: Vec<Record> = keys.iter().step_by(step).filter_map(|k| self.current_record(k).cloned()).collect();
         let model = resolution::Model::estimate(&records);
         self.work.estimates += 1;
         self.new_model_basis = Some(ModelBasis { mentions: n, records });
-        self.resolve_all(model);
+        self.pending_model = Some(model);
     }
 
-    /// Resolves every mention and decision again under `model` (the result does not depend on
-    /// the order: resolution is a function of the set of records and decisions).
-    fn resolve_all(&mut self, model: resolution::Model) {
-        let mut r = Resolver::new(model);
-        let mut keys: Vec<&MentionKey> = self.contributions.keys().collect();
-        keys.sort();
-        for k in keys {
-            if let Some(record) = self.resolver.record(k) {
-                r.upsert(k.clone(), record.clone());
-            }
+    /// A mention's record as it stands, settled or not.
+    fn current_record(&self, key: &MentionKey) -> Option<&Record> {
+        match self.pending.get(key) {
+            Some(r) => r.as_ref(),
+            None => self.resolver.record(key),
         }
-        let mut cases: Vec<&CaseKey> = self.decisions.keys().collect();
-        cases.sort();
-        for c in cases {
-            for (a, b, d) in &self.decisions[c] {
-                r.decide(a, b, *d);
-            }
-        }
-        self.resolver = r;
-        self.networks.invalidate();
     }
 
-    /// Applies the event stored at `position` (the next one: positions are applied in order).
+    /// Brings the resolver up to date with the records changed since the last call (and, after
+    /// a new model was estimated, resolves every mention again under it). Queries see settled
+    /// views only: the runner settles every batch before it lets go of the views.
+    pub fn settle(&mut self) {
+        if let Some(model) = self.pending_model.take() {
+            // Every mention and decision again under the new model (the result does not depend
+            // on the order: resolution is a function of the set of records and decisions).
+            let mut r = Resolver::new(model);
+            let mut keys: Vec<&MentionKey> = self.contributions.keys().collect();
+            keys.sort();
+            for k in keys {
+                if let Some(record) = self.current_record(k) {
+                    r.upsert(k.clone(), record.clone());
+                }
+            }
+            let mut cases: Vec<&CaseKey> = self.decisions.keys().collect();
+            cases.sort();
+            for c in cases {
+                for (a, b, d) in &self.decisions[c] {
+                    r.decide(a, b, *d);
+                }
+            }
+            self.work.upserts += self.contributions.len() as u64;
+            self.pending.clear();
+            self.resolver = r;
+            self.networks.invalidate();
+            return;
+        }
+        for (k, record) in std::mem::take(&mut self.pending) {
+            let changes = match record {
+                Some(r) => {
+                    self.work.upserts += 1;
+                    self.resolver.upsert(k, r)
+                }
+                None => {
+                    self.work.removes += 1;
+                    self.resolver.remove(&k)
+                }
+            };
+            self.note_changes(&changes);
+        }
+    }
+
+    /// Applies a batch of events (in position order) and settles the views.
+    pub fn apply_batch(&mut self, events: impl IntoIterator<Item = (Position, Event)>) {
+        for (position, event) in events {
+            self.apply_one(position, event);
+        }
+        self.settle();
+    }
+
+    /// Applies one event and settles the views.
     pub fn apply(&mut self, position: Position, event: Event) {
+        self.apply_one(position, event);
+        self.settle();
+    }
+
+    /// Applies the event stored at `position` (the next one: positions are applied in order),
+    /// leaving the resolver to [`Views::settle`].
+    fn apply_one(&mut self, position: Position, event: Event) {
         debug_assert!(position >= self.applied);
         self.applied = position.next();
         match &event.body {
@@ -268,7 +318,7 @@ impl Views {
             }
             (record, Contribution { role: m.person.role, identifiers, places })
         });
-        let record_changed = match (&new, self.resolver.record(&key)) {
+        let record_changed = match (&new, self.current_record(&key)) {
             (Some((r, _)), Some(old)) => r != old,
             (Some(_), None) => true,
             (None, old) => old.is_some(),
@@ -301,18 +351,9 @@ impl Views {
                 removed_something = true;
             }
         }
-        let changes = match record {
-            Some(r) if record_changed => {
-                self.work.upserts += 1;
-                self.resolver.upsert(key.clone(), r)
-            }
-            Some(_) => Vec::new(),
-            None => {
-                self.work.removes += 1;
-                self.resolver.remove(&key)
-            }
-        };
-        self.note_changes(&changes);
+        if record_changed {
+            self.pending.insert(key.clone(), record);
+        }
         if removed_something {
             self.networks.invalidate();
         }
@@ -414,6 +455,9 @@ impl Views {
     /// Marks the start and the end of loading stored case files.
     pub fn set_loading(&mut self, loading: bool) {
         self.loading = loading;
+        if !loading {
+            self.settle();
+        }
     }
 
     /// Loads a stored case file (on open): folds it and adds what it contributes.

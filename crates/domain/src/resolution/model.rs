@@ -4,8 +4,8 @@
 //! from the records themselves ([`Model::estimate`]), or the documented priors ([`Model::default`]).
 
 use super::block;
-use super::normalize::FxMap;
 use super::compare::{self, Levels, Prepared};
+use super::normalize::FxMap;
 use super::Record;
 
 /// A compared field: its name, its levels (best first, the last one is disagreement), the prior
@@ -159,7 +159,12 @@ impl Tf {
         if v.is_empty() {
             return;
         }
-        *self.counts.entry(v.to_string()).or_insert(0) += 1;
+        match self.counts.get_mut(v) {
+            Some(c) => *c += 1,
+            None => {
+                self.counts.insert(v.to_string(), 1);
+            }
+        }
         self.total += 1;
     }
     /// The chance that a random record has this value (unseen values count as seen once).
