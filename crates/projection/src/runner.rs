@@ -173,7 +173,7 @@ impl beaconport_views::Live for Projector {
 /// A batch read from the log and decoded, ready to apply.
 struct Decoded {
     last: Position,
-    events: Vec<(Position, beaconport_domain::Event)>,
+    events: Vec<(Position, beaconport_domain::Event, Option<bytes::Bytes>)>,
     skipped: Vec<(Position, String)>,
     /// The log had no more events after this batch when it was read.
     at_head: bool,
@@ -201,7 +201,7 @@ async fn read_ahead(
             }
             continue;
         }
-        let at_head = entries.len() < batch;
+        let at_head = entries.last().is_none_or(|e| e.position.next() >= log.head());
         let decoded = tokio::task::spawn_blocking(move || {
             let last = entries.last().map(|e| e.position).expect("not empty");
             let mut events = Vec::with_capacity(entries.len());
@@ -211,7 +211,7 @@ async fn read_ahead(
                     .map_err(|err| err.to_string())
                     .and_then(|p| beaconport_proto::decode_stored(p).map_err(|errs| format!("{} problems", errs.len())))
                 {
-                    Ok(ev) => events.push((e.position, ev)),
+                    Ok(ev) => events.push((e.position, ev, Some(e.payload))),
                     Err(why) => skipped.push((e.position, why)),
                 }
             }
@@ -241,6 +241,9 @@ async fn run(
     let mut last_flush = Instant::now();
     let mut last_commit = Instant::now();
     let mut uncommitted = false;
+    // Whether the last batch reached the log's head: only then is an empty queue "caught up"
+    // (otherwise the next batch is still being decoded).
+    let mut at_head = true;
     loop {
         if *stop.borrow() {
             if uncommitted {
@@ -248,7 +251,15 @@ async fn run(
             }
             return Ok(());
         }
-        let batch = match rx.try_recv() {
+        let next = if at_head {
+            rx.try_recv()
+        } else {
+            tokio::select! {
+                b = rx.recv() => b.ok_or(tokio::sync::mpsc::error::TryRecvError::Disconnected),
+                _ = stop.changed() => continue,
+            }
+        };
+        let batch = match next {
             Ok(b) => b?,
             Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => return Ok(()),
             Err(tokio::sync::mpsc::error::TryRecvError::Empty) => {
@@ -283,6 +294,7 @@ async fn run(
             }
         };
         let last = batch.last;
+        at_head = batch.at_head;
         let v = views.clone();
         // Changed case files are stored together every `commit_every` (a case touched by many
         // batches is written once), and whenever the views reach the log's head.

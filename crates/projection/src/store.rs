@@ -111,7 +111,14 @@ pub fn encode_file(events: &[Effective]) -> Vec<u8> {
     let mut out = Vec::with_capacity(events.len() * 320);
     for e in events {
         prost::encoding::encode_varint(e.position.0, &mut out);
-        beaconport_proto::event_to_pb(&e.event).encode_length_delimited(&mut out).expect("a Vec grows");
+        match &e.encoded {
+            // The bytes as stored on the log: copied, not encoded again.
+            Some(b) => {
+                prost::encoding::encode_varint(b.len() as u64, &mut out);
+                out.extend_from_slice(b);
+            }
+            None => beaconport_proto::event_to_pb(&e.event).encode_length_delimited(&mut out).expect("a Vec grows"),
+        }
     }
     out
 }
@@ -120,9 +127,15 @@ fn decode_file(key: &CaseKey, mut bytes: &[u8]) -> Result<Vec<Effective>> {
     let mut out = Vec::new();
     while !bytes.is_empty() {
         let position = prost::encoding::decode_varint(&mut bytes).map_err(|_| corrupt_case(key))?;
-        let pbe = pb::event::Event::decode_length_delimited(&mut bytes).map_err(|_| corrupt_case(key))?;
+        let len = prost::encoding::decode_varint(&mut bytes).map_err(|_| corrupt_case(key))? as usize;
+        if len > bytes.len() {
+            return Err(corrupt_case(key));
+        }
+        let encoded = bytes::Bytes::copy_from_slice(&bytes[..len]);
+        bytes = &bytes[len..];
+        let pbe = pb::event::Event::decode(encoded.as_ref()).map_err(|_| corrupt_case(key))?;
         let event = beaconport_proto::decode_stored(pbe).map_err(|_| corrupt_case(key))?;
-        out.push(Effective { position: Position(position), event });
+        out.push(Effective { position: Position(position), event, encoded: Some(encoded) });
     }
     Ok(out)
 }

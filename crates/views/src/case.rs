@@ -18,12 +18,17 @@ pub type CaseKey = (String, String);
 pub struct Effective {
     pub position: Position,
     pub event: Event,
+    /// The event's stored encoding, when known (as read from the log; `None` after a
+    /// correction changed the body, until the store encodes it again).
+    pub encoded: Option<bytes::Bytes>,
 }
 
 /// One person as recorded in this case.
 #[derive(Debug, Clone)]
 pub struct Mention {
     pub person: d::PersonRecorded,
+    /// The event that recorded the person as it stands now.
+    pub event_id: d::EventId,
     /// Position of the event that recorded the person as it stands now.
     pub position: Position,
     pub recorded_at: chrono::DateTime<chrono::Utc>,
@@ -105,7 +110,7 @@ impl Case {
             Body::PersonRecorded(p) => {
                 let prior = self.persons.remove(&p.person_ref);
                 let (observed, places) = prior.map(|m| (m.observed, m.places)).unwrap_or_default();
-                let mut m = Mention { person: p.clone(), position, recorded_at, observed, places };
+                let mut m = Mention { person: p.clone(), event_id: eff.event.id, position, recorded_at, observed, places };
                 m.places.retain(|pl| pl.source != "address");
                 for a in &p.addresses {
                     if let Some(pl) = address_place(a) {
@@ -165,6 +170,33 @@ impl Case {
             Body::RecordCorrected(_) | Body::RecordRetracted(_) => return,
         }
         self.events.push(eff);
+    }
+
+    /// Replaces, in place, the record of a person whose latest record is the event `target`
+    /// (the usual correction: a person's details fixed), without folding the case again.
+    /// Returns false, changing nothing, when the correction is not of that kind.
+    pub fn correct_person(&mut self, target: d::EventId, replacement: &d::PersonRecorded, position: Position) -> bool {
+        let Some(m) = self.persons.get_mut(&replacement.person_ref) else { return false };
+        if m.event_id != target {
+            return false;
+        }
+        let Some(e) = self.events.iter_mut().find(|e| e.event.id == target) else { return false };
+        match &e.event.body {
+            Body::PersonRecorded(old) if old.person_ref == replacement.person_ref => {}
+            _ => return false,
+        }
+        e.event.body = Body::PersonRecorded(replacement.clone());
+        e.position = position;
+        e.encoded = None;
+        m.person = replacement.clone();
+        m.position = position;
+        m.places.retain(|pl| pl.source != "address");
+        for a in &replacement.addresses {
+            if let Some(pl) = address_place(a) {
+                push_unique(&mut m.places, pl);
+            }
+        }
+        true
     }
 
     /// Re-attaches the places of offences and sightings that name `person_ref`.

@@ -215,28 +215,41 @@ impl Views {
         }
     }
 
-    /// Applies a batch of events (in position order) and settles the views.
-    pub fn apply_batch(&mut self, events: impl IntoIterator<Item = (Position, Event)>) {
-        for (position, event) in events {
-            self.apply_one(position, event);
+    /// Applies a batch of events (in position order, each with its stored encoding if known)
+    /// and settles the views.
+    pub fn apply_batch(&mut self, events: impl IntoIterator<Item = (Position, Event, Option<bytes::Bytes>)>) {
+        for (position, event, encoded) in events {
+            self.apply_one(position, event, encoded);
         }
         self.settle();
     }
 
     /// Applies one event and settles the views.
     pub fn apply(&mut self, position: Position, event: Event) {
-        self.apply_one(position, event);
+        self.apply_one(position, event, None);
         self.settle();
     }
 
     /// Applies the event stored at `position` (the next one: positions are applied in order),
     /// leaving the resolver to [`Views::settle`].
-    fn apply_one(&mut self, position: Position, event: Event) {
+    fn apply_one(&mut self, position: Position, event: Event, encoded: Option<bytes::Bytes>) {
         debug_assert!(position >= self.applied);
         self.applied = position.next();
         match &event.body {
             Body::RecordCorrected(c) => {
                 let target = c.corrected_event_id;
+                if let Body::PersonRecorded(p) = c.replacement.as_ref() {
+                    let key = self.targets.get(&target).cloned();
+                    if let Some(key) = key {
+                        let corrected = self.cases.get_mut(&key).is_some_and(|case| case.correct_person(target, p, position));
+                        if corrected {
+                            self.dirty.insert(key.clone());
+                            self.refresh_mention(&key, &p.person_ref);
+                            self.maybe_estimate();
+                            return;
+                        }
+                    }
+                }
                 let replacement = (*c.replacement).clone();
                 let mut refs = persons_named(&replacement);
                 self.rewrite(target, |file| {
@@ -244,6 +257,7 @@ impl Views {
                         refs.extend(persons_named(&e.event.body));
                         e.event.body = replacement;
                         e.position = position;
+                        e.encoded = None;
                     }
                     refs
                 });
@@ -263,7 +277,7 @@ impl Views {
                 let case = self.cases.entry(key.clone()).or_insert_with(|| Case::new(key.clone(), force));
                 let mut touched = Vec::new();
                 let is_link = matches!(event.body, Body::LinkDecided(_));
-                case.fold(Effective { position, event }, &mut touched);
+                case.fold(Effective { position, event, encoded }, &mut touched);
                 self.dirty.insert(key.clone());
                 for r in touched {
                     self.refresh_mention(&key, &r);
