@@ -112,10 +112,11 @@ async fn run_through_pipeline(file: &Path, map: &str, set: &str) -> Result<(Vec<
         role: "witness".into(),
         map: map.into(),
         set: set.into(),
-        batch_size: 1000,
+        batch_size: 2500,
         show_problems: 0,
     };
     let s = import_persons(&args).await?;
+    let imported = t.elapsed();
     let rows = export_persons(&ExportPersonsArgs {
         server: ledger.url.clone(),
         purpose: "bench: resolution quality".into(),
@@ -126,6 +127,13 @@ async fn run_through_pipeline(file: &Path, map: &str, set: &str) -> Result<(Vec<
     })
     .await?;
     let elapsed = t.elapsed();
+    let work = ledger.projector.views().read().work;
+    eprintln!(
+        "  {}: import {:.3} s, views and export {:.3} s; {work:?}",
+        file.display(),
+        imported.as_secs_f64(),
+        (elapsed - imported).as_secs_f64()
+    );
     ledger.stop().await?;
     let out = rows.into_iter().filter_map(|r| r.mention.map(|m| (m.person_ref, r.person_id))).collect::<Vec<_>>();
     Ok((out, elapsed, s.rejected))

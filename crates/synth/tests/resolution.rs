@@ -105,81 +105,131 @@ fn synthetic_scenario() {
         e.1 += 1;
     }
     println!("synth look-alikes merged (of those recorded): {merged:?}");
-    // RESOLUTION_MISSES=N prints N missed and N wrongly merged pairs with their evidence.
-    if let Some(show) = std::env::var("RESOLUTION_MISSES").ok().and_then(|v| v.parse::<usize>().ok()) {
-        let truth_of = |k: &MentionKey| {
-            scenario
-                .truth
-                .identity_of_mention
-                .get(&(k.force.clone(), k.case_ref.clone(), k.person_ref.clone()))
-                .copied()
-        };
-        let mut by_truth: HashMap<u64, Vec<&(MentionKey, Record)>> = HashMap::new();
-        for kr in &records {
-            if let Some(t) = truth_of(&kr.0) {
-                by_truth.entry(t).or_default().push(kr);
-            }
-        }
-        let mut truths: Vec<_> = by_truth.keys().copied().collect();
-        truths.sort();
-        let (mut missed, mut shown) = (0, 0);
-        for t in &truths {
-            let v = &by_truth[t];
-            let persons: std::collections::BTreeSet<_> = v.iter().map(|(k, _)| r.person_of(k)).collect();
-            if persons.len() > 1 {
-                missed += 1;
-                if shown < show {
-                    shown += 1;
-                    println!("MISS truth {t}:");
-                    for (k, rec) in v.iter() {
-                        println!(
-                            "  {} -> {:?}: {:?} {:?} {:?} ids {:?} addr {:?}",
-                            k,
-                            r.person_of(k).map(|p| p.0.as_u128() % 10000),
-                            rec.names,
-                            rec.date_of_birth,
-                            rec.sex,
-                            rec.identifiers.iter().map(|i| &i.value).collect::<Vec<_>>(),
-                            rec.addresses.iter().map(|a| (&a.line1, &a.postcode)).collect::<Vec<_>>()
-                        );
-                    }
-                    let ev = beaconport_domain::resolution::compare(r.model(), &v[0].1, &v[1].1);
-                    println!(
-                        "  first pair: {:.1} {:?}",
-                        ev.weight,
-                        ev.fields
-                            .iter()
-                            .map(|f| (f.field, f.level, (f.weight * 10.0).round() / 10.0))
-                            .collect::<Vec<_>>()
-                    );
+    // RESOLUTION_MISSES=N prints the N costliest missed and wrongly merged groups with evidence.
+    if let Some(show) = misses_wanted() {
+        let with_truth: Vec<(MentionKey, Record, u64)> = records
+            .iter()
+            .filter_map(|(k, rec)| {
+                let t = scenario
+                    .truth
+                    .identity_of_mention
+                    .get(&(k.force.clone(), k.case_ref.clone(), k.person_ref.clone()))?;
+                Some((k.clone(), rec.clone(), *t))
+            })
+            .collect();
+        diagnose(&r, &with_truth, show);
+    }
+    assert!(f1 >= 0.93, "synthetic F1 {f1:.4} below the floor");
+}
+
+fn misses_wanted() -> Option<usize> {
+    std::env::var("RESOLUTION_MISSES").ok().and_then(|v| v.parse::<usize>().ok())
+}
+
+fn show_record(rec: &Record) -> String {
+    format!(
+        "{:?} {:?} {:?} ids {:?} addr {:?}",
+        rec.names.iter().map(|n| format!("{} / {}", n.forenames, n.surname)).collect::<Vec<_>>(),
+        rec.date_of_birth.map(|d| d.to_string()),
+        rec.sex,
+        rec.identifiers.iter().map(|i| &i.value).collect::<Vec<_>>(),
+        rec.addresses.iter().map(|a| format!("{}, {}, {}", a.line1, a.town, a.postcode)).collect::<Vec<_>>()
+    )
+}
+
+fn show_pair(r: &Resolver, a: &Record, b: &Record) -> String {
+    let ev = beaconport_domain::resolution::compare(r.model(), a, b);
+    format!(
+        "{:.1} link={} {:?}",
+        ev.weight,
+        beaconport_domain::resolution::is_link(r.model(), a, b),
+        ev.fields.iter().map(|f| (f.field, f.level, (f.weight * 10.0).round() / 10.0)).collect::<Vec<_>>()
+    )
+}
+
+/// Prints the `show` costliest split truth identities (pairs lost) and false merges (false
+/// pairs), each with its records and the best-scoring pair across the parts.
+fn diagnose(r: &Resolver, rows: &[(MentionKey, Record, u64)], show: usize) {
+    use std::collections::BTreeMap;
+    let c2 = |n: usize| n * n.saturating_sub(1) / 2;
+    let mut by_truth: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    let mut by_person: BTreeMap<_, Vec<usize>> = BTreeMap::new();
+    for (i, (k, _, t)) in rows.iter().enumerate() {
+        by_truth.entry(*t).or_default().push(i);
+        by_person.entry(r.person_of(k).expect("resolved")).or_default().push(i);
+    }
+    let best_across = |x: &[usize], y: &[usize]| {
+        let mut best: Option<(f64, usize, usize)> = None;
+        for &i in x {
+            for &j in y {
+                let w = beaconport_domain::resolution::compare(r.model(), &rows[i].1, &rows[j].1).weight;
+                if best.is_none_or(|b| w > b.0) {
+                    best = Some((w, i, j));
                 }
             }
         }
-        println!("truth identities split: {missed}");
-        let mut by_person: HashMap<_, Vec<&(MentionKey, Record)>> = HashMap::new();
-        for kr in &records {
-            by_person.entry(r.person_of(&kr.0)).or_default().push(kr);
+        best
+    };
+    // Misses.
+    let mut misses: Vec<(usize, u64, Vec<Vec<usize>>)> = Vec::new();
+    for (t, v) in &by_truth {
+        let mut parts: BTreeMap<_, Vec<usize>> = BTreeMap::new();
+        for &i in v {
+            parts.entry(r.person_of(&rows[i].0)).or_default().push(i);
         }
-        let mut shown = 0;
-        for v in by_person.values() {
-            let ts: std::collections::BTreeSet<_> = v.iter().map(|(k, _)| truth_of(k)).collect();
-            if ts.len() > 1 && shown < show {
-                shown += 1;
-                println!("FALSE MERGE:");
-                for (k, rec) in v.iter() {
-                    println!(
-                        "  {} truth {:?}: {:?} {:?} ids {:?}",
-                        k,
-                        truth_of(k),
-                        rec.names,
-                        rec.date_of_birth,
-                        rec.identifiers.iter().map(|i| &i.value).collect::<Vec<_>>()
-                    );
-                }
+        if parts.len() > 1 {
+            let mut parts: Vec<Vec<usize>> = parts.into_values().collect();
+            parts.sort_by_key(|p| std::cmp::Reverse(p.len()));
+            let lost = c2(v.len()) - parts.iter().map(|p| c2(p.len())).sum::<usize>();
+            misses.push((lost, *t, parts));
+        }
+    }
+    misses.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let lost: usize = misses.iter().map(|m| m.0).sum();
+    println!("MISSES: {} identities split, {lost} pairs lost", misses.len());
+    for (lost, t, parts) in misses.iter().take(show) {
+        println!("MISS truth {t} ({lost} pairs):");
+        for (p, part) in parts.iter().enumerate() {
+            for &i in part {
+                println!("  [{p}] {} {}", rows[i].0, show_record(&rows[i].1));
+            }
+        }
+        for part in &parts[1..] {
+            if let Some((_, i, j)) = best_across(&parts[0], part) {
+                println!("  best {} ~ {}: {}", rows[i].0, rows[j].0, show_pair(r, &rows[i].1, &rows[j].1));
             }
         }
     }
-    assert!(f1 >= 0.93, "synthetic F1 {f1:.4} below the floor");
+    // False merges.
+    let mut merges: Vec<(usize, Vec<Vec<usize>>)> = Vec::new();
+    for v in by_person.values() {
+        let mut parts: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+        for &i in v {
+            parts.entry(rows[i].2).or_default().push(i);
+        }
+        if parts.len() > 1 {
+            let mut parts: Vec<Vec<usize>> = parts.into_values().collect();
+            parts.sort_by_key(|p| std::cmp::Reverse(p.len()));
+            let wrong = c2(v.len()) - parts.iter().map(|p| c2(p.len())).sum::<usize>();
+            merges.push((wrong, parts));
+        }
+    }
+    merges.sort_by(|a, b| b.0.cmp(&a.0).then(a.1[0][0].cmp(&b.1[0][0])));
+    let wrong: usize = merges.iter().map(|m| m.0).sum();
+    println!("FALSE MERGES: {} persons mixed, {wrong} false pairs", merges.len());
+    for (wrong, parts) in merges.iter().take(show) {
+        println!("FALSE MERGE ({wrong} pairs):");
+        for (p, part) in parts.iter().enumerate() {
+            for &i in part {
+                println!("  [{p}] {} {}", rows[i].0, show_record(&rows[i].1));
+            }
+        }
+        for part in &parts[1..] {
+            if let Some((_, i, j)) = best_across(&parts[0], part) {
+                println!("  best {} ~ {}: {}", rows[i].0, rows[j].0, show_pair(r, &rows[i].1, &rows[j].1));
+            }
+        }
+    }
 }
 
 fn febrl_path(file: &str) -> PathBuf {
@@ -243,6 +293,9 @@ fn febrl_datasets() {
             r.persons(),
             r.model().threshold()
         );
+        if let Some(show) = misses_wanted() {
+            diagnose(&r, &rows, show);
+        }
         assert!(f1 >= 0.97, "FEBRL {file} F1 {f1:.4} below the floor");
     }
 }
