@@ -224,7 +224,10 @@ pub async fn run_resolution(a: ResolutionArgs) -> Result<ExitCode> {
     }
     if rows.iter().any(|r| r.splink.is_some()) {
         println!("\nSplink 5.0.0 on the same files in this run (its FEBRL demo's settings; best threshold):");
-        println!("{:<22} {:>9} {:>7} {:>7} {:>9}   {:>10} {:>12}", "data set", "precision", "recall", "F1", "wall s", "ours - F1", "ours faster");
+        println!(
+            "{:<22} {:>9} {:>7} {:>7} {:>9}   {:>10} {:>12}",
+            "data set", "precision", "recall", "F1", "wall s", "ours - F1", "ours faster"
+        );
         for r in &rows {
             if let Some((p, rc, f, secs)) = r.splink {
                 println!(
@@ -340,32 +343,50 @@ pub async fn run_views(a: ViewsArgs) -> Result<ExitCode> {
     let dir = tempfile::tempdir()?;
     let config = Config { data_dir: dir.path().join("ledger"), ..Config::default() };
     let log = Arc::new(SledLog::open(config.sled_options())?);
-    // Generate in rounds of the bench scenario until the mentions are there; append as we go.
+    // Independent national scenarios (one seed each, so distinct invented people, with the
+    // namesakes a common-name pool gives), their case references made distinct, until the
+    // mentions are there.
     let t = Instant::now();
     let (seed, target) = (a.seed, a.mentions);
-    // The share of person mentions among events, from the base scenario.
-    let events = tokio::task::spawn_blocking(move || {
-        let probe = beaconport_synth::events_for_bench(seed, 20_000, beaconport_synth::default_now());
-        let per_event =
-            probe.iter().filter(|e| matches!(e.body, Body::PersonRecorded(_))).count() as f64 / probe.len() as f64;
-        (target as f64 / per_event).ceil() as usize
+    let records: Vec<Record> = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        let mut mentions = 0usize;
+        let mut round = 0u64;
+        while mentions < target {
+            let events = beaconport_synth::events_for_bench(
+                seed.wrapping_add(round * 7919),
+                beaconport_synth::BENCH_BASE_EVENTS,
+                beaconport_synth::default_now(),
+            );
+            for mut e in events {
+                if mentions >= target && matches!(e.body, Body::PersonRecorded(_)) {
+                    break;
+                }
+                if matches!(e.body, Body::PersonRecorded(_)) {
+                    mentions += 1;
+                }
+                e.case_ref = format!("{}-R{round}", e.case_ref);
+                if let Body::LinkDecided(l) = &mut e.body {
+                    l.a.case_ref = format!("{}-R{round}", l.a.case_ref);
+                    l.b.case_ref = format!("{}-R{round}", l.b.case_ref);
+                }
+                out.push(Record {
+                    id: e.id,
+                    key: stream_key(e.force.code, &e.case_ref),
+                    payload: Bytes::from(beaconport_proto::event_to_pb(&e).encode_to_vec()),
+                });
+            }
+            round += 1;
+        }
+        out
     })
     .await?;
-    let all = tokio::task::spawn_blocking(move || {
-        beaconport_synth::events_for_bench(seed, events, beaconport_synth::default_now())
-    })
-    .await?;
-    let mentions = all.iter().filter(|e| matches!(e.body, Body::PersonRecorded(_))).count();
-    let records: Vec<Record> = all
-        .iter()
-        .map(|e| Record {
-            id: e.id,
-            key: stream_key(e.force.code, &e.case_ref),
-            payload: Bytes::from(beaconport_proto::event_to_pb(e).encode_to_vec()),
-        })
-        .collect();
-    drop(all);
-    println!("generated {} events with {mentions} person mentions ({:.1} s)", records.len(), t.elapsed().as_secs_f64());
+    let mentions = a.mentions;
+    println!(
+        "generated {} events with {mentions} person mentions in independent national scenarios ({:.1} s)",
+        records.len(),
+        t.elapsed().as_secs_f64()
+    );
     let t = Instant::now();
     for chunk in records.chunks(5000) {
         log.append(chunk.to_vec()).await?;

@@ -281,7 +281,9 @@ async fn run(
                 }
                 if last_flush.elapsed() >= opts.flush_every {
                     let s = store.clone();
-                    tokio::task::spawn_blocking(move || s.flush()).await.map_err(|e| Error::Storage(e.to_string()))??;
+                    tokio::task::spawn_blocking(move || s.flush())
+                        .await
+                        .map_err(|e| Error::Storage(e.to_string()))??;
                     last_flush = Instant::now();
                 }
                 tokio::select! {

@@ -158,7 +158,9 @@ pub fn summary(v: &Views, person: PersonId) -> api::PersonSummary {
     // The name recorded most often (a typo is recorded once), the fullest among equals.
     let best_name = name_counts
         .into_iter()
-        .max_by(|a, b| a.1.cmp(&b.1).then(a.0.split_whitespace().count().cmp(&b.0.split_whitespace().count())).then(b.0.cmp(&a.0)))
+        .max_by(|a, b| {
+            a.1.cmp(&b.1).then(a.0.split_whitespace().count().cmp(&b.0.split_whitespace().count())).then(b.0.cmp(&a.0))
+        })
         .map(|(n, _)| n)
         .unwrap_or_default();
     names.retain(|n| *n != best_name);

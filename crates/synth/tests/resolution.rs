@@ -110,10 +110,11 @@ fn synthetic_scenario() {
         let with_truth: Vec<(MentionKey, Record, u64)> = records
             .iter()
             .filter_map(|(k, rec)| {
-                let t = scenario
-                    .truth
-                    .identity_of_mention
-                    .get(&(k.force.clone(), k.case_ref.clone(), k.person_ref.clone()))?;
+                let t = scenario.truth.identity_of_mention.get(&(
+                    k.force.clone(),
+                    k.case_ref.clone(),
+                    k.person_ref.clone(),
+                ))?;
                 Some((k.clone(), rec.clone(), *t))
             })
             .collect();
@@ -152,6 +153,37 @@ fn show_pair(r: &Resolver, a: &Record, b: &Record) -> String {
 fn diagnose(r: &Resolver, rows: &[(MentionKey, Record, u64)], show: usize) {
     use std::collections::BTreeMap;
     let c2 = |n: usize| n * n.saturating_sub(1) / 2;
+    let fields: [(&str, &[&str]); 8] = [
+        (
+            "forename",
+            &[
+                "exact",
+                "nickname",
+                "transliteration",
+                "jaro-winkler>=0.92",
+                "jaro-winkler>=0.80",
+                "initial",
+                "disagree",
+            ],
+        ),
+        ("surname", &["exact", "transliteration", "jaro-winkler>=0.92", "jaro-winkler>=0.80", "disagree"]),
+        ("date_of_birth", &["exact", "day-month swapped", "one digit off", "year-month", "year only", "disagree"]),
+        ("phone", &["exact", "disagree"]),
+        ("vehicle", &["exact", "disagree"]),
+        ("pnc id", &["exact", "one edit", "disagree"]),
+        ("passport", &["exact", "one edit", "disagree"]),
+        ("national id", &["exact", "one edit", "disagree"]),
+    ];
+    for (f, levels) in fields {
+        let v: Vec<String> = levels
+            .iter()
+            .filter_map(|l| {
+                let (m, u) = r.model().level(f, l)?;
+                Some(format!("{l} m {m:.3} u {u:.5} w {:.1}", (m / u).log2()))
+            })
+            .collect();
+        println!("MODEL {f}: {}", v.join("; "));
+    }
     let mut by_truth: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
     let mut by_person: BTreeMap<_, Vec<usize>> = BTreeMap::new();
     for (i, (k, _, t)) in rows.iter().enumerate() {

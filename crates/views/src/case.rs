@@ -110,7 +110,8 @@ impl Case {
             Body::PersonRecorded(p) => {
                 let prior = self.persons.remove(&p.person_ref);
                 let (observed, places) = prior.map(|m| (m.observed, m.places)).unwrap_or_default();
-                let mut m = Mention { person: p.clone(), event_id: eff.event.id, position, recorded_at, observed, places };
+                let mut m =
+                    Mention { person: p.clone(), event_id: eff.event.id, position, recorded_at, observed, places };
                 m.places.retain(|pl| pl.source != "address");
                 for a in &p.addresses {
                     if let Some(pl) = address_place(a) {

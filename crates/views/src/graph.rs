@@ -330,7 +330,8 @@ impl Views {
             .any(|m| self.contributions.get(*m).is_some_and(|c| c.role == Role::Suspect))
     }
 
-    /// The persons one step from `person`, each with the first (canonical) step that reaches them.
+    /// The persons one step from `person`, each with the first (canonical) step that reaches
+    /// them. Steps come without their sentence: [`Views::describe`] writes it for the steps kept.
     pub fn neighbours(
         &self,
         person: PersonId,
@@ -338,39 +339,43 @@ impl Views {
         hubs: &mut BTreeSet<String>,
     ) -> BTreeMap<PersonId, Step> {
         let mut out: BTreeMap<PersonId, Step> = BTreeMap::new();
-        let mut add = |to: Option<PersonId>, kind: LinkKind, case: &CaseKey, via: String, description: String| {
+        // What a candidate step is, before anything is allocated for it.
+        let mut add = |to: Option<PersonId>, kind: LinkKind, case: &CaseKey, via: &dyn Fn() -> String| {
             let Some(to) = to else { return };
             if to == person || !allow(&kind) {
                 return;
             }
-            let step = Step { from: person, to, kind, case: case.clone(), via, description };
-            match out.get(&to) {
-                // Keep the strongest kind of link, then the first case: a stable, readable choice.
-                Some(prev) if (&prev.kind, &prev.case) <= (&step.kind, &step.case) => {}
-                _ => {
-                    out.insert(to, step);
+            // Keep the strongest kind of link, then the first case: a stable, readable choice.
+            if let Some(prev) = out.get(&to) {
+                if (&prev.kind, &prev.case) <= (&kind, case) {
+                    return;
                 }
             }
+            out.insert(to, Step { from: person, to, kind, case: case.clone(), via: via(), description: String::new() });
+        };
+        let none = || String::new();
+        // One key, its parts overwritten, for every lookup of a mention of a case.
+        let mut probe = MentionKey { force: String::new(), case_ref: String::new(), person_ref: String::new() };
+        let person_in = |probe: &mut MentionKey, ck: &CaseKey, r: &str| {
+            if probe.force != ck.0 || probe.case_ref != ck.1 {
+                probe.force.clone_from(&ck.0);
+                probe.case_ref.clone_from(&ck.1);
+            }
+            probe.person_ref.clear();
+            probe.person_ref.push_str(r);
+            self.person_of(probe)
         };
         for m in self.resolver.members(person) {
             let Some((case, mention)) = self.mention(m) else { continue };
             let ck = &case.key;
             let role = mention.person.role;
-            let key_of =
-                |r: &str| MentionKey { force: ck.0.clone(), case_ref: ck.1.clone(), person_ref: r.to_string() };
             match role {
                 Role::Suspect => {
                     for r in case.refs_in_role(Role::Suspect) {
-                        add(
-                            self.person_of(&key_of(r)),
-                            LinkKind::CoSuspect,
-                            ck,
-                            String::new(),
-                            format!("co-suspect in {} case {}", ck.0, ck.1),
-                        );
+                        add(person_in(&mut probe, ck, r), LinkKind::CoSuspect, ck, &none);
                     }
                     for v in case.refs_in_role(Role::Victim) {
-                        let Some(victim) = self.person_of(&key_of(v)) else { continue };
+                        let Some(victim) = person_in(&mut probe, ck, v) else { continue };
                         for vm in self.resolver.members(victim) {
                             if vm.force == ck.0 && vm.case_ref == ck.1 {
                                 continue;
@@ -380,42 +385,18 @@ impl Views {
                                 continue;
                             }
                             for s in vcase.refs_in_role(Role::Suspect) {
-                                let sk = MentionKey {
-                                    force: vcase.key.0.clone(),
-                                    case_ref: vcase.key.1.clone(),
-                                    person_ref: s.to_string(),
-                                };
-                                add(
-                                    self.person_of(&sk),
-                                    LinkKind::SharedVictim,
-                                    &vcase.key,
-                                    victim.to_string(),
-                                    format!(
-                                        "shared victim (person {}) with {} case {}",
-                                        short(victim),
-                                        vcase.key.0,
-                                        vcase.key.1
-                                    ),
-                                );
+                                let to = person_in(&mut probe, &vcase.key, s);
+                                add(to, LinkKind::SharedVictim, &vcase.key, &|| victim.to_string());
                             }
                         }
                     }
                 }
                 Role::Victim => {
                     for r in case.refs_in_role(Role::Suspect) {
-                        add(
-                            self.person_of(&key_of(r)),
-                            LinkKind::SuspectOfVictim,
-                            ck,
-                            String::new(),
-                            format!("suspect in {} case {}", ck.0, ck.1),
-                        );
+                        add(person_in(&mut probe, ck, r), LinkKind::SuspectOfVictim, ck, &none);
                     }
                 }
-                Role::Witness => {}
-            }
-            if role == Role::Witness {
-                continue;
+                Role::Witness => continue,
             }
             let Some(contribution) = self.contributions.get(m) else { continue };
             for ident in &contribution.identifiers {
@@ -427,13 +408,8 @@ impl Views {
                     if other == m || self.contributions.get(other).is_some_and(|c| c.role == Role::Witness) {
                         continue;
                     }
-                    add(
-                        self.person_of(other),
-                        LinkKind::SharedIdentifier(ident.0),
-                        &(other.force.clone(), other.case_ref.clone()),
-                        ident.1.clone(),
-                        format!("shares {} {} (in {} case {})", ident.0.name(), ident.1, other.force, other.case_ref),
-                    );
+                    let case = (other.force.clone(), other.case_ref.clone());
+                    add(self.person_of(other), LinkKind::SharedIdentifier(ident.0), &case, &|| ident.1.clone());
                 }
             }
             for place in &contribution.places {
@@ -441,29 +417,37 @@ impl Views {
                     hubs.insert(self.place_labels.get(place).cloned().unwrap_or_else(|| place.clone()));
                     continue;
                 };
-                let label = self.place_labels.get(place).cloned().unwrap_or_else(|| place.clone());
                 let is_address = place.starts_with("addr:")
                     && mention.places.iter().any(|p| &p.key == place && p.source == "address");
+                let kind = if is_address { LinkKind::SharedAddress } else { LinkKind::SamePlace };
                 for other in sharing {
                     if other == m || self.contributions.get(other).is_some_and(|c| c.role == Role::Witness) {
                         continue;
                     }
-                    let (kind, what) = if is_address {
-                        (LinkKind::SharedAddress, "shares address")
-                    } else {
-                        (LinkKind::SamePlace, "same place")
-                    };
-                    add(
-                        self.person_of(other),
-                        kind,
-                        &(other.force.clone(), other.case_ref.clone()),
-                        label.clone(),
-                        format!("{what} {label} (in {} case {})", other.force, other.case_ref),
-                    );
+                    let case = (other.force.clone(), other.case_ref.clone());
+                    add(self.person_of(other), kind.clone(), &case, &|| {
+                        self.place_labels.get(place).cloned().unwrap_or_else(|| place.clone())
+                    });
                 }
             }
         }
         out
+    }
+
+    /// Writes a step's sentence: "co-suspect in GMP case GMP-2014-000123".
+    pub fn describe(&self, step: &mut Step) {
+        let (force, case) = (&step.case.0, &step.case.1);
+        step.description = match &step.kind {
+            LinkKind::CoSuspect => format!("co-suspect in {force} case {case}"),
+            LinkKind::SuspectOfVictim => format!("suspect in {force} case {case}"),
+            LinkKind::SharedVictim => {
+                let victim = step.via.chars().take(8).collect::<String>();
+                format!("shared victim (person {victim}) with {force} case {case}")
+            }
+            LinkKind::SharedIdentifier(k) => format!("shares {} {} (in {force} case {case})", k.name(), step.via),
+            LinkKind::SharedAddress => format!("shares address {} (in {force} case {case})", step.via),
+            LinkKind::SamePlace => format!("same place {} (in {force} case {case})", step.via),
+        };
     }
 
     /// The suspects linked to `person` within `max_hops`, breadth first: each reached by a
@@ -477,10 +461,11 @@ impl Views {
             if hops >= max_hops {
                 continue;
             }
-            for (to, step) in self.neighbours(p, allow, &mut answer.skipped_hubs) {
+            for (to, mut step) in self.neighbours(p, allow, &mut answer.skipped_hubs) {
                 if !seen.insert(to) || !self.is_suspect(to) {
                     continue;
                 }
+                self.describe(&mut step);
                 let mut path = paths[&p].clone();
                 path.push(step);
                 answer.linked.push(Linked { person: to, hops: hops + 1, path: path.clone() });

@@ -241,7 +241,8 @@ impl Views {
                 if let Body::PersonRecorded(p) = c.replacement.as_ref() {
                     let key = self.targets.get(&target).cloned();
                     if let Some(key) = key {
-                        let corrected = self.cases.get_mut(&key).is_some_and(|case| case.correct_person(target, p, position));
+                        let corrected =
+                            self.cases.get_mut(&key).is_some_and(|case| case.correct_person(target, p, position));
                         if corrected {
                             self.dirty.insert(key.clone());
                             self.refresh_mention(&key, &p.person_ref);
@@ -493,8 +494,7 @@ impl Views {
         }
     }
 
-    /// Registers the ids of events corrected or retracted away (kept so that a second
-    /// correction of a retracted event is recognised as such).
+    /// The case an event was recorded in (corrections and retractions find their target so).
     pub fn case_of_event(&self, id: &EventId) -> Option<&CaseKey> {
         self.targets.get(id)
     }

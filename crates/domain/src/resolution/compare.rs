@@ -242,6 +242,12 @@ pub(crate) fn tf_values(p: &Prepared, mut f: impl FnMut(usize, &str)) {
 pub(crate) struct Levels {
     pub fields: [Option<u8>; FIELDS],
     pub swapped: bool,
+    /// The given names disagree, but one of the two names compared has no surname: a street name
+    /// or nickname ("Rocky") rather than a given name, so the disagreement says nothing about
+    /// relatives (it is left out of the relative test).
+    pub moniker: bool,
+    /// The dates of birth agree exactly on 1 January (a placeholder as often as a birthday).
+    pub dob_placeholder: bool,
     /// Exact-agreement weights of the values that agreed (term-frequency adjusted) per field.
     pub w_exact: [f64; FIELDS],
 }
@@ -354,6 +360,10 @@ fn forename_token_level(a: &Tok, b: &Tok) -> u8 {
     if s.len() >= 3 && l.starts_with(s.as_str()) {
         return F_NICK;
     }
+    // A short form taken from the end of a long name (Emeka, Chukwuemeka; Seun, Oluwaseun).
+    if s.len() >= 4 && l.len() >= s.len() + 3 && l.ends_with(s.as_str()) {
+        return F_NICK;
+    }
     if jw >= 0.80 {
         F_JW80
     } else {
@@ -459,9 +469,12 @@ fn name_levels(model: &Model, a: &PName, b: &PName) -> (Scored, Scored, bool) {
         let (x, y) = (forename_token_level(fa, sb), forename_token_level(sa, fb));
         (x.min(y), x.max(y))
     };
-    if l1 == F_DISAGREE || l2 == F_DISAGREE || l1 == F_INITIAL || l2 == F_INITIAL {
+    if l1 == F_DISAGREE || l2 == F_DISAGREE || (l1 == F_INITIAL && l2 == F_INITIAL) {
         return (f, s, false);
     }
+    // One side an initial ("Dvorak B" for "Besnik Dvorak"): the initial is the given name, the
+    // other crossed pair the surname.
+    let (l1, l2) = if l2 == F_INITIAL { (F_INITIAL, l1) } else { (l1, l2) };
     let wf = model.w[model::FORENAME][l1 as usize];
     let ls = match l2 {
         F_EXACT => S_EXACT,
@@ -560,7 +573,13 @@ fn dob_level(a: &PDob, b: &PDob) -> u8 {
 
 /// Levels of every field of a pair.
 pub(crate) fn levels(model: &Model, a: &Prepared, b: &Prepared) -> Levels {
-    let mut lv = Levels { fields: [None; FIELDS], swapped: false, w_exact: [0.0; FIELDS] };
+    let mut lv = Levels {
+        fields: [None; FIELDS],
+        swapped: false,
+        moniker: false,
+        dob_placeholder: false,
+        w_exact: [0.0; FIELDS],
+    };
     name_fields(model, a, b, &mut lv);
     dob_sex_fields(a, b, &mut lv);
     address_fields(model, a, b, &mut lv);
@@ -574,7 +593,13 @@ pub(crate) fn levels(model: &Model, a: &Prepared, b: &Prepared) -> Levels {
 /// fields still to compare cannot lift the pair over the threshold. When `Some`, the levels are
 /// exactly those of [`levels`].
 pub(crate) fn levels_if_link(model: &Model, a: &Prepared, b: &Prepared) -> Option<Levels> {
-    let mut lv = Levels { fields: [None; FIELDS], swapped: false, w_exact: [0.0; FIELDS] };
+    let mut lv = Levels {
+        fields: [None; FIELDS],
+        swapped: false,
+        moniker: false,
+        dob_placeholder: false,
+        w_exact: [0.0; FIELDS],
+    };
     const SLACK: f64 = 1e-6;
     let threshold = model.threshold() - SLACK;
     dob_sex_fields(a, b, &mut lv);
@@ -614,17 +639,19 @@ pub(crate) fn levels_if_link(model: &Model, a: &Prepared, b: &Prepared) -> Optio
 
 fn name_fields(model: &Model, a: &Prepared, b: &Prepared, lv: &mut Levels) {
     // Names: the best pair of names (primary or alias) by weight.
-    let mut best: Option<(f64, Scored, Scored, bool)> = None;
+    let mut best: Option<(f64, Scored, Scored, bool, bool)> = None;
     for na in &a.names {
         for nb in &b.names {
             let (f, s, sw) = name_levels(model, na, nb);
             let w = f.map_or(0.0, |x| x.1) + s.map_or(0.0, |x| x.1) + if sw { SWAP_WEIGHT } else { 0.0 };
             if best.as_ref().is_none_or(|b| w > b.0) {
-                best = Some((w, f, s, sw));
+                let moniker = matches!(f, Some((F_DISAGREE, _))) && (na.sur.is_none() || nb.sur.is_none());
+                best = Some((w, f, s, sw, moniker));
             }
         }
     }
-    if let Some((_, f, s, sw)) = best {
+    if let Some((_, f, s, sw, moniker)) = best {
+        lv.moniker = moniker;
         if let Some((l, w)) = f {
             lv.fields[model::FORENAME] = Some(l);
             lv.w_exact[model::FORENAME] = w;
@@ -641,6 +668,7 @@ fn dob_sex_fields(a: &Prepared, b: &Prepared, lv: &mut Levels) {
     if let (Some(x), Some(y)) = (&a.dob, &b.dob) {
         let l = dob_level(x, y);
         lv.fields[model::DOB] = Some(l);
+        lv.dob_placeholder = l == D_EXACT && x.month == Some(1) && x.day == Some(1);
         lv.w_exact[model::DOB] = x.w_exact.min(y.w_exact);
     }
     if let (Some(x), Some(y)) = (a.sex, b.sex) {
@@ -760,13 +788,25 @@ fn field_weight(model: &Model, lv: &Levels, f: usize, l: u8) -> f64 {
 pub(crate) fn weigh(model: &Model, lv: &Levels) -> (f64, f64) {
     let mut total = if lv.swapped { SWAP_WEIGHT } else { 0.0 };
     let mut personal = 0.0;
+    let mut beyond_names = false;
     for f in 0..FIELDS {
         if let Some(l) = lv.fields[f] {
-            total += field_weight(model, lv, f, l);
-            if model::PERSONAL[f] {
+            let w = field_weight(model, lv, f, l);
+            total += w;
+            if w > 0.0 && !matches!(f, model::FORENAME | model::SURNAME | model::SEX) {
+                beyond_names = true;
+            }
+            if f == model::DOB && lv.dob_placeholder {
+                personal += (model.m[f][0] / model::PLACEHOLDER_SHARED_BY_RELATIVES).log2();
+            } else if model::PERSONAL[f] && !(f == model::FORENAME && lv.moniker) {
                 personal += model.w_rel[f][l as usize];
             }
         }
+    }
+    // A name alone, however rare its parts, is not an identity: given name and surname are not
+    // independent (names run in communities), and namesakes are common.
+    if !beyond_names {
+        total = total.min(model.threshold() - 1.0);
     }
     (total, personal)
 }
@@ -789,6 +829,19 @@ pub(crate) fn evidence(model: &Model, lv: &Levels) -> Evidence {
     }
     let probability = 1.0 / (1.0 + (-(total + model.prior())).exp2());
     Evidence { fields, weight: total, probability }
+}
+
+/// The pair shares a decisive personal identifier (PNC id, passport or national id, exact).
+pub(crate) const STRONG_ID: u8 = 1;
+
+/// Flags of a pair that the majority vote of the relative test weighs beyond its sign.
+pub(crate) fn flags(lv: &Levels) -> u8 {
+    let strong = [model::PNC, model::PASSPORT, model::NATIONAL_ID].iter().any(|&f| lv.fields[f] == Some(0));
+    if strong {
+        STRONG_ID
+    } else {
+        0
+    }
 }
 
 /// Whether a scored pair is a link: its weight reaches the threshold and its personal fields do

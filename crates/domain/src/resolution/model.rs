@@ -45,8 +45,10 @@ const STRONG_ID_LEVELS: &[&str] = &["exact", "one edit", "disagree"];
 // recorded alike, dates of birth carry typos, people move and change phones). `u`: among records
 // of different people (chance agreement: about 1 in 100 share a given name, 1 in 500 a surname, 1 in
 // 20,000 a date of birth, 1 in a million a phone). Relatives: a son may carry his father's given
-// name (1 in 20), siblings often share an initial, twins share a date of birth (1 in 20 sibling
-// pairs, counting system placeholder dates).
+// name (1 in 20 father-son pairs, about 1 in 50 pairs of relatives of either sex), siblings
+// seldom carry names one typo or one nickname apart, twins share a date of birth (about 1 in 30
+// pairs of siblings; a placeholder 1 January is shared far more often, see
+// [`PLACEHOLDER_SHARED_BY_RELATIVES`]).
 pub(crate) const SPECS: [FieldSpec; FIELDS] = [
     FieldSpec {
         name: "forename",
@@ -61,7 +63,9 @@ pub(crate) const SPECS: [FieldSpec; FIELDS] = [
         ],
         m: &[0.82, 0.04, 0.04, 0.03, 0.02, 0.03, 0.02],
         u: &[0.01, 0.0008, 0.002, 0.003, 0.015, 0.004, 0.9652],
-        u_relative: &[0.05, 0.02, 0.02, 0.02, 0.03, 0.1, 0.0],
+        // Fuzzy levels between relatives are rare (siblings are seldom named one typo apart), and
+        // the initial level is set from `m` (see [`INITIAL_SHARED_BY_RELATIVES`]).
+        u_relative: &[0.02, 0.003, 0.003, 0.001, 0.02, 0.0, 0.0],
     },
     FieldSpec {
         name: "surname",
@@ -75,7 +79,7 @@ pub(crate) const SPECS: [FieldSpec; FIELDS] = [
         levels: &["exact", "day-month swapped", "one digit off", "year-month", "year only", "disagree"],
         m: &[0.76, 0.02, 0.07, 0.05, 0.07, 0.03],
         u: &[0.00005, 0.00001, 0.0008, 0.0003, 0.015, 0.98384],
-        u_relative: &[0.05, 0.0, 0.0, 0.0, 0.0, 0.0],
+        u_relative: &[0.03, 0.0, 0.0, 0.0, 0.0, 0.0],
     },
     FieldSpec { name: "sex", levels: &["agree", "disagree"], m: &[0.98, 0.02], u: &[0.5, 0.5], u_relative: &[] },
     FieldSpec {
@@ -125,6 +129,21 @@ pub(crate) const SPECS: [FieldSpec; FIELDS] = [
         u_relative: &[],
     },
 ];
+
+/// Among relatives in one household, the chance that two given names share their first letter.
+/// A given name recorded as an initial is as likely in a relative's record as in the person's
+/// own, so between relatives the `initial` level occurs at `m` × this rate: an initial that
+/// agrees is (mild) evidence for one person, not for relatives.
+const INITIAL_SHARED_BY_RELATIVES: f64 = 0.15;
+
+/// Among relatives, the chance that both dates of birth are the same 1 January (the placeholder
+/// systems record for an unknown day and month).
+pub(crate) const PLACEHOLDER_SHARED_BY_RELATIVES: f64 = 0.2;
+
+/// The relative-test weight of dates of birth that disagree (beyond the typo levels) is at most
+/// this: one person's records seldom carry two unrelated dates, whatever share of the estimation
+/// pairs did (a father and his son of one name differ exactly there).
+const DOB_DISAGREE_REL_CEILING: f64 = -6.0;
 
 /// Whether a field is personal: evidence that separates a person from a relative in the same
 /// household (surname, address, phone and vehicle are shared in families; these are not).
@@ -239,8 +258,17 @@ impl Model {
             let wf: Vec<f64> = (0..spec.levels.len()).map(|l| (m[f][l] / u[f][l].max(MIN_U)).log2()).collect();
             let wr: Vec<f64> = (0..spec.levels.len())
                 .map(|l| {
-                    let ur = spec.u_relative.get(l).copied().unwrap_or(0.0).max(u[f][l]).max(MIN_U);
-                    (m[f][l] / ur).log2()
+                    let mut ur = spec.u_relative.get(l).copied().unwrap_or(0.0);
+                    if f == FORENAME && spec.levels[l] == "initial" {
+                        ur = m[f][l] * INITIAL_SHARED_BY_RELATIVES;
+                    }
+                    let ur = ur.max(u[f][l]).max(MIN_U);
+                    let w = (m[f][l] / ur).log2();
+                    if f == DOB && l == spec.levels.len() - 1 {
+                        w.min(DOB_DISAGREE_REL_CEILING)
+                    } else {
+                        w
+                    }
                 })
                 .collect();
             w.push(wf);
@@ -345,8 +373,39 @@ impl Model {
         for (t, &f) in TF_FIELDS.iter().enumerate() {
             exact(f, &mut u, tf[t].u_exact());
         }
+        // Identifiers: the chance that two *people* share a value. One person's records share
+        // their identifiers, so the value frequencies (Σp²) would mostly measure how often people
+        // are recorded; instead a value counts the distinct surnames (phonetic codes) of the
+        // records carrying it: pairs of those are chance (or network) sharing.
+        let mut holders: FxMap<(usize, &str), Vec<u64>> = FxMap::default();
+        let mut with_field = [0u64; FIELDS];
+        for p in &prepared {
+            let sur = p.names.iter().find_map(|n| n.sur.as_ref().map(|t| t.ph)).unwrap_or(0);
+            let mut last = usize::MAX;
+            for (f, v) in p.ids.iter() {
+                if *f != last {
+                    with_field[*f] += 1;
+                    last = *f;
+                }
+                if sur != 0 {
+                    let h = holders.entry((*f, v.as_str())).or_default();
+                    if !h.contains(&sur) {
+                        h.push(sur);
+                    }
+                }
+            }
+        }
+        let mut shared = [0u64; FIELDS];
+        for ((f, _), h) in &holders {
+            let d = h.len() as u64;
+            shared[*f] += d * d.saturating_sub(1) / 2;
+        }
         for f in PHONE..FIELDS {
-            exact(f, &mut u, id_tf[f].u_exact());
+            let n = with_field[f];
+            if id_tf[f].total >= 200 && n >= 2 {
+                let pairs = (n * (n - 1) / 2) as f64;
+                exact(f, &mut u, Some((shared[f].max(1) as f64 / pairs).max(MIN_U)));
+            }
         }
         // Candidate pairs and their levels.
         let pairs = block::candidate_pairs(&prepared);

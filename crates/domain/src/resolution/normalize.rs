@@ -300,6 +300,26 @@ const NICKNAMES: &[(&str, &[&str])] = &[
     ("wojciech", &["wojtek"]),
     ("lukasz", &["luke"]),
     ("luke", &["lukas"]),
+    // Polish, Ukrainian and Russian diminutives.
+    ("jakub", &["kuba", "kubus"]),
+    ("katarzyna", &["kasia", "kasha", "kaska"]),
+    ("magdalena", &["magda", "madzia"]),
+    ("agnieszka", &["aga", "agusia"]),
+    ("malgorzata", &["gosia", "malgosia"]),
+    ("aleksandra", &["ola", "ala"]),
+    ("joanna", &["asia", "joasia"]),
+    ("barbara", &["basia", "babs"]),
+    ("elzbieta", &["ela"]),
+    ("tomasz", &["tomek"]),
+    ("piotr", &["piotrek"]),
+    ("grzegorz", &["grzes"]),
+    ("stanislaw", &["stas", "stan"]),
+    ("mariya", &["masha"]),
+    ("maria", &["masha", "marysia"]),
+    ("anastasia", &["nastya"]),
+    ("yevgeny", &["zhenya"]),
+    ("mykola", &["kolya"]),
+    ("nikolai", &["kolya"]),
 ];
 
 /// Spelling and transliteration variants of the same name (each group one name).
@@ -403,6 +423,10 @@ const VARIANTS: &[&[&str]] = &[
 /// numbered from 0, variant groups from [`VARIANT_BASE`].
 struct Groups {
     of: FxMap<&'static str, Vec<u16>>,
+    /// The phonetic code of every name of five letters or more in the tables → its groups: a
+    /// spelling the tables lack (Oleksandr) takes the groups of a listed name that sounds alike
+    /// (Aleksandr, Alexander), and so their nicknames (Sasha).
+    by_code: FxMap<u64, Vec<u16>>,
 }
 
 /// Group ids at or above this are transliteration/spelling variant groups; below, nickname groups.
@@ -433,13 +457,29 @@ fn groups() -> &'static Groups {
         for v in of.values_mut() {
             v.sort_unstable();
         }
-        Groups { of }
+        let mut by_code: FxMap<u64, Vec<u16>> = FxMap::default();
+        for (n, g) in of.iter().filter(|(n, _)| n.len() >= 5) {
+            let v = by_code.entry(phonetic(n)).or_default();
+            v.extend(g.iter().copied());
+        }
+        for v in by_code.values_mut() {
+            v.sort_unstable();
+            v.dedup();
+        }
+        Groups { of, by_code }
     })
 }
 
 /// The name groups a folded name token belongs to (sorted).
 pub fn name_groups(token: &str) -> &'static [u16] {
-    groups().of.get(token).map_or(&[], |v| v.as_slice())
+    let g = groups();
+    if let Some(v) = g.of.get(token) {
+        return v.as_slice();
+    }
+    if token.len() < 5 {
+        return &[];
+    }
+    g.by_code.get(&phonetic(token)).map_or(&[], |v| v.as_slice())
 }
 
 /// How two name tokens relate through the tables: `Some(true)` nickname, `Some(false)` variant.

@@ -51,6 +51,7 @@ struct Node {
     /// (two mentions carrying this record are one person on the score).
     self_weight: f64,
     self_personal: f64,
+    self_flags: u8,
     self_link: bool,
 }
 
@@ -72,8 +73,9 @@ struct Element {
     count: usize,
 }
 
-/// A scored link from a node: (other node, total weight, personal weight).
-type Edge = (u32, f64, f64);
+/// A scored link from a node: (other node, total weight, personal weight, flags of
+/// [`compare::flags`]).
+type Edge = (u32, f64, f64, u8);
 
 /// Resolves mentions into persons, incrementally and in memory. See the [module](super) for the
 /// rules; every method is deterministic and the result depends only on the set of records and
@@ -323,8 +325,9 @@ impl Resolver {
                 let prep = compare::prepare(&self.model, &record);
                 let keys = block::keys(&prep);
                 let search_keys = block::search_keys(&prep);
-                let (self_weight, self_personal) =
-                    compare::weigh(&self.model, &compare::levels(&self.model, &prep, &prep));
+                let self_levels = compare::levels(&self.model, &prep, &prep);
+                let (self_weight, self_personal) = compare::weigh(&self.model, &self_levels);
+                let self_flags = compare::flags(&self_levels);
                 let self_link = compare::is_link(&self.model, self_weight, self_personal);
                 let node = Node {
                     record,
@@ -339,6 +342,7 @@ impl Resolver {
                     pending: Vec::new(),
                     self_weight,
                     self_personal,
+                    self_flags,
                     self_link,
                 };
                 let n = match self.free_nodes.pop() {
@@ -601,7 +605,7 @@ impl Resolver {
                 let Some(lv) = compare::levels_if_link(&self.model, &node.prep, &other.prep) else { continue };
                 let (total, personal) = compare::weigh(&self.model, &lv);
                 if compare::is_link(&self.model, total, personal) {
-                    out.push((y, total, personal));
+                    out.push((y, total, personal, compare::flags(&lv)));
                 }
             }
         }
@@ -611,11 +615,11 @@ impl Resolver {
     /// Replaces a node's links (both directions).
     fn set_edges(&mut self, x: u32, new: Vec<Edge>) {
         let old = std::mem::take(&mut self.edges[x as usize]);
-        for (y, _, _) in old {
+        for (y, _, _, _) in old {
             self.edges[y as usize].retain(|e| e.0 != x);
         }
-        for &(y, w, p) in &new {
-            self.edges[y as usize].push((x, w, p));
+        for &(y, w, p, f) in &new {
+            self.edges[y as usize].push((x, w, p, f));
         }
         self.edges[x as usize] = new;
     }
@@ -781,7 +785,7 @@ impl Resolver {
                     }
                 }
             }
-            for &(o, w, _) in &self.edges[n as usize] {
+            for &(o, w, _, _) in &self.edges[n as usize] {
                 if n >= o {
                     continue;
                 }
@@ -820,7 +824,7 @@ impl Resolver {
             }
             i
         }
-        let mut memo: HashMap<(u32, u32), f64> = HashMap::new();
+        let mut memo: HashMap<(u32, u32), (f64, u8)> = HashMap::new();
         for (asserted, _, a, b) in links {
             let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
             if ra == rb {
@@ -861,17 +865,20 @@ impl Resolver {
         }
     }
 
-    /// The personal weight between two nodes' records (memoised for one clustering).
-    fn personal(&self, x: u32, y: u32, memo: &mut HashMap<(u32, u32), f64>) -> f64 {
+    /// The personal weight between two nodes' records, and the pair's flags (memoised for one
+    /// clustering).
+    fn personal(&self, x: u32, y: u32, memo: &mut HashMap<(u32, u32), (f64, u8)>) -> (f64, u8) {
         if x == y {
-            return self.node(x).self_personal;
+            let node = self.node(x);
+            return (node.self_personal, node.self_flags);
         }
         let k = (x.min(y), x.max(y));
         *memo.entry(k).or_insert_with(|| {
             if let Some(e) = self.edges[k.0 as usize].iter().find(|e| e.0 == k.1) {
-                return e.2;
+                return (e.2, e.3);
             }
-            compare::weigh(&self.model, &compare::levels(&self.model, &self.node(k.0).prep, &self.node(k.1).prep)).1
+            let lv = compare::levels(&self.model, &self.node(k.0).prep, &self.node(k.1).prep);
+            (compare::weigh(&self.model, &lv).1, compare::flags(&lv))
         })
     }
 
@@ -880,7 +887,15 @@ impl Resolver {
     /// of birth say "relatives", or "namesakes", rather than "one person"). A majority rather than
     /// any one pair, so that a person recorded many times, with the odd typo in a date, still
     /// comes together, while a mention lacking a date of birth cannot chain a father and his son.
-    fn conflict(&self, elements: &[Element], a: &[usize], b: &[usize], memo: &mut HashMap<(u32, u32), f64>) -> bool {
+    /// A pair across that shares a decisive personal identifier (PNC id, passport, national id)
+    /// and passes the relative test itself settles it: no conflict.
+    fn conflict(
+        &self,
+        elements: &[Element],
+        a: &[usize],
+        b: &[usize],
+        memo: &mut HashMap<(u32, u32), (f64, u8)>,
+    ) -> bool {
         if a.len() * b.len() > CONFLICT_CHECK_LIMIT {
             return false;
         }
@@ -889,7 +904,10 @@ impl Resolver {
             let x = &elements[i];
             for &j in b {
                 let y = &elements[j];
-                let personal = self.personal(x.node, y.node, memo);
+                let (personal, flags) = self.personal(x.node, y.node, memo);
+                if flags & compare::STRONG_ID != 0 && personal >= 0.0 {
+                    return false;
+                }
                 if personal != 0.0 {
                     let pairs = x.count * y.count;
                     comparable += pairs;
