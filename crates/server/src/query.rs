@@ -220,7 +220,7 @@ pub fn search(v: &Views, name: &str, dob: &str, identifier: &str, limit: usize) 
                 continue;
             }
             if let Some(set) = v.identifiers.get(&(kind, norm)) {
-                ident_hits.extend(set.iter().cloned());
+                ident_hits.extend(set.iter().map(|k| MentionKey::clone(k)));
             }
         }
     }
@@ -734,6 +734,7 @@ impl api::query_service_server::QueryService for Query {
                 let mut keys: Vec<&MentionKey> = v
                     .contributions
                     .keys()
+                    .map(|k| &**k)
                     .filter(|k| req.force_code.is_empty() || k.force == req.force_code)
                     .filter(|k| req.case_ref.is_empty() || k.case_ref == req.case_ref)
                     .collect();

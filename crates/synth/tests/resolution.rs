@@ -167,7 +167,10 @@ fn diagnose(r: &Resolver, rows: &[(MentionKey, Record, u64)], show: usize) {
             ],
         ),
         ("surname", &["exact", "transliteration", "jaro-winkler>=0.92", "jaro-winkler>=0.80", "disagree"]),
-        ("date_of_birth", &["exact", "day-month swapped", "one digit off", "year-month", "year only", "disagree"]),
+        (
+            "date_of_birth",
+            &["exact", "day-month swapped", "one digit off", "year-month", "year only", "year close", "disagree"],
+        ),
         ("phone", &["exact", "disagree"]),
         ("vehicle", &["exact", "disagree"]),
         ("pnc id", &["exact", "one edit", "disagree"]),

@@ -51,6 +51,8 @@ pub struct PlaceRef {
 #[derive(Debug, Clone)]
 pub struct Case {
     pub key: CaseKey,
+    /// The key, shared with the index of events by id.
+    pub shared_key: std::sync::Arc<CaseKey>,
     pub force: &'static Force,
     /// The case file: events as they stand, in log order.
     pub events: Vec<Effective>,
@@ -73,6 +75,7 @@ pub struct Case {
 impl Case {
     pub fn new(key: CaseKey, force: &'static Force) -> Self {
         Case {
+            shared_key: std::sync::Arc::new(key.clone()),
             key,
             force,
             events: Vec::new(),
@@ -94,7 +97,9 @@ impl Case {
     /// Folds the case again from its file (after a correction or a retraction).
     pub fn refold(&mut self) {
         let events = std::mem::take(&mut self.events);
+        let shared_key = self.shared_key.clone();
         *self = Case::new(self.key.clone(), self.force);
+        self.shared_key = shared_key;
         for e in events {
             self.fold(e, &mut Vec::new());
         }

@@ -18,7 +18,7 @@ use crate::views::{IdentKey, Views};
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Node {
     Case(CaseKey),
-    Mention(MentionKey),
+    Mention(crate::views::Key),
     Identifier(IdentKey),
     Place(String),
     Person(PersonId),
@@ -80,7 +80,7 @@ impl Networks {
     /// Witnesses are not part of networks.
     pub fn add_mention(
         &mut self,
-        key: &MentionKey,
+        key: &crate::views::Key,
         case: &CaseKey,
         role: Role,
         idents: &[&IdentKey],
@@ -100,7 +100,7 @@ impl Networks {
     }
 
     /// Joins a mention to the person it was resolved into.
-    pub fn join_person(&mut self, key: &MentionKey, person: PersonId) {
+    pub fn join_person(&mut self, key: &crate::views::Key, person: PersonId) {
         let m = Node::Mention(key.clone());
         if self.ids.contains_key(&m) {
             self.union(m, Node::Person(person));
@@ -164,7 +164,7 @@ impl Views {
             return;
         }
         self.networks.clear();
-        let mut keys: Vec<&MentionKey> = self.contributions.keys().collect();
+        let mut keys: Vec<&crate::views::Key> = self.contributions.keys().collect();
         keys.sort();
         for key in keys {
             let c = &self.contributions[key];
@@ -405,7 +405,7 @@ impl Views {
                     continue;
                 };
                 for other in sharing {
-                    if other == m || self.contributions.get(other).is_some_and(|c| c.role == Role::Witness) {
+                    if **other == *m || self.contributions.get(other).is_some_and(|c| c.role == Role::Witness) {
                         continue;
                     }
                     let case = (other.force.clone(), other.case_ref.clone());
@@ -421,7 +421,7 @@ impl Views {
                     && mention.places.iter().any(|p| &p.key == place && p.source == "address");
                 let kind = if is_address { LinkKind::SharedAddress } else { LinkKind::SamePlace };
                 for other in sharing {
-                    if other == m || self.contributions.get(other).is_some_and(|c| c.role == Role::Witness) {
+                    if **other == *m || self.contributions.get(other).is_some_and(|c| c.role == Role::Witness) {
                         continue;
                     }
                     let case = (other.force.clone(), other.case_ref.clone());

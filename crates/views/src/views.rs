@@ -20,6 +20,9 @@ use crate::graph::Networks;
 /// A shared identifier, normalised: `(kind, value)`.
 pub type IdentKey = (IdentifierKind, String);
 
+/// A mention key as the views hold it: one allocation, shared by every index that names it.
+pub type Key = std::sync::Arc<MentionKey>;
+
 /// What one mention contributes to the global indexes, so it can be taken back exactly.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Contribution {
@@ -40,11 +43,11 @@ pub struct Views {
     pub applied: Position,
     pub cases: HashMap<CaseKey, Case>,
     /// The case holding each event, for corrections and retractions.
-    targets: HashMap<EventId, CaseKey>,
+    targets: HashMap<EventId, std::sync::Arc<CaseKey>>,
     pub resolver: Resolver,
-    pub contributions: HashMap<MentionKey, Contribution>,
-    pub identifiers: HashMap<IdentKey, BTreeSet<MentionKey>>,
-    pub places: HashMap<String, BTreeSet<MentionKey>>,
+    pub contributions: HashMap<Key, Contribution>,
+    pub identifiers: HashMap<IdentKey, BTreeSet<Key>>,
+    pub places: HashMap<String, BTreeSet<Key>>,
     /// A readable label per place key.
     pub place_labels: HashMap<String, String>,
     /// Link decisions standing, per case that recorded them.
@@ -154,7 +157,7 @@ impl Views {
             return;
         }
         self.next_estimate = next_doubling(n);
-        let mut keys: Vec<&MentionKey> = self.contributions.keys().collect();
+        let mut keys: Vec<&crate::views::Key> = self.contributions.keys().collect();
         keys.sort();
         let step = keys.len().div_ceil(MODEL_SAMPLE).max(1);
         let records: Vec<Record> = keys.iter().step_by(step).filter_map(|k| self.current_record(k).cloned()).collect();
@@ -180,11 +183,11 @@ impl Views {
             // Every mention and decision again under the new model (the result does not depend
             // on the order: resolution is a function of the set of records and decisions).
             let mut r = Resolver::new(model);
-            let mut keys: Vec<&MentionKey> = self.contributions.keys().collect();
+            let mut keys: Vec<&crate::views::Key> = self.contributions.keys().collect();
             keys.sort();
             for k in keys {
                 if let Some(record) = self.current_record(k) {
-                    r.upsert(k.clone(), record.clone());
+                    r.upsert(MentionKey::clone(k), record.clone());
                 }
             }
             let mut cases: Vec<&CaseKey> = self.decisions.keys().collect();
@@ -239,7 +242,7 @@ impl Views {
             Body::RecordCorrected(c) => {
                 let target = c.corrected_event_id;
                 if let Body::PersonRecorded(p) = c.replacement.as_ref() {
-                    let key = self.targets.get(&target).cloned();
+                    let key = self.targets.get(&target).map(|k| CaseKey::clone(k));
                     if let Some(key) = key {
                         let corrected =
                             self.cases.get_mut(&key).is_some_and(|case| case.correct_person(target, p, position));
@@ -272,10 +275,11 @@ impl Views {
                 });
             }
             _ => {
-                let key: CaseKey = (event.force.code.to_string(), event.case_ref.clone());
-                self.targets.insert(event.id, key.clone());
+                let probe: CaseKey = (event.force.code.to_string(), event.case_ref.clone());
                 let force = event.force;
-                let case = self.cases.entry(key.clone()).or_insert_with(|| Case::new(key.clone(), force));
+                let case = self.cases.entry(probe).or_insert_with_key(|k| Case::new(k.clone(), force));
+                self.targets.insert(event.id, case.shared_key.clone());
+                let key: CaseKey = case.key.clone();
                 let mut touched = Vec::new();
                 let is_link = matches!(event.body, Body::LinkDecided(_));
                 case.fold(Effective { position, event, encoded }, &mut touched);
@@ -296,7 +300,7 @@ impl Views {
     /// `change` returns the person refs the changed event named, before and after: only their
     /// mentions can have changed (a person's state comes only from events that name them).
     fn rewrite(&mut self, target: EventId, change: impl FnOnce(&mut Vec<Effective>) -> Vec<String>) {
-        let Some(key) = self.targets.get(&target).cloned() else {
+        let Some(key) = self.targets.get(&target).map(|k| CaseKey::clone(k)) else {
             // The corrected event is unknown (never stored, or already retracted): nothing to change.
             return;
         };
@@ -313,7 +317,11 @@ impl Views {
 
     /// Brings the global indexes in line with one mention of one case.
     fn refresh_mention(&mut self, case: &CaseKey, person_ref: &str) {
-        let key = MentionKey { force: case.0.clone(), case_ref: case.1.clone(), person_ref: person_ref.to_string() };
+        let probe = MentionKey { force: case.0.clone(), case_ref: case.1.clone(), person_ref: person_ref.to_string() };
+        let key: Key = match self.contributions.get_key_value(&probe) {
+            Some((k, _)) => k.clone(),
+            None => std::sync::Arc::new(probe),
+        };
         let new = self.cases.get(case).and_then(|c| c.persons.get(person_ref)).map(|m| {
             let mut record = Record::from_person(&m.person);
             for i in &m.observed {
@@ -367,7 +375,7 @@ impl Views {
             }
         }
         if record_changed {
-            self.pending.insert(key.clone(), record);
+            self.pending.insert(MentionKey::clone(&key), record);
         }
         if removed_something {
             self.networks.invalidate();
@@ -454,7 +462,9 @@ impl Views {
                     if c.before.is_some_and(|b| b != after && !self.resolver.members(b).is_empty()) {
                         self.networks.note_moved(c.before, after);
                     }
-                    self.networks.join_person(&c.key, after);
+                    if let Some((k, _)) = self.contributions.get_key_value(&c.key) {
+                        self.networks.join_person(&k.clone(), after);
+                    }
                 }
                 (Some(_), None) => self.networks.invalidate(),
                 (None, None) => {}
@@ -477,10 +487,10 @@ impl Views {
 
     /// Loads a stored case file (on open): folds it and adds what it contributes.
     pub fn load_case(&mut self, key: CaseKey, force: &'static d::reference::Force, events: Vec<Effective>) {
-        for e in &events {
-            self.targets.insert(e.event.id, key.clone());
-        }
         let mut case = Case::new(key.clone(), force);
+        for e in &events {
+            self.targets.insert(e.event.id, case.shared_key.clone());
+        }
         case.events = events;
         case.refold();
         let refs: Vec<String> = case.persons.keys().cloned().collect();
@@ -496,7 +506,7 @@ impl Views {
 
     /// The case an event was recorded in (corrections and retractions find their target so).
     pub fn case_of_event(&self, id: &EventId) -> Option<&CaseKey> {
-        self.targets.get(id)
+        self.targets.get(id).map(|k| &**k)
     }
 
     /// The person a mention belongs to.
@@ -511,12 +521,12 @@ impl Views {
     }
 
     /// Mentions sharing an identifier, unless it is a hub.
-    pub fn sharing_identifier(&self, ident: &IdentKey) -> Option<&BTreeSet<MentionKey>> {
+    pub fn sharing_identifier(&self, ident: &IdentKey) -> Option<&BTreeSet<Key>> {
         self.identifiers.get(ident).filter(|s| s.len() <= self.hub_limit)
     }
 
     /// Mentions tied to a place, unless it is a hub.
-    pub fn sharing_place(&self, place: &str) -> Option<&BTreeSet<MentionKey>> {
+    pub fn sharing_place(&self, place: &str) -> Option<&BTreeSet<Key>> {
         self.places.get(place).filter(|s| s.len() <= self.hub_limit)
     }
 
@@ -601,7 +611,7 @@ fn persons_named(body: &Body) -> Vec<String> {
     }
 }
 
-fn remove_from<K: std::hash::Hash + Eq>(index: &mut HashMap<K, BTreeSet<MentionKey>>, k: &K, key: &MentionKey) {
+fn remove_from<K: std::hash::Hash + Eq>(index: &mut HashMap<K, BTreeSet<Key>>, k: &K, key: &MentionKey) {
     if let Some(set) = index.get_mut(k) {
         set.remove(key);
         if set.is_empty() {

@@ -135,11 +135,12 @@ fn exact_weight(model: &Model, field: usize, tf: usize, value: &str) -> f64 {
 }
 
 fn tok(model: &Model, s: &str, field: usize, tf: usize) -> Tok {
+    let ph = normalize::phonetic(s);
     Tok {
         s: s.to_string(),
         hist: hist(s),
-        ph: normalize::phonetic(s),
-        groups: normalize::name_groups(s),
+        ph,
+        groups: normalize::name_groups_coded(s, ph),
         w_exact: exact_weight(model, field, tf, s),
     }
 }
@@ -248,8 +249,23 @@ pub(crate) struct Levels {
     pub moniker: bool,
     /// The dates of birth agree exactly on 1 January (a placeholder as often as a birthday).
     pub dob_placeholder: bool,
+    /// Both dates of birth are full and disagree beyond the typo levels.
+    pub dob_clash: bool,
     /// Exact-agreement weights of the values that agreed (term-frequency adjusted) per field.
     pub w_exact: [f64; FIELDS],
+}
+
+impl Default for Levels {
+    fn default() -> Self {
+        Levels {
+            fields: [None; FIELDS],
+            swapped: false,
+            moniker: false,
+            dob_placeholder: false,
+            dob_clash: false,
+            w_exact: [0.0; FIELDS],
+        }
+    }
 }
 
 /// Jaro-Winkler similarity of two ASCII strings (stack buffers up to 64 bytes; longer strings go
@@ -348,7 +364,8 @@ fn forename_token_level(a: &Tok, b: &Tok) -> u8 {
         Some(true) => return F_NICK,
         None => {}
     }
-    if a.ph == b.ph && a.ph != 0 {
+    // A one-letter code (Lee, Lily) says too little to call two names one.
+    if a.ph == b.ph && a.ph > 0xff {
         return F_TRANS;
     }
     let jw = jaro_winkler_from(&a.s, &a.hist, &b.s, &b.hist, 0.80);
@@ -411,7 +428,7 @@ fn surname_token_level(a: &Tok, b: &Tok) -> u8 {
     if a.is_initial() || b.is_initial() {
         return S_DISAGREE;
     }
-    if normalize::group_relation(a.groups, b.groups).is_some() || (a.ph == b.ph && a.ph != 0) {
+    if normalize::group_relation(a.groups, b.groups).is_some() || (a.ph == b.ph && a.ph > 0xff) {
         return S_TRANS;
     }
     let jw = jaro_winkler_from(&a.s, &a.hist, &b.s, &b.hist, 0.80);
@@ -496,7 +513,8 @@ const D_SWAP: u8 = 1;
 const D_ONE: u8 = 2;
 const D_YM: u8 = 3;
 const D_Y: u8 = 4;
-const D_DISAGREE: u8 = 5;
+const D_YEAR_CLOSE: u8 = 5;
+const D_DISAGREE: u8 = 6;
 
 /// The eight decimal digits of a date, YYYYMMDD (no allocation: compared for every candidate).
 fn digits(d: &PDob) -> [u8; 8] {
@@ -560,7 +578,9 @@ fn dob_level(a: &PDob, b: &PDob) -> u8 {
                 };
                 let close =
                     a.year.abs_diff(b.year) == 1 || ya[..4].iter().zip(&yb[..4]).filter(|(x, y)| x != y).count() == 1;
-                return if close && month_ok { D_ONE } else { D_DISAGREE };
+                // Far weaker than a full date one digit off: years of partial dates are often
+                // near one another by chance.
+                return if close && month_ok { D_YEAR_CLOSE } else { D_DISAGREE };
             }
             match (am, bm) {
                 (Some(x), Some(y)) if x == y => D_YM,
@@ -573,13 +593,7 @@ fn dob_level(a: &PDob, b: &PDob) -> u8 {
 
 /// Levels of every field of a pair.
 pub(crate) fn levels(model: &Model, a: &Prepared, b: &Prepared) -> Levels {
-    let mut lv = Levels {
-        fields: [None; FIELDS],
-        swapped: false,
-        moniker: false,
-        dob_placeholder: false,
-        w_exact: [0.0; FIELDS],
-    };
+    let mut lv = Levels::default();
     name_fields(model, a, b, &mut lv);
     dob_sex_fields(a, b, &mut lv);
     address_fields(model, a, b, &mut lv);
@@ -593,13 +607,7 @@ pub(crate) fn levels(model: &Model, a: &Prepared, b: &Prepared) -> Levels {
 /// fields still to compare cannot lift the pair over the threshold. When `Some`, the levels are
 /// exactly those of [`levels`].
 pub(crate) fn levels_if_link(model: &Model, a: &Prepared, b: &Prepared) -> Option<Levels> {
-    let mut lv = Levels {
-        fields: [None; FIELDS],
-        swapped: false,
-        moniker: false,
-        dob_placeholder: false,
-        w_exact: [0.0; FIELDS],
-    };
+    let mut lv = Levels::default();
     const SLACK: f64 = 1e-6;
     let threshold = model.threshold() - SLACK;
     dob_sex_fields(a, b, &mut lv);
@@ -669,6 +677,7 @@ fn dob_sex_fields(a: &Prepared, b: &Prepared, lv: &mut Levels) {
         let l = dob_level(x, y);
         lv.fields[model::DOB] = Some(l);
         lv.dob_placeholder = l == D_EXACT && x.month == Some(1) && x.day == Some(1);
+        lv.dob_clash = l == D_DISAGREE && x.day.is_some() && y.day.is_some();
         lv.w_exact[model::DOB] = x.w_exact.min(y.w_exact);
     }
     if let (Some(x), Some(y)) = (a.sex, b.sex) {
@@ -834,14 +843,22 @@ pub(crate) fn evidence(model: &Model, lv: &Levels) -> Evidence {
 /// The pair shares a decisive personal identifier (PNC id, passport or national id, exact).
 pub(crate) const STRONG_ID: u8 = 1;
 
+/// The pair's full dates of birth disagree (beyond the typo levels).
+pub(crate) const DOB_CLASH: u8 = 2;
+
+/// The pair agrees exactly on a given name and on a full date of birth (not a 1 January
+/// placeholder): as decisive as a shared identifier (twins differ in given names, a father and
+/// his son of one name in dates).
+pub(crate) const NAME_DOB: u8 = 4;
+
 /// Flags of a pair that the majority vote of the relative test weighs beyond its sign.
 pub(crate) fn flags(lv: &Levels) -> u8 {
     let strong = [model::PNC, model::PASSPORT, model::NATIONAL_ID].iter().any(|&f| lv.fields[f] == Some(0));
-    if strong {
-        STRONG_ID
-    } else {
-        0
-    }
+    let name_dob =
+        lv.fields[model::FORENAME] == Some(F_EXACT) && lv.fields[model::DOB] == Some(D_EXACT) && !lv.dob_placeholder;
+    (if strong { STRONG_ID } else { 0 })
+        | (if lv.dob_clash { DOB_CLASH } else { 0 })
+        | (if name_dob { NAME_DOB } else { 0 })
 }
 
 /// Whether a scored pair is a link: its weight reaches the threshold and its personal fields do

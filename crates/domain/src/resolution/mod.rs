@@ -7,7 +7,7 @@
 //! by field into *comparison levels* (see [`FieldEvidence`]): given name (exact, nickname,
 //! transliteration, Jaro-Winkler ≥ 0.92 or ≥ 0.80, initial, disagree), surname (exact,
 //! transliteration, Jaro-Winkler, disagree; forename and surname swapped is tried too), date of
-//! birth (exact, day-month swapped, one digit off, year-month, year only, disagree), sex,
+//! birth (exact, day-month swapped, one digit off, year-month, year only, a partial date's year close, disagree), sex,
 //! postcode, street, town, and each kind of identifier (exact, one edit for PNC, passport and
 //! national ids, disagree). Every name and alias of one record is tried against every name and
 //! alias of the other, and every address against every address; the best pair counts. A field

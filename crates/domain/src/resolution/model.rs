@@ -76,10 +76,10 @@ pub(crate) const SPECS: [FieldSpec; FIELDS] = [
     },
     FieldSpec {
         name: "date_of_birth",
-        levels: &["exact", "day-month swapped", "one digit off", "year-month", "year only", "disagree"],
-        m: &[0.76, 0.02, 0.07, 0.05, 0.07, 0.03],
-        u: &[0.00005, 0.00001, 0.0008, 0.0003, 0.015, 0.98384],
-        u_relative: &[0.03, 0.0, 0.0, 0.0, 0.0, 0.0],
+        levels: &["exact", "day-month swapped", "one digit off", "year-month", "year only", "year close", "disagree"],
+        m: &[0.76, 0.02, 0.05, 0.05, 0.07, 0.02, 0.03],
+        u: &[0.00005, 0.00001, 0.0005, 0.0003, 0.015, 0.03, 0.95414],
+        u_relative: &[0.03, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
     },
     FieldSpec { name: "sex", levels: &["agree", "disagree"], m: &[0.98, 0.02], u: &[0.5, 0.5], u_relative: &[] },
     FieldSpec {

@@ -470,8 +470,8 @@ fn groups() -> &'static Groups {
     })
 }
 
-/// The name groups a folded name token belongs to (sorted).
-pub fn name_groups(token: &str) -> &'static [u16] {
+/// The name groups a folded name token (whose phonetic code is `code`) belongs to (sorted).
+pub(crate) fn name_groups_coded(token: &str, code: u64) -> &'static [u16] {
     let g = groups();
     if let Some(v) = g.of.get(token) {
         return v.as_slice();
@@ -479,7 +479,7 @@ pub fn name_groups(token: &str) -> &'static [u16] {
     if token.len() < 5 {
         return &[];
     }
-    g.by_code.get(&phonetic(token)).map_or(&[], |v| v.as_slice())
+    g.by_code.get(&code).map_or(&[], |v| v.as_slice())
 }
 
 /// How two name tokens relate through the tables: `Some(true)` nickname, `Some(false)` variant.

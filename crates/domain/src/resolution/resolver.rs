@@ -887,8 +887,10 @@ impl Resolver {
     /// of birth say "relatives", or "namesakes", rather than "one person"). A majority rather than
     /// any one pair, so that a person recorded many times, with the odd typo in a date, still
     /// comes together, while a mention lacking a date of birth cannot chain a father and his son.
-    /// A pair across that shares a decisive personal identifier (PNC id, passport, national id)
-    /// and passes the relative test itself settles it: no conflict.
+    /// A pair across that shares a decisive personal identifier (PNC id, passport, national id),
+    /// or agrees exactly on given name and full date of birth, and passes the relative test
+    /// itself settles it: no conflict. A tie is a conflict only when a pair against has full
+    /// dates of birth that disagree (a record without a date cannot tie a father to his son).
     fn conflict(
         &self,
         elements: &[Element],
@@ -900,13 +902,17 @@ impl Resolver {
             return false;
         }
         let (mut comparable, mut against) = (0usize, 0usize);
+        let mut clash = false;
         for &i in a {
             let x = &elements[i];
             for &j in b {
                 let y = &elements[j];
                 let (personal, flags) = self.personal(x.node, y.node, memo);
-                if flags & compare::STRONG_ID != 0 && personal >= 0.0 {
+                if flags & (compare::STRONG_ID | compare::NAME_DOB) != 0 && personal >= 0.0 {
                     return false;
+                }
+                if flags & compare::DOB_CLASH != 0 && personal < 0.0 {
+                    clash = true;
                 }
                 if personal != 0.0 {
                     let pairs = x.count * y.count;
@@ -915,6 +921,6 @@ impl Resolver {
                 }
             }
         }
-        against > 0 && against * 2 >= comparable
+        against * 2 > comparable || (against * 2 == comparable && clash)
     }
 }
