@@ -54,7 +54,7 @@ impl Options {
 
 /// Loads the stored views (or starts empty).
 pub fn load(store: &Store, opts: &Options) -> Result<Views> {
-    let mut views = Views::with_basis(store.model_basis()?);
+    let mut views = Views::with_basis(store.model_basis()?, crate::store::CODEC);
     views.hub_limit = opts.hub_limit;
     views.set_loading(true);
     let mut cases: Vec<_> = store.cases().collect::<Result<_>>()?;

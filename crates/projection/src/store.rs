@@ -108,19 +108,25 @@ fn decode_key(k: &[u8]) -> Result<CaseKey> {
 
 /// Encodes a case file: per event, its position (varint) and its protobuf encoding (length-delimited).
 pub fn encode_file(events: &[Effective]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(events.len() * 320);
+    let mut out = Vec::with_capacity(events.iter().map(|e| e.encoded.len() + 12).sum());
     for e in events {
         prost::encoding::encode_varint(e.position.0, &mut out);
-        match &e.encoded {
-            // The bytes as stored on the log: copied, not encoded again.
-            Some(b) => {
-                prost::encoding::encode_varint(b.len() as u64, &mut out);
-                out.extend_from_slice(b);
-            }
-            None => beaconport_proto::event_to_pb(&e.event).encode_length_delimited(&mut out).expect("a Vec grows"),
-        }
+        prost::encoding::encode_varint(e.encoded.len() as u64, &mut out);
+        out.extend_from_slice(&e.encoded);
     }
     out
+}
+
+/// The protobuf encoding of events, as the views hold their case files.
+pub const CODEC: beaconport_views::case::Codec =
+    beaconport_views::case::Codec { decode: decode_event, encode: encode_event };
+
+fn decode_event(bytes: &[u8]) -> Option<beaconport_domain::Event> {
+    beaconport_proto::decode_stored(pb::event::Event::decode(bytes).ok()?).ok()
+}
+
+fn encode_event(e: &beaconport_domain::Event) -> Vec<u8> {
+    beaconport_proto::event_to_pb(e).encode_to_vec()
 }
 
 fn decode_file(key: &CaseKey, mut bytes: &[u8]) -> Result<Vec<Effective>> {
@@ -133,9 +139,11 @@ fn decode_file(key: &CaseKey, mut bytes: &[u8]) -> Result<Vec<Effective>> {
         }
         let encoded = bytes::Bytes::copy_from_slice(&bytes[..len]);
         bytes = &bytes[len..];
-        let pbe = pb::event::Event::decode(encoded.as_ref()).map_err(|_| corrupt_case(key))?;
-        let event = beaconport_proto::decode_stored(pbe).map_err(|_| corrupt_case(key))?;
-        out.push(Effective { position: Position(position), event, encoded: Some(encoded) });
+        let id = pb::event::Event::decode(encoded.as_ref())
+            .ok()
+            .and_then(|e| e.event_id.parse::<uuid::Uuid>().ok())
+            .ok_or_else(|| corrupt_case(key))?;
+        out.push(Effective { position: Position(position), id: beaconport_domain::EventId(id), encoded });
     }
     Ok(out)
 }

@@ -12,15 +12,35 @@ use beaconport_domain::{self as d, Body, Event, Identifier, Position, Role};
 /// `(force code, case reference)`.
 pub type CaseKey = (String, String);
 
-/// One event of a case file: the original envelope and position, and the body as it stands
-/// (a correction replaces the body, keeping the original id so it can be corrected again).
+/// One event of a case file, as stored: the original id and envelope, the body as it stands (a
+/// correction replaces the body, keeping the original id so it can be corrected again), held
+/// encoded: a case file in memory costs what it costs on disk.
 #[derive(Debug, Clone)]
 pub struct Effective {
     pub position: Position,
-    pub event: Event,
-    /// The event's stored encoding, when known (as read from the log; `None` after a
-    /// correction changed the body, until the store encodes it again).
-    pub encoded: Option<bytes::Bytes>,
+    pub id: d::EventId,
+    pub encoded: bytes::Bytes,
+}
+
+/// How stored events become events and back. The encoding (protobuf) is not this pure crate's
+/// business: the projection supplies it.
+#[derive(Clone, Copy)]
+pub struct Codec {
+    pub decode: fn(&[u8]) -> Option<Event>,
+    pub encode: fn(&Event) -> Vec<u8>,
+}
+
+impl std::fmt::Debug for Codec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Codec")
+    }
+}
+
+impl Effective {
+    /// The event as it stands.
+    pub fn event(&self, codec: &Codec) -> Option<Event> {
+        (codec.decode)(&self.encoded)
+    }
 }
 
 /// One person as recorded in this case.
@@ -59,6 +79,7 @@ pub struct Case {
     pub opened: Option<d::CaseOpened>,
     pub persons: BTreeMap<String, Mention>,
     pub offences: Vec<d::OffenceRecorded>,
+    pub locations: Vec<d::LocationObserved>,
     pub decisions: Vec<d::DecisionRecorded>,
     pub interviews: Vec<d::InterviewRecorded>,
     pub statements: Vec<d::StatementTaken>,
@@ -82,6 +103,7 @@ impl Case {
             opened: None,
             persons: BTreeMap::new(),
             offences: Vec::new(),
+            locations: Vec::new(),
             decisions: Vec::new(),
             interviews: Vec::new(),
             statements: Vec::new(),
@@ -95,28 +117,30 @@ impl Case {
     }
 
     /// Folds the case again from its file (after a correction or a retraction).
-    pub fn refold(&mut self) {
+    pub fn refold(&mut self, codec: &Codec) {
         let events = std::mem::take(&mut self.events);
         let shared_key = self.shared_key.clone();
         *self = Case::new(self.key.clone(), self.force);
         self.shared_key = shared_key;
         for e in events {
-            self.fold(e, &mut Vec::new());
+            match e.event(codec) {
+                Some(event) => self.fold(e.position, &event, e.encoded, &mut Vec::new()),
+                // Kept as stored, not folded: a stored event this build cannot read.
+                None => self.events.push(e),
+            }
         }
     }
 
-    /// Adds one event (neither a correction nor a retraction) to the file and folds it in;
-    /// `touched` receives the person refs whose mention changed.
-    pub fn fold(&mut self, eff: Effective, touched: &mut Vec<String>) {
-        let position = eff.position;
-        let recorded_at = eff.event.recorded_at;
-        match &eff.event.body {
+    /// Adds one event (neither a correction nor a retraction), stored as `encoded`, to the file
+    /// and folds it in; `touched` receives the person refs whose mention changed.
+    pub fn fold(&mut self, position: Position, event: &Event, encoded: bytes::Bytes, touched: &mut Vec<String>) {
+        let recorded_at = event.recorded_at;
+        match &event.body {
             Body::CaseOpened(c) => self.opened = Some(c.clone()),
             Body::PersonRecorded(p) => {
                 let prior = self.persons.remove(&p.person_ref);
                 let (observed, places) = prior.map(|m| (m.observed, m.places)).unwrap_or_default();
-                let mut m =
-                    Mention { person: p.clone(), event_id: eff.event.id, position, recorded_at, observed, places };
+                let mut m = Mention { person: p.clone(), event_id: event.id, position, recorded_at, observed, places };
                 m.places.retain(|pl| pl.source != "address");
                 for a in &p.addresses {
                     if let Some(pl) = address_place(a) {
@@ -149,6 +173,7 @@ impl Case {
                 None => self.loose_identifiers.push(i.identifier.clone()),
             },
             Body::LocationObserved(l) => {
+                self.locations.push(l.clone());
                 if let Some(pl) = place_ref(&l.place, "sighting") {
                     for r in &l.person_refs {
                         if let Some(m) = self.persons.get_mut(r) {
@@ -175,25 +200,32 @@ impl Case {
             // Corrections and retractions change the file itself; the views handle them.
             Body::RecordCorrected(_) | Body::RecordRetracted(_) => return,
         }
-        self.events.push(eff);
+        self.events.push(Effective { position, id: event.id, encoded });
     }
 
     /// Replaces, in place, the record of a person whose latest record is the event `target`
     /// (the usual correction: a person's details fixed), without folding the case again.
     /// Returns false, changing nothing, when the correction is not of that kind.
-    pub fn correct_person(&mut self, target: d::EventId, replacement: &d::PersonRecorded, position: Position) -> bool {
+    pub fn correct_person(
+        &mut self,
+        target: d::EventId,
+        replacement: &d::PersonRecorded,
+        position: Position,
+        codec: &Codec,
+    ) -> bool {
         let Some(m) = self.persons.get_mut(&replacement.person_ref) else { return false };
         if m.event_id != target {
             return false;
         }
-        let Some(e) = self.events.iter_mut().find(|e| e.event.id == target) else { return false };
-        match &e.event.body {
+        let Some(e) = self.events.iter_mut().find(|e| e.id == target) else { return false };
+        let Some(mut event) = e.event(codec) else { return false };
+        match &event.body {
             Body::PersonRecorded(old) if old.person_ref == replacement.person_ref => {}
             _ => return false,
         }
-        e.event.body = Body::PersonRecorded(replacement.clone());
+        event.body = Body::PersonRecorded(replacement.clone());
+        e.encoded = (codec.encode)(&event).into();
         e.position = position;
-        e.encoded = None;
         m.person = replacement.clone();
         m.position = position;
         m.places.retain(|pl| pl.source != "address");
@@ -213,11 +245,9 @@ impl Case {
                 found.extend(o.place.as_ref().and_then(|p| place_ref(p, "scene")));
             }
         }
-        for e in &self.events {
-            if let Body::LocationObserved(l) = &e.event.body {
-                if l.person_refs.iter().any(|r| r == person_ref) {
-                    found.extend(place_ref(&l.place, "sighting"));
-                }
+        for l in &self.locations {
+            if l.person_refs.iter().any(|r| r == person_ref) {
+                found.extend(place_ref(&l.place, "sighting"));
             }
         }
         if let Some(m) = self.persons.get_mut(person_ref) {

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use beaconport_domain::resolution::{self, Decision, MentionKey, Record, Resolver};
 use beaconport_domain::{self as d, Body, Event, EventId, IdentifierKind, LinkDecision, PersonId, Position, Role};
 
-use crate::case::{Case, CaseKey, Effective};
+use crate::case::{Case, CaseKey, Codec, Effective};
 use crate::graph::Networks;
 
 /// A shared identifier, normalised: `(kind, value)`.
@@ -71,6 +71,8 @@ pub struct Views {
     pending: BTreeMap<MentionKey, Option<Record>>,
     /// A model estimated in this batch: every mention is resolved again under it when settled.
     pending_model: Option<resolution::Model>,
+    /// How case files are decoded and encoded.
+    pub codec: Codec,
 }
 
 /// Counts of the costly steps of applying events.
@@ -106,8 +108,9 @@ pub const LAST_ESTIMATE: usize = 1 << 17;
 pub const MODEL_SAMPLE: usize = 20_000;
 
 impl Views {
-    pub fn new(model: resolution::Model) -> Self {
+    pub fn new(model: resolution::Model, codec: Codec) -> Self {
         Views {
+            codec,
             applied: Position(0),
             cases: HashMap::new(),
             targets: HashMap::new(),
@@ -131,14 +134,14 @@ impl Views {
     }
 
     /// Views whose model is estimated from a stored basis (on open).
-    pub fn with_basis(basis: Option<ModelBasis>) -> Self {
+    pub fn with_basis(basis: Option<ModelBasis>, codec: Codec) -> Self {
         match basis {
             Some(b) => {
-                let mut v = Views::new(resolution::Model::estimate(&b.records));
+                let mut v = Views::new(resolution::Model::estimate(&b.records), codec);
                 v.next_estimate = next_doubling(b.mentions);
                 v
             }
-            None => Views::new(resolution::Model::default()),
+            None => Views::new(resolution::Model::default(), codec),
         }
     }
 
@@ -233,9 +236,15 @@ impl Views {
         self.settle();
     }
 
+    /// The event of a case file entry, decoded.
+    pub fn event_of(&self, e: &Effective) -> Option<Event> {
+        e.event(&self.codec)
+    }
+
     /// Applies the event stored at `position` (the next one: positions are applied in order),
     /// leaving the resolver to [`Views::settle`].
     fn apply_one(&mut self, position: Position, event: Event, encoded: Option<bytes::Bytes>) {
+        let codec = self.codec;
         debug_assert!(position >= self.applied);
         self.applied = position.next();
         match &event.body {
@@ -244,8 +253,10 @@ impl Views {
                 if let Body::PersonRecorded(p) = c.replacement.as_ref() {
                     let key = self.targets.get(&target).map(|k| CaseKey::clone(k));
                     if let Some(key) = key {
-                        let corrected =
-                            self.cases.get_mut(&key).is_some_and(|case| case.correct_person(target, p, position));
+                        let corrected = self
+                            .cases
+                            .get_mut(&key)
+                            .is_some_and(|case| case.correct_person(target, p, position, &codec));
                         if corrected {
                             self.dirty.insert(key.clone());
                             self.refresh_mention(&key, &p.person_ref);
@@ -257,11 +268,13 @@ impl Views {
                 let replacement = (*c.replacement).clone();
                 let mut refs = persons_named(&replacement);
                 self.rewrite(target, |file| {
-                    if let Some(e) = file.iter_mut().find(|e| e.event.id == target) {
-                        refs.extend(persons_named(&e.event.body));
-                        e.event.body = replacement;
-                        e.position = position;
-                        e.encoded = None;
+                    if let Some(e) = file.iter_mut().find(|e| e.id == target) {
+                        if let Some(mut old) = e.event(&codec) {
+                            refs.extend(persons_named(&old.body));
+                            old.body = replacement;
+                            e.encoded = (codec.encode)(&old).into();
+                            e.position = position;
+                        }
                     }
                     refs
                 });
@@ -269,8 +282,12 @@ impl Views {
             Body::RecordRetracted(r) => {
                 let target = r.retracted_event_id;
                 self.rewrite(target, |file| {
-                    let refs = file.iter().find(|e| e.event.id == target).map(|e| persons_named(&e.event.body));
-                    file.retain(|e| e.event.id != target);
+                    let refs = file
+                        .iter()
+                        .find(|e| e.id == target)
+                        .and_then(|e| e.event(&codec))
+                        .map(|e| persons_named(&e.body));
+                    file.retain(|e| e.id != target);
                     refs.unwrap_or_default()
                 });
             }
@@ -282,7 +299,8 @@ impl Views {
                 let key: CaseKey = case.key.clone();
                 let mut touched = Vec::new();
                 let is_link = matches!(event.body, Body::LinkDecided(_));
-                case.fold(Effective { position, event, encoded }, &mut touched);
+                let encoded = encoded.unwrap_or_else(|| (codec.encode)(&event).into());
+                case.fold(position, &event, encoded, &mut touched);
                 self.dirty.insert(key.clone());
                 for r in touched {
                     self.refresh_mention(&key, &r);
@@ -306,7 +324,7 @@ impl Views {
         };
         let Some(case) = self.cases.get_mut(&key) else { return };
         let refs: BTreeSet<String> = change(&mut case.events).into_iter().collect();
-        case.refold();
+        case.refold(&self.codec);
         self.work.refolds += 1;
         self.dirty.insert(key.clone());
         for r in refs {
@@ -489,10 +507,10 @@ impl Views {
     pub fn load_case(&mut self, key: CaseKey, force: &'static d::reference::Force, events: Vec<Effective>) {
         let mut case = Case::new(key.clone(), force);
         for e in &events {
-            self.targets.insert(e.event.id, case.shared_key.clone());
+            self.targets.insert(e.id, case.shared_key.clone());
         }
         case.events = events;
-        case.refold();
+        case.refold(&self.codec);
         let refs: Vec<String> = case.persons.keys().cloned().collect();
         let has_links = !case.link_decisions.is_empty();
         self.cases.insert(key.clone(), case);
@@ -546,8 +564,12 @@ impl Views {
     pub fn fingerprint(&self) -> BTreeMap<String, String> {
         let mut out = BTreeMap::new();
         for (k, c) in &self.cases {
-            let file: Vec<String> =
-                c.events.iter().map(|e| format!("{}@{}:{:?}", e.event.id, e.position, e.event.body)).collect();
+            // The stored encoding is deterministic: equal bytes, equal events.
+            let file: Vec<String> = c
+                .events
+                .iter()
+                .map(|e| format!("{}@{}:{:016x}", e.id, e.position, xxhash_rust::xxh3::xxh3_64(&e.encoded)))
+                .collect();
             out.insert(format!("case {}/{}", k.0, k.1), file.join("|"));
         }
         for key in self.contributions.keys() {

@@ -17,9 +17,17 @@ struct Log {
     n: u128,
 }
 
+/// The stored encoding, as the projection supplies it.
+const CODEC: beaconport_views::case::Codec = beaconport_views::case::Codec {
+    decode: |b| {
+        beaconport_proto::decode_stored(<beaconport_proto::pb::event::Event as prost::Message>::decode(b).ok()?).ok()
+    },
+    encode: |e| prost::Message::encode_to_vec(&beaconport_proto::event_to_pb(e)),
+};
+
 impl Log {
     fn new() -> Self {
-        Log { views: Views::new(Default::default()), next: 0, n: 0 }
+        Log { views: Views::new(Default::default(), CODEC), next: 0, n: 0 }
     }
 
     /// Applies an event of `force`/`case` and returns its id.

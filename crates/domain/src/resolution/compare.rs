@@ -244,8 +244,8 @@ pub(crate) struct Levels {
     pub fields: [Option<u8>; FIELDS],
     pub swapped: bool,
     /// The given names disagree, but one of the two names compared has no surname: a street name
-    /// or nickname ("Rocky") rather than a given name, so the disagreement says nothing about
-    /// relatives (it is left out of the relative test).
+    /// or nickname ("Rocky") rather than a given name, so the disagreement weighs nothing (in
+    /// the total and in the relative test).
     pub moniker: bool,
     /// The dates of birth agree exactly on 1 January (a placeholder as often as a birthday).
     pub dob_placeholder: bool,
@@ -653,7 +653,11 @@ fn name_fields(model: &Model, a: &Prepared, b: &Prepared, lv: &mut Levels) {
             let (f, s, sw) = name_levels(model, na, nb);
             let w = f.map_or(0.0, |x| x.1) + s.map_or(0.0, |x| x.1) + if sw { SWAP_WEIGHT } else { 0.0 };
             if best.as_ref().is_none_or(|b| w > b.0) {
-                let moniker = matches!(f, Some((F_DISAGREE, _))) && (na.sur.is_none() || nb.sur.is_none());
+                // Only a record known by that name alone (no surname anywhere): a record's
+                // surname-less alias must not hide its surname's disagreement.
+                let moniker = matches!(f, Some((F_DISAGREE, _)))
+                    && ((na.sur.is_none() && a.names.iter().all(|n| n.sur.is_none()))
+                        || (nb.sur.is_none() && b.names.iter().all(|n| n.sur.is_none())));
                 best = Some((w, f, s, sw, moniker));
             }
         }
@@ -786,6 +790,9 @@ fn id_fields(model: &Model, a: &Prepared, b: &Prepared, lv: &mut Levels) {
 /// The weight of one field's level in a pair (term-frequency adjusted for exact agreement).
 fn field_weight(model: &Model, lv: &Levels, f: usize, l: u8) -> f64 {
     match f {
+        // A street name against a given name: most records of the person do not carry it, so the
+        // disagreement is no evidence either way.
+        model::FORENAME if lv.moniker => 0.0,
         model::FORENAME | model::SURNAME => lv.w_exact[f],
         model::DOB | model::POSTCODE | model::TOWN if l == 0 => lv.w_exact[f],
         _ => model.w[f][l as usize],

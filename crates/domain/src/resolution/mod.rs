@@ -26,7 +26,15 @@
 //! Surnames, addresses, phones and vehicles are shared in a household, so they cannot tell twins,
 //! siblings, or a father and a son of the same name apart; under that alternative a shared given
 //! name (1 in 20 sons carry their father's) or a shared date of birth (twins) is far less
-//! surprising than among strangers. Investigator decisions win over the score: a
+//! surprising than among strangers. In that test a given name that is only an initial counts
+//! mildly for one person (relatives' initials agree about 1 time in 7), a disagreement with a
+//! name that has no surname (a street name, "Rocky") counts for nothing, a 1 January shared is
+//! weak (a placeholder), and full dates of birth that disagree count at least 6 bits against.
+//!
+//! A name alone is never a link: unless some field beyond given name, surname and sex agrees
+//! (date of birth at a positive level, an identifier, an address), the weight is capped below
+//! the threshold (names run in communities, so given name and surname are not independent, and
+//! namesakes are common). Investigator decisions win over the score: a
 //! [`Decision::Same`] is a link whatever the score, a [`Decision::Different`] forbids the two
 //! mentions from ending up in one person, and [`Decision::Withdrawn`] clears either.
 //!
@@ -41,8 +49,11 @@
 //! The links form a graph; each connected component is clustered deterministically, Kruskal-like:
 //! asserted links first, then scored links by weight (descending, ties broken by the two keys),
 //! each joining two clusters unless a `Different` decision lies between them, or (for a scored
-//! link) some pair across them fails the relative test (so a record of "J Smith" cannot chain
-//! twins John and James into one person).
+//! link) the pairs across them fail the relative test by majority (so a record of "J Smith"
+//! cannot chain twins John and James into one person; a tie is a conflict when a pair against
+//! has full dates of birth that disagree). A pair across that shares a PNC id, passport or
+//! national id, or agrees exactly on given name and full date of birth, and passes the relative
+//! test itself, settles the vote for joining.
 //!
 //! # Order independence and incrementality
 //! **Invariant:** the assignment of mentions to persons is a pure function of the *set* of

@@ -312,8 +312,9 @@ impl Model {
 
     /// Estimates a model from the records, deterministically (the same records in the same order
     /// give the same model; the order matters only through sampling): term-frequency tables from
-    /// value counts; `u` of exact levels as the chance two random records share a value (Σp²),
-    /// `u` of other levels from pseudo-random pairs drawn by a fixed-seed generator; `m` and the
+    /// value counts; `u` of exact levels as the chance two random records share a value (Σp²;
+    /// for identifiers, pairs of distinct surnames sharing a value, since one person's records
+    /// share theirs), `u` of other levels from pseudo-random pairs drawn by a fixed-seed generator; `m` and the
     /// share of matches by expectation-maximisation over the candidate pairs of the blocking keys,
     /// with `u` held fixed and the priors as a Dirichlet prior; the prior odds from that share.
     #[allow(clippy::needless_range_loop)] // fields are indices into parallel tables
