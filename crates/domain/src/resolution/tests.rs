@@ -265,6 +265,68 @@ fn chained_twins_stay_apart() {
 }
 
 #[test]
+fn chained_father_and_son_stay_apart() {
+    // A record of "Darren Walsh" without a date of birth links to both, but cannot chain them.
+    let mut r = Resolver::new(Model::default());
+    r.upsert(key(1), with_addr(rec("Darren", "Walsh", dob(1962, 5, 14))));
+    r.upsert(key(2), with_addr(rec("Darren", "Walsh", dob(1989, 8, 2))));
+    r.upsert(key(3), with_addr(rec("Darren", "Walsh", None)));
+    assert_ne!(r.person_of(&key(1)), r.person_of(&key(2)));
+}
+
+#[test]
+fn short_forms_from_the_end_and_sound_alike_spellings() {
+    let a = rec("Emeka", "Conteh", D);
+    let b = rec("Chukwuemeka", "Conteh", D);
+    assert_eq!(level(&a, &b, "forename"), "nickname");
+    let a = rec("Sasha", "Kovalenko", D);
+    let b = rec("Oleksandr", "Kovalenko", D);
+    assert_eq!(level(&a, &b, "forename"), "nickname");
+    // One-letter phonetic codes say nothing.
+    assert_eq!(level(&rec("Lee", "Collins", D), &rec("Lily", "Collins", D), "forename"), "disagree");
+}
+
+#[test]
+fn swapped_name_with_an_initial() {
+    let a = with_addr(rec("Dvorak", "B", D));
+    let b = with_addr(rec("Besnik", "Dvorak", D));
+    assert_eq!(level(&a, &b, "name order"), "swapped");
+    assert_eq!(level(&a, &b, "forename"), "initial");
+    must_link(a, b);
+}
+
+#[test]
+fn an_initial_with_shared_identifiers_links() {
+    // An initial agreeing is not evidence for "relatives": with the household and a phone and a
+    // vehicle in common, "L Thompson" is Liam Thompson.
+    let mut a = with_addr(rec("L", "Thompson", None));
+    let mut b = with_addr(rec("Liam", "Thompson", dob(1974, 2, 21)));
+    for r in [&mut a, &mut b] {
+        r.identifiers.push(id(IdentifierKind::Phone, "07700 900782"));
+        r.identifiers.push(id(IdentifierKind::Vehicle, "YL68 CEA"));
+    }
+    must_link(a, b);
+}
+
+#[test]
+fn a_name_alone_is_not_a_link() {
+    let m = Model::default().with_prior(-10.0);
+    let (a, b) = (rec("Harjit", "Kaur", None), rec("Harjit", "Kaur", dob(1961, 11, 20)));
+    assert!(compare(&m, &a, &b).weight >= 10.0);
+    assert!(!is_link(&m, &a, &b));
+}
+
+#[test]
+fn a_street_name_disagreeing_weighs_nothing() {
+    let mut a = rec("Rocky", "", None);
+    let mut b = rec("Segun", "Adebayo", dob(1978, 10, 3));
+    a.identifiers.push(id(IdentifierKind::Phone, "07700 900948"));
+    b.identifiers.push(id(IdentifierKind::Phone, "+44 7700 900948"));
+    let e = compare(&Model::default(), &a, &b);
+    assert_eq!(e.field("forename").map(|f| (f.level, f.weight)), Some(("disagree", 0.0)));
+}
+
+#[test]
 fn search_finds_partial_queries() {
     let mut r = Resolver::new(Model::default());
     let mut a = with_addr(rec("Mohammed", "Rahman", D));
