@@ -100,7 +100,7 @@ pub struct ModelBasis {
 
 /// Mentions before the model is first estimated from the data (term frequencies need a few
 /// hundred values to mean anything); until then the documented priors stand.
-pub const FIRST_ESTIMATE: usize = 256;
+pub const FIRST_ESTIMATE: usize = 512;
 /// Mentions beyond which the model is no longer estimated again: each estimate resolves every
 /// mention again, and beyond this many a sample of [`MODEL_SAMPLE`] says what a larger one would.
 pub const LAST_ESTIMATE: usize = 1 << 17;
