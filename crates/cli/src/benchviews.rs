@@ -62,6 +62,9 @@ pub struct ViewsArgs {
     /// Linked-suspects queries per depth.
     #[arg(long, default_value_t = 2_000)]
     pub queries: usize,
+    /// Events applied per batch (the `[views] batch` setting).
+    #[arg(long, default_value_t = 2_000)]
+    pub batch: usize,
 }
 
 /// A ledger in this process: embedded log, projection, gRPC on loopback.
@@ -437,7 +440,9 @@ pub async fn run_views(a: ViewsArgs) -> Result<ExitCode> {
     let rss_before = vm_rss_kib();
     let t = Instant::now();
     let dyn_log: Arc<dyn EventLog> = log.clone();
-    let projector = Projector::open(config.projection_options(), dyn_log).await?;
+    let mut options = config.projection_options();
+    options.batch = a.batch.max(1);
+    let projector = Projector::open(options, dyn_log).await?;
     let bar = indicatif::ProgressBar::new(n);
     while !projector.wait_for(Position(n), Duration::from_millis(500)).await {
         bar.set_position(projector.applied().0);

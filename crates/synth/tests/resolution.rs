@@ -441,11 +441,13 @@ fn scale_1m() {
     );
 }
 
-/// Micro-benchmark of the projection's hot path, not a timed assertion: (a) µs per upsert over
-/// up to 50,000 complete records from [`beaconport_synth::events_for_bench`] (`PersonRecorded`
-/// bodies in order, each upserted twice: as recorded, then with one identifier added, as when an
-/// identifier is observed later), (b) `Model::estimate` on 20,000 of them.
-/// `RESOLUTION_COST_N` sets the number of records.
+/// Micro-benchmark of the projection's hot path, not a timed assertion, over up to 50,000
+/// complete records from [`beaconport_synth::events_for_bench`] (`PersonRecorded` bodies in
+/// order; `RESOLUTION_COST_N` sets the number): µs per upsert for (a) first upserts, (b) second
+/// upserts of every key with one identifier added (as when an identifier is observed later),
+/// (c) re-upserting every current record into a fresh `Resolver::new(model)` (as after a
+/// re-estimation of the model), (d) the same through [`Resolver::rebuild_with`]; and
+/// `Model::estimate` on 20,000 of them.
 #[test]
 fn upsert_cost() {
     let n: usize = std::env::var("RESOLUTION_COST_N").ok().and_then(|v| v.parse().ok()).unwrap_or(50_000);
@@ -467,24 +469,55 @@ fn upsert_cost() {
     let t = Instant::now();
     let model = Model::estimate(&sample);
     let est = t.elapsed().as_secs_f64();
-    let mut r = Resolver::new(model);
+    let count = records.len();
+    let per = |secs: f64| secs * 1e6 / count as f64;
+    // (a) first upserts.
+    let mut r = Resolver::new(model.clone());
     let t = Instant::now();
-    for (i, (k, rec)) in records.iter().enumerate() {
+    for (k, rec) in &records {
         r.upsert(k.clone(), rec.clone());
-        let mut more = rec.clone();
-        more.identifiers.push(Identifier { kind: IdentifierKind::Phone, value: format!("07700 {:06}", i % 1_000_000) });
-        r.upsert(k.clone(), more);
     }
-    let secs = t.elapsed().as_secs_f64();
-    let upserts = records.len() * 2;
+    let first = t.elapsed().as_secs_f64();
+    // (b) second upserts, one identifier added.
+    let updated: Vec<(MentionKey, Record)> = records
+        .iter()
+        .enumerate()
+        .map(|(i, (k, rec))| {
+            let mut more = rec.clone();
+            more.identifiers
+                .push(Identifier { kind: IdentifierKind::Phone, value: format!("07700 {:06}", i % 1_000_000) });
+            (k.clone(), more)
+        })
+        .collect();
+    let t = Instant::now();
+    for (k, rec) in &updated {
+        r.upsert(k.clone(), rec.clone());
+    }
+    let second = t.elapsed().as_secs_f64();
+    // (c) everything again into a fresh resolver.
+    let mut fresh = Resolver::new(model.clone());
+    let t = Instant::now();
+    for (k, rec) in &updated {
+        fresh.upsert(k.clone(), rec.clone());
+    }
+    let again = t.elapsed().as_secs_f64();
+    // (d) the same through `rebuild_with`.
+    let (persons, distinct) = (r.persons(), r.distinct_records());
+    let t = Instant::now();
+    let rebuilt = r.rebuild_with(model.clone());
+    let rebuild = t.elapsed().as_secs_f64();
+    let same = updated.iter().all(|(k, _)| rebuilt.person_of(k) == fresh.person_of(k));
+    assert!(same, "rebuild_with differs from upserting into a fresh resolver");
     println!(
-        "upsert_cost: {} records, {upserts} upserts: {:.2} µs/upsert ({:.3}s); {} persons, {} distinct records; \
-         estimate on {} records {:.3}s",
-        records.len(),
-        secs * 1e6 / upserts as f64,
-        secs,
-        r.persons(),
-        r.distinct_records(),
+        "upsert_cost: {count} records: (a) first upsert {:.2} µs, (b) second upsert (one identifier added) {:.2} µs, \
+         (c) re-upsert into a fresh resolver {:.2} µs, (d) rebuild_with {:.2} µs per record; {} persons, {} distinct \
+         records; estimate on {} records {:.3}s",
+        per(first),
+        per(second),
+        per(again),
+        per(rebuild),
+        persons,
+        distinct,
         sample.len(),
         est
     );

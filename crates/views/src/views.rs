@@ -84,7 +84,8 @@ pub struct Work {
     pub removes: u64,
     /// Case files folded again after a correction or a retraction.
     pub refolds: u64,
-    /// Times the model was estimated from the data (and every mention resolved again).
+    /// Times the model was estimated from the data (and every mention resolved again under it,
+    /// which `upserts` does not count).
     pub estimates: u64,
 }
 
@@ -182,30 +183,6 @@ impl Views {
     /// a new model was estimated, resolves every mention again under it). Queries see settled
     /// views only: the runner settles every batch before it lets go of the views.
     pub fn settle(&mut self) {
-        if let Some(model) = self.pending_model.take() {
-            // Every mention and decision again under the new model (the result does not depend
-            // on the order: resolution is a function of the set of records and decisions).
-            let mut r = Resolver::new(model);
-            let mut keys: Vec<&crate::views::Key> = self.contributions.keys().collect();
-            keys.sort();
-            for k in keys {
-                if let Some(record) = self.current_record(k) {
-                    r.upsert(MentionKey::clone(k), record.clone());
-                }
-            }
-            let mut cases: Vec<&CaseKey> = self.decisions.keys().collect();
-            cases.sort();
-            for c in cases {
-                for (a, b, d) in &self.decisions[c] {
-                    r.decide(a, b, *d);
-                }
-            }
-            self.work.upserts += self.contributions.len() as u64;
-            self.pending.clear();
-            self.resolver = r;
-            self.networks.invalidate();
-            return;
-        }
         for (k, record) in std::mem::take(&mut self.pending) {
             let changes = match record {
                 Some(r) => {
@@ -218,6 +195,13 @@ impl Views {
                 }
             };
             self.note_changes(&changes);
+        }
+        if let Some(model) = self.pending_model.take() {
+            // Every mention and decision again under the new model (equal to resolving them
+            // afresh: resolution is a function of the set of records and decisions).
+            let resolver = std::mem::replace(&mut self.resolver, Resolver::new(resolution::Model::default()));
+            self.resolver = resolver.rebuild_with(model);
+            self.networks.invalidate();
         }
     }
 

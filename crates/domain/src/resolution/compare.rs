@@ -58,7 +58,7 @@ pub(crate) struct PAddr {
 }
 
 /// A record prepared for comparison: every normal form computed once.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Prepared {
     pub names: Vec<PName>,
     pub dob: Option<PDob>,
@@ -147,8 +147,51 @@ fn tok(model: &Model, s: &str, field: usize, tf: usize) -> Tok {
 
 /// Prepares a record under a model (the model gives the term-frequency weights).
 pub(crate) fn prepare(model: &Model, r: &Record) -> Prepared {
-    let mut names = Vec::new();
-    for n in r.names.iter().take(4) {
+    let names = prepare_names(model, &r.names);
+    let dob = prepare_dob(model, r.date_of_birth);
+    let addresses = prepare_addresses(model, &r.addresses);
+    finish(names, dob, r.sex, prepare_ids(&r.identifiers), addresses)
+}
+
+/// Prepares `new` under a model, reusing the parts of `old` (the prepared form of `old_record`
+/// under the same model) whose fields are unchanged: the result equals `prepare(model, new)`.
+/// A record revised in one field (an identifier observed, a corrected date of birth) skips the
+/// folding, phonetic codes and term-frequency look-ups of the others.
+pub(crate) fn revise(model: &Model, old: Prepared, old_record: &Record, new: &Record) -> Prepared {
+    let names = if old_record.names == new.names { old.names } else { prepare_names(model, &new.names) };
+    let dob =
+        if old_record.date_of_birth == new.date_of_birth { old.dob } else { prepare_dob(model, new.date_of_birth) };
+    let ids = if old_record.identifiers == new.identifiers { old.ids } else { prepare_ids(&new.identifiers) };
+    let addresses =
+        if old_record.addresses == new.addresses { old.addresses } else { prepare_addresses(model, &new.addresses) };
+    finish(names, dob, new.sex, ids, addresses)
+}
+
+/// The same prepared record under another model: only the term-frequency weights are looked up
+/// again (folding, phonetic codes, name groups and normal forms do not depend on the model). The
+/// result equals `prepare(model, record)`.
+pub(crate) fn reweigh(model: &Model, mut p: Prepared) -> Prepared {
+    for n in &mut p.names {
+        for t in &mut n.fore {
+            t.w_exact = exact_weight(model, model::FORENAME, model::TF_FORENAME, &t.s);
+        }
+        for t in n.sur.iter_mut().chain(n.sur_parts.iter_mut()) {
+            t.w_exact = exact_weight(model, model::SURNAME, model::TF_SURNAME, &t.s);
+        }
+    }
+    if let Some(d) = &mut p.dob {
+        d.w_exact = dob_weight(model, d.year, d.month, d.day);
+    }
+    for a in &mut p.addresses {
+        a.w_postcode = exact_weight(model, model::POSTCODE, model::TF_POSTCODE, &a.postcode);
+        a.w_town = exact_weight(model, model::TOWN, model::TF_TOWN, &a.town);
+    }
+    finish(p.names, p.dob, p.sex, p.ids, p.addresses)
+}
+
+fn prepare_names(model: &Model, names: &[crate::Name]) -> Vec<PName> {
+    let mut out = Vec::with_capacity(names.len().min(4));
+    for n in names.iter().take(4) {
         let fore_s = normalize::fold(&n.forenames);
         let sur_s = normalize::fold(&n.surname);
         let fore: Vec<Tok> = fore_s
@@ -157,8 +200,12 @@ pub(crate) fn prepare(model: &Model, r: &Record) -> Prepared {
             .take(3)
             .map(|t| tok(model, t, model::FORENAME, model::TF_FORENAME))
             .collect();
-        let compact: String = sur_s.chars().filter(|c| *c != ' ').collect();
-        let sur = (!compact.is_empty()).then(|| tok(model, &compact, model::SURNAME, model::TF_SURNAME));
+        let sur = if sur_s.contains(' ') {
+            let compact: String = sur_s.chars().filter(|c| *c != ' ').collect();
+            (!compact.is_empty()).then(|| tok(model, &compact, model::SURNAME, model::TF_SURNAME))
+        } else {
+            (!sur_s.is_empty()).then(|| tok(model, &sur_s, model::SURNAME, model::TF_SURNAME))
+        };
         let sur_parts: Vec<Tok> = if sur_s.contains(' ') {
             sur_s
                 .split(' ')
@@ -172,25 +219,33 @@ pub(crate) fn prepare(model: &Model, r: &Record) -> Prepared {
         if fore.is_empty() && sur.is_none() {
             continue;
         }
-        names.push(PName { fore, sur, sur_parts });
+        out.push(PName { fore, sur, sur_parts });
     }
-    let dob = r.date_of_birth.map(|d| PDob {
-        year: d.year,
-        month: d.month,
-        day: d.day,
-        w_exact: exact_weight(model, model::DOB, model::TF_DOB, &d.to_string()),
-    });
-    let sex = r.sex.filter(|s| *s != Sex::Other);
-    let mut ids: Vec<(usize, String)> = r
-        .identifiers
+    out
+}
+
+/// Exact-agreement weight of a date of birth (its term frequency is that of its text form).
+fn dob_weight(model: &Model, year: i32, month: Option<u32>, day: Option<u32>) -> f64 {
+    exact_weight(model, model::DOB, model::TF_DOB, &crate::PartialDate { year, month, day }.to_string())
+}
+
+fn prepare_dob(model: &Model, d: Option<crate::PartialDate>) -> Option<PDob> {
+    d.map(|d| PDob { year: d.year, month: d.month, day: d.day, w_exact: dob_weight(model, d.year, d.month, d.day) })
+}
+
+fn prepare_ids(identifiers: &[crate::Identifier]) -> Vec<(usize, String)> {
+    let mut ids: Vec<(usize, String)> = identifiers
         .iter()
         .map(|i| (id_field(i.kind), normalize::identifier(i.kind, &i.value)))
         .filter(|(_, v)| !v.is_empty())
         .collect();
     ids.sort();
     ids.dedup();
-    let addresses: Vec<PAddr> = r
-        .addresses
+    ids
+}
+
+fn prepare_addresses(model: &Model, addresses: &[crate::Address]) -> Vec<PAddr> {
+    addresses
         .iter()
         .take(4)
         .map(|a| {
@@ -208,7 +263,17 @@ pub(crate) fn prepare(model: &Model, r: &Record) -> Prepared {
             }
         })
         .filter(|a| !(a.postcode.is_empty() && a.street.is_empty() && a.town.is_empty()))
-        .collect();
+        .collect()
+}
+
+fn finish(
+    names: Vec<PName>,
+    dob: Option<PDob>,
+    sex: Option<Sex>,
+    ids: Vec<(usize, String)>,
+    addresses: Vec<PAddr>,
+) -> Prepared {
+    let sex = sex.filter(|s| *s != Sex::Other);
     let max = |it: &mut dyn Iterator<Item = f64>| it.fold(f64::NEG_INFINITY, f64::max);
     let fore_max = max(&mut names.iter().flat_map(|n: &PName| n.fore.iter().map(|t| t.w_exact)));
     let sur_max = max(&mut names.iter().flat_map(|n: &PName| n.sur.iter().map(|t| t.w_exact)));

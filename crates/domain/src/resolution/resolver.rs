@@ -107,6 +107,34 @@ pub struct Resolver {
     epoch: u32,
 }
 
+/// The elements of sorted `old` not in sorted `new`, and of `new` not in `old`.
+fn diff(old: &[u64], new: &[u64]) -> (Vec<u64>, Vec<u64>) {
+    let (mut gone, mut added) = (Vec::new(), Vec::new());
+    let (mut i, mut j) = (0, 0);
+    while i < old.len() || j < new.len() {
+        match (old.get(i), new.get(j)) {
+            (Some(a), Some(b)) if a == b => {
+                i += 1;
+                j += 1;
+            }
+            (Some(a), Some(b)) if a < b => {
+                gone.push(*a);
+                i += 1;
+            }
+            (Some(a), None) => {
+                gone.push(*a);
+                i += 1;
+            }
+            (_, Some(b)) => {
+                added.push(*b);
+                j += 1;
+            }
+            (None, None) => unreachable!(),
+        }
+    }
+    (gone, added)
+}
+
 fn hash_of<T: Hash + ?Sized>(v: &T) -> u64 {
     // SipHash with fixed keys: deterministic across runs.
     #[allow(deprecated)]
@@ -140,6 +168,46 @@ impl Resolver {
 
     pub fn model(&self) -> &Model {
         &self.model
+    }
+
+    /// This resolver under another model (for after a re-estimation of the model): the same
+    /// mentions and decisions, resolved as upserting every current record into
+    /// `Resolver::new(model)` and deciding every current decision would (in any order), but
+    /// cheaper. The model-independent work is kept: records' folded names, phonetic codes and
+    /// normal forms (only term-frequency weights are looked up again), the blocks and the nodes
+    /// of identical records; every candidate pair is scored once under the new model and every
+    /// component clustered. Persons are reassigned without reporting [`Change`]s (compare
+    /// [`Resolver::person_of`] before and after for them).
+    pub fn rebuild_with(self, model: Model) -> Resolver {
+        let nodes: Vec<Option<Node>> = self
+            .nodes
+            .into_iter()
+            .map(|x| {
+                let mut x = x?;
+                x.prep = compare::reweigh(&model, std::mem::take(&mut x.prep));
+                let self_levels = compare::levels(&model, &x.prep, &x.prep);
+                let (self_weight, self_personal) = compare::weigh(&model, &self_levels);
+                x.self_weight = self_weight;
+                x.self_personal = self_personal;
+                x.self_flags = compare::flags(&self_levels);
+                x.self_link = compare::is_link(&model, self_weight, self_personal);
+                x.settled = None;
+                x.pending.clear();
+                Some(x)
+            })
+            .collect();
+        let len = nodes.len();
+        let mut r = Resolver { model, nodes, edges: vec![Vec::new(); len], mark: vec![0; len], epoch: 0, ..self };
+        // Every candidate pair scored once (from its smaller node), both directions filed.
+        let live: Vec<u32> = (0..len as u32).filter(|&n| r.nodes[n as usize].is_some()).collect();
+        for &x in &live {
+            for (y, w, p, f) in r.scan_above(x) {
+                r.edges[x as usize].push((y, w, p, f));
+                r.edges[y as usize].push((x, w, p, f));
+            }
+        }
+        r.recluster(live, HashMap::new());
+        r
     }
 
     fn mention(&self, m: u32) -> &Mention {
@@ -180,12 +248,25 @@ impl Resolver {
         let content = hash_of(&record);
         let m = match self.lookup(&key) {
             Some(m) => {
-                let node = self.node(self.mention(m).node);
+                let n = self.mention(m).node;
+                let node = self.node(n);
                 if node.content == content && node.record == record {
                     return Vec::new();
                 }
+                if node.members.len() == 1 && self.find_node(content, &record).is_none() {
+                    // The mention's own node, revised in place.
+                    self.revise(n, record, content, &mut seeds, &mut recompute);
+                    self.recompute_edges(&recompute, &mut seeds);
+                    return self.recluster(seeds, before);
+                }
+                let prep = self.find_node(content, &record).is_none().then(|| {
+                    let node = self.node(n);
+                    compare::revise(&self.model, node.prep.clone(), &node.record, &record)
+                });
                 self.detach(m, &mut seeds, &mut recompute);
-                m
+                self.attach(m, record, content, prep, &mut seeds, &mut recompute);
+                self.recompute_edges(&recompute, &mut seeds);
+                return self.recluster(seeds, before);
             }
             None => {
                 let person = key.person_id();
@@ -217,7 +298,7 @@ impl Resolver {
                 m
             }
         };
-        self.attach(m, record, content, &mut seeds, &mut recompute);
+        self.attach(m, record, content, None, &mut seeds, &mut recompute);
         self.recompute_edges(&recompute, &mut seeds);
         self.recluster(seeds, before)
     }
@@ -302,10 +383,77 @@ impl Resolver {
         self.free_nodes.push(n);
     }
 
-    /// Puts a mention into the node of its record, made (filed and scanned) if new.
-    fn attach(&mut self, m: u32, record: Record, content: u64, seeds: &mut Vec<u32>, recompute: &mut Vec<u32>) {
-        let existing =
-            self.by_content.get(&content).and_then(|v| v.iter().copied().find(|&n| self.node(n).record == record));
+    /// The node carrying this record, if any.
+    fn find_node(&self, content: u64, record: &Record) -> Option<u32> {
+        self.by_content.get(&content).and_then(|v| v.iter().copied().find(|&n| &self.node(n).record == record))
+    }
+
+    /// Replaces the record of a node with a single member by a record no other node carries,
+    /// in place: the prepared form is revised (unchanged fields reused), only the blocking keys
+    /// that changed are filed and unfiled, and the node is scanned again. Equal to taking the
+    /// node out and making a new one (the result depends only on the final blocks and records).
+    fn revise(&mut self, n: u32, record: Record, content: u64, seeds: &mut Vec<u32>, recompute: &mut Vec<u32>) {
+        let mut node = self.nodes[n as usize].take().expect("live node");
+        // The old neighbours: their components may split.
+        seeds.extend(self.edges[n as usize].iter().map(|e| e.0));
+        if let Some(v) = self.by_content.get_mut(&node.content) {
+            v.retain(|s| *s != n);
+            if v.is_empty() {
+                self.by_content.remove(&node.content);
+            }
+        }
+        self.by_content.entry(content).or_default().push(n);
+        let old_prep = std::mem::take(&mut node.prep);
+        let prep = compare::revise(&self.model, old_prep, &node.record, &record);
+        let keys = block::keys(&prep);
+        let (gone, new) = diff(&node.keys, &keys);
+        self.unfile(n, &gone, recompute);
+        self.file(n, &new, recompute);
+        let search_keys = block::search_keys(&prep);
+        let (gone, new) = diff(&node.search_keys, &search_keys);
+        for k in &gone {
+            if let Some(b) = self.search_blocks.get_mut(k) {
+                b.remove(n);
+                if b.is_empty() {
+                    self.search_blocks.remove(k);
+                }
+            }
+        }
+        for k in new {
+            self.search_blocks.entry(k).or_default().push(n);
+        }
+        let self_levels = compare::levels(&self.model, &prep, &prep);
+        let (self_weight, self_personal) = compare::weigh(&self.model, &self_levels);
+        node.self_flags = compare::flags(&self_levels);
+        node.self_link = compare::is_link(&self.model, self_weight, self_personal);
+        node.self_weight = self_weight;
+        node.self_personal = self_personal;
+        node.record = record;
+        node.content = content;
+        node.prep = prep;
+        node.keys = keys;
+        node.search_keys = search_keys;
+        // As a new node: its member is assigned afresh.
+        node.settled = None;
+        node.pending.clear();
+        self.nodes[n as usize] = Some(node);
+        let e = self.scan(n);
+        self.set_edges(n, e);
+        seeds.push(n);
+    }
+
+    /// Puts a mention into the node of its record, made (filed and scanned) if new (`prep`, when
+    /// given, is the record's prepared form).
+    fn attach(
+        &mut self,
+        m: u32,
+        record: Record,
+        content: u64,
+        prep: Option<Prepared>,
+        seeds: &mut Vec<u32>,
+        recompute: &mut Vec<u32>,
+    ) {
+        let existing = self.find_node(content, &record);
         let decided = self.mention(m).decided;
         let n = match existing {
             Some(n) => {
@@ -322,7 +470,7 @@ impl Resolver {
                 n
             }
             None => {
-                let prep = compare::prepare(&self.model, &record);
+                let prep = prep.unwrap_or_else(|| compare::prepare(&self.model, &record));
                 let keys = block::keys(&prep);
                 let search_keys = block::search_keys(&prep);
                 let self_levels = compare::levels(&self.model, &prep, &prep);
@@ -582,6 +730,16 @@ impl Resolver {
 
     /// The links of a node: candidates from its blocks within the cap, scored.
     fn scan(&mut self, x: u32) -> Vec<Edge> {
+        self.scan_from(x, 0)
+    }
+
+    /// The links of a node to nodes numbered above it.
+    fn scan_above(&mut self, x: u32) -> Vec<Edge> {
+        self.scan_from(x, x + 1)
+    }
+
+    /// The links of a node to nodes numbered `from` or above.
+    fn scan_from(&mut self, x: u32, from: u32) -> Vec<Edge> {
         self.epoch = self.epoch.wrapping_add(1);
         if self.epoch == 0 {
             self.mark.iter_mut().for_each(|m| *m = 0);
@@ -597,7 +755,7 @@ impl Resolver {
                 continue;
             }
             for &y in b.as_slice() {
-                if self.mark[y as usize] == epoch {
+                if y < from || self.mark[y as usize] == epoch {
                     continue;
                 }
                 self.mark[y as usize] = epoch;
