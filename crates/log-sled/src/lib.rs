@@ -138,6 +138,10 @@ impl SledLog {
             .cache_capacity(options.cache_bytes)
             .segment_size(options.segment_bytes)
             .mode(sled::Mode::HighThroughput)
+            // No background flusher: every group is flushed before it is acknowledged, and a
+            // flusher thread outliving a closed log would hold the directory's lock for a moment
+            // (a reopen right after a close then fails).
+            .flush_every_ms(None)
             .open()
             .map_err(|e| match e {
                 sled::Error::Io(io) if io.to_string().contains("lock") => Error::Storage(format!(
@@ -721,7 +725,12 @@ mod tests {
         }
         {
             // Damage: the second chunk disappears.
-            let db = sled::Config::new().path(dir.path()).segment_size(options.segment_bytes).open().unwrap();
+            let db = sled::Config::new()
+                .path(dir.path())
+                .segment_size(options.segment_bytes)
+                .flush_every_ms(None)
+                .open()
+                .unwrap();
             let chunks = db.open_tree("index_chunks").unwrap();
             assert!(chunks.len() >= 6, "{} chunks", chunks.len());
             chunks.remove(16u64.to_be_bytes()).unwrap().expect("chunk at 16");

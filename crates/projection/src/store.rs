@@ -39,7 +39,13 @@ pub struct StoredCase {
 impl Store {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path, cache_mb: u64) -> Result<Self> {
-        let db = sled::Config::new().path(dir).cache_capacity(cache_mb * 1024 * 1024).open().map_err(storage)?;
+        // Flushed by the runner; no background flusher thread to outlive a closed store.
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(cache_mb * 1024 * 1024)
+            .flush_every_ms(None)
+            .open()
+            .map_err(storage)?;
         let tree = db.open_tree("views").map_err(storage)?;
         Ok(Store { db, tree })
     }
