@@ -347,12 +347,7 @@ fn vm_hwm_kib() -> u64 {
 }
 
 fn vm_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
+    crate::bench::rss_kib(std::process::id()).unwrap_or(0)
 }
 
 pub async fn run_views(a: ViewsArgs) -> Result<ExitCode> {

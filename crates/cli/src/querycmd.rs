@@ -87,19 +87,11 @@ pub async fn run(a: QueryArgs) -> Result<ExitCode> {
                 .await
                 .map_err(fail)?
                 .into_inner();
-            if a.json {
-                println!("{}", serde_json::to_string_pretty(&r)?);
-            } else {
-                print_persons(&r.persons, true);
-            }
+            show(a.json, &r, |r| print_persons(&r.persons, true))?;
         }
         QueryCommand::Person { person_id } => {
             let r = q.get_person(api::GetPersonRequest { context, person_id }).await.map_err(fail)?.into_inner();
-            if a.json {
-                println!("{}", serde_json::to_string_pretty(&r)?);
-            } else {
-                print_dossier(&r);
-            }
+            show(a.json, &r, print_dossier)?;
         }
         QueryCommand::Linked { person_id, hops, limit, types } => {
             let r = q
@@ -114,11 +106,7 @@ pub async fn run(a: QueryArgs) -> Result<ExitCode> {
                 .await
                 .map_err(fail)?
                 .into_inner();
-            if a.json {
-                println!("{}", serde_json::to_string_pretty(&r)?);
-            } else {
-                print_linked(&r);
-            }
+            show(a.json, &r, print_linked)?;
         }
         QueryCommand::Network { network_id, person } => {
             let r = q
@@ -126,11 +114,7 @@ pub async fn run(a: QueryArgs) -> Result<ExitCode> {
                 .await
                 .map_err(fail)?
                 .into_inner();
-            if a.json {
-                println!("{}", serde_json::to_string_pretty(&r)?);
-            } else {
-                print_network(&r);
-            }
+            show(a.json, &r, print_network)?;
         }
         QueryCommand::Networks { min_forces, limit } => {
             let r = q
@@ -143,14 +127,20 @@ pub async fn run(a: QueryArgs) -> Result<ExitCode> {
                 .await
                 .map_err(fail)?
                 .into_inner();
-            if a.json {
-                println!("{}", serde_json::to_string_pretty(&r)?);
-            } else {
-                print_networks(&r);
-            }
+            show(a.json, &r, print_networks)?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints an answer as JSON (the proto3 JSON mapping) or with its table printer.
+fn show<T: serde::Serialize>(json: bool, r: &T, table: impl FnOnce(&T)) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(r)?);
+    } else {
+        table(r);
+    }
+    Ok(())
 }
 
 pub fn print_persons(persons: &[api::PersonSummary], scored: bool) {

@@ -117,25 +117,11 @@ impl Projector {
         *self.applied.borrow()
     }
 
-    /// How many stored events the views have not applied yet.
-    pub fn lag(&self) -> u64 {
-        self.log.head().0.saturating_sub(self.applied().0)
-    }
-
-    pub fn log(&self) -> &Arc<dyn EventLog> {
-        &self.log
-    }
-
     /// Waits until every event before `position` is applied, at most `timeout`; false on timeout.
     pub async fn wait_for(&self, position: Position, timeout: Duration) -> bool {
         let mut rx = self.applied.clone();
         let reached = tokio::time::timeout(timeout, rx.wait_for(|p| *p >= position)).await;
         matches!(reached, Ok(Ok(_)))
-    }
-
-    /// Waits until the views have caught up with the log's head as it is now.
-    pub async fn catch_up(&self, timeout: Duration) -> bool {
-        self.wait_for(self.log.head(), timeout).await
     }
 
     /// Bytes the stored views take on disk.

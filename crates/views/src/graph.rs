@@ -31,8 +31,6 @@ pub struct Networks {
     nodes: Vec<Node>,
     parent: Vec<u32>,
     stale: bool,
-    /// Bumped on every change, so summaries can be cached.
-    version: u64,
 }
 
 impl Networks {
@@ -72,7 +70,6 @@ impl Networks {
             // The smaller id becomes the root: deterministic whatever the order of unions.
             let (lo, hi) = if ra < rb { (ra, rb) } else { (rb, ra) };
             self.parent[hi as usize] = lo;
-            self.version += 1;
         }
     }
 
@@ -107,23 +104,13 @@ impl Networks {
         }
     }
 
-    /// A mention moved from one person to another: if it was a split, joins must be undone.
-    pub fn note_moved(&mut self, _before: Option<PersonId>, _after: PersonId) {
-        self.invalidate();
-    }
-
     /// Something was taken away: recompute before the next read.
     pub fn invalidate(&mut self) {
         self.stale = true;
-        self.version += 1;
     }
 
     pub fn is_stale(&self) -> bool {
         self.stale
-    }
-
-    pub fn version(&self) -> u64 {
-        self.version
     }
 
     /// The root of a node's network, if the node is in the graph.
@@ -132,8 +119,7 @@ impl Networks {
     }
 
     fn clear(&mut self) {
-        let version = self.version + 1;
-        *self = Networks { version, ..Networks::default() };
+        *self = Networks::default();
     }
 }
 

@@ -151,10 +151,11 @@ impl Views {
         self.new_model_basis.take()
     }
 
-    /// Estimates the model again from the data when the mentions have doubled since the last
-    /// estimate, and resolves every mention again with it. The points are a function of the log
-    /// (the mentions present when the count first reaches 256, 512, 1024...), so replaying the
-    /// log gives the same models at the same places.
+    /// Estimates the model again from the data when the mentions have grown enough since the
+    /// last estimate (see [`next_doubling`]), for every mention to be resolved again under it
+    /// when the batch is settled. The points are a function of the log (the mentions present
+    /// when the count first reaches 512, 1,024, ...), so replaying the log gives the same models
+    /// at the same places.
     fn maybe_estimate(&mut self) {
         let n = self.contributions.len();
         if self.loading || n < self.next_estimate || self.next_estimate > LAST_ESTIMATE {
@@ -218,11 +219,6 @@ impl Views {
     pub fn apply(&mut self, position: Position, event: Event) {
         self.apply_one(position, event, None);
         self.settle();
-    }
-
-    /// The event of a case file entry, decoded.
-    pub fn event_of(&self, e: &Effective) -> Option<Event> {
-        e.event(&self.codec)
     }
 
     /// Applies the event stored at `position` (the next one: positions are applied in order),
@@ -398,13 +394,9 @@ impl Views {
                     self.networks.invalidate();
                 }
             }
-            let idents: Vec<&IdentKey> = n
-                .identifiers
-                .iter()
-                .filter(|i| self.identifiers.get(*i).is_some_and(|s| s.len() <= self.hub_limit))
-                .collect();
-            let places: Vec<&String> =
-                n.places.iter().filter(|p| self.places.get(*p).is_some_and(|s| s.len() <= self.hub_limit)).collect();
+            let idents: Vec<&IdentKey> =
+                n.identifiers.iter().filter(|i| self.sharing_identifier(i).is_some()).collect();
+            let places: Vec<&String> = n.places.iter().filter(|p| self.sharing_place(p).is_some()).collect();
             self.networks.add_mention(&key, case, n.role, &idents, &places);
             if let Some(person) = self.resolver.person_of(&key) {
                 self.networks.join_person(&key, person);
@@ -462,7 +454,7 @@ impl Views {
                 (_, Some(after)) => {
                     // A merge only joins (the old person is gone); a split must undo joins.
                     if c.before.is_some_and(|b| b != after && !self.resolver.members(b).is_empty()) {
-                        self.networks.note_moved(c.before, after);
+                        self.networks.invalidate();
                     }
                     if let Some((k, _)) = self.contributions.get_key_value(&c.key) {
                         self.networks.join_person(&k.clone(), after);
@@ -504,11 +496,6 @@ impl Views {
         if has_links {
             self.refresh_decisions(&key);
         }
-    }
-
-    /// The case an event was recorded in (corrections and retractions find their target so).
-    pub fn case_of_event(&self, id: &EventId) -> Option<&CaseKey> {
-        self.targets.get(id).map(|k| &**k)
     }
 
     /// The person a mention belongs to.

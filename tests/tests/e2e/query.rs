@@ -234,21 +234,18 @@ async fn investigators_decide_links_and_read_their_own_writes() {
     let m = |f: &str, c: &str, r: &str| {
         Some(pb::MentionRef { force_code: f.into(), case_ref: c.into(), person_ref: r.into() })
     };
-    let decided = q
-        .decide_link(api::DecideLinkRequest {
-            context: ctx(0),
-            a: m("GMP", "GMP-2019-1", "P1"),
-            b: m("WYP", "WYP-2020-7", "P9"),
-            decision: pb::LinkDecision::Same as i32,
-            reason: "the same PNC record; dob keyed wrongly by WYP".into(),
-            force_code: "NCA".into(),
-            case_ref: "NCA-REVIEW-1".into(),
-            event_id: "01900000-0000-7000-8000-00000000aaaa".into(),
-            recorded_by: "inv-000042".into(),
-        })
-        .await
-        .unwrap()
-        .into_inner();
+    let same = || api::DecideLinkRequest {
+        context: ctx(0),
+        a: m("GMP", "GMP-2019-1", "P1"),
+        b: m("WYP", "WYP-2020-7", "P9"),
+        decision: pb::LinkDecision::Same as i32,
+        reason: "the same PNC record; dob keyed wrongly by WYP".into(),
+        force_code: "NCA".into(),
+        case_ref: "NCA-REVIEW-1".into(),
+        event_id: "01900000-0000-7000-8000-00000000aaaa".into(),
+        recorded_by: "inv-000042".into(),
+    };
+    let decided = q.decide_link(same()).await.unwrap().into_inner();
     assert!(!decided.duplicate);
     // Read your own writes: the decision is in the very next answer.
     let after = person(&mut q, decided.position + 1).await;
@@ -261,19 +258,7 @@ async fn investigators_decide_links_and_read_their_own_writes() {
     assert_eq!(dossier.mentions.len(), 2);
     assert!(dossier.evidence.iter().any(|e| e.asserted), "the evidence says an investigator asserted it");
     // The decision is an event in the log; retried, it is stored once.
-    let again = q
-        .decide_link(api::DecideLinkRequest {
-            context: ctx(0),
-            a: m("GMP", "GMP-2019-1", "P1"),
-            b: m("WYP", "WYP-2020-7", "P9"),
-            decision: pb::LinkDecision::Same as i32,
-            reason: "the same PNC record; dob keyed wrongly by WYP".into(),
-            force_code: "NCA".into(),
-            case_ref: "NCA-REVIEW-1".into(),
-            event_id: "01900000-0000-7000-8000-00000000aaaa".into(),
-            recorded_by: "inv-000042".into(),
-        })
-        .await;
+    let again = q.decide_link(same()).await;
     // Same id, but a new time stamp in the envelope: a conflict, never a second copy.
     match again {
         Ok(r) => assert!(r.into_inner().duplicate),
