@@ -12,6 +12,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         root.join("beaconport/event/v1/event.proto"),
         root.join("beaconport/api/v1/ingest.proto"),
         root.join("beaconport/api/v1/query.proto"),
+        root.join("beaconport/api/v1/audit.proto"),
     ];
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());

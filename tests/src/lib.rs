@@ -110,14 +110,16 @@ pub fn kind_of(e: &pb::Event) -> EventKind {
         K::RecordCorrected(_) => EventKind::RecordCorrected,
         K::RecordRetracted(_) => EventKind::RecordRetracted,
         K::LinkDecided(_) => EventKind::LinkDecided,
+        K::ConsultationRecorded(_) => EventKind::ConsultationRecorded,
     }
 }
 
-/// One valid event of every kind, from the synthetic scenario.
+/// One valid event of every kind a force may publish, from the synthetic scenario.
 pub fn one_of_each_kind(seed: u64) -> Vec<pb::Event> {
     let events = scenario_events(seed);
     EventKind::ALL
         .iter()
+        .filter(|k| k.publishable())
         .map(|k| {
             events
                 .iter()

@@ -87,7 +87,7 @@ impl Ledger {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let live = projector.clone() as Arc<dyn beaconport_views::Live>;
         let server =
-            tokio::spawn(beaconport_server::serve(listener, log, Some(live), config.server_options(), async {
+            tokio::spawn(beaconport_server::serve(listener, log, Some(live), config.server_options()?, async {
                 let _ = stopped.await;
             }));
         Ok(Ledger { url, stop, server, projector, _dir: dir })

@@ -27,6 +27,25 @@ pub struct Config {
     pub grpc: Grpc,
     pub sled: Sled,
     pub views: ViewsConfig,
+    pub audit: AuditConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuditConfig {
+    /// The Ed25519 key (PKCS#8 PEM) that signs tree heads; created on first start if missing.
+    /// Empty means `<data_dir>/tree-signing-key.pem`.
+    pub signing_key: PathBuf,
+    /// Force code under which the ledger records the consultations of principals of no force.
+    pub ledger_force: String,
+    /// Keep the tamper-evident tree. Turn off only to measure what it costs.
+    pub tamper_evidence: bool,
+}
+
+impl Default for AuditConfig {
+    fn default() -> Self {
+        Self { signing_key: PathBuf::new(), ledger_force: "NCA".into(), tamper_evidence: true }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,6 +106,7 @@ impl Default for Config {
             grpc: Grpc::default(),
             sled: Sled::default(),
             views: ViewsConfig::default(),
+            audit: AuditConfig::default(),
         }
     }
 }
@@ -164,6 +184,9 @@ impl Config {
         if self.views.cache_mb == 0 {
             bail!("views.cache_mb: must be at least 1");
         }
+        if beaconport_domain::reference::force(&self.audit.ledger_force).is_none() {
+            bail!("audit.ledger_force: {:?} is not a known force code", self.audit.ledger_force);
+        }
         if self.data_dir.as_os_str().is_empty() {
             bail!("data_dir: must not be empty");
         }
@@ -179,7 +202,17 @@ impl Config {
         o.block_bytes = self.sled.block_kb << 10;
         o.index_chunk = self.sled.index_chunk;
         o.segment_bytes = self.sled.segment_kb << 10;
+        o.tamper_evidence = self.audit.tamper_evidence;
         o
+    }
+
+    /// Where the tree-signing key lives.
+    pub fn signing_key_path(&self) -> PathBuf {
+        if self.audit.signing_key.as_os_str().is_empty() {
+            self.data_dir.join("tree-signing-key.pem")
+        } else {
+            self.audit.signing_key.clone()
+        }
     }
 
     /// The projection options this configuration asks for.
@@ -195,12 +228,16 @@ impl Config {
     }
 
     /// The gRPC server options this configuration asks for.
-    pub fn server_options(&self) -> beaconport_server::Options {
-        beaconport_server::Options {
+    /// The signing key is loaded (or created) here.
+    pub fn server_options(&self) -> Result<beaconport_server::Options> {
+        let signer = beaconport_log::head::Signer::load_or_create(&self.signing_key_path())?;
+        Ok(beaconport_server::Options {
             max_message_bytes: self.grpc.max_message_bytes,
             max_concurrent_streams: self.grpc.max_concurrent_streams,
             request_timeout: std::time::Duration::from_secs(self.grpc.request_timeout_secs),
-        }
+            ledger_force: self.audit.ledger_force.clone(),
+            signer: std::sync::Arc::new(signer),
+        })
     }
 }
 

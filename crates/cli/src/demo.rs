@@ -94,7 +94,7 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
         listener,
         dyn_log,
         Some(projector.clone() as Arc<dyn beaconport_views::Live>),
-        config.server_options(),
+        config.server_options()?,
         async {
             let _ = stopped.await;
         },
@@ -223,9 +223,14 @@ async fn views_report(url: &str, head: u64, scenario: &beaconport_synth::Scenari
     let t = Instant::now();
     let mut q = client::query(client::channel(url).await?);
     let ctx = || {
-        Some(api::QueryContext { purpose: "demo: the national picture".into(), min_position: head, wait_ms: 60_000 })
+        Some(api::QueryContext {
+            purpose: "demo: the national picture".into(),
+            min_position: head,
+            wait_ms: 60_000,
+            as_of: None,
+        })
     };
-    let status = q.view_status(api::ViewStatusRequest { digest: false }).await?.into_inner();
+    let status = q.view_status(api::ViewStatusRequest { digest: false, as_of: None }).await?.into_inner();
     let rows = crate::import::export_persons(&crate::import::ExportPersonsArgs {
         server: url.to_string(),
         purpose: "demo: scoring resolution against the scenario".into(),
@@ -236,7 +241,7 @@ async fn views_report(url: &str, head: u64, scenario: &beaconport_synth::Scenari
     })
     .await?;
     let status = if status.applied < head {
-        q.view_status(api::ViewStatusRequest { digest: false }).await?.into_inner()
+        q.view_status(api::ViewStatusRequest { digest: false, as_of: None }).await?.into_inner()
     } else {
         status
     };

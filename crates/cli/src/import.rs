@@ -552,6 +552,7 @@ pub async fn export_persons(a: &ExportPersonsArgs) -> Result<Vec<api::MentionAss
                 purpose: a.purpose.clone(),
                 min_position: a.min_position,
                 wait_ms: 60_000,
+                as_of: None,
             }),
             force_code: a.force.clone(),
             case_ref: a.case.clone(),

@@ -112,5 +112,6 @@ pub fn kind_summary(e: &pb::Event) -> String {
         K::RecordCorrected(_) => "record_corrected".into(),
         K::RecordRetracted(_) => "record_retracted".into(),
         K::LinkDecided(_) => "link_decided".into(),
+        K::ConsultationRecorded(c) => format!("consultation_recorded {} {}", c.call, c.outcome),
     }
 }

@@ -71,7 +71,12 @@ pub enum QueryCommand {
 
 pub async fn run(a: QueryArgs) -> Result<ExitCode> {
     let mut q = client::query(client::channel(&a.server).await?);
-    let context = Some(api::QueryContext { purpose: a.purpose.clone(), min_position: a.min_position, wait_ms: 30_000 });
+    let context = Some(api::QueryContext {
+        purpose: a.purpose.clone(),
+        min_position: a.min_position,
+        wait_ms: 30_000,
+        as_of: None,
+    });
     let fail = |s: tonic::Status| anyhow::anyhow!("{}", s.message());
     match a.what {
         QueryCommand::Search { name, dob, identifier, limit } => {

@@ -47,7 +47,7 @@ pub async fn run(config: Config) -> Result<()> {
         listener,
         dyn_log,
         projector.clone().map(|p| p as Arc<dyn beaconport_views::Live>),
-        config.server_options(),
+        config.server_options()?,
         shutdown,
     );
     let grace = Duration::from_secs(config.shutdown_grace_secs);

@@ -38,6 +38,7 @@ pub enum Body {
     RecordCorrected(RecordCorrected),
     RecordRetracted(RecordRetracted),
     LinkDecided(LinkDecided),
+    ConsultationRecorded(ConsultationRecorded),
 }
 
 /// The kinds of event, for filters and counts.
@@ -59,10 +60,11 @@ pub enum EventKind {
     RecordCorrected,
     RecordRetracted,
     LinkDecided,
+    ConsultationRecorded,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 16] = [
+    pub const ALL: [EventKind; 17] = [
         EventKind::CaseOpened,
         EventKind::PersonRecorded,
         EventKind::OffenceRecorded,
@@ -79,7 +81,18 @@ impl EventKind {
         EventKind::RecordCorrected,
         EventKind::RecordRetracted,
         EventKind::LinkDecided,
+        EventKind::ConsultationRecorded,
     ];
+
+    /// The kind named `name` (as [`EventKind::name`] gives it).
+    pub fn from_name(name: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// Kinds a force may publish: all but those the ledger writes itself.
+    pub fn publishable(self) -> bool {
+        self != EventKind::ConsultationRecorded
+    }
 
     /// The snake_case name used in field paths and on the wire (`person_recorded`).
     pub fn name(self) -> &'static str {
@@ -100,6 +113,7 @@ impl EventKind {
             EventKind::RecordCorrected => "record_corrected",
             EventKind::RecordRetracted => "record_retracted",
             EventKind::LinkDecided => "link_decided",
+            EventKind::ConsultationRecorded => "consultation_recorded",
         }
     }
 }
@@ -123,6 +137,7 @@ impl Body {
             Body::RecordCorrected(_) => EventKind::RecordCorrected,
             Body::RecordRetracted(_) => EventKind::RecordRetracted,
             Body::LinkDecided(_) => EventKind::LinkDecided,
+            Body::ConsultationRecorded(_) => EventKind::ConsultationRecorded,
         }
     }
 }
@@ -453,4 +468,30 @@ pub struct LinkDecided {
     pub b: MentionRef,
     pub decision: LinkDecision,
     pub reason: String,
+}
+
+/// A query the ledger answered, recorded before the answer was returned (Data Protection Act
+/// 2018, Part 3, section 62). Written by the ledger itself, never published by a force.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ConsultationRecorded {
+    /// Who asked, and in what role.
+    pub principal: String,
+    pub role: String,
+    /// Why: the purpose the call carried.
+    pub purpose: String,
+    /// The call (`QueryService/GetPerson`) and its request (proto3 JSON, without the context).
+    pub call: String,
+    pub request: String,
+    /// What the answer disclosed.
+    pub disclosed_persons: Vec<String>,
+    /// Cases disclosed, as `FORCE/CASE`.
+    pub disclosed_cases: Vec<String>,
+    pub disclosed_networks: Vec<String>,
+    pub disclosed_count: u64,
+    /// The views had applied every event before this position.
+    pub views_position: u64,
+    /// `ok`, or the error the call ended with.
+    pub outcome: String,
+    /// The bound, when the views asked were those of an earlier time.
+    pub as_of: String,
 }

@@ -293,6 +293,15 @@ fn check_body(e: &Event, body: &Body, p: &str, ctx: &Context, ck: &mut Checker) 
             }
             ck.required_text(format_args!("{p}.reason"), &l.reason, MAX_TEXT);
         }
+        Body::ConsultationRecorded(c) => {
+            ck.required_text(format_args!("{p}.principal"), &c.principal, MAX_SHORT_TEXT);
+            ck.required_text(format_args!("{p}.role"), &c.role, MAX_SHORT_TEXT);
+            ck.required_text(format_args!("{p}.purpose"), &c.purpose, MAX_TEXT);
+            ck.required_text(format_args!("{p}.call"), &c.call, MAX_SHORT_TEXT);
+            ck.text(format_args!("{p}.request"), &c.request, MAX_TEXT);
+            ck.required_text(format_args!("{p}.outcome"), &c.outcome, MAX_TEXT);
+            ck.text(format_args!("{p}.as_of"), &c.as_of, MAX_SHORT_TEXT);
+        }
     }
 }
 

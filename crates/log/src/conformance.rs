@@ -249,6 +249,36 @@ pub async fn matches_model_under_random_operations(h: &mut dyn Harness, seed: u6
     }
 }
 
+/// Every stored event is the leaf at its position of the tamper-evident tree, the tree covers
+/// the head, proofs verify, and a restart rebuilds the very same tree; retries add no leaf.
+pub async fn tree_covers_every_event(h: &mut dyn Harness) {
+    use crate::merkle;
+    let log = h.fresh().await;
+    let first = batch(37, "K/1", "t1");
+    log.append(first.clone()).await.unwrap();
+    let old_size = log.head().0;
+    let old_root = log.tree().expect("tree").root(old_size).unwrap();
+    log.append(batch(50, "K/2", "t2")).await.unwrap();
+    log.append(first).await.unwrap();
+    let size = log.head().0;
+    assert_eq!(size, 87);
+    let tree = log.tree().expect("tree");
+    assert_eq!(tree.size(), size, "the tree covers exactly the stored events");
+    let root = tree.root(size).unwrap();
+    let entries = log.read(Position(0), 1000).await.unwrap();
+    for e in &entries {
+        let leaf = e.leaf_hash();
+        assert_eq!(tree.leaf(e.position), Some(leaf), "leaf at {}", e.position);
+        let path = tree.inclusion_proof(e.position, size).unwrap();
+        merkle::verify_inclusion(&leaf, e.position.0, size, &path, &root).unwrap();
+    }
+    let proof = tree.consistency_proof(old_size, size).unwrap();
+    merkle::verify_consistency(old_size, size, &old_root, &root, &proof).unwrap();
+    drop(log);
+    let log = h.restart().await;
+    assert_eq!(log.tree().expect("tree").root(size).unwrap(), root, "the same tree after a restart");
+}
+
 /// Generates the suite as tests. `$harness` is an expression building a fresh [`Harness`].
 #[macro_export]
 macro_rules! conformance_tests {
@@ -288,6 +318,10 @@ macro_rules! conformance_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn survives_restart_with_ids() {
                 c::survives_restart_with_ids(&mut $harness).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn tree_covers_every_event() {
+                c::tree_covers_every_event(&mut $harness).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn subscribers_see_new_heads() {

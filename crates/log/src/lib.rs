@@ -3,6 +3,11 @@
 //!
 //! The log deals in positions and bytes; it knows nothing of event kinds or validation. It must
 //! not depend on any backend (sled, rdkafka) nor on gRPC.
+//!
+//! **Tamper evidence.** Every stored event is a leaf of a Merkle tree ([`merkle`], RFC 9162),
+//! whose leaf input is [`leaf_input`]: the time the log appended it, its id, its stream key and
+//! the SHA-256 of its stored bytes. A backend extends its [`Tree`] with each event it stores,
+//! before the new head is announced, so the tree always covers every acknowledged event.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -12,7 +17,9 @@ use bytes::Bytes;
 use tokio::sync::watch;
 
 pub mod conformance;
+pub mod head;
 mod memory;
+pub mod merkle;
 
 pub use memory::MemoryLog;
 
@@ -69,6 +76,85 @@ pub struct Entry {
     pub payload: Bytes,
 }
 
+/// Version byte that starts every leaf input.
+pub const LEAF_FORMAT: u8 = 1;
+
+/// The leaf input of a stored event in the tamper-evident tree, big-endian:
+/// `LEAF_FORMAT | appended_at_ms (i64) | id (16) | key length (u16) | key | SHA-256(payload)`.
+/// The payload enters as its digest, so that erasing personal fields later (crypto-shredding)
+/// leaves every proof valid.
+pub fn leaf_input(appended_at_ms: i64, id: &EventId, key: &str, payload_digest: &merkle::Hash) -> Vec<u8> {
+    let key = key.as_bytes();
+    let key = &key[..key.len().min(u16::MAX as usize)];
+    let mut out = Vec::with_capacity(1 + 8 + 16 + 2 + key.len() + 32);
+    out.push(LEAF_FORMAT);
+    out.extend_from_slice(&appended_at_ms.to_be_bytes());
+    out.extend_from_slice(id.as_bytes());
+    out.extend_from_slice(&(key.len() as u16).to_be_bytes());
+    out.extend_from_slice(key);
+    out.extend_from_slice(payload_digest);
+    out
+}
+
+/// SHA-256 of stored bytes.
+pub fn payload_digest(payload: &[u8]) -> merkle::Hash {
+    use sha2::Digest;
+    sha2::Sha256::digest(payload).into()
+}
+
+/// The leaf hash of a stored event.
+pub fn leaf_hash(appended_at_ms: i64, id: &EventId, key: &str, payload: &[u8]) -> merkle::Hash {
+    merkle::leaf_hash(&leaf_input(appended_at_ms, id, key, &payload_digest(payload)))
+}
+
+impl Entry {
+    /// This event's leaf hash in the tamper-evident tree.
+    pub fn leaf_hash(&self) -> merkle::Hash {
+        leaf_hash(self.appended_at_ms, &self.id, &self.key, &self.payload)
+    }
+}
+
+/// The tamper-evident tree over a log's events, shared by readers (proofs) and the backend's
+/// writer (which extends it before announcing each new head).
+#[derive(Debug, Default)]
+pub struct Tree {
+    inner: parking_lot::RwLock<merkle::MerkleTree>,
+}
+
+impl Tree {
+    /// Leaves in the tree: the events it covers.
+    pub fn size(&self) -> u64 {
+        self.inner.read().len()
+    }
+
+    /// Extends the tree with the leaves of newly stored events, in position order.
+    pub fn extend(&self, leaves: impl IntoIterator<Item = merkle::Hash>) {
+        let mut t = self.inner.write();
+        for l in leaves {
+            t.push(l);
+        }
+    }
+
+    pub fn leaf(&self, position: Position) -> Option<merkle::Hash> {
+        self.inner.read().leaf(position.0)
+    }
+
+    /// The root of the tree of the first `size` events.
+    pub fn root(&self, size: u64) -> Result<merkle::Hash, merkle::ProofError> {
+        self.inner.read().root(size)
+    }
+
+    /// The audit path of the event at `position` in the tree of `size` events.
+    pub fn inclusion_proof(&self, position: Position, size: u64) -> Result<Vec<merkle::Hash>, merkle::ProofError> {
+        self.inner.read().inclusion_proof(position.0, size)
+    }
+
+    /// The proof that the tree of `old` events is a prefix of the tree of `new` events.
+    pub fn consistency_proof(&self, old: u64, new: u64) -> Result<Vec<merkle::Hash>, merkle::ProofError> {
+        self.inner.read().consistency_proof(old, new)
+    }
+}
+
 /// A durable, append-only, totally ordered log of events.
 ///
 /// Contract, for every backend (checked by [`conformance`]):
@@ -103,6 +189,11 @@ pub trait EventLog: Send + Sync + 'static {
 
     /// Watches the head: the receiver sees every new head after a successful append.
     fn subscribe(&self) -> watch::Receiver<Position>;
+
+    /// The tamper-evident tree over the stored events; it covers at least every event before
+    /// [`head`](EventLog::head). `None` only when tamper evidence was turned off (to measure
+    /// what it costs).
+    fn tree(&self) -> Option<&Tree>;
 
     /// Waits until the log holds at least `position + 1` events (read your own writes).
     async fn wait_for(&self, position: Position) -> Result<()> {

@@ -21,6 +21,7 @@ struct State {
 pub struct MemoryLog {
     state: Arc<Mutex<State>>,
     head: Arc<watch::Sender<Position>>,
+    tree: Arc<crate::Tree>,
 }
 
 impl Default for MemoryLog {
@@ -31,7 +32,7 @@ impl Default for MemoryLog {
 
 impl MemoryLog {
     pub fn new() -> Self {
-        Self { state: Arc::default(), head: Arc::new(watch::channel(Position(0)).0) }
+        Self { state: Arc::default(), head: Arc::new(watch::channel(Position(0)).0), tree: Arc::default() }
     }
 }
 
@@ -56,8 +57,10 @@ impl EventLog for MemoryLog {
             }
         }
         let at = now_ms();
+        let mut leaves = Vec::new();
         for (r, a) in records.into_iter().zip(&acks) {
             if !a.duplicate {
+                leaves.push(crate::leaf_hash(at, &r.id, &r.key, &r.payload));
                 st.entries.push(Entry {
                     position: a.position,
                     id: r.id,
@@ -68,6 +71,7 @@ impl EventLog for MemoryLog {
             }
         }
         st.by_id.extend(staged);
+        self.tree.extend(leaves);
         let head = Position(st.entries.len() as u64);
         drop(st);
         self.head.send_replace(head);
@@ -91,5 +95,9 @@ impl EventLog for MemoryLog {
 
     fn subscribe(&self) -> watch::Receiver<Position> {
         self.head.subscribe()
+    }
+
+    fn tree(&self) -> Option<&crate::Tree> {
+        Some(&self.tree)
     }
 }

@@ -10,6 +10,7 @@
 //!
 //! Must not depend on tonic: queries are answered by the server from [`views::Views`].
 
+pub mod history;
 pub mod runner;
 pub mod store;
 

@@ -64,6 +64,21 @@ pub fn load(store: &Store, opts: &Options) -> Result<Views> {
         let force = reference::force(&c.key.0).ok_or_else(|| Error::Corrupt(format!("unknown force {}", c.key.0)))?;
         views.load_case(c.key, force, c.events);
     }
+    for c in store.consultations() {
+        let (position, encoded) = c?;
+        let event = (crate::store::CODEC.decode)(&encoded)
+            .ok_or_else(|| Error::Corrupt(format!("stored consultation at position {} does not decode", position.0)))?;
+        let beaconport_domain::Body::ConsultationRecorded(body) = event.body else {
+            return Err(Error::Corrupt(format!("stored consultation at position {} is not one", position.0)));
+        };
+        views.consultations.load(beaconport_views::consultations::Consultation {
+            position,
+            event_id: event.id,
+            at: event.recorded_at,
+            body,
+            encoded,
+        });
+    }
     views.set_loading(false);
     views.take_dirty();
     views.applied = store.applied()?;
@@ -79,6 +94,8 @@ pub struct Projector {
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<Result<()>>,
     store: Store,
+    history: crate::history::Cache,
+    hub_limit: usize,
 }
 
 impl std::fmt::Debug for Projector {
@@ -103,8 +120,9 @@ impl Projector {
         let views = Arc::new(RwLock::new(views));
         let (applied_tx, applied) = watch::channel(start);
         let (stop, stop_rx) = watch::channel(false);
+        let hub_limit = opts.hub_limit;
         let task = tokio::spawn(run(opts, log.clone(), views.clone(), store.clone(), applied_tx, stop_rx));
-        Ok(Projector { views, applied, log, stop, task, store })
+        Ok(Projector { views, applied, log, stop, task, store, history: Default::default(), hub_limit })
     }
 
     /// The views, for queries (hold the read lock briefly).
@@ -153,6 +171,9 @@ impl beaconport_views::Live for Projector {
     }
     async fn wait_for(&self, position: Position, timeout: Duration) -> bool {
         Projector::wait_for(self, position, timeout).await
+    }
+    async fn as_of(&self, bound: beaconport_views::Bound) -> std::result::Result<Arc<RwLock<Views>>, String> {
+        self.history.get(&self.log, bound, self.hub_limit).await.map_err(|e| e.to_string())
     }
 }
 
@@ -327,14 +348,15 @@ impl Drop for AbortOnDrop {
 /// position applied, in one atomic batch; flushes if asked.
 async fn commit_blocking(views: Arc<RwLock<Views>>, store: Store, flush: bool) -> Result<()> {
     tokio::task::spawn_blocking(move || -> Result<()> {
-        let (files, basis, applied) = {
+        let (files, consultations, basis, applied) = {
             let mut w = views.write();
             let dirty = w.take_dirty();
             let files: Vec<_> =
                 dirty.into_iter().filter_map(|k| w.cases.get(&k).map(|c| (k, encode_file(&c.events)))).collect();
-            (files, w.take_model_basis(), w.applied)
+            let consultations = w.consultations.take_unstored().into_iter().map(|c| (c.position, c.encoded)).collect();
+            (files, consultations, w.take_model_basis(), w.applied)
         };
-        store.commit(files, basis.as_ref(), applied)?;
+        store.commit(files, consultations, basis.as_ref(), applied)?;
         if flush {
             store.flush()?;
         }

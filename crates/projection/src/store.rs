@@ -3,7 +3,8 @@
 //! position or the next, never half of one.
 //!
 //! Keys: `c` + force + `\0` + case reference → the case file (each event as its log position and
-//! its stored protobuf encoding, corrections applied); `m/applied` → the position applied (u64 BE).
+//! its stored protobuf encoding, corrections applied); `k` + position (u64 BE) → a consultation of
+//! the ledger (its stored encoding); `m/applied` → the position applied (u64 BE).
 //! Persons, identifiers, places and networks are indexes over the case files, rebuilt in memory
 //! on open: they are not stored twice.
 
@@ -67,15 +68,37 @@ impl Store {
         })
     }
 
+    /// Every stored consultation, in log order: (position, stored encoding).
+    pub fn consultations(&self) -> impl Iterator<Item = Result<(Position, bytes::Bytes)>> + '_ {
+        self.tree.scan_prefix(b"k").map(|kv| {
+            let (k, v) = kv.map_err(storage)?;
+            let position = k[1..].try_into().map(u64::from_be_bytes).map_err(|_| corrupt("consultation key"))?;
+            Ok((Position(position), bytes::Bytes::copy_from_slice(&v)))
+        })
+    }
+
     /// What the current resolution model was estimated from, if it was.
     pub fn model_basis(&self) -> Result<Option<ModelBasis>> {
         let Some(v) = self.tree.get(MODEL).map_err(storage)? else { return Ok(None) };
         decode_basis(&v).map(Some)
     }
 
-    /// Stores changed case files, a new model basis if any, and the position applied, atomically.
-    pub fn commit(&self, files: Vec<(CaseKey, Vec<u8>)>, basis: Option<&ModelBasis>, applied: Position) -> Result<()> {
+    /// Stores changed case files, new consultations, a new model basis if any, and the position
+    /// applied, atomically.
+    pub fn commit(
+        &self,
+        files: Vec<(CaseKey, Vec<u8>)>,
+        consultations: Vec<(Position, bytes::Bytes)>,
+        basis: Option<&ModelBasis>,
+        applied: Position,
+    ) -> Result<()> {
         let mut batch = sled::Batch::default();
+        for (position, encoded) in consultations {
+            let mut k = Vec::with_capacity(9);
+            k.push(b'k');
+            k.extend_from_slice(&position.0.to_be_bytes());
+            batch.insert(k, encoded.as_ref());
+        }
         if let Some(b) = basis {
             batch.insert(MODEL, encode_basis(b));
         }

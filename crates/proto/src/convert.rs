@@ -530,6 +530,20 @@ fn decode_body(b: pb::Body, prefix: &str, ck: &mut Checker) -> Option<d::Body> {
             });
             d::Body::LinkDecided(d::LinkDecided { a: a?, b: b?, decision: decision?, reason: l.reason })
         }
+        K::ConsultationRecorded(c) => d::Body::ConsultationRecorded(d::ConsultationRecorded {
+            principal: c.principal,
+            role: c.role,
+            purpose: c.purpose,
+            call: c.call,
+            request: c.request,
+            disclosed_persons: c.disclosed_persons,
+            disclosed_cases: c.disclosed_cases,
+            disclosed_networks: c.disclosed_networks,
+            disclosed_count: c.disclosed_count,
+            views_position: c.views_position,
+            outcome: c.outcome,
+            as_of: c.as_of,
+        }),
     })
 }
 
@@ -757,6 +771,25 @@ pub fn body_to_pb(b: &d::Body) -> pb::Body {
             } as i32,
             reason: l.reason.clone(),
         }),
+        d::Body::ConsultationRecorded(c) => K::ConsultationRecorded(consultation_to_pb(c)),
     };
     pb::Body { kind: Some(kind) }
+}
+
+/// A consultation in its wire form.
+pub fn consultation_to_pb(c: &d::ConsultationRecorded) -> pb::ConsultationRecorded {
+    pb::ConsultationRecorded {
+        principal: c.principal.clone(),
+        role: c.role.clone(),
+        purpose: c.purpose.clone(),
+        call: c.call.clone(),
+        request: c.request.clone(),
+        disclosed_persons: c.disclosed_persons.clone(),
+        disclosed_cases: c.disclosed_cases.clone(),
+        disclosed_networks: c.disclosed_networks.clone(),
+        disclosed_count: c.disclosed_count,
+        views_position: c.views_position,
+        outcome: c.outcome.clone(),
+        as_of: c.as_of.clone(),
+    }
 }

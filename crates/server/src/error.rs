@@ -25,6 +25,12 @@ pub enum Error {
     /// The views did not reach the position asked for in time: retry later.
     #[error("views have applied events up to position {applied}, not yet {wanted}: retry later")]
     Lagging { wanted: u64, applied: u64 },
+    /// A query's consultation record could not be written: the answer is withheld.
+    #[error("{0}")]
+    Unrecorded(String),
+    /// Views as of an earlier time could not be built.
+    #[error("views as of {bound}: {reason}")]
+    History { bound: String, reason: String },
     /// The network side failed (binding, serving).
     #[error("transport: {0}")]
     Transport(String),
@@ -59,6 +65,8 @@ pub fn status(e: &Error) -> Status {
         Error::Stored(_) => Code::DataLoss,
         Error::NotFound(_) => Code::NotFound,
         Error::Lagging { .. } => Code::Unavailable,
+        Error::Unrecorded(_) => Code::Unavailable,
+        Error::History { .. } => Code::Unavailable,
         Error::Transport(_) => Code::Unavailable,
     };
     match e {

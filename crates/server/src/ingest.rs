@@ -41,21 +41,31 @@ impl Ingest {
 
     /// Validates a batch of encoded events and turns it into log records (on the blocking pool:
     /// it is CPU work). All or nothing: every problem of every event is reported.
-    async fn prepare(raw: Vec<Bytes>) -> Result<Vec<Record>> {
+    async fn prepare(raw: Vec<Bytes>, by_ledger: bool) -> Result<Vec<Record>> {
         if raw.is_empty() {
             return Err(Error::BadRequest {
                 field: "events".into(),
                 reason: "a batch needs at least one event".into(),
             });
         }
-        tokio::task::spawn_blocking(move || prepare_blocking(raw))
+        tokio::task::spawn_blocking(move || prepare_blocking(raw, by_ledger))
             .await
             .map_err(|e| Error::Transport(format!("validation task: {e}")))?
     }
 
     /// Publishes one batch: validate all, append all, acknowledge each.
     pub async fn publish_batch(&self, events: Vec<Bytes>) -> Result<api::PublishResponse> {
-        let records = Self::prepare(events).await?;
+        self.append(events, false).await
+    }
+
+    /// Appends events the ledger writes itself (consultations of the ledger): validated like any
+    /// event, and only these may carry the kinds no force publishes.
+    pub async fn record(&self, events: Vec<Bytes>) -> Result<api::PublishResponse> {
+        self.append(events, true).await
+    }
+
+    async fn append(&self, events: Vec<Bytes>, by_ledger: bool) -> Result<api::PublishResponse> {
+        let records = Self::prepare(events, by_ledger).await?;
         let ids: Vec<EventId> = records.iter().map(|r| r.id).collect();
         let acks = self.log.append(records).await?;
         debug!(n_events = ids.len(), duplicates = acks.iter().filter(|a| a.duplicate).count(), "batch appended");
@@ -111,7 +121,7 @@ async fn commit_in_order(log: &Arc<dyn EventLog>, group: Vec<Vec<Record>>) -> Ve
     out
 }
 
-fn prepare_blocking(raw: Vec<Bytes>) -> Result<Vec<Record>> {
+fn prepare_blocking(raw: Vec<Bytes>, by_ledger: bool) -> Result<Vec<Record>> {
     let ctx = Context { now: chrono::Utc::now() };
     let mut errors = Vec::new();
     let mut events = Vec::with_capacity(raw.len());
@@ -136,6 +146,22 @@ fn prepare_blocking(raw: Vec<Bytes>) -> Result<Vec<Record>> {
         return Err(Error::Rejected(errors));
     }
     let decoded = decode_batch(events, &ctx).map_err(Error::Rejected)?;
+    if !by_ledger {
+        let refused: Vec<FieldError> = decoded
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| !d.body.kind().publishable())
+            .map(|(index, d)| FieldError {
+                index,
+                event_id: d.id.to_string(),
+                field: d.body.kind().name().into(),
+                reason: "is written by the ledger itself (a record of its own queries); no force may publish it".into(),
+            })
+            .collect();
+        if !refused.is_empty() {
+            return Err(Error::Rejected(refused));
+        }
+    }
     Ok(decoded
         .into_iter()
         .zip(raw)
@@ -192,7 +218,7 @@ impl api::ingest_service_server::IngestService for Ingest {
             while let Some(req) = incoming.next().await {
                 match req {
                     Ok(r) => {
-                        if vtx.send(tokio::spawn(Ingest::prepare(r.events))).await.is_err() {
+                        if vtx.send(tokio::spawn(Ingest::prepare(r.events, false))).await.is_err() {
                             return;
                         }
                     }

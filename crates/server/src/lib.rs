@@ -16,11 +16,15 @@ use tokio::net::TcpListener;
 use tonic::transport::server::TcpIncoming;
 use tracing::info;
 
+mod audit;
+mod consult;
 mod error;
 mod ingest;
 mod logsvc;
 mod query;
 
+pub use audit::{check_inclusion, head_from_pb, head_to_pb, Audit};
+pub use consult::{Caller, PRINCIPAL_HEADER, ROLE_HEADER};
 pub use error::{status, Error, Result};
 pub use ingest::Ingest;
 pub use logsvc::LogReader;
@@ -35,11 +39,22 @@ pub struct Options {
     pub max_concurrent_streams: u32,
     /// Longest a request may take before it is cancelled.
     pub request_timeout: Duration,
+    /// Force code under which the ledger records its own consultations (a principal of no force).
+    pub ledger_force: String,
+    /// The key that signs tree heads.
+    pub signer: Arc<beaconport_log::head::Signer>,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Self { max_message_bytes: 16 << 20, max_concurrent_streams: 256, request_timeout: Duration::from_secs(60) }
+        Self {
+            max_message_bytes: 16 << 20,
+            max_concurrent_streams: 256,
+            request_timeout: Duration::from_secs(60),
+            ledger_force: "NCA".into(),
+            // A key for this process only; a deployment loads its own (`[audit] signing_key`).
+            signer: Arc::new(beaconport_log::head::Signer::from_seed(rand_seed())),
+        }
     }
 }
 
@@ -64,9 +79,14 @@ pub async fn serve(
         .map_err(|e| Error::Transport(e.to_string()))?;
 
     // IngestService is served through its wire view (events as raw bytes); see `ingest`.
+    let projector_for_audit = projector.clone();
     let query = projector.map(|p| {
-        api::query_service_server::QueryServiceServer::new(Query::new(p, Ingest::new(log.clone())))
-            .max_encoding_message_size(options.max_message_bytes)
+        api::query_service_server::QueryServiceServer::new(Query::new(
+            p,
+            Ingest::new(log.clone()),
+            &options.ledger_force,
+        ))
+        .max_encoding_message_size(options.max_message_bytes)
     });
     if query.is_some() {
         health.set_serving::<api::query_service_server::QueryServiceServer<Query>>().await;
@@ -74,6 +94,13 @@ pub async fn serve(
     let ingest = wire::ingest_service_server::IngestServiceServer::new(Ingest::new(log.clone()))
         .max_decoding_message_size(options.max_message_bytes)
         .max_encoding_message_size(options.max_message_bytes);
+    let audit = api::audit_service_server::AuditServiceServer::new(Audit::new(
+        log.clone(),
+        options.signer.clone(),
+        projector_for_audit,
+    ))
+    .max_encoding_message_size(options.max_message_bytes);
+    health.set_serving::<api::audit_service_server::AuditServiceServer<Audit>>().await;
     let reader = api::log_service_server::LogServiceServer::new(LogReader::new(log))
         .max_encoding_message_size(options.max_message_bytes);
 
@@ -88,6 +115,7 @@ pub async fn serve(
         .add_service(reflection)
         .add_service(ingest)
         .add_service(reader)
+        .add_service(audit)
         .add_optional_service(query)
         // No Nagle: acknowledgements are small and latency-bound (40 ms delayed-ACK stalls).
         .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), shutdown)
@@ -95,6 +123,13 @@ pub async fn serve(
         .map_err(|e| Error::Transport(e.to_string()))?;
     info!(%addr, "grpc stopped");
     Ok(())
+}
+
+fn rand_seed() -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    seed[..16].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    seed[16..].copy_from_slice(uuid::Uuid::new_v4().as_bytes());
+    seed
 }
 
 /// Binds `addr` (use port 0 for any free port).

@@ -10,10 +10,12 @@ use beaconport_domain::resolution::{self, MentionKey, Record};
 use beaconport_domain::{self as d, rules, IdentifierKind, PersonId, Position, Role};
 use beaconport_proto::pb::{api, event as pb};
 use beaconport_views::graph::{LinkKind, Node};
-use beaconport_views::{Live, Views};
+use beaconport_views::{Bound, Live, Views};
+use parking_lot::RwLock;
 use prost::Message;
 use tonic::{Request, Response, Status};
 
+use crate::consult::{Caller, Consultation, Discloses, Recorder};
 use crate::error::{Error, Result};
 use crate::ingest::Ingest;
 
@@ -28,6 +30,7 @@ const MAX_PAGE: usize = 500;
 pub struct Query {
     projector: Arc<dyn Live>,
     ingest: Ingest,
+    recorder: Recorder,
 }
 
 impl std::fmt::Debug for Query {
@@ -36,13 +39,21 @@ impl std::fmt::Debug for Query {
     }
 }
 
+/// A call admitted: its purpose, and the views it asks (live, or as of a bound).
+struct Admitted {
+    purpose: String,
+    as_of: Option<Bound>,
+}
+
 impl Query {
-    pub fn new(projector: Arc<dyn Live>, ingest: Ingest) -> Self {
-        Self { projector, ingest }
+    /// `ledger_force` is the force code under which the ledger records its own consultations.
+    pub fn new(projector: Arc<dyn Live>, ingest: Ingest, ledger_force: &str) -> Self {
+        let recorder = Recorder::new(ingest.clone(), ledger_force);
+        Self { projector, ingest, recorder }
     }
 
-    /// Checks the purpose and waits for `min_position`; returns the views' position.
-    async fn admit(&self, ctx: Option<&api::QueryContext>) -> Result<()> {
+    /// Checks the purpose and the bound, and waits for `min_position` (live views only).
+    async fn admit(&self, ctx: Option<&api::QueryContext>) -> Result<Admitted> {
         let Some(ctx) = ctx else {
             return Err(bad("context.purpose", "is required: say why you ask (an operation name or a reason)"));
         };
@@ -52,32 +63,84 @@ impl Query {
         if ctx.purpose.chars().count() > 500 {
             return Err(bad("context.purpose", "is longer than 500 characters"));
         }
-        if ctx.min_position > 0 {
+        let as_of = ctx.as_of.as_ref().map(parse_bound).transpose()?;
+        if ctx.min_position > 0 && as_of.is_none() {
             let wait =
                 if ctx.wait_ms == 0 { DEFAULT_WAIT } else { Duration::from_millis(ctx.wait_ms.into()).min(MAX_WAIT) };
             if !self.projector.wait_for(Position(ctx.min_position), wait).await {
                 return Err(Error::Lagging { wanted: ctx.min_position, applied: self.projector.applied().0 });
             }
         }
-        Ok(())
+        Ok(Admitted { purpose: ctx.purpose.trim().to_string(), as_of })
     }
 
-    /// Runs `f` over the views on the blocking pool (queries walk graphs: CPU work).
-    async fn with_views<T: Send + 'static>(
+    /// The views a call asks: the live ones, or those as of its bound.
+    async fn views(&self, as_of: Option<Bound>) -> Result<Arc<RwLock<Views>>> {
+        match as_of {
+            None => Ok(self.projector.views()),
+            Some(bound) => {
+                self.projector.as_of(bound).await.map_err(|reason| Error::History { bound: bound.to_string(), reason })
+            }
+        }
+    }
+
+    /// Answers one admitted call: runs `f` over the views (on the blocking pool: queries walk
+    /// graphs), records the consultation with what the answer disclosed, and only then returns
+    /// the answer. A failed answer is recorded too (what was asked, and that nothing was told).
+    async fn answer<R: serde::Serialize, T: Discloses + Send + 'static>(
         &self,
+        caller: Caller,
+        call: &'static str,
+        request: &R,
+        admitted: Admitted,
         fresh_networks: bool,
         f: impl FnOnce(&Views) -> Result<T> + Send + 'static,
     ) -> Result<T> {
-        let views = self.projector.views();
-        tokio::task::spawn_blocking(move || {
-            if fresh_networks && views.read().networks.is_stale() {
-                views.write().refresh_networks();
-            }
-            let v = views.read();
-            f(&v)
-        })
-        .await
-        .map_err(|e| Error::Transport(format!("query task: {e}")))?
+        let (result, position) = match self.views(admitted.as_of).await {
+            Ok(views) => tokio::task::spawn_blocking(move || {
+                if fresh_networks && views.read().networks.is_stale() {
+                    views.write().refresh_networks();
+                }
+                let v = views.read();
+                (f(&v), v.applied.0)
+            })
+            .await
+            .map_err(|e| Error::Transport(format!("query task: {e}")))?,
+            Err(e) => (Err(e), 0),
+        };
+        let disclosed = result.as_ref().map(Discloses::disclosed).unwrap_or_default();
+        self.recorder
+            .record(Consultation {
+                caller,
+                purpose: admitted.purpose,
+                call,
+                request: serde_json::to_string(request).unwrap_or_default(),
+                disclosed,
+                views_position: position,
+                outcome: match &result {
+                    Ok(_) => "ok".into(),
+                    Err(e) => e.to_string(),
+                },
+                as_of: admitted.as_of.map(|b| b.to_string()).unwrap_or_default(),
+            })
+            .await?;
+        result
+    }
+}
+
+/// Reads a bound on the log from the API.
+fn parse_bound(a: &api::AsOf) -> Result<Bound> {
+    use api::as_of::Bound as B;
+    let time = |field: &str, s: &str| {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .map_err(|e| bad(field, &format!("{s:?} is not an RFC 3339 time: {e}")))
+    };
+    match &a.bound {
+        None => Err(bad("context.as_of", "names no bound: give a position, appended_at or recorded_at")),
+        Some(B::Position(p)) => Ok(Bound::Position(Position(*p))),
+        Some(B::AppendedAt(t)) => Ok(Bound::AppendedAt(time("context.as_of.appended_at", t)?)),
+        Some(B::RecordedAt(t)) => Ok(Bound::RecordedAt(time("context.as_of.recorded_at", t)?)),
     }
 }
 
@@ -579,11 +642,13 @@ impl api::query_service_server::QueryService for Query {
         &self,
         request: Request<api::SearchPersonsRequest>,
     ) -> Result<Response<api::SearchPersonsResponse>, Status> {
+        let caller = Caller::of(&request);
         let req = request.into_inner();
-        self.admit(req.context.as_ref()).await?;
+        let admitted = self.admit(req.context.as_ref()).await?;
         let (offset, size) = page(req.page_size, &req.page_token)?;
+        let asked = req.clone();
         let answer = self
-            .with_views(false, move |v| {
+            .answer(caller, "SearchPersons", &asked, admitted, false, move |v| {
                 let all = search(v, &req.name, &req.date_of_birth, &req.identifier, offset + size)?;
                 let total = all.len();
                 Ok(api::SearchPersonsResponse {
@@ -600,18 +665,20 @@ impl api::query_service_server::QueryService for Query {
         &self,
         request: Request<api::GetPersonRequest>,
     ) -> Result<Response<api::PersonDossier>, Status> {
+        let caller = Caller::of(&request);
         let req = request.into_inner();
-        self.admit(req.context.as_ref()).await?;
+        let admitted = self.admit(req.context.as_ref()).await?;
         let person = parse_person("person_id", &req.person_id)?;
-        Ok(Response::new(self.with_views(true, move |v| dossier(v, person)).await?))
+        Ok(Response::new(self.answer(caller, "GetPerson", &req, admitted, true, move |v| dossier(v, person)).await?))
     }
 
     async fn linked_suspects(
         &self,
         request: Request<api::LinkedSuspectsRequest>,
     ) -> Result<Response<api::LinkedSuspectsResponse>, Status> {
+        let caller = Caller::of(&request);
         let req = request.into_inner();
-        self.admit(req.context.as_ref()).await?;
+        let admitted = self.admit(req.context.as_ref()).await?;
         let person = parse_person("person_id", &req.person_id)?;
         let hops = match req.max_hops {
             0 => 2,
@@ -621,7 +688,7 @@ impl api::query_service_server::QueryService for Query {
         let allow = link_filter(&req.link_types)?;
         let (offset, size) = page(req.page_size, &req.page_token)?;
         let answer = self
-            .with_views(false, move |v| {
+            .answer(caller, "LinkedSuspects", &req, admitted, false, move |v| {
                 let (all, hubs) = linked(v, person, hops, &allow)?;
                 let total = all.len();
                 Ok(api::LinkedSuspectsResponse {
@@ -639,11 +706,13 @@ impl api::query_service_server::QueryService for Query {
         &self,
         request: Request<api::GetNetworkRequest>,
     ) -> Result<Response<api::NetworkDetail>, Status> {
+        let caller = Caller::of(&request);
         let req = request.into_inner();
-        self.admit(req.context.as_ref()).await?;
+        let admitted = self.admit(req.context.as_ref()).await?;
         let person = if req.network_id.is_empty() { Some(parse_person("person_id", &req.person_id)?) } else { None };
+        let asked = req.clone();
         let answer = self
-            .with_views(true, move |v| {
+            .answer(caller, "GetNetwork", &asked, admitted, true, move |v| {
                 let found = match person {
                     Some(p) => v.network_of(&Node::Person(p)),
                     None => v.network_by_id(&req.network_id),
@@ -665,15 +734,17 @@ impl api::query_service_server::QueryService for Query {
         &self,
         request: Request<api::ListNetworksRequest>,
     ) -> Result<Response<api::ListNetworksResponse>, Status> {
+        let caller = Caller::of(&request);
         let req = request.into_inner();
-        self.admit(req.context.as_ref()).await?;
+        let admitted = self.admit(req.context.as_ref()).await?;
         let (offset, size) = page(req.page_size, &req.page_token)?;
+        let min_forces = req.min_forces;
         let answer = self
-            .with_views(true, move |v| {
+            .answer(caller, "ListNetworks", &req, admitted, true, move |v| {
                 let all: Vec<_> = v
                     .network_summaries()
                     .into_iter()
-                    .filter(|s| s.forces.len() >= req.min_forces.max(1) as usize)
+                    .filter(|s| s.forces.len() >= min_forces.max(1) as usize)
                     .collect();
                 let total = all.len();
                 Ok(api::ListNetworksResponse {
@@ -691,30 +762,35 @@ impl api::query_service_server::QueryService for Query {
         &self,
         request: Request<api::DecideLinkRequest>,
     ) -> Result<Response<api::DecideLinkResponse>, Status> {
+        let caller = Caller::of(&request);
         let req = request.into_inner();
-        self.admit(req.context.as_ref()).await?;
+        let admitted = self.admit(req.context.as_ref()).await?;
+        if admitted.as_of.is_some() {
+            return Err(bad("context.as_of", "a link decision is made on the live views, not on past ones").into());
+        }
         let id = if req.event_id.is_empty() { uuid::Uuid::now_v7().to_string() } else { req.event_id.clone() };
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let event = pb::Event {
             event_id: id,
-            force_code: req.force_code,
-            case_ref: if req.case_ref.is_empty() { "RESOLUTION".into() } else { req.case_ref },
+            force_code: req.force_code.clone(),
+            case_ref: if req.case_ref.is_empty() { "RESOLUTION".into() } else { req.case_ref.clone() },
             occurred_at: now.clone(),
             recorded_at: now,
             schema_version: 1,
-            recorded_by: if req.recorded_by.is_empty() { "investigator".into() } else { req.recorded_by },
+            recorded_by: if req.recorded_by.is_empty() { caller.principal.clone() } else { req.recorded_by.clone() },
             body: Some(pb::Body {
                 kind: Some(pb::body::Kind::LinkDecided(pb::LinkDecided {
-                    a: req.a,
-                    b: req.b,
+                    a: req.a.clone(),
+                    b: req.b.clone(),
                     decision: req.decision,
-                    reason: req.reason,
+                    reason: req.reason.clone(),
                 })),
             }),
         };
         let ack = self.ingest.publish_batch(vec![event.encode_to_vec().into()]).await?;
         let a = ack.acks.first().ok_or_else(|| Error::Transport("no acknowledgement".into()))?;
-        Ok(Response::new(api::DecideLinkResponse { position: a.position, duplicate: a.duplicate }))
+        let answer = api::DecideLinkResponse { position: a.position, duplicate: a.duplicate };
+        Ok(Response::new(self.answer(caller, "DecideLink", &req, admitted, false, move |_| Ok(answer)).await?))
     }
 
     type ExportMentionsStream =
@@ -724,13 +800,15 @@ impl api::query_service_server::QueryService for Query {
         &self,
         request: Request<api::ExportMentionsRequest>,
     ) -> Result<Response<Self::ExportMentionsStream>, Status> {
+        let caller = Caller::of(&request);
         let req = request.into_inner();
-        self.admit(req.context.as_ref()).await?;
+        let admitted = self.admit(req.context.as_ref()).await?;
         if !req.case_ref.is_empty() && req.force_code.is_empty() {
             return Err(bad("force_code", "is required when case_ref is given").into());
         }
+        let asked = req.clone();
         let rows = self
-            .with_views(false, move |v| {
+            .answer(caller, "ExportMentions", &asked, admitted, false, move |v| {
                 let mut keys: Vec<&MentionKey> = v
                     .contributions
                     .keys()
@@ -760,30 +838,38 @@ impl api::query_service_server::QueryService for Query {
         Ok(Response::new(Box::pin(tokio_stream::wrappers::ReceiverStream::new(rx))))
     }
 
+    /// Counts, positions and a digest: nothing about any person, so not a consultation.
     async fn view_status(
         &self,
         request: Request<api::ViewStatusRequest>,
     ) -> Result<Response<api::ViewStatusResponse>, Status> {
         let head = self.projector.head().0;
-        let want_digest = request.into_inner().digest;
-        let answer = self
-            .with_views(true, move |v| {
-                let c = v.counts();
-                let networks = if v.networks.is_stale() { Vec::new() } else { v.network_summaries() };
-                Ok(api::ViewStatusResponse {
-                    log_head: head,
-                    applied: v.applied.0,
-                    lag: head.saturating_sub(v.applied.0),
-                    persons: c.persons as u64,
-                    mentions: c.mentions as u64,
-                    cases: c.cases as u64,
-                    networks: networks.len() as u64,
-                    cross_force_networks: networks.iter().filter(|n| n.cross_force()).count() as u64,
-                    digest: if want_digest { v.digest() } else { String::new() },
-                    skipped: v.skipped.len() as u64,
-                })
-            })
-            .await?;
+        let req = request.into_inner();
+        let want_digest = req.digest;
+        let views = self.views(req.as_of.as_ref().map(parse_bound).transpose()?).await?;
+        let answer = tokio::task::spawn_blocking(move || {
+            if views.read().networks.is_stale() {
+                views.write().refresh_networks();
+            }
+            let v = views.read();
+            let c = v.counts();
+            let networks = if v.networks.is_stale() { Vec::new() } else { v.network_summaries() };
+            api::ViewStatusResponse {
+                log_head: head,
+                applied: v.applied.0,
+                lag: head.saturating_sub(v.applied.0),
+                persons: c.persons as u64,
+                mentions: c.mentions as u64,
+                cases: c.cases as u64,
+                networks: networks.len() as u64,
+                cross_force_networks: networks.iter().filter(|n| n.cross_force()).count() as u64,
+                digest: if want_digest { v.digest() } else { String::new() },
+                skipped: v.skipped.len() as u64,
+                consultations: v.consultations.len() as u64,
+            }
+        })
+        .await
+        .map_err(|e| Error::Transport(format!("query task: {e}")))?;
         Ok(Response::new(answer))
     }
 }

@@ -199,6 +199,8 @@ impl Case {
             Body::LinkDecided(l) => self.link_decisions.push(l.clone()),
             // Corrections and retractions change the file itself; the views handle them.
             Body::RecordCorrected(_) | Body::RecordRetracted(_) => return,
+            // Consultations belong to no case: the views keep them apart.
+            Body::ConsultationRecorded(_) => return,
         }
         self.events.push(Effective { position, id: event.id, encoded });
     }

@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub mod case;
+pub mod consultations;
 pub mod graph;
 pub mod views;
 
@@ -18,6 +19,28 @@ pub use views::{Counts, Views};
 
 use beaconport_domain::Position;
 use parking_lot::RwLock;
+
+/// A bound on the log: views "as of" it hold exactly the events it admits, in log order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Bound {
+    /// Every event before this position: what the ledger held when its head was here.
+    Position(Position),
+    /// Every event the ledger appended at or before this time.
+    AppendedAt(chrono::DateTime<chrono::Utc>),
+    /// Every event its force recorded at or before this time, whenever it was published.
+    RecordedAt(chrono::DateTime<chrono::Utc>),
+}
+
+impl std::fmt::Display for Bound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let t = |t: &chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        match self {
+            Bound::Position(p) => write!(f, "position {}", p.0),
+            Bound::AppendedAt(at) => write!(f, "appended at {}", t(at)),
+            Bound::RecordedAt(at) => write!(f, "recorded at {}", t(at)),
+        }
+    }
+}
 
 /// Views kept up to date by a running projection, as queries see them.
 #[async_trait::async_trait]
@@ -30,4 +53,7 @@ pub trait Live: Send + Sync + 'static {
     fn head(&self) -> Position;
     /// Waits until every event before `position` is applied, at most `timeout`; false on timeout.
     async fn wait_for(&self, position: Position, timeout: Duration) -> bool;
+    /// The views as they stood at `bound`, built from the log (auditors); the error says why
+    /// they could not be built.
+    async fn as_of(&self, bound: Bound) -> Result<Arc<RwLock<Views>>, String>;
 }

@@ -15,6 +15,7 @@ use beaconport_domain::resolution::{self, Decision, MentionKey, Record, Resolver
 use beaconport_domain::{self as d, Body, Event, EventId, IdentifierKind, LinkDecision, PersonId, Position, Role};
 
 use crate::case::{Case, CaseKey, Codec, Effective};
+use crate::consultations::{Consultation, Consultations};
 use crate::graph::Networks;
 
 /// A shared identifier, normalised: `(kind, value)`.
@@ -73,6 +74,8 @@ pub struct Views {
     pending_model: Option<resolution::Model>,
     /// How case files are decoded and encoded.
     pub codec: Codec,
+    /// Every query the ledger answered (the consultation log).
+    pub consultations: Consultations,
 }
 
 /// Counts of the costly steps of applying events.
@@ -131,6 +134,7 @@ impl Views {
             work: Work::default(),
             pending: BTreeMap::new(),
             pending_model: None,
+            consultations: Consultations::default(),
         }
     }
 
@@ -227,6 +231,17 @@ impl Views {
         let codec = self.codec;
         debug_assert!(position >= self.applied);
         self.applied = position.next();
+        if let Body::ConsultationRecorded(c) = &event.body {
+            let encoded = encoded.unwrap_or_else(|| (codec.encode)(&event).into());
+            self.consultations.push(Consultation {
+                position,
+                event_id: event.id,
+                at: event.recorded_at,
+                body: c.clone(),
+                encoded,
+            });
+            return;
+        }
         match &event.body {
             Body::RecordCorrected(c) => {
                 let target = c.corrected_event_id;
@@ -551,6 +566,12 @@ impl Views {
             let members: Vec<String> =
                 set.iter().map(|m| format!("{}/{}/{}", m.force, m.case_ref, m.person_ref)).collect();
             out.insert(format!("identifier {}:{}", i.0.name(), i.1), members.join(","));
+        }
+        for c in self.consultations.all() {
+            out.insert(
+                format!("consultation {:020}", c.position.0),
+                format!("{}:{:016x}", c.event_id, xxhash_rust::xxh3::xxh3_64(&c.encoded)),
+            );
         }
         out
     }

@@ -200,14 +200,19 @@ async fn views_digest(url: &str, head: u64) -> String {
     let mut q = beaconport_cli::client::query(ch);
     // Any query waits for a position: this one returns once every stored event is applied.
     q.list_networks(api::ListNetworksRequest {
-        context: Some(api::QueryContext { purpose: "crash test: audit".into(), min_position: head, wait_ms: 60_000 }),
+        context: Some(api::QueryContext {
+            purpose: "crash test: audit".into(),
+            min_position: head,
+            wait_ms: 60_000,
+            as_of: None,
+        }),
         min_forces: 1,
         page_size: 1,
         page_token: String::new(),
     })
     .await
     .expect("views caught up");
-    let s = q.view_status(api::ViewStatusRequest { digest: true }).await.expect("status").into_inner();
+    let s = q.view_status(api::ViewStatusRequest { digest: true, as_of: None }).await.expect("status").into_inner();
     assert!(s.applied >= head);
     assert_eq!(s.skipped, 0, "events the views could not apply");
     s.digest

@@ -11,7 +11,7 @@ use futures::StreamExt;
 async fn every_event_kind_round_trips() {
     let server = TestServer::start().await;
     let events = one_of_each_kind(11);
-    assert_eq!(events.len(), EventKind::ALL.len());
+    assert_eq!(events.len(), EventKind::ALL.iter().filter(|k| k.publishable()).count());
     let mut c = server.ingest().await;
     let acks = c.publish(api::PublishRequest { events: events.clone() }).await.unwrap().into_inner().acks;
     assert_eq!(acks.len(), events.len());
@@ -28,7 +28,7 @@ async fn every_event_kind_round_trips() {
         assert!(!entry.appended_at.is_empty());
         kinds.insert(kind_of(sent));
     }
-    assert_eq!(kinds.len(), EventKind::ALL.len());
+    assert_eq!(kinds.len(), EventKind::ALL.iter().filter(|k| k.publishable()).count());
     // Lookup by id returns the same event.
     let mut r = server.reader().await;
     for (i, e) in events.iter().enumerate() {

@@ -7,7 +7,7 @@ use beaconport_proto::pb::{api, event as pb};
 use beaconport_tests::{scenario_events, TestServer};
 
 fn ctx(min_position: u64) -> Option<api::QueryContext> {
-    Some(api::QueryContext { purpose: "e2e test".into(), min_position, wait_ms: 30_000 })
+    Some(api::QueryContext { purpose: "e2e test".into(), min_position, wait_ms: 30_000, as_of: None })
 }
 
 async fn publish_all(server: &TestServer, events: &[pb::Event]) -> u64 {
@@ -24,7 +24,7 @@ async fn publish_all(server: &TestServer, events: &[pb::Event]) -> u64 {
 async fn every_query_needs_a_purpose() {
     let server = TestServer::start().await;
     let mut q = server.query().await;
-    for context in [None, Some(api::QueryContext { purpose: "  ".into(), min_position: 0, wait_ms: 0 })] {
+    for context in [None, Some(api::QueryContext { purpose: "  ".into(), min_position: 0, wait_ms: 0, as_of: None })] {
         let err = q
             .search_persons(api::SearchPersonsRequest { context, name: "Smith".into(), ..Default::default() })
             .await
