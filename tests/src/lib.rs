@@ -24,12 +24,17 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start() -> Self {
+        Self::start_with(|log| log).await
+    }
+
+    /// A server whose services see the log through `wrap` (a test's fault-injecting log).
+    pub async fn start_with(wrap: impl FnOnce(Arc<dyn EventLog>) -> Arc<dyn EventLog>) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let log = Arc::new(SledLog::open(Options::new(dir.path().join("log"))).expect("open log"));
         let listener = beaconport_server::bind("127.0.0.1:0".parse().unwrap()).await.expect("bind");
         let url = format!("http://{}", listener.local_addr().unwrap());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let dyn_log: Arc<dyn EventLog> = log.clone();
+        let dyn_log: Arc<dyn EventLog> = wrap(log.clone());
         let projector = Arc::new(
             beaconport_projection::Projector::open(
                 beaconport_projection::Options::new(dir.path().join("views")),
@@ -64,6 +69,10 @@ impl TestServer {
 
     pub async fn reader(&self) -> api::log_service_client::LogServiceClient<Channel> {
         beaconport_cli::client::log_reader(self.channel().await)
+    }
+
+    pub async fn audit(&self) -> api::audit_service_client::AuditServiceClient<Channel> {
+        api::audit_service_client::AuditServiceClient::new(self.channel().await).max_decoding_message_size(64 << 20)
     }
 
     /// Stops serving and waits for the server to finish.

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
+pub mod audit;
 pub mod bench;
 pub mod benchviews;
 pub mod client;
@@ -55,6 +56,12 @@ pub enum Command {
     Export(import::ExportCommand),
     /// Drops the stored views and replays the log into fresh ones (server stopped).
     Rebuild(RebuildArgs),
+    /// The auditor's client: replay, signed tree heads, proofs, consultations.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Checks a data directory offline against a signed tree head saved earlier: "intact", or
+    /// the first position that differs (server stopped).
+    Verify(audit::VerifyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -175,6 +182,16 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Export(a) => {
             init_tracing("warn");
             import::run_export(a).await
+        }
+        Command::Audit(a) => {
+            init_tracing("warn");
+            audit::run(a).await
+        }
+        Command::Verify(a) => {
+            let config = a.config.load(toml::Table::new())?;
+            init_tracing("warn");
+            let dir = config.data_dir.clone();
+            tokio::task::spawn_blocking(move || audit::verify(a, dir)).await?
         }
         Command::Rebuild(a) => {
             let config = a.config.load(toml::Table::new())?;

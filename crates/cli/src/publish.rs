@@ -98,7 +98,12 @@ pub async fn publish_reader(
             continue;
         }
         summary.lines += 1;
-        let event: pb::Event = match serde_json::from_str(&line) {
+        // A line is an event, or a replayed entry (`beaconport audit replay`) holding one.
+        let event: pb::Event = match serde_json::from_str::<serde_json::Value>(&line).and_then(|mut v| {
+            let wrapped = v.get("event_id").is_none() && v.get("event").is_some_and(|e| e.is_object());
+            let inner = if wrapped { v["event"].take() } else { v };
+            serde_json::from_value(inner)
+        }) {
             Ok(e) => e,
             Err(e) => {
                 summary.rejected.push((n, format!("not an event in proto3 JSON: {e}")));

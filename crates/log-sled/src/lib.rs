@@ -150,23 +150,31 @@ impl SledLog {
     /// Opens (or creates) the log at `options.path`: loads the id index from its chunks and
     /// rebuilds the rest from the blocks after the last chunk.
     pub fn open(options: Options) -> Result<Self> {
-        let db = sled::Config::new()
+        let config = sled::Config::new()
             .path(&options.path)
             .cache_capacity(options.cache_bytes)
             .segment_size(options.segment_bytes)
             .mode(sled::Mode::HighThroughput)
-            // No background flusher: every group is flushed before it is acknowledged, and a
-            // flusher thread outliving a closed log would hold the directory's lock for a moment
-            // (a reopen right after a close then fails).
-            .flush_every_ms(None)
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Io(io) if io.to_string().contains("lock") => Error::Storage(format!(
-                    "data directory {} is in use by another process (a running server?)",
-                    options.path.display()
-                )),
-                e => storage(&format!("opening {}", options.path.display()), e),
-            })?;
+            // No background flusher: every group is flushed before it is acknowledged.
+            .flush_every_ms(None);
+        // sled's I/O threads of a log closed a moment ago may still hold the directory's lock:
+        // a lock refused is retried for a short while before it is reported.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+        let db = loop {
+            match config.open() {
+                Ok(db) => break db,
+                Err(sled::Error::Io(io)) if io.to_string().contains("lock") => {
+                    if std::time::Instant::now() >= deadline {
+                        return Err(Error::Storage(format!(
+                            "data directory {} is in use by another process (a running server?)",
+                            options.path.display()
+                        )));
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) => return Err(storage(&format!("opening {}", options.path.display()), e)),
+            }
+        };
         let blocks = db.open_tree("blocks").map_err(|e| storage("opening blocks", e))?;
         let chunks = db.open_tree(INDEX_TREE).map_err(|e| storage("opening index chunks", e))?;
         if db.tree_names().iter().any(|n| n.as_ref() == b"index_chunks") {

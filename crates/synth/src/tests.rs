@@ -546,6 +546,9 @@ fn approx_encoded_len(e: &Event) -> usize {
                 let m = |m: &beaconport_domain::MentionRef| 6 + s(m.force.code) + s(&m.case_ref) + s(&m.person_ref);
                 m(&l.a) + m(&l.b) + 2 + s(&l.reason)
             }
+            Body::ConsultationRecorded(c) => {
+                s(&c.principal) + s(&c.role) + s(&c.purpose) + s(&c.call) + s(&c.request) + s(&c.outcome) + 24
+            }
         }
     }
     38 + s(e.force.code) + s(&e.case_ref) + 2 * 22 + 2 + s(&e.recorded_by) + body(&e.body)

@@ -1,6 +1,7 @@
 //! End-to-end tests, one binary: real servers on loopback, real processes.
 
 mod architecture;
+mod audit;
 mod crash;
 mod ingest;
 mod malformed;
