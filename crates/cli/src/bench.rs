@@ -46,13 +46,13 @@ pub struct BenchArgs {
     pub rounds: u32,
 }
 
-struct Run {
-    events_per_sec: f64,
-    latency: Histogram<u64>,
+pub(crate) struct Run {
+    pub events_per_sec: f64,
+    pub latency: Histogram<u64>,
 }
 
 impl Run {
-    fn p(&self, q: f64) -> f64 {
+    pub fn p(&self, q: f64) -> f64 {
         self.latency.value_at_quantile(q) as f64 / 1000.0
     }
 }
@@ -105,7 +105,7 @@ pub async fn run(a: BenchArgs) -> Result<ExitCode> {
         let (raw, stats) = raw_round(&config, &records, &a).await?;
         drop(dir);
         let dir = tempfile::tempdir()?;
-        let grpc = grpc_round(&dir.path().join("grpc"), requests.clone(), &a).await?;
+        let grpc = grpc_round(&dir.path().join("grpc"), requests.clone(), &a, &[]).await?;
         println!(
             "round {round}: raw {:>8.0} events/s, gRPC {:>8.0} events/s, ratio {:.2}",
             raw.events_per_sec,
@@ -187,18 +187,26 @@ async fn raw_round(config: &Config, records: &[Record], a: &BenchArgs) -> Result
 }
 
 /// What one gRPC round measured.
-struct GrpcRound {
-    run: Run,
-    cpu_seconds: f64,
-    peak_kib: u64,
+pub(crate) struct GrpcRound {
+    pub run: Run,
+    pub cpu_seconds: f64,
+    pub peak_kib: u64,
 }
 
-/// Publishes the requests to a `beaconport serve` child process over loopback.
-async fn grpc_round(data_dir: &std::path::Path, requests: Vec<Encoded>, a: &BenchArgs) -> Result<GrpcRound> {
+/// Publishes the requests to a `beaconport serve` child process over loopback (with `env` set
+/// for it).
+pub(crate) async fn grpc_round(
+    data_dir: &std::path::Path,
+    requests: Vec<Encoded>,
+    a: &BenchArgs,
+    env: &[(&str, &str)],
+) -> Result<GrpcRound> {
     let n: usize = requests.iter().map(|r| r.n).sum();
     let exe = std::env::current_exe().context("locating the beaconport binary")?;
     // Ingest alone, as measured against the raw log: the views are benchmarked by `bench views`.
-    let (mut child, url) = crate::serve::spawn_process_with(&exe, data_dir, &[("BEACONPORT_VIEWS__ENABLED", "false")])?;
+    let mut vars = vec![("BEACONPORT_VIEWS__ENABLED", "false")];
+    vars.extend_from_slice(env);
+    let (mut child, url) = crate::serve::spawn_process_with(&exe, data_dir, &vars)?;
     let mut clients = Vec::new();
     for _ in 0..a.publishers {
         clients.push(client::PreEncodedIngest::new(client::channel(&url).await?));
@@ -223,7 +231,7 @@ async fn grpc_round(data_dir: &std::path::Path, requests: Vec<Encoded>, a: &Benc
 }
 
 /// Each publisher sends its share of the requests as unary calls, one at a time.
-async fn unary_publish(clients: Vec<client::PreEncodedIngest>, requests: Vec<Encoded>, a: &BenchArgs) -> Result<Run> {
+pub(crate) async fn unary_publish(clients: Vec<client::PreEncodedIngest>, requests: Vec<Encoded>, a: &BenchArgs) -> Result<Run> {
     let clients = Arc::new(clients);
     let next_client = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     drive(a.publishers, requests, {
@@ -340,9 +348,9 @@ impl Len for Vec<Record> {
 
 /// A `PublishRequest` encoded once, and how many events it holds.
 #[derive(Clone)]
-struct Encoded {
-    n: usize,
-    bytes: Bytes,
+pub(crate) struct Encoded {
+    pub n: usize,
+    pub bytes: Bytes,
 }
 
 impl Len for Encoded {

@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 pub mod audit;
 pub mod bench;
+pub mod benchaudit;
 pub mod benchviews;
 pub mod client;
 pub mod config;
@@ -73,6 +74,8 @@ pub enum BenchCommand {
     Resolution(benchviews::ResolutionArgs),
     /// Projection throughput and linked-suspects latency on a generated graph of person mentions.
     Views(benchviews::ViewsArgs),
+    /// What tamper evidence costs on ingest, replay throughput, and proof latency.
+    Audit(benchaudit::AuditBenchArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -169,6 +172,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 BenchCommand::Ingest(a) => bench::run(a).await,
                 BenchCommand::Resolution(a) => benchviews::run_resolution(a).await,
                 BenchCommand::Views(a) => benchviews::run_views(a).await,
+                BenchCommand::Audit(a) => benchaudit::run(a).await,
             }
         }
         Command::Query(a) => {
