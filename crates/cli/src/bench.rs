@@ -231,7 +231,11 @@ pub(crate) async fn grpc_round(
 }
 
 /// Each publisher sends its share of the requests as unary calls, one at a time.
-pub(crate) async fn unary_publish(clients: Vec<client::PreEncodedIngest>, requests: Vec<Encoded>, a: &BenchArgs) -> Result<Run> {
+pub(crate) async fn unary_publish(
+    clients: Vec<client::PreEncodedIngest>,
+    requests: Vec<Encoded>,
+    a: &BenchArgs,
+) -> Result<Run> {
     let clients = Arc::new(clients);
     let next_client = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     drive(a.publishers, requests, {

@@ -193,6 +193,8 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
 
     // The cross-force views: what no single force can see.
     views_report(&url, head, &scenario).await?;
+    // What an auditor sees: signed heads, proofs, and every consultation above.
+    audit_report(&url, head).await?;
 
     let _ = stop.send(());
     server.await??;
@@ -211,6 +213,68 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
         if a.data_dir.is_some() { format!(" (kept in {})", data_dir.display()) } else { String::new() }
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a signed tree head, proves one event and the consistency of the published scenario's
+/// tree with today's, and lists the consultations the demo's own queries left in the ledger.
+async fn audit_report(url: &str, published: u64) -> Result<()> {
+    let ch = client::channel(url).await?;
+    let mut audit = api::audit_service_client::AuditServiceClient::new(ch);
+    let head = audit.get_tree_head(api::TreeHeadRequest { tree_size: 0 }).await?.into_inner();
+    let key: [u8; 32] = head.public_key.as_slice().try_into().map_err(|_| anyhow::anyhow!("public key"))?;
+    println!(
+        "
+audit: tree head signed over {} events, root {}, key {}",
+        head.tree_size,
+        hex::encode(&head.root_hash),
+        hex::encode(key)
+    );
+    let position = published / 2;
+    let proof = audit
+        .inclusion_proof(api::InclusionProofRequest {
+            target: Some(api::inclusion_proof_request::Target::Position(position)),
+            tree_size: 0,
+        })
+        .await?
+        .into_inner();
+    beaconport_server::check_inclusion(&proof, &key).map_err(|e| anyhow::anyhow!("inclusion proof: {e}"))?;
+    let c = audit
+        .consistency_proof(api::ConsistencyProofRequest { first_size: published, second_size: head.tree_size })
+        .await?
+        .into_inner();
+    let old = c.first_head.as_ref().and_then(beaconport_server::head_from_pb).ok_or_else(|| anyhow::anyhow!("head"))?;
+    let new =
+        c.second_head.as_ref().and_then(beaconport_server::head_from_pb).ok_or_else(|| anyhow::anyhow!("head"))?;
+    let hashes: Vec<[u8; 32]> = c.proof.iter().filter_map(|h| h.as_slice().try_into().ok()).collect();
+    beaconport_log::merkle::verify_consistency(published, new.size, &old.root, &new.root, &hashes)
+        .map_err(|e| anyhow::anyhow!("consistency proof: {e}"))?;
+    println!(
+        "event {position} proven in the tree ({} hashes); the {published} events published are a proven prefix of \
+         today's {} ({} hashes)",
+        proof.path.len(),
+        new.size,
+        hashes.len()
+    );
+    // The consultations are events too: wait until the views hold the last one.
+    let mut q = client::query(client::channel(url).await?);
+    while q.view_status(api::ViewStatusRequest { digest: false, as_of: None }).await?.into_inner().applied
+        < head.tree_size
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let list = audit
+        .list_consultations(api::ListConsultationsRequest { page_size: 6, ..Default::default() })
+        .await?
+        .into_inner();
+    println!("consultations recorded in the ledger by the demo's queries: {} (latest first)", list.total);
+    for e in &list.consultations {
+        let Some(c) = &e.consultation else { continue };
+        println!(
+            "  {}  {:<26} {:<30} {:>6} disclosed  \"{}\"",
+            e.recorded_at, c.principal, c.call, c.disclosed_count, c.purpose
+        );
+    }
+    Ok(())
 }
 
 fn count_cases(events: &[pb::Event]) -> usize {

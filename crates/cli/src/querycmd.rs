@@ -23,6 +23,15 @@ pub struct QueryArgs {
     /// Wait until the views have applied the log up to this position.
     #[arg(long, global = true, default_value_t = 0)]
     pub min_position: u64,
+    /// Ask the views as they stood when the ledger held the events before this position.
+    #[arg(long, global = true, conflicts_with_all = ["as_of_appended", "as_of_recorded"])]
+    pub as_of_position: Option<u64>,
+    /// Ask the views as they stood with the events appended by this time (RFC 3339).
+    #[arg(long, global = true, conflicts_with = "as_of_recorded")]
+    pub as_of_appended: Option<String>,
+    /// Ask the views as the forces had recorded events by this time (RFC 3339).
+    #[arg(long, global = true)]
+    pub as_of_recorded: Option<String>,
     #[command(subcommand)]
     pub what: QueryCommand,
 }
@@ -75,7 +84,16 @@ pub async fn run(a: QueryArgs) -> Result<ExitCode> {
         purpose: a.purpose.clone(),
         min_position: a.min_position,
         wait_ms: 30_000,
-        as_of: None,
+        as_of: {
+            use api::as_of::Bound;
+            let bound = match (a.as_of_position, &a.as_of_appended, &a.as_of_recorded) {
+                (Some(p), _, _) => Some(Bound::Position(p)),
+                (None, Some(t), _) => Some(Bound::AppendedAt(t.clone())),
+                (None, None, Some(t)) => Some(Bound::RecordedAt(t.clone())),
+                (None, None, None) => None,
+            };
+            bound.map(|b| api::AsOf { bound: Some(b) })
+        },
     });
     let fail = |s: tonic::Status| anyhow::anyhow!("{}", s.message());
     match a.what {

@@ -125,6 +125,11 @@ type Reply = oneshot::Sender<Result<Vec<Appended>>>;
 
 struct Request {
     records: Vec<Record>,
+    /// Per record, computed by the publisher's task rather than the single writer: the content
+    /// hash (xxh3, to tell a retry from a reused id) and, with tamper evidence, the SHA-256 of
+    /// the payload (the costly part of its leaf hash).
+    hashes: Vec<u64>,
+    digests: Vec<Hash>,
     reply: Reply,
 }
 
@@ -358,7 +363,13 @@ impl EventLog for SledLog {
         }
         let (reply, rx) = oneshot::channel();
         let tx = self.tx.lock().clone().ok_or(Error::Closed)?;
-        tx.send(Request { records, reply }).map_err(|_| Error::Closed)?;
+        let hashes = records.iter().map(|r| content_hash(&r.payload)).collect();
+        let digests = if self.inner.tree.is_some() {
+            records.iter().map(|r| beaconport_log::payload_digest(&r.payload)).collect()
+        } else {
+            Vec::new()
+        };
+        tx.send(Request { records, hashes, digests, reply }).map_err(|_| Error::Closed)?;
         rx.await.map_err(|_| Error::Closed)?
     }
 
@@ -440,16 +451,15 @@ impl Writer {
         {
             let index = self.inner.index.read();
             for req in group {
-                let checked = self.check(&req.records, &index, &staged);
+                let checked = self.check(&req.records, &req.hashes, &index, &staged);
                 match checked {
                     Ok(acks) => {
-                        for (r, a) in req.records.into_iter().zip(&acks) {
+                        for (i, (r, a)) in req.records.into_iter().zip(&acks).enumerate() {
                             if !a.duplicate {
-                                let h = content_hash(&r.payload);
-                                let leaf = if self.options.tamper_evidence {
-                                    beaconport_log::leaf_hash(at_ms, &r.id, &r.key, &r.payload)
-                                } else {
-                                    [0; 32]
+                                let h = req.hashes[i];
+                                let leaf = match req.digests.get(i) {
+                                    Some(d) => beaconport_log::leaf_hash_of_digest(at_ms, &r.id, &r.key, d),
+                                    None => [0; 32],
                                 };
                                 staged.insert(r.id, (a.position.0, h, leaf));
                                 leaves.push(leaf);
@@ -507,17 +517,17 @@ impl Writer {
     fn check(
         &self,
         records: &[Record],
+        hashes: &[u64],
         index: &HashMap<EventId, (u64, u64)>,
         staged: &HashMap<EventId, (u64, u64, Hash)>,
     ) -> Result<Vec<Appended>> {
         let mut local: HashMap<EventId, (u64, u64)> = HashMap::new();
         let mut next = self.next;
         let mut acks = Vec::with_capacity(records.len());
-        for r in records {
+        for (r, &h) in records.iter().zip(hashes) {
             if r.payload.len() > self.options.max_record_bytes {
                 return Err(Error::TooLarge { id: r.id, size: r.payload.len(), max: self.options.max_record_bytes });
             }
-            let h = content_hash(&r.payload);
             let found = local
                 .get(&r.id)
                 .copied()

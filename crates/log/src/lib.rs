@@ -102,9 +102,40 @@ pub fn payload_digest(payload: &[u8]) -> merkle::Hash {
     sha2::Sha256::digest(payload).into()
 }
 
-/// The leaf hash of a stored event.
+/// The leaf hash of a stored event: `merkle::leaf_hash(&leaf_input(..))`, hashed in place.
 pub fn leaf_hash(appended_at_ms: i64, id: &EventId, key: &str, payload: &[u8]) -> merkle::Hash {
-    merkle::leaf_hash(&leaf_input(appended_at_ms, id, key, &payload_digest(payload)))
+    leaf_hash_of_digest(appended_at_ms, id, key, &payload_digest(payload))
+}
+
+/// The leaf hash of a stored event whose payload digest ([`payload_digest`]) is known (a backend
+/// computes digests outside its single writer).
+pub fn leaf_hash_of_digest(appended_at_ms: i64, id: &EventId, key: &str, digest: &merkle::Hash) -> merkle::Hash {
+    use sha2::Digest;
+    let key = key.as_bytes();
+    let key = &key[..key.len().min(u16::MAX as usize)];
+    let mut h = sha2::Sha256::new();
+    h.update([0x00, LEAF_FORMAT]);
+    h.update(appended_at_ms.to_be_bytes());
+    h.update(id.as_bytes());
+    h.update((key.len() as u16).to_be_bytes());
+    h.update(key);
+    h.update(digest);
+    h.finalize().into()
+}
+
+#[cfg(test)]
+mod leaf_tests {
+    use super::*;
+
+    #[test]
+    fn leaf_hash_is_the_rfc_leaf_of_the_leaf_input() {
+        let id = EventId(uuid::Uuid::from_u128(42));
+        let payload = b"stored bytes";
+        assert_eq!(
+            leaf_hash(1_700_000_000_123, &id, "GMP/GMP-1", payload),
+            merkle::leaf_hash(&leaf_input(1_700_000_000_123, &id, "GMP/GMP-1", &payload_digest(payload)))
+        );
+    }
 }
 
 impl Entry {
