@@ -75,8 +75,11 @@ pub async fn build(log: Arc<dyn EventLog>, bound: Bound, hub_limit: usize) -> Re
 /// later may have been recorded earlier); bounds by position stand for ever.
 #[derive(Debug, Default)]
 pub struct Cache {
-    entries: Mutex<Vec<(Bound, Position, Arc<RwLock<Views>>)>>,
+    entries: Mutex<Vec<Kept>>,
 }
+
+/// Views kept: their bound, the log's head when they were built, the views.
+type Kept = (Bound, Position, Arc<RwLock<Views>>);
 
 /// Views kept for earlier bounds.
 const KEEP: usize = 4;
@@ -84,9 +87,7 @@ const KEEP: usize = 4;
 impl Cache {
     pub async fn get(&self, log: &Arc<dyn EventLog>, bound: Bound, hub_limit: usize) -> Result<Arc<RwLock<Views>>> {
         let head = log.head();
-        let fits = |(b, h, _): &(Bound, Position, Arc<RwLock<Views>>)| {
-            *b == bound && (matches!(bound, Bound::Position(_)) || *h == head)
-        };
+        let fits = |(b, h, _): &Kept| *b == bound && (matches!(bound, Bound::Position(_)) || *h == head);
         if let Some((_, _, v)) = self.entries.lock().iter().find(|e| fits(e)) {
             return Ok(v.clone());
         }
