@@ -244,6 +244,29 @@ impl SledLog {
             t.extend(leaves);
             t
         });
+        if let Some((size, root)) = read_checkpoint(&options.path)? {
+            if size > head {
+                return Err(Error::Corrupt {
+                    position: Position(head),
+                    reason: format!(
+                        "the log had stored {size} events but now holds {head}: the storage engine dropped the rest \
+                         (a damaged file?); run `beaconport verify` against a saved tree head and restore from a \
+                         backup; nothing was written"
+                    ),
+                });
+            }
+            if let (Some(t), Some(root)) = (&tree, root) {
+                if t.root(size).ok() != Some(root) {
+                    return Err(Error::Corrupt {
+                        position: Position(0),
+                        reason: format!(
+                            "the first {size} stored events no longer hash to the root checkpointed when they were \
+                             stored: the log was altered; run `beaconport verify` to find where"
+                        ),
+                    });
+                }
+            }
+        }
         let inner = Arc::new(Inner {
             tree,
             db,
@@ -263,7 +286,8 @@ impl SledLog {
             .name("sled-log-indexer".into())
             .spawn(move || indexer.run(nudged))
             .map_err(|e| storage("starting indexer thread", e))?;
-        let writer = Writer { inner: inner.clone(), options, next: head, failed: None, nudge };
+        let checkpointed = (std::time::Instant::now(), head);
+        let writer = Writer { inner: inner.clone(), options, next: head, failed: None, nudge, checkpointed };
         let handle = std::thread::Builder::new()
             .name("sled-log-writer".into())
             .spawn(move || writer.run(rx))
@@ -412,6 +436,8 @@ struct Writer {
     failed: Option<String>,
     /// Wakes the indexer when enough ids are waiting.
     nudge: mpsc::Sender<()>,
+    /// When the last checkpoint was written, and the size it covered.
+    checkpointed: (std::time::Instant, u64),
 }
 
 impl Writer {
@@ -432,8 +458,26 @@ impl Writer {
             if self.inner.unindexed.lock().len() >= self.options.index_chunk {
                 let _ = self.nudge.send(());
             }
+            if self.checkpointed.0.elapsed() >= CHECKPOINT_EVERY {
+                self.checkpoint();
+            }
         }
+        self.checkpoint();
         debug!("sled log writer stopped");
+    }
+
+    /// Records the number of events stored (and the tree's root over them) outside sled, so
+    /// that a reopen notices if sled's recovery drops stored events (it treats a damaged record
+    /// as the end of its log) or if stored events no longer hash to what they did.
+    fn checkpoint(&mut self) {
+        if self.failed.is_some() || self.next == self.checkpointed.1 {
+            return;
+        }
+        let root = self.inner.tree.as_ref().and_then(|t| t.root(self.next).ok());
+        match write_checkpoint(&self.inner.path, self.next, root) {
+            Ok(()) => self.checkpointed = (std::time::Instant::now(), self.next),
+            Err(e) => warn!(error = %e, "writing the log's checkpoint failed; retried at the next commit"),
+        }
     }
 
     fn commit(&mut self, group: Vec<Request>) {
@@ -605,6 +649,51 @@ struct Unindexed {
     id: EventId,
     hash: u64,
     leaf: Hash,
+}
+
+/// How often the writer records its checkpoint (at most; only when events were added).
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+/// The checkpoint file, beside sled's own files.
+const CHECKPOINT_FILE: &str = "beaconport-checkpoint";
+
+/// Writes the checkpoint atomically (a new file renamed over the old one, both synced).
+fn write_checkpoint(dir: &Path, size: u64, root: Option<Hash>) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = dir.join(format!("{CHECKPOINT_FILE}.tmp"));
+    let mut f = std::fs::File::create(&tmp)?;
+    let root = root.map(|r| r.iter().map(|b| format!("{b:02x}")).collect::<String>()).unwrap_or_default();
+    write!(f, "beaconport checkpoint v1\nevents {size}\nroot {root}\n")?;
+    f.sync_all()?;
+    std::fs::rename(&tmp, dir.join(CHECKPOINT_FILE))?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// Reads the checkpoint, if there is one: (events, root).
+fn read_checkpoint(dir: &Path) -> Result<Option<(u64, Option<Hash>)>> {
+    let path = dir.join(CHECKPOINT_FILE);
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(storage(&format!("reading {}", path.display()), e)),
+    };
+    let bad = || Error::Corrupt { position: Position(0), reason: format!("{} is not a checkpoint", path.display()) };
+    let mut lines = text.lines();
+    if lines.next() != Some("beaconport checkpoint v1") {
+        return Err(bad());
+    }
+    let size = lines.next().and_then(|l| l.strip_prefix("events ")).and_then(|n| n.parse().ok()).ok_or_else(bad)?;
+    let root = match lines.next().and_then(|l| l.strip_prefix("root ")) {
+        Some("") => None,
+        Some(hex) if hex.len() == 64 => {
+            let mut r = [0u8; 32];
+            for (i, b) in r.iter_mut().enumerate() {
+                *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
+            }
+            Some(r)
+        }
+        _ => return Err(bad()),
+    };
+    Ok(Some((size, root)))
 }
 
 fn request_bytes(r: &Request) -> usize {
@@ -954,6 +1043,26 @@ mod tests {
             let (position, why) = report.first_difference.clone().expect("damage found");
             assert_eq!(position, target, "{why}");
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_log_that_lost_or_changed_stored_events_refuses_to_open() {
+        let dir = tempfile::tempdir().unwrap();
+        signed_log(dir.path()).await;
+        // Intact: opens, and a reopen after more appends too.
+        SledLog::open(Options::new(dir.path())).unwrap().close();
+        // A byte flipped inside event 1234: sled drops (or refuses) what follows the damage, and
+        // the log, remembering how many events it had stored, refuses to open rather than serve
+        // (and append after) a shortened history.
+        let db = dir.path().join("db");
+        let mut bytes = std::fs::read(&db).unwrap();
+        let needle = b"payload-01234-";
+        let at = bytes.windows(needle.len()).position(|w| w == needle).unwrap();
+        bytes[at + needle.len() + 3] ^= 0x01;
+        std::fs::write(&db, &bytes).unwrap();
+        let err = SledLog::open(Options::new(dir.path())).unwrap_err();
+        assert!(matches!(err, Error::Corrupt { .. } | Error::Storage(_)), "{err}");
+        assert!(err.to_string().contains("2000") || err.to_string().contains("corrupt"), "{err}");
     }
 
     #[tokio::test]
