@@ -186,6 +186,8 @@ pub async fn run(a: AuditBenchArgs) -> Result<ExitCode> {
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM)?;
     child.wait()?;
 
+    let (recorded, unrecorded, calls, consultations) = consultation_latency(a.seed, a.proofs.min(1000)).await?;
+
     let ms = |h: &Histogram<u64>, q: f64| h.value_at_quantile(q) as f64 / 1000.0;
     println!();
     println!("ingest over gRPC, both servers fed at once, medians of {} rounds of {n} events each:", a.rounds);
@@ -226,5 +228,99 @@ pub async fn run(a: AuditBenchArgs) -> Result<ExitCode> {
         ms(&consistency, 0.99),
         a.proofs
     );
+    println!(
+        "linked suspects (2 hops) over gRPC on the synthetic national scenario, 4 investigators at once, each call \
+         recorded in the ledger before its answer: p50 {:.2} ms, p99 {:.2} ms ({calls} calls, {consultations} \
+         consultations recorded); ViewStatus over the same connections, not recorded: p50 {:.2} ms, p99 {:.2} ms",
+        ms(&recorded, 0.5),
+        ms(&recorded, 0.99),
+        ms(&unrecorded, 0.5),
+        ms(&unrecorded, 0.99)
+    );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The consultation log's cost on queries: a server with its views over the synthetic national
+/// scenario, four investigators asking linked suspects at once (each call appends its record,
+/// flushed, before the answer), against `ViewStatus` (not recorded) over the same connections.
+async fn consultation_latency(seed: u64, calls: usize) -> Result<(Histogram<u64>, Histogram<u64>, usize, u64)> {
+    let dir = tempfile::tempdir()?;
+    let exe = std::env::current_exe().context("locating the beaconport binary")?;
+    let (mut child, url) = crate::serve::spawn_process_with(&exe, &dir.path().join("data"), &[])?;
+    let scenario = tokio::task::spawn_blocking(move || {
+        beaconport_synth::generate(&beaconport_synth::Options { seed, ..Default::default() })
+    })
+    .await?;
+    let events: Vec<_> = scenario.events.iter().map(beaconport_proto::event_to_pb).collect();
+    let channel = client::channel(&url).await?;
+    let mut ingest = client::ingest(channel.clone());
+    let mut head = 0;
+    for chunk in events.chunks(500) {
+        let acks = ingest.publish(api::PublishRequest { events: chunk.to_vec() }).await?.into_inner().acks;
+        head = acks.last().map_or(head, |a| a.position + 1);
+    }
+    let mut q = client::query(channel.clone());
+    let ctx = |min_position| {
+        Some(api::QueryContext { purpose: "bench: consultation cost".into(), min_position, wait_ms: 120_000, as_of: None })
+    };
+    let mut export = q
+        .export_mentions(api::ExportMentionsRequest { context: ctx(head), ..Default::default() })
+        .await?
+        .into_inner();
+    let mut persons = Vec::new();
+    while let Some(row) = export.next().await {
+        persons.push(row?.person_id);
+    }
+    persons.sort();
+    persons.dedup();
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let picks: Vec<String> = (0..calls).map(|_| persons[rng.gen_range(0..persons.len())].clone()).collect();
+    let mut tasks = Vec::new();
+    for share in picks.chunks(calls.div_ceil(4)) {
+        let share = share.to_vec();
+        let mut q = client::query(client::channel(&url).await?);
+        tasks.push(tokio::spawn(async move {
+            let mut rec = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+            let mut unrec = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+            for person_id in share {
+                let t = Instant::now();
+                q.linked_suspects(api::LinkedSuspectsRequest {
+                    context: ctx(0),
+                    person_id,
+                    max_hops: 2,
+                    page_size: 20,
+                    ..Default::default()
+                })
+                .await?;
+                rec.record(t.elapsed().as_micros().max(1) as u64)?;
+                let t = Instant::now();
+                q.view_status(api::ViewStatusRequest { digest: false, as_of: None }).await?;
+                unrec.record(t.elapsed().as_micros().max(1) as u64)?;
+            }
+            anyhow::Ok((rec, unrec))
+        }));
+    }
+    let mut rec = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    let mut unrec = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3)?;
+    for t in tasks {
+        let (r, u) = t.await??;
+        rec.add(r)?;
+        unrec.add(u)?;
+    }
+    // Every call left exactly one record.
+    let mut status;
+    loop {
+        status = q.view_status(api::ViewStatusRequest { digest: false, as_of: None }).await?.into_inner();
+        if status.applied >= status.log_head {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let consultations = status.consultations;
+    if consultations != calls as u64 + 1 {
+        bail!("{consultations} consultations recorded for {} calls", calls + 1);
+    }
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM)?;
+    child.wait()?;
+    Ok((rec, unrec, calls, consultations))
 }
