@@ -73,8 +73,9 @@ impl EventLog for MemoryLog {
         st.by_id.extend(staged);
         self.tree.extend(leaves);
         let head = Position(st.entries.len() as u64);
-        drop(st);
+        // Announced under the lock: two appends announcing out of order would move the head back.
         self.head.send_replace(head);
+        drop(st);
         Ok(acks)
     }
 

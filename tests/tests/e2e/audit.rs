@@ -177,6 +177,39 @@ async fn every_query_call_is_recorded_exactly_once_before_its_answer() {
         .collect();
     assert_eq!(recorded.len(), 7, "the warm-up search and the six calls");
 
+    // What did the investigator see? The views as of the record's position answer the same call
+    // with the same answer, even after the picture has changed.
+    let seen = q
+        .get_person(named(api::GetPersonRequest { context: ctx("op hawk: dossier"), person_id: person.clone() }, who))
+        .await
+        .unwrap()
+        .into_inner();
+    let more = scenario_events(32);
+    publish_all(&server, &more).await;
+    caught_up(&server).await;
+    let record = consultations(&server, api::ListConsultationsRequest { principal: who.into(), ..Default::default() })
+        .await
+        .into_iter()
+        .find(|c| c.consultation.as_ref().unwrap().call == "QueryService/GetPerson")
+        .unwrap();
+    let then = q
+        .get_person(named(
+            api::GetPersonRequest {
+                context: as_of(api::as_of::Bound::Position(record.consultation.as_ref().unwrap().views_position)),
+                person_id: person.clone(),
+            },
+            "auditor-7",
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(then, seen, "the views as of the consultation show what the investigator was shown");
+    let audited =
+        consultations(&server, api::ListConsultationsRequest { principal: "auditor-7".into(), ..Default::default() })
+            .await;
+    assert_eq!(audited.len(), 1);
+    assert!(audited[0].consultation.as_ref().unwrap().as_of.starts_with("position "));
+
     // By person: the consultations that disclosed them (search, dossier, links, network, export).
     let about =
         consultations(&server, api::ListConsultationsRequest { person_id: person.clone(), ..Default::default() }).await;
