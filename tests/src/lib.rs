@@ -101,26 +101,7 @@ pub fn scenario_events(seed: u64) -> Vec<pb::Event> {
 
 /// The kind of a wire event.
 pub fn kind_of(e: &pb::Event) -> EventKind {
-    use pb::body::Kind as K;
-    match e.body.as_ref().and_then(|b| b.kind.as_ref()).expect("body") {
-        K::CaseOpened(_) => EventKind::CaseOpened,
-        K::PersonRecorded(_) => EventKind::PersonRecorded,
-        K::OffenceRecorded(_) => EventKind::OffenceRecorded,
-        K::IdentifierObserved(_) => EventKind::IdentifierObserved,
-        K::LocationObserved(_) => EventKind::LocationObserved,
-        K::InterviewRecorded(_) => EventKind::InterviewRecorded,
-        K::StatementTaken(_) => EventKind::StatementTaken,
-        K::DecisionRecorded(_) => EventKind::DecisionRecorded,
-        K::CaseReferred(_) => EventKind::CaseReferred,
-        K::IndependentReviewRecorded(_) => EventKind::IndependentReviewRecorded,
-        K::TravelRiskNoted(_) => EventKind::TravelRiskNoted,
-        K::FlagApplied(_) => EventKind::FlagApplied,
-        K::FlagRemoved(_) => EventKind::FlagRemoved,
-        K::RecordCorrected(_) => EventKind::RecordCorrected,
-        K::RecordRetracted(_) => EventKind::RecordRetracted,
-        K::LinkDecided(_) => EventKind::LinkDecided,
-        K::ConsultationRecorded(_) => EventKind::ConsultationRecorded,
-    }
+    beaconport_proto::kind_of(e.body.as_ref().and_then(|b| b.kind.as_ref()).expect("body"))
 }
 
 /// One valid event of every kind a force may publish, from the synthetic scenario.

@@ -10,10 +10,8 @@ use std::sync::Arc;
 
 use beaconport_domain::Position;
 use beaconport_log::EventLog;
-use beaconport_proto::pb;
 use beaconport_views::{Bound, Views};
 use parking_lot::{Mutex, RwLock};
-use prost::Message;
 
 use crate::{Error, Result};
 
@@ -42,11 +40,7 @@ pub async fn build(log: Arc<dyn EventLog>, bound: Bound, hub_limit: usize) -> Re
                         continue;
                     }
                 }
-                let decoded =
-                    pb::event::Event::decode(e.payload.as_ref()).map_err(|err| err.to_string()).and_then(|p| {
-                        beaconport_proto::decode_stored(p).map_err(|errs| format!("{} problems", errs.len()))
-                    });
-                match decoded {
+                match beaconport_proto::decode_stored_bytes(&e.payload) {
                     Ok(ev) => {
                         if let Bound::RecordedAt(t) = bound {
                             if ev.recorded_at > t {

@@ -10,9 +10,7 @@ use std::time::{Duration, Instant};
 
 use beaconport_domain::{reference, Position};
 use beaconport_log::EventLog;
-use beaconport_proto::pb;
 use parking_lot::RwLock;
-use prost::Message;
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
@@ -214,10 +212,7 @@ async fn read_ahead(
             let mut events = Vec::with_capacity(entries.len());
             let mut skipped = Vec::new();
             for e in entries {
-                match pb::event::Event::decode(e.payload.as_ref())
-                    .map_err(|err| err.to_string())
-                    .and_then(|p| beaconport_proto::decode_stored(p).map_err(|errs| format!("{} problems", errs.len())))
-                {
+                match beaconport_proto::decode_stored_bytes(&e.payload) {
                     Ok(ev) => events.push((e.position, ev, Some(e.payload))),
                     Err(why) => skipped.push((e.position, why)),
                 }

@@ -39,4 +39,4 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "
 pub mod convert;
 pub mod stored;
 
-pub use convert::{decode_batch, decode_event, decode_stored, event_to_pb};
+pub use convert::{decode_batch, decode_event, decode_stored, decode_stored_bytes, event_to_pb, kind_of};

@@ -103,7 +103,7 @@ impl ReplayFilter {
         // Kinds and recording times are inside the event.
         let Ok(ev) = pb::Event::decode(e.payload.as_ref()) else { return true };
         if !self.kinds.is_empty() {
-            let kind = ev.body.as_ref().and_then(|b| b.kind.as_ref()).map(kind_of);
+            let kind = ev.body.as_ref().and_then(|b| b.kind.as_ref()).map(beaconport_proto::kind_of);
             if !kind.is_some_and(|k| self.kinds.contains(&k)) {
                 return false;
             }
@@ -115,29 +115,6 @@ impl ReplayFilter {
             }
         }
         true
-    }
-}
-
-fn kind_of(k: &pb::body::Kind) -> EventKind {
-    use pb::body::Kind as K;
-    match k {
-        K::CaseOpened(_) => EventKind::CaseOpened,
-        K::PersonRecorded(_) => EventKind::PersonRecorded,
-        K::OffenceRecorded(_) => EventKind::OffenceRecorded,
-        K::IdentifierObserved(_) => EventKind::IdentifierObserved,
-        K::LocationObserved(_) => EventKind::LocationObserved,
-        K::InterviewRecorded(_) => EventKind::InterviewRecorded,
-        K::StatementTaken(_) => EventKind::StatementTaken,
-        K::DecisionRecorded(_) => EventKind::DecisionRecorded,
-        K::CaseReferred(_) => EventKind::CaseReferred,
-        K::IndependentReviewRecorded(_) => EventKind::IndependentReviewRecorded,
-        K::TravelRiskNoted(_) => EventKind::TravelRiskNoted,
-        K::FlagApplied(_) => EventKind::FlagApplied,
-        K::FlagRemoved(_) => EventKind::FlagRemoved,
-        K::RecordCorrected(_) => EventKind::RecordCorrected,
-        K::RecordRetracted(_) => EventKind::RecordRetracted,
-        K::LinkDecided(_) => EventKind::LinkDecided,
-        K::ConsultationRecorded(_) => EventKind::ConsultationRecorded,
     }
 }
 
