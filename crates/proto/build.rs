@@ -13,6 +13,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         root.join("beaconport/api/v1/ingest.proto"),
         root.join("beaconport/api/v1/query.proto"),
         root.join("beaconport/api/v1/audit.proto"),
+        root.join("beaconport/api/v1/review.proto"),
     ];
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());

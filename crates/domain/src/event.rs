@@ -39,6 +39,9 @@ pub enum Body {
     RecordRetracted(RecordRetracted),
     LinkDecided(LinkDecided),
     ConsultationRecorded(ConsultationRecorded),
+    ReviewStarted(ReviewStarted),
+    AvenueActioned(AvenueActioned),
+    ReviewConcluded(ReviewConcluded),
 }
 
 /// The kinds of event, for filters and counts.
@@ -61,10 +64,13 @@ pub enum EventKind {
     RecordRetracted,
     LinkDecided,
     ConsultationRecorded,
+    ReviewStarted,
+    AvenueActioned,
+    ReviewConcluded,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 17] = [
+    pub const ALL: [EventKind; 20] = [
         EventKind::CaseOpened,
         EventKind::PersonRecorded,
         EventKind::OffenceRecorded,
@@ -82,6 +88,9 @@ impl EventKind {
         EventKind::RecordRetracted,
         EventKind::LinkDecided,
         EventKind::ConsultationRecorded,
+        EventKind::ReviewStarted,
+        EventKind::AvenueActioned,
+        EventKind::ReviewConcluded,
     ];
 
     /// The kind named `name` (as [`EventKind::name`] gives it).
@@ -114,6 +123,9 @@ impl EventKind {
             EventKind::RecordRetracted => "record_retracted",
             EventKind::LinkDecided => "link_decided",
             EventKind::ConsultationRecorded => "consultation_recorded",
+            EventKind::ReviewStarted => "review_started",
+            EventKind::AvenueActioned => "avenue_actioned",
+            EventKind::ReviewConcluded => "review_concluded",
         }
     }
 }
@@ -138,6 +150,9 @@ impl Body {
             Body::RecordRetracted(_) => EventKind::RecordRetracted,
             Body::LinkDecided(_) => EventKind::LinkDecided,
             Body::ConsultationRecorded(_) => EventKind::ConsultationRecorded,
+            Body::ReviewStarted(_) => EventKind::ReviewStarted,
+            Body::AvenueActioned(_) => EventKind::AvenueActioned,
+            Body::ReviewConcluded(_) => EventKind::ReviewConcluded,
         }
     }
 }
@@ -494,4 +509,73 @@ pub struct ConsultationRecorded {
     pub outcome: String,
     /// The bound, when the views asked were those of an earlier time.
     pub as_of: String,
+}
+
+/// The national review took up a case from its queue. The envelope names the reviewed case (its
+/// force and reference); `recorded_by` is the reviewer's pseudonymous id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewStarted {
+    /// The review programme (for example the national NFA review).
+    pub programme: String,
+    pub started_on: NaiveDate,
+    pub note: String,
+}
+
+/// What a reviewer did about one avenue the queue listed as left open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AvenueAction {
+    /// Taken up: the avenue is being followed now.
+    Pursued,
+    /// Followed to its end: it yielded what it could.
+    Completed,
+    /// Looked at and cannot be followed (the victim declines again, the phone is gone).
+    NotPossible,
+}
+
+impl AvenueAction {
+    pub fn name(self) -> &'static str {
+        match self {
+            AvenueAction::Pursued => "pursued",
+            AvenueAction::Completed => "completed",
+            AvenueAction::NotPossible => "not possible",
+        }
+    }
+}
+
+/// A reviewer actioned an avenue of the case, named by its id in the queue
+/// (`victim_not_heard:V2`, see `review::Avenue::id`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AvenueActioned {
+    pub avenue: String,
+    pub action: AvenueAction,
+    pub actioned_on: NaiveDate,
+    pub note: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ReviewConclusion {
+    /// The decision of no further action stands.
+    DecisionUpheld,
+    /// The case goes back to the force to investigate again.
+    Reinvestigate,
+    /// The file goes to the prosecutor for a charging decision.
+    ReferredToProsecutor,
+}
+
+impl ReviewConclusion {
+    pub fn name(self) -> &'static str {
+        match self {
+            ReviewConclusion::DecisionUpheld => "decision upheld",
+            ReviewConclusion::Reinvestigate => "reinvestigate",
+            ReviewConclusion::ReferredToProsecutor => "referred to prosecutor",
+        }
+    }
+}
+
+/// The national review concluded its review of the case: it leaves the queue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewConcluded {
+    pub conclusion: ReviewConclusion,
+    pub concluded_on: NaiveDate,
+    pub summary: String,
 }

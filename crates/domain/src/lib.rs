@@ -10,6 +10,7 @@ pub mod event;
 pub mod ids;
 pub mod reference;
 pub mod resolution;
+pub mod review;
 pub mod rules;
 pub mod validate;
 

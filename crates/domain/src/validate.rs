@@ -293,6 +293,22 @@ fn check_body(e: &Event, body: &Body, p: &str, ctx: &Context, ck: &mut Checker) 
             }
             ck.required_text(format_args!("{p}.reason"), &l.reason, MAX_TEXT);
         }
+        Body::ReviewStarted(r) => {
+            ck.required_text(format_args!("{p}.programme"), &r.programme, MAX_SHORT_TEXT);
+            ck.not_future_date(format_args!("{p}.started_on"), r.started_on, ctx);
+            ck.text(format_args!("{p}.note"), &r.note, MAX_TEXT);
+        }
+        Body::AvenueActioned(a) => {
+            if let Err(reason) = crate::review::Avenue::parse_id(&a.avenue) {
+                ck.fail(format_args!("{p}.avenue"), reason);
+            }
+            ck.not_future_date(format_args!("{p}.actioned_on"), a.actioned_on, ctx);
+            ck.text(format_args!("{p}.note"), &a.note, MAX_TEXT);
+        }
+        Body::ReviewConcluded(r) => {
+            ck.not_future_date(format_args!("{p}.concluded_on"), r.concluded_on, ctx);
+            ck.required_text(format_args!("{p}.summary"), &r.summary, MAX_TEXT);
+        }
         Body::ConsultationRecorded(c) => {
             ck.required_text(format_args!("{p}.principal"), &c.principal, MAX_SHORT_TEXT);
             ck.required_text(format_args!("{p}.role"), &c.role, MAX_SHORT_TEXT);

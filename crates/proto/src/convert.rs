@@ -530,6 +530,32 @@ fn decode_body(b: pb::Body, prefix: &str, ck: &mut Checker) -> Option<d::Body> {
             });
             d::Body::LinkDecided(d::LinkDecided { a: a?, b: b?, decision: decision?, reason: l.reason })
         }
+        K::ReviewStarted(r) => {
+            let on = ck.take(f("review_started", "started_on"), rules::parse_date(&r.started_on));
+            d::Body::ReviewStarted(d::ReviewStarted { programme: r.programme, started_on: on?, note: r.note })
+        }
+        K::AvenueActioned(a) => {
+            let k = "avenue_actioned";
+            let on = ck.take(f(k, "actioned_on"), rules::parse_date(&a.actioned_on));
+            let action = req_enum(ck, f(k, "action"), a.action, |v: pb::AvenueAction| match v {
+                pb::AvenueAction::Unspecified => None,
+                pb::AvenueAction::Pursued => Some(d::AvenueAction::Pursued),
+                pb::AvenueAction::Completed => Some(d::AvenueAction::Completed),
+                pb::AvenueAction::NotPossible => Some(d::AvenueAction::NotPossible),
+            });
+            d::Body::AvenueActioned(d::AvenueActioned { avenue: a.avenue, action: action?, actioned_on: on?, note: a.note })
+        }
+        K::ReviewConcluded(r) => {
+            let k = "review_concluded";
+            let on = ck.take(f(k, "concluded_on"), rules::parse_date(&r.concluded_on));
+            let conclusion = req_enum(ck, f(k, "conclusion"), r.conclusion, |v: pb::ReviewConclusion| match v {
+                pb::ReviewConclusion::Unspecified => None,
+                pb::ReviewConclusion::DecisionUpheld => Some(d::ReviewConclusion::DecisionUpheld),
+                pb::ReviewConclusion::Reinvestigate => Some(d::ReviewConclusion::Reinvestigate),
+                pb::ReviewConclusion::ReferredToProsecutor => Some(d::ReviewConclusion::ReferredToProsecutor),
+            });
+            d::Body::ReviewConcluded(d::ReviewConcluded { conclusion: conclusion?, concluded_on: on?, summary: r.summary })
+        }
         K::ConsultationRecorded(c) => d::Body::ConsultationRecorded(d::ConsultationRecorded {
             principal: c.principal,
             role: c.role,
@@ -772,6 +798,30 @@ pub fn body_to_pb(b: &d::Body) -> pb::Body {
             reason: l.reason.clone(),
         }),
         d::Body::ConsultationRecorded(c) => K::ConsultationRecorded(consultation_to_pb(c)),
+        d::Body::ReviewStarted(r) => K::ReviewStarted(pb::ReviewStarted {
+            programme: r.programme.clone(),
+            started_on: r.started_on.to_string(),
+            note: r.note.clone(),
+        }),
+        d::Body::AvenueActioned(a) => K::AvenueActioned(pb::AvenueActioned {
+            avenue: a.avenue.clone(),
+            action: match a.action {
+                d::AvenueAction::Pursued => pb::AvenueAction::Pursued,
+                d::AvenueAction::Completed => pb::AvenueAction::Completed,
+                d::AvenueAction::NotPossible => pb::AvenueAction::NotPossible,
+            } as i32,
+            actioned_on: a.actioned_on.to_string(),
+            note: a.note.clone(),
+        }),
+        d::Body::ReviewConcluded(r) => K::ReviewConcluded(pb::ReviewConcluded {
+            conclusion: match r.conclusion {
+                d::ReviewConclusion::DecisionUpheld => pb::ReviewConclusion::DecisionUpheld,
+                d::ReviewConclusion::Reinvestigate => pb::ReviewConclusion::Reinvestigate,
+                d::ReviewConclusion::ReferredToProsecutor => pb::ReviewConclusion::ReferredToProsecutor,
+            } as i32,
+            concluded_on: r.concluded_on.to_string(),
+            summary: r.summary.clone(),
+        }),
     };
     pb::Body { kind: Some(kind) }
 }
@@ -816,6 +866,9 @@ pub fn kind_of(k: &pb::body::Kind) -> d::EventKind {
         K::RecordRetracted(_) => E::RecordRetracted,
         K::LinkDecided(_) => E::LinkDecided,
         K::ConsultationRecorded(_) => E::ConsultationRecorded,
+        K::ReviewStarted(_) => E::ReviewStarted,
+        K::AvenueActioned(_) => E::AvenueActioned,
+        K::ReviewConcluded(_) => E::ReviewConcluded,
     }
 }
 

@@ -22,6 +22,7 @@ mod error;
 mod ingest;
 mod logsvc;
 mod query;
+mod review;
 
 pub use audit::{check_inclusion, head_from_pb, head_to_pb, Audit};
 pub use consult::{Caller, PRINCIPAL_HEADER, ROLE_HEADER};
@@ -29,6 +30,11 @@ pub use error::{status, Error, Result};
 pub use ingest::Ingest;
 pub use logsvc::LogReader;
 pub use query::Query;
+pub use review::{ReviewApi, INSPECTORATE_FLAGGED_SHARE};
+pub mod review_answers {
+    //! The review's answers as the API gives them, for the CLI's offline report and tests.
+    pub use crate::review::{force_quality, item, quality, queue, review_case, risk_item};
+}
 
 /// How the gRPC server runs.
 #[derive(Debug, Clone)]
@@ -80,16 +86,17 @@ pub async fn serve(
 
     // IngestService is served through its wire view (events as raw bytes); see `ingest`.
     let projector_for_audit = projector.clone();
-    let query = projector.map(|p| {
-        api::query_service_server::QueryServiceServer::new(Query::new(
-            p,
-            Ingest::new(log.clone()),
-            &options.ledger_force,
-        ))
-        .max_encoding_message_size(options.max_message_bytes)
+    let query = projector.map(|p| Query::new(p, Ingest::new(log.clone()), &options.ledger_force));
+    let review = query.clone().map(|q| {
+        api::review_service_server::ReviewServiceServer::new(ReviewApi::new(q))
+            .max_encoding_message_size(options.max_message_bytes)
+    });
+    let query = query.map(|q| {
+        api::query_service_server::QueryServiceServer::new(q).max_encoding_message_size(options.max_message_bytes)
     });
     if query.is_some() {
         health.set_serving::<api::query_service_server::QueryServiceServer<Query>>().await;
+        health.set_serving::<api::review_service_server::ReviewServiceServer<ReviewApi>>().await;
     }
     let ingest = wire::ingest_service_server::IngestServiceServer::new(Ingest::new(log.clone()))
         .max_decoding_message_size(options.max_message_bytes)
@@ -117,6 +124,7 @@ pub async fn serve(
         .add_service(reader)
         .add_service(audit)
         .add_optional_service(query)
+        .add_optional_service(review)
         // No Nagle: acknowledgements are small and latency-bound (40 ms delayed-ACK stalls).
         .serve_with_incoming_shutdown(TcpIncoming::from(listener).with_nodelay(Some(true)), shutdown)
         .await

@@ -40,9 +40,9 @@ impl std::fmt::Debug for Query {
 }
 
 /// A call admitted: its purpose, and the views it asks (live, or as of a bound).
-struct Admitted {
-    purpose: String,
-    as_of: Option<Bound>,
+pub(crate) struct Admitted {
+    pub(crate) purpose: String,
+    pub(crate) as_of: Option<Bound>,
 }
 
 impl Query {
@@ -52,8 +52,18 @@ impl Query {
         Self { projector, ingest, recorder }
     }
 
+    /// The live views.
+    pub(crate) fn live_views(&self) -> Arc<RwLock<Views>> {
+        self.projector.views()
+    }
+
+    /// Where the service appends what callers record.
+    pub(crate) fn ingest(&self) -> &Ingest {
+        &self.ingest
+    }
+
     /// Checks the purpose and the bound, and waits for `min_position` (live views only).
-    async fn admit(&self, ctx: Option<&api::QueryContext>) -> Result<Admitted> {
+    pub(crate) async fn admit(&self, ctx: Option<&api::QueryContext>) -> Result<Admitted> {
         let Some(ctx) = ctx else {
             return Err(bad("context.purpose", "is required: say why you ask (an operation name or a reason)"));
         };
@@ -87,7 +97,7 @@ impl Query {
     /// Answers one admitted call: runs `f` over the views (on the blocking pool: queries walk
     /// graphs), records the consultation with what the answer disclosed, and only then returns
     /// the answer. A failed answer is recorded too (what was asked, and that nothing was told).
-    async fn answer<R: serde::Serialize, T: Discloses + Send + 'static>(
+    pub(crate) async fn answer<R: serde::Serialize, T: Discloses + Send + 'static>(
         &self,
         caller: Caller,
         call: &'static str,
@@ -144,11 +154,11 @@ fn parse_bound(a: &api::AsOf) -> Result<Bound> {
     }
 }
 
-fn bad(field: &str, reason: &str) -> Error {
+pub(crate) fn bad(field: &str, reason: &str) -> Error {
     Error::BadRequest { field: field.to_string(), reason: reason.to_string() }
 }
 
-fn page(size: u32, token: &str) -> Result<(usize, usize)> {
+pub(crate) fn page(size: u32, token: &str) -> Result<(usize, usize)> {
     let size = if size == 0 { DEFAULT_PAGE } else { (size as usize).min(MAX_PAGE) };
     let offset = if token.is_empty() {
         0
@@ -158,7 +168,7 @@ fn page(size: u32, token: &str) -> Result<(usize, usize)> {
     Ok((offset, size))
 }
 
-fn next_token(offset: usize, size: usize, total: usize) -> String {
+pub(crate) fn next_token(offset: usize, size: usize, total: usize) -> String {
     if offset + size < total {
         (offset + size).to_string()
     } else {
@@ -632,7 +642,7 @@ pub fn network(v: &Views, summary: &beaconport_views::graph::NetworkSummary, nod
     }
 }
 
-fn summary_name(v: &Views, p: PersonId) -> String {
+pub(crate) fn summary_name(v: &Views, p: PersonId) -> String {
     summary(v, p).display_name
 }
 

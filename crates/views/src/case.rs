@@ -91,6 +91,19 @@ pub struct Case {
     /// Identifiers observed in the case and tied to no person.
     pub loose_identifiers: Vec<Identifier>,
     pub link_decisions: Vec<d::LinkDecided>,
+    /// The national review's record of its work on the case, in log order.
+    pub review_log: Vec<ReviewStep>,
+    /// Position of the last event that changed the case (folded, corrected or retracted), so
+    /// views derived per case know when to derive it again.
+    pub changed: Position,
+}
+
+/// One step of the national review's work on a case.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewStep {
+    pub position: Position,
+    pub reviewer: String,
+    pub body: Body,
 }
 
 impl Case {
@@ -113,6 +126,8 @@ impl Case {
             flags: Vec::new(),
             loose_identifiers: Vec::new(),
             link_decisions: Vec::new(),
+            review_log: Vec::new(),
+            changed: Position(0),
         }
     }
 
@@ -197,12 +212,16 @@ impl Case {
             }
             Body::FlagRemoved(f) => self.flags.retain(|(fl, p)| !(*fl == f.flag && *p == f.person_ref)),
             Body::LinkDecided(l) => self.link_decisions.push(l.clone()),
+            Body::ReviewStarted(_) | Body::AvenueActioned(_) | Body::ReviewConcluded(_) => {
+                self.review_log.push(ReviewStep { position, reviewer: event.recorded_by.clone(), body: event.body.clone() })
+            }
             // Corrections and retractions change the file itself; the views handle them.
             Body::RecordCorrected(_) | Body::RecordRetracted(_) => return,
             // Consultations belong to no case: the views keep them apart.
             Body::ConsultationRecorded(_) => return,
         }
         self.events.push(Effective { position, id: event.id, encoded });
+        self.changed = self.changed.max(position);
     }
 
     /// Replaces, in place, the record of a person whose latest record is the event `target`
@@ -230,6 +249,7 @@ impl Case {
         e.position = position;
         m.person = replacement.clone();
         m.position = position;
+        self.changed = self.changed.max(position);
         m.places.retain(|pl| pl.source != "address");
         for a in &replacement.addresses {
             if let Some(pl) = address_place(a) {

@@ -13,6 +13,7 @@ use std::time::Duration;
 pub mod case;
 pub mod consultations;
 pub mod graph;
+pub mod review;
 pub mod views;
 
 pub use views::{Counts, Views};

@@ -76,6 +76,8 @@ pub struct Views {
     pub codec: Codec,
     /// Every query the ledger answered (the consultation log).
     pub consultations: Consultations,
+    /// The review's views, derived when asked (see [`Views::review`]).
+    pub(crate) review_cache: parking_lot::Mutex<crate::review::Cache>,
 }
 
 /// Counts of the costly steps of applying events.
@@ -135,6 +137,7 @@ impl Views {
             pending: BTreeMap::new(),
             pending_model: None,
             consultations: Consultations::default(),
+            review_cache: Default::default(),
         }
     }
 
@@ -262,7 +265,7 @@ impl Views {
                 }
                 let replacement = (*c.replacement).clone();
                 let mut refs = persons_named(&replacement);
-                self.rewrite(target, |file| {
+                self.rewrite(target, position, |file| {
                     if let Some(e) = file.iter_mut().find(|e| e.id == target) {
                         if let Some(mut old) = e.event(&codec) {
                             refs.extend(persons_named(&old.body));
@@ -276,7 +279,7 @@ impl Views {
             }
             Body::RecordRetracted(r) => {
                 let target = r.retracted_event_id;
-                self.rewrite(target, |file| {
+                self.rewrite(target, position, |file| {
                     let refs = file
                         .iter()
                         .find(|e| e.id == target)
@@ -312,7 +315,7 @@ impl Views {
     /// re-adds what its mentions and decisions contribute.
     /// `change` returns the person refs the changed event named, before and after: only their
     /// mentions can have changed (a person's state comes only from events that name them).
-    fn rewrite(&mut self, target: EventId, change: impl FnOnce(&mut Vec<Effective>) -> Vec<String>) {
+    fn rewrite(&mut self, target: EventId, position: Position, change: impl FnOnce(&mut Vec<Effective>) -> Vec<String>) {
         let Some(key) = self.targets.get(&target).map(|k| CaseKey::clone(k)) else {
             // The corrected event is unknown (never stored, or already retracted): nothing to change.
             return;
@@ -320,6 +323,7 @@ impl Views {
         let Some(case) = self.cases.get_mut(&key) else { return };
         let refs: BTreeSet<String> = change(&mut case.events).into_iter().collect();
         case.refold(&self.codec);
+        case.changed = case.changed.max(position);
         self.work.refolds += 1;
         self.dirty.insert(key.clone());
         for r in refs {
