@@ -21,6 +21,7 @@ pub mod logcmd;
 pub mod publish;
 pub mod querycmd;
 pub mod rebuild;
+pub mod reviewcmd;
 pub mod score;
 pub mod serve;
 
@@ -63,6 +64,10 @@ pub enum Command {
     /// Checks a data directory offline against a signed tree head saved earlier: "intact", or
     /// the first position that differs (server stopped).
     Verify(audit::VerifyArgs),
+    /// The national NFA review: queue, case, quality, risk; and recording the review's steps.
+    Review(reviewcmd::ReviewArgs),
+    /// Writes one self-contained HTML report (queue, quality per force, risk) to open offline.
+    Report(reviewcmd::ReportArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -190,6 +195,14 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Audit(a) => {
             init_tracing("warn");
             audit::run(a).await
+        }
+        Command::Review(a) => {
+            init_tracing("warn");
+            reviewcmd::run(a).await
+        }
+        Command::Report(a) => {
+            init_tracing("warn");
+            reviewcmd::run_report(a).await
         }
         Command::Verify(a) => {
             let config = a.config.load(toml::Table::new())?;
