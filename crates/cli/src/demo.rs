@@ -45,6 +45,9 @@ pub struct DemoArgs {
     /// Events per batch.
     #[arg(long, default_value_t = 500)]
     pub batch_size: usize,
+    /// Also write the review's HTML report (queue, quality per force, risk) to this file.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
 }
 
 pub async fn run(a: DemoArgs) -> Result<ExitCode> {
@@ -193,6 +196,8 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
 
     // The cross-force views: what no single force can see.
     views_report(&url, head, &scenario).await?;
+    // The national review: its queue, the quality of each force's records, the risk lists.
+    review_report(&url, head, a.report.as_deref()).await?;
     // What an auditor sees: signed heads, proofs, and every consultation above.
     audit_report(&url, head).await?;
 
@@ -213,6 +218,57 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
         if a.data_dir.is_some() { format!(" (kept in {})", data_dir.display()) } else { String::new() }
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Prints the head of the NFA review queue, the quality table and the top of the risk lists, and
+/// writes the HTML report when asked.
+async fn review_report(url: &str, head: u64, report: Option<&std::path::Path>) -> Result<()> {
+    use crate::reviewcmd;
+    let t = Instant::now();
+    let mut r = reviewcmd::client(client::channel(url).await?);
+    let ctx = Some(api::QueryContext {
+        purpose: "demo: the national NFA review".into(),
+        min_position: head,
+        wait_ms: 60_000,
+        as_of: None,
+    });
+    let req = api::GetQueueRequest { context: ctx.clone(), page_size: 10, ..Default::default() };
+    let queue = r.get_queue(req).await?.into_inner();
+    println!("\nthe national NFA review: the head of the queue (rape allegations first, then by priority)");
+    reviewcmd::print_queue(&queue.items, queue.total);
+    if let Some(top) = queue.items.first() {
+        let c = r
+            .get_review_case(api::GetReviewCaseRequest {
+                context: ctx.clone(),
+                force_code: top.force_code.clone(),
+                case_ref: top.case_ref.clone(),
+            })
+            .await?
+            .into_inner();
+        println!("\nthe first case of the queue:");
+        reviewcmd::print_case(&c);
+    }
+    let q = r.get_quality(api::GetQualityRequest { context: ctx.clone() }).await?.into_inner();
+    println!("\ndata quality per force:");
+    reviewcmd::print_quality(&q);
+    let d = r
+        .get_risk(api::GetRiskRequest { context: ctx.clone(), list: "dangerous".into(), page_size: 3, page_token: String::new() })
+        .await?
+        .into_inner();
+    println!();
+    reviewcmd::print_risk(&d);
+    let f = r
+        .get_risk(api::GetRiskRequest { context: ctx, list: "flight".into(), page_size: 3, page_token: String::new() })
+        .await?
+        .into_inner();
+    reviewcmd::print_risk(&f);
+    if let Some(path) = report {
+        let html = reviewcmd::fetch_and_render(&mut r, "demo: the national NFA review report", 100).await?;
+        std::fs::write(path, html)?;
+        println!("report written to {}", path.display());
+    }
+    println!("(the review's answers took {:.2}s)", t.elapsed().as_secs_f64());
+    Ok(())
 }
 
 /// Prints a signed tree head, proves one event and the consistency of the published scenario's

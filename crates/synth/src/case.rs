@@ -48,6 +48,20 @@ impl Plan {
         }
     }
 
+    /// The body of `target` as it stands once every planned correction is applied (`None` when
+    /// it is retracted or not a plain event).
+    pub fn current(&self, target: usize) -> Option<&Body> {
+        let mut body = self.body(target)?;
+        for (_, item) in &self.items {
+            match item {
+                Planned::Correct { target: t, replacement, .. } if *t == target => body = replacement,
+                Planned::Retract { target: t, .. } if *t == target => return None,
+                _ => {}
+            }
+        }
+        Some(body)
+    }
+
     pub fn at(&self, target: usize) -> DateTime<Utc> {
         self.items[target].0
     }

@@ -15,6 +15,7 @@ mod case;
 mod geo;
 pub mod names;
 mod people;
+mod review_fixture;
 mod scenario;
 mod text;
 
@@ -25,6 +26,7 @@ use beaconport_domain::{Event, EventKind, Identifier, Place};
 use chrono::{DateTime, TimeZone, Utc};
 
 pub use people::Individual;
+pub use review_fixture::{review_fixture, ReviewAnswers};
 
 /// What to generate.
 #[derive(Debug, Clone, PartialEq)]
@@ -83,6 +85,25 @@ pub struct Truth {
     pub individuals: Vec<Individual>,
     /// Pairs of different individuals made to look alike.
     pub look_alikes: Vec<LookAlike>,
+    /// What the generator planted in each referred case for the NFA review to find.
+    pub review: BTreeMap<(String, String), PlantedReview>,
+}
+
+/// What a referred case was made to hold, for the review's queue to find: every referred case is
+/// in the review's scope (closed NFA in range, two or more suspects acting together against more
+/// than one child, a suspect alive, no independent review), and no ordinary case is.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PlantedReview {
+    /// Victims whose name or date of birth was never recorded, or whose account was never taken.
+    pub victims_not_heard: BTreeSet<String>,
+    /// Named suspects never interviewed.
+    pub suspects_not_interviewed: BTreeSet<String>,
+    /// The force's child abuse flag (CSA, CSE or group-based) stands on the case.
+    pub flagged_child_abuse: bool,
+    /// The force's group-based or exploitation flag (CSE or group-based) stands on the case.
+    pub flagged_group: bool,
+    /// A rape classification is recorded.
+    pub rape: bool,
 }
 
 /// An offender network: individuals who offend together across force boundaries.

@@ -22,7 +22,7 @@ use crate::geo::{self, ForceGeo};
 use crate::names::{self, Origin};
 use crate::people::{self, full_date, shift_days, shift_years, Population, Recording, Spec};
 use crate::text;
-use crate::{LookAlike, LookAlikeKind, Network, Options, Scenario, Truth};
+use crate::{LookAlike, LookAlikeKind, Network, Options, PlantedReview, Scenario, Truth};
 
 /// A force of the scenario and its recording habits.
 #[derive(Debug)]
@@ -90,6 +90,7 @@ struct Gen {
     must_appear: Vec<u64>,
     repeat_offenders: Vec<u64>,
     counters: BTreeMap<(usize, i32), u32>,
+    planted: BTreeMap<(String, String), PlantedReview>,
 }
 
 fn ymd(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -256,6 +257,7 @@ impl Gen {
             must_appear: Vec::new(),
             repeat_offenders: Vec::new(),
             counters: BTreeMap::new(),
+            planted: BTreeMap::new(),
         }
     }
 
@@ -669,6 +671,7 @@ impl Gen {
         let mut force_flags = Vec::new();
         let mut later_flag = None;
         let mut removed_flag = None;
+        let mut planted = PlantedReview { rape, ..PlantedReview::default() };
         if flagged {
             if self.rng.gen_bool(0.7) {
                 force_flags = cse_flags.choose(&mut self.rng).expect("flags").to_vec();
@@ -685,6 +688,11 @@ impl Gen {
             (false, true) => format!("Operation {operation}"),
             (false, false) => offence(principal).description.to_string(),
         };
+        if flagged {
+            planted.flagged_child_abuse = true;
+            planted.flagged_group = later_flag.is_some()
+                || force_flags.iter().any(|f| matches!(f, AbuseFlag::ChildSexualExploitation | AbuseFlag::GroupBased));
+        }
         plan.push(
             opened,
             Body::CaseOpened(CaseOpened {
@@ -737,6 +745,13 @@ impl Gen {
                 offences[0].1.push(r.clone());
             }
         }
+        // Two or more suspects acted together against the first victim: every referred case is
+        // group-based by the standard definition.
+        if offences[0].1.len() < 2 {
+            let other = suspect_refs.iter().find(|r| !offences[0].1.contains(r)).expect("two suspects").clone();
+            offences[0].1.push(other);
+            offences[0].1.sort_by_key(|r| r[1..].parse::<u32>().unwrap_or(0));
+        }
         if rape && self.rng.gen_bool(0.2) {
             let (_, refs, victim) = offences[0].clone();
             offences.push(("88A", refs, victim));
@@ -766,6 +781,8 @@ impl Gen {
         }
 
         // The investigation: statements, interviews, identifiers, places, travel risks.
+        let mut heard = std::collections::BTreeSet::new();
+        let mut interviewed = std::collections::BTreeSet::new();
         for p in &parties {
             let at = self.when(investigation.0, investigation.1);
             match p.role {
@@ -774,6 +791,9 @@ impl Gen {
                         &mut self.rng,
                         &[(StatementKind::AbeVideo, 55), (StatementKind::Written, 25), (StatementKind::Declined, 20)],
                     );
+                    if kind != StatementKind::Declined {
+                        heard.insert(p.person_ref.clone());
+                    }
                     let body = StatementTaken { person_ref: p.person_ref.clone(), kind, taken_on: at.date_naive() };
                     plan.push(at, Body::StatementTaken(body));
                 }
@@ -786,6 +806,7 @@ impl Gen {
                     plan.push(at, Body::StatementTaken(body));
                 }
                 Role::Suspect if p.named && self.rng.gen_bool(self.forces[f].interview_rate) => {
+                    interviewed.insert(p.person_ref.clone());
                     plan.push(at, self.interview(&p.person_ref, at.date_naive()));
                 }
                 _ => {}
@@ -909,11 +930,24 @@ impl Gen {
                 referred_on: referred_at.date_naive(),
             }),
         );
+        for p in &parties {
+            let Some(Body::PersonRecorded(r)) = plan.current(p.handle) else { continue };
+            match p.role {
+                Role::Victim if r.name.is_none() || r.date_of_birth.is_none() || !heard.contains(&p.person_ref) => {
+                    planted.victims_not_heard.insert(p.person_ref.clone());
+                }
+                Role::Suspect if r.name.is_some() && !interviewed.contains(&p.person_ref) => {
+                    planted.suspects_not_interviewed.insert(p.person_ref.clone());
+                }
+                _ => {}
+            }
+        }
         self.write(plan, &cx);
         let key = (self.forces[f].force.code.to_string(), cx.case_ref);
         if let Some(n) = net {
             self.nets[n].cases.push(key.clone());
         }
+        self.planted.insert(key.clone(), planted);
         self.referred.push(key);
     }
 
@@ -1373,6 +1407,7 @@ impl Gen {
                 networks,
                 individuals: self.pop.people,
                 look_alikes: self.look_alikes,
+                review: self.planted,
             },
         }
     }

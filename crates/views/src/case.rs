@@ -86,7 +86,7 @@ pub struct Case {
     pub referrals: Vec<d::CaseReferred>,
     pub reviews: Vec<d::IndependentReviewRecorded>,
     pub travel_risks: Vec<d::TravelRiskNoted>,
-    /// Flags standing now: (flag, person or the whole case).
+    /// Flags standing now, those set at opening included: (flag, person or the whole case).
     pub flags: Vec<(d::AbuseFlag, Option<String>)>,
     /// Identifiers observed in the case and tied to no person.
     pub loose_identifiers: Vec<Identifier>,
@@ -151,7 +151,15 @@ impl Case {
     pub fn fold(&mut self, position: Position, event: &Event, encoded: bytes::Bytes, touched: &mut Vec<String>) {
         let recorded_at = event.recorded_at;
         match &event.body {
-            Body::CaseOpened(c) => self.opened = Some(c.clone()),
+            Body::CaseOpened(c) => {
+                // The flags the force set at opening stand on the case until removed.
+                for f in &c.force_flags {
+                    if !self.flags.contains(&(*f, None)) {
+                        self.flags.push((*f, None));
+                    }
+                }
+                self.opened = Some(c.clone());
+            }
             Body::PersonRecorded(p) => {
                 let prior = self.persons.remove(&p.person_ref);
                 let (observed, places) = prior.map(|m| (m.observed, m.places)).unwrap_or_default();

@@ -395,14 +395,6 @@ pub fn local(case: &Case) -> Local {
         for i in case.interviews.iter().filter(|i| i.interviewed_on > c.decided_on) {
             evidence.push(format!("{} interviewed on {}, after the decision of {}", i.person_ref, i.interviewed_on, c.decided_on));
         }
-        for m in case.persons.values().filter(|m| m.recorded_at.date_naive() > c.decided_on && m.person.role == Role::Suspect) {
-            evidence.push(format!(
-                "suspect {} recorded on {}, after the decision of {}",
-                m.person.person_ref,
-                m.recorded_at.date_naive(),
-                c.decided_on
-            ));
-        }
         if !evidence.is_empty() {
             avenues.push(Avenue { kind: AvenueKind::DecisionContradicted, subject: "case".into(), evidence });
         }
@@ -624,6 +616,23 @@ impl Views {
                     avenues.push(Avenue { kind: AvenueKind::SuspectInOtherCases, subject: m.person.person_ref.clone(), evidence: elsewhere });
                 }
             }
+            // Identifiers tied to persons here, recorded in another force's case (for a person,
+            // or tied to nobody there).
+            for m in case.persons.values() {
+                let key = MentionKey { force: k.0.clone(), case_ref: k.1.clone(), person_ref: m.person.person_ref.clone() };
+                let Some(c) = self.contributions.get(&key) else { continue };
+                for ik in c.identifiers.iter().filter(|i| linking(i.0)) {
+                    for om in self.sharing_identifier(ik).into_iter().flatten().filter(|om| om.force != k.0) {
+                        let ok: CaseKey = (om.force.clone(), om.case_ref.clone());
+                        other_force_cases.entry(ok).or_default().insert(format!("{} shared", ident_label(ik)));
+                    }
+                    if loose.get(ik).map_or(0, BTreeSet::len) <= self.hub_limit {
+                        for ok in loose.get(ik).into_iter().flatten().filter(|c| c.0 != k.0) {
+                            other_force_cases.entry(ok.clone()).or_default().insert(format!("{} shared", ident_label(ik)));
+                        }
+                    }
+                }
+            }
             // Identifiers tied to nobody here, recorded in another force's case.
             let mut seen = HashSet::new();
             for i in &case.loose_identifiers {
@@ -658,6 +667,9 @@ impl Views {
                 }
             }
             avenues.sort();
+            for a in &mut avenues {
+                cap(&mut a.evidence, 8);
+            }
             let (score, band) = r::priority(&r::PriorityFacts {
                 rape: l.rape,
                 victims: l.victims,
@@ -950,5 +962,14 @@ pub fn ident_code(k: IdentifierKind) -> &'static str {
         IdentifierKind::PncId => "pnc",
         IdentifierKind::Passport => "passport",
         IdentifierKind::NationalId => "national_id",
+    }
+}
+
+/// Keeps the first `n` lines of evidence, and says how many more there were.
+fn cap(lines: &mut Vec<String>, n: usize) {
+    if lines.len() > n + 1 {
+        let more = lines.len() - n;
+        lines.truncate(n);
+        lines.push(format!("and {more} more"));
     }
 }
