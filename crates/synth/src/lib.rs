@@ -104,6 +104,12 @@ pub struct PlantedReview {
     pub flagged_group: bool,
     /// A rape classification is recorded.
     pub rape: bool,
+    /// The national review started on the case.
+    pub started: bool,
+    /// Avenues the review actioned (pursued).
+    pub actioned: Vec<String>,
+    /// The national review concluded on the case: it has left the queue.
+    pub concluded: bool,
 }
 
 /// An offender network: individuals who offend together across force boundaries.

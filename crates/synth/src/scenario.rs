@@ -1367,8 +1367,62 @@ impl Gen {
         }
     }
 
+    /// The national review's first steps: reviews started on the first referred cases, an avenue
+    /// of each actioned, and the first case's review concluded.
+    fn review_team_steps(&mut self) {
+        let at = self.limit;
+        let on = at.date_naive();
+        let mut steps = Vec::new();
+        for (i, key) in self.referred.iter().take(5).enumerate() {
+            let planted = self.planted.get_mut(key).expect("planted");
+            planted.started = true;
+            steps.push((key.clone(), Body::ReviewStarted(beaconport_domain::ReviewStarted {
+                programme: text::REFERRAL_PROGRAMME.to_string(),
+                started_on: on,
+                note: String::new(),
+            })));
+            let avenue = planted
+                .victims_not_heard
+                .iter()
+                .map(|r| format!("victim_not_heard:{r}"))
+                .chain(planted.suspects_not_interviewed.iter().map(|r| format!("suspect_not_interviewed:{r}")))
+                .next();
+            if let Some(avenue) = avenue.filter(|_| i < 3) {
+                planted.actioned.push(avenue.clone());
+                steps.push((key.clone(), Body::AvenueActioned(beaconport_domain::AvenueActioned {
+                    avenue,
+                    action: beaconport_domain::AvenueAction::Pursued,
+                    actioned_on: on,
+                    note: "taken up by the review team".into(),
+                })));
+            }
+            if i == 0 {
+                planted.concluded = true;
+                steps.push((key.clone(), Body::ReviewConcluded(beaconport_domain::ReviewConcluded {
+                    conclusion: beaconport_domain::ReviewConclusion::Reinvestigate,
+                    concluded_on: on,
+                    summary: "returned to the force to investigate again".into(),
+                })));
+            }
+        }
+        for ((force, case_ref), body) in steps {
+            let id = crate::case::event_id(&mut self.rng, at);
+            self.events.push(Event {
+                id,
+                force: reference::force(&force).expect("scenario forces are known"),
+                case_ref,
+                occurred_at: at,
+                recorded_at: at,
+                schema_version: 1,
+                recorded_by: "nca-review-02".to_string(),
+                body,
+            });
+        }
+    }
+
     fn finish(mut self) -> Scenario {
         self.review_team_decisions();
+        self.review_team_steps();
         let events = publishing_order(self.events);
         let identity_of_mention: HashMap<(String, String, String), u64> = self.identity.into_iter().collect();
         let networks = self

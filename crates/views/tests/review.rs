@@ -214,14 +214,18 @@ fn the_national_scenario_s_referred_cases_are_the_queue() {
     apply(&mut views, &s.events);
     let r = views.review(today());
     let queued: BTreeSet<(String, String)> = r.queue.iter().map(|e| e.key.clone()).collect();
+    let concluded: BTreeSet<(String, String)> = r.concluded.iter().map(|e| e.key.clone()).collect();
     let referred: BTreeSet<(String, String)> = s.truth.referred_cases.iter().cloned().collect();
-    assert_eq!(queued, referred, "the queue is exactly the referred cases");
+    let planted_concluded: BTreeSet<(String, String)> =
+        s.truth.review.iter().filter(|(_, p)| p.concluded).map(|(k, _)| k.clone()).collect();
+    assert_eq!(concluded, planted_concluded);
+    assert_eq!(queued.union(&concluded).cloned().collect::<BTreeSet<_>>(), referred, "the queue is exactly the referred cases");
     // Rape allegations first.
     let first_other = r.queue.iter().position(|e| !e.local.rape).unwrap();
     assert!(r.queue[first_other..].iter().all(|e| !e.local.rape));
-    assert_eq!(first_other, s.truth.review.values().filter(|p| p.rape).count());
+    assert_eq!(first_other, s.truth.review.values().filter(|p| p.rape && !p.concluded).count());
     let mut flagged = 0;
-    for e in &r.queue {
+    for e in r.queue.iter().chain(&r.concluded) {
         let planted = &s.truth.review[&e.key];
         let subjects = |kind: d::review::AvenueKind| -> BTreeSet<String> {
             e.avenues.iter().filter(|(a, _)| a.kind == kind).map(|(a, _)| a.subject.clone()).collect()
@@ -231,6 +235,14 @@ fn the_national_scenario_s_referred_cases_are_the_queue() {
         assert_eq!(e.local.flagged_child_abuse, planted.flagged_child_abuse, "{:?}", e.key);
         assert_eq!(e.local.flagged_group, planted.flagged_group, "{:?}", e.key);
         assert!(e.standard.group_based, "{:?}: {:?}", e.key, e.standard);
+        assert_eq!(matches!(e.local.status, Status::InReview { .. }), planted.started && !planted.concluded);
+        let pursued: Vec<String> = e
+            .avenues
+            .iter()
+            .filter(|(_, done)| done.as_ref().is_some_and(|x| x.action == d::AvenueAction::Pursued))
+            .map(|(a, _)| a.id())
+            .collect();
+        assert_eq!(pursued, planted.actioned, "{:?}", e.key);
         flagged += usize::from(planted.flagged_child_abuse);
     }
     assert_eq!(r.quality.national.in_scope, referred.len());
