@@ -75,6 +75,10 @@ impl TestServer {
         api::audit_service_client::AuditServiceClient::new(self.channel().await).max_decoding_message_size(64 << 20)
     }
 
+    pub async fn review(&self) -> api::review_service_client::ReviewServiceClient<Channel> {
+        beaconport_cli::reviewcmd::client(self.channel().await)
+    }
+
     /// Stops serving and waits for the server to finish.
     pub async fn stop(mut self) {
         if let Some(s) = self.stop.take() {

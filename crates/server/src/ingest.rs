@@ -53,6 +53,11 @@ impl Ingest {
             .map_err(|e| Error::Transport(format!("validation task: {e}")))?
     }
 
+    /// The event stored under `id`, if any.
+    pub async fn stored(&self, id: beaconport_log::EventId) -> Result<Option<beaconport_log::Entry>> {
+        Ok(self.log.get(id).await?)
+    }
+
     /// Publishes one batch: validate all, append all, acknowledge each.
     pub async fn publish_batch(&self, events: Vec<Bytes>) -> Result<api::PublishResponse> {
         self.append(events, false).await

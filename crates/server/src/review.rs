@@ -364,12 +364,34 @@ impl api::review_service_server::ReviewService for ReviewApi {
                 Ok(())
             }
         };
-        check?;
+        if let Err(e) = check {
+            // Refused, and recorded as such: what was asked, and that nothing was stored.
+            let refused: Result<api::RecordReviewResponse> = Err(e);
+            return Ok(Response::new(
+                self.query.answer(caller, "ReviewService/RecordReview", &req, admitted, false, move |_| refused).await?,
+            ));
+        }
         let kind = match step {
             api::record_review_request::Step::Started(x) => pb::body::Kind::ReviewStarted(x),
             api::record_review_request::Step::Actioned(x) => pb::body::Kind::AvenueActioned(x),
             api::record_review_request::Step::Concluded(x) => pb::body::Kind::ReviewConcluded(x),
         };
+        // A retry (the same event id) records nothing twice: its times are the first attempt's.
+        if let Ok(uuid) = uuid::Uuid::parse_str(&req.event_id) {
+            if let Some(entry) = self.query.ingest().stored(beaconport_log::EventId(uuid)).await? {
+                let stored = pb::Event::decode(entry.payload.as_ref()).map_err(|e| Error::Transport(e.to_string()))?;
+                let same = stored.force_code == req.force_code
+                    && stored.case_ref == req.case_ref
+                    && stored.body.as_ref().and_then(|b| b.kind.as_ref()) == Some(&kind);
+                if !same {
+                    return Err(Error::Log(beaconport_log::Error::Conflict { id: entry.id, position: entry.position }).into());
+                }
+                let answer = api::RecordReviewResponse { position: entry.position.0, duplicate: true };
+                return Ok(Response::new(
+                    self.query.answer(caller, "ReviewService/RecordReview", &req, admitted, false, move |_| Ok(answer)).await?,
+                ));
+            }
+        }
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let event = pb::Event {
             event_id: if req.event_id.is_empty() { uuid::Uuid::now_v7().to_string() } else { req.event_id.clone() },
@@ -379,7 +401,7 @@ impl api::review_service_server::ReviewService for ReviewApi {
             recorded_at: now,
             schema_version: 1,
             recorded_by: if req.recorded_by.is_empty() { caller.principal.clone() } else { req.recorded_by.clone() },
-            body: Some(pb::Body { kind: Some(kind) }),
+            body: Some(pb::Body { kind: Some(kind.clone()) }),
         };
         let ack = self.query.ingest().publish_batch(vec![event.encode_to_vec().into()]).await?;
         let a = ack.acks.first().ok_or_else(|| Error::Transport("no acknowledgement".into()))?;
