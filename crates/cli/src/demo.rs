@@ -252,7 +252,12 @@ async fn review_report(url: &str, head: u64, report: Option<&std::path::Path>) -
     println!("\ndata quality per force:");
     reviewcmd::print_quality(&q);
     let d = r
-        .get_risk(api::GetRiskRequest { context: ctx.clone(), list: "dangerous".into(), page_size: 3, page_token: String::new() })
+        .get_risk(api::GetRiskRequest {
+            context: ctx.clone(),
+            list: "dangerous".into(),
+            page_size: 3,
+            page_token: String::new(),
+        })
         .await?
         .into_inner();
     println!();

@@ -204,7 +204,12 @@ pub async fn run(a: ReviewArgs) -> Result<ExitCode> {
                 RiskList::Flight => "flight",
             };
             let l = r
-                .get_risk(api::GetRiskRequest { context: ctx, list: list.into(), page_size: limit, page_token: String::new() })
+                .get_risk(api::GetRiskRequest {
+                    context: ctx,
+                    list: list.into(),
+                    page_size: limit,
+                    page_token: String::new(),
+                })
                 .await
                 .map_err(fail)?
                 .into_inner();
@@ -217,7 +222,8 @@ pub async fn run(a: ReviewArgs) -> Result<ExitCode> {
             }
         }
         ReviewCommand::Start { force, case_ref, programme, note, reviewer } => {
-            let step = api::record_review_request::Step::Started(pb::ReviewStarted { programme, started_on: today, note });
+            let step =
+                api::record_review_request::Step::Started(pb::ReviewStarted { programme, started_on: today, note });
             record(&mut r, ctx, force, case_ref, reviewer, step).await?;
         }
         ReviewCommand::Action { force, case_ref, avenue, action, note, reviewer } => {
@@ -226,7 +232,12 @@ pub async fn run(a: ReviewArgs) -> Result<ExitCode> {
                 Action::Completed => pb::AvenueAction::Completed,
                 Action::NotPossible => pb::AvenueAction::NotPossible,
             } as i32;
-            let step = api::record_review_request::Step::Actioned(pb::AvenueActioned { avenue, action, actioned_on: today, note });
+            let step = api::record_review_request::Step::Actioned(pb::AvenueActioned {
+                avenue,
+                action,
+                actioned_on: today,
+                note,
+            });
             record(&mut r, ctx, force, case_ref, reviewer, step).await?;
         }
         ReviewCommand::Conclude { force, case_ref, conclusion, summary, reviewer } => {
@@ -235,8 +246,11 @@ pub async fn run(a: ReviewArgs) -> Result<ExitCode> {
                 Conclusion::Reinvestigate => pb::ReviewConclusion::Reinvestigate,
                 Conclusion::Prosecutor => pb::ReviewConclusion::ReferredToProsecutor,
             } as i32;
-            let step =
-                api::record_review_request::Step::Concluded(pb::ReviewConcluded { conclusion, concluded_on: today, summary });
+            let step = api::record_review_request::Step::Concluded(pb::ReviewConcluded {
+                conclusion,
+                concluded_on: today,
+                summary,
+            });
             record(&mut r, ctx, force, case_ref, reviewer, step).await?;
         }
     }
@@ -277,8 +291,8 @@ fn share(a: u32, b: u32) -> Option<f64> {
 
 pub fn print_queue(items: &[api::QueueItem], total: u32) {
     println!(
-        "{:>4}  {:<24} {:<5} {:>5} {:<8} {:<10} {:>3} {:>3} {:>5} {:>7}  {:<9} {}",
-        "rank", "case", "off.", "score", "band", "NFA", "vic", "sus", "links", "avenues", "status", "std/flag"
+        "{:>4}  {:<24} {:<5} {:>5} {:<8} {:<10} {:>3} {:>3} {:>5} {:>7}  {:<9} std/flag",
+        "rank", "case", "off.", "score", "band", "NFA", "vic", "sus", "links", "avenues", "status"
     );
     for i in items {
         println!(
@@ -299,11 +313,19 @@ pub fn print_queue(items: &[api::QueueItem], total: u32) {
             if i.force_flagged { "flagged" } else { "unflagged" },
         );
     }
-    println!("{} of {total} cases shown (R: rape allegation; links: other forces' cases; avenues: open/all)", items.len());
+    println!(
+        "{} of {total} cases shown (R: rape allegation; links: other forces' cases; avenues: open/all)",
+        items.len()
+    );
 }
 
 pub fn print_case(c: &api::ReviewCase) {
-    println!("{}/{}: {}", c.force_code, c.case_ref, if c.in_scope { "in the review's scope" } else { "outside the review's scope" });
+    println!(
+        "{}/{}: {}",
+        c.force_code,
+        c.case_ref,
+        if c.in_scope { "in the review's scope" } else { "outside the review's scope" }
+    );
     for why in &c.out_of_scope {
         println!("  - {why}");
     }
@@ -333,7 +355,11 @@ pub fn print_case(c: &api::ReviewCase) {
         println!("avenues left open:");
     }
     for a in &c.avenues {
-        let done = if a.action.is_empty() { "open".to_string() } else { format!("{} on {} by {}", a.action, a.actioned_on, a.actioned_by) };
+        let done = if a.action.is_empty() {
+            "open".to_string()
+        } else {
+            format!("{} on {} by {}", a.action, a.actioned_on, a.actioned_by)
+        };
         println!("  [{}] {} ({done})", a.id, a.title);
         for e in &a.evidence {
             println!("      {e}");
@@ -350,7 +376,18 @@ pub fn print_case(c: &api::ReviewCase) {
 pub fn print_quality(q: &api::QualityReport) {
     println!(
         "{:<6} {:>5} {:>5} {:>5} {:>5} {:>6} {:>6} {:>6} {:>9} {:>9} {:>9} {:>9}",
-        "force", "cases", "std", "flag", "agree", "prec.", "recall", "scope", "scope flg", "sus. eth", "vic. eth", "sus. sd"
+        "force",
+        "cases",
+        "std",
+        "flag",
+        "agree",
+        "prec.",
+        "recall",
+        "scope",
+        "scope flg",
+        "sus. eth",
+        "vic. eth",
+        "sus. sd"
     );
     let row = |f: &api::ForceQuality| {
         let s = f.suspects.unwrap_or_default();
@@ -385,7 +422,12 @@ pub fn print_quality(q: &api::QualityReport) {
     );
     for (label, b) in [("suspects", &q.suspects_in_scope), ("victims", &q.victims_in_scope)] {
         let Some(b) = b else { continue };
-        println!("ethnicity of {label} in scope ({} persons; unknown {}, {:.0}%):", b.persons, b.unknown, b.unknown_share * 100.0);
+        println!(
+            "ethnicity of {label} in scope ({} persons; unknown {}, {:.0}%):",
+            b.persons,
+            b.unknown,
+            b.unknown_share * 100.0
+        );
         for c in &b.self_defined {
             println!("  {:>5}  {:<13} {}", c.persons, c.code, c.label);
         }
@@ -395,7 +437,14 @@ pub fn print_quality(q: &api::QualityReport) {
 pub fn print_risk(l: &api::RiskList) {
     println!("{} ({} in all)", if l.list == "flight" { "flight risks" } else { "dangerous suspects" }, l.total);
     for i in &l.items {
-        println!("{:>3}. {:<28} score {:>3}  forces {}  ({})", i.rank, i.name, i.score, i.forces.join(","), i.person_id);
+        println!(
+            "{:>3}. {:<28} score {:>3}  forces {}  ({})",
+            i.rank,
+            i.name,
+            i.score,
+            i.forces.join(","),
+            i.person_id
+        );
         for r in &i.reasons {
             println!("       - {r}");
         }
@@ -405,8 +454,23 @@ pub fn print_risk(l: &api::RiskList) {
 pub fn queue_csv<W: std::io::Write>(w: W, items: &[api::QueueItem]) -> Result<()> {
     let mut out = csv::Writer::from_writer(w);
     out.write_record([
-        "rank", "force", "case_ref", "offence", "rape", "score", "band", "nfa_decided_on", "nfa_by", "victims", "suspects",
-        "other_force_cases", "avenues", "open_avenues", "status", "standard_group_based", "force_flagged",
+        "rank",
+        "force",
+        "case_ref",
+        "offence",
+        "rape",
+        "score",
+        "band",
+        "nfa_decided_on",
+        "nfa_by",
+        "victims",
+        "suspects",
+        "other_force_cases",
+        "avenues",
+        "open_avenues",
+        "status",
+        "standard_group_based",
+        "force_flagged",
         "youngest_victim_age",
     ])?;
     for i in items {
@@ -438,9 +502,24 @@ pub fn queue_csv<W: std::io::Write>(w: W, items: &[api::QueueItem]) -> Result<()
 pub fn quality_csv<W: std::io::Write>(w: W, q: &api::QualityReport) -> Result<()> {
     let mut out = csv::Writer::from_writer(w);
     out.write_record([
-        "force", "cases", "standard", "flagged", "agree", "precision", "recall", "in_scope", "in_scope_flagged",
-        "in_scope_flagged_share", "suspects", "suspects_self_defined", "suspects_observed", "suspects_either", "victims",
-        "victims_self_defined", "victims_observed", "victims_either",
+        "force",
+        "cases",
+        "standard",
+        "flagged",
+        "agree",
+        "precision",
+        "recall",
+        "in_scope",
+        "in_scope_flagged",
+        "in_scope_flagged_share",
+        "suspects",
+        "suspects_self_defined",
+        "suspects_observed",
+        "suspects_either",
+        "victims",
+        "victims_self_defined",
+        "victims_observed",
+        "victims_either",
     ])?;
     let f = |x: Option<f64>| x.map(|v| format!("{v:.4}")).unwrap_or_default();
     for r in q.forces.iter().chain(q.national.as_ref()) {
@@ -529,7 +608,12 @@ pub async fn fetch_and_render(
     let (all, total) = whole_queue(r, req, 0).await?;
     let q = r.get_quality(api::GetQualityRequest { context: ctx.clone() }).await.map_err(fail)?.into_inner();
     let dangerous = r
-        .get_risk(api::GetRiskRequest { context: ctx.clone(), list: "dangerous".into(), page_size: 20, page_token: String::new() })
+        .get_risk(api::GetRiskRequest {
+            context: ctx.clone(),
+            list: "dangerous".into(),
+            page_size: 20,
+            page_token: String::new(),
+        })
         .await
         .map_err(fail)?
         .into_inner();
@@ -558,7 +642,12 @@ fn esc(s: &str) -> String {
 
 /// A horizontal bar chart in SVG: one row per label, one bar per series (values 0..=1), and an
 /// optional reference line.
-fn bars(title: &str, rows: &[(String, Vec<Option<f64>>)], series: &[(&str, &str)], line: Option<(f64, &str)>) -> String {
+fn bars(
+    title: &str,
+    rows: &[(String, Vec<Option<f64>>)],
+    series: &[(&str, &str)],
+    line: Option<(f64, &str)>,
+) -> String {
     let (label_w, bar_w, row_h) = (70.0, 420.0, 8.0 + 12.0 * series.len() as f64);
     let h = 40.0 + row_h * rows.len() as f64 + 10.0;
     let mut s = format!(
@@ -568,7 +657,11 @@ fn bars(title: &str, rows: &[(String, Vec<Option<f64>>)], series: &[(&str, &str)
     );
     for (k, (name, colour)) in series.iter().enumerate() {
         let x = label_w + k as f64 * 150.0;
-        s += &format!(r#"<rect x="{x}" y="4" width="10" height="10" fill="{colour}"/><text x="{}" y="13">{}</text>"#, x + 14.0, esc(name));
+        s += &format!(
+            r#"<rect x="{x}" y="4" width="10" height="10" fill="{colour}"/><text x="{}" y="13">{}</text>"#,
+            x + 14.0,
+            esc(name)
+        );
     }
     for (i, (label, values)) in rows.iter().enumerate() {
         let y = 30.0 + row_h * i as f64;
@@ -690,13 +783,24 @@ body{font-family:system-ui,sans-serif;margin:2em;color:#111;max-width:1100px}tab
         .map(|f| {
             let s = f.suspects.unwrap_or_default();
             let v = f.victims.unwrap_or_default();
-            (f.force_code.clone(), vec![share(s.self_defined, s.mentions), share(v.self_defined, v.mentions), share(s.observed, s.mentions)])
+            (
+                f.force_code.clone(),
+                vec![
+                    share(s.self_defined, s.mentions),
+                    share(v.self_defined, v.mentions),
+                    share(s.observed, s.mentions),
+                ],
+            )
         })
         .collect();
     h += &bars(
         "Ethnicity recorded",
         &rows,
-        &[("suspects, self-defined", "#2f5d8a"), ("victims, self-defined", "#d08c00"), ("suspects, officer-observed", "#5a8a2f")],
+        &[
+            ("suspects, self-defined", "#2f5d8a"),
+            ("victims, self-defined", "#d08c00"),
+            ("suspects, officer-observed", "#5a8a2f"),
+        ],
         None,
     );
     h += "<table><caption>Per force (cases recording a sexual offence against a child)</caption><tr><th>force</th><th>cases</th><th>group-based (standard)</th><th>flagged by force</th><th>agree</th><th>precision</th><th>recall</th><th>in scope</th><th>in scope flagged</th><th>suspects: ethnicity known</th><th>victims: ethnicity known</th><th>most missing field</th></tr>";

@@ -134,7 +134,13 @@ pub fn standard_definition(f: &GroupFacts) -> Standard {
     links.sort();
     links.dedup();
     for l in links.iter().take(5) {
-        reasons.push(format!("suspect {} is linked to suspect {} by {}: {}", l.suspect, l.other, l.link.name(), l.through));
+        reasons.push(format!(
+            "suspect {} is linked to suspect {} by {}: {}",
+            l.suspect,
+            l.other,
+            l.link.name(),
+            l.through
+        ));
     }
     if links.len() > 5 {
         reasons.push(format!("and {} more links between suspects", links.len() - 5));
@@ -384,7 +390,10 @@ impl Avenue {
     /// Parses an avenue id; the error says what is wrong with it.
     pub fn parse_id(id: &str) -> Result<(AvenueKind, &str), String> {
         let Some((kind, subject)) = id.split_once(':') else {
-            return Err(format!("{} is not an avenue id (kind:subject, like victim_not_heard:V2)", crate::rules::quote(id)));
+            return Err(format!(
+                "{} is not an avenue id (kind:subject, like victim_not_heard:V2)",
+                crate::rules::quote(id)
+            ));
         };
         let Some(kind) = AvenueKind::parse(kind) else {
             let known: Vec<&str> = AvenueKind::ALL.iter().map(|k| k.code()).collect();
@@ -570,8 +579,11 @@ mod tests {
     #[test]
     fn scope_boundaries() {
         assert!(scope(&in_scope()).is_ok());
-        for (on, ok) in [(d(2009, 12, 31), false), (d(2010, 1, 1), true), (d(2025, 3, 31), true), (d(2025, 4, 1), false)] {
-            let f = ScopeFacts { closing: Some(Closing { decided_on: on, by: DecisionKind::NfaProsecutor }), ..in_scope() };
+        for (on, ok) in
+            [(d(2009, 12, 31), false), (d(2010, 1, 1), true), (d(2025, 3, 31), true), (d(2025, 4, 1), false)]
+        {
+            let f =
+                ScopeFacts { closing: Some(Closing { decided_on: on, by: DecisionKind::NfaProsecutor }), ..in_scope() };
             assert_eq!(scope(&f).is_ok(), ok, "{on}");
         }
         let one = ScopeFacts { suspects: 1, suspects_alive: 1, ..in_scope() };
@@ -611,7 +623,14 @@ mod tests {
     fn risk_scores_give_their_reasons() {
         let today = d(2025, 6, 1);
         let (s, r) = danger(
-            &DangerFacts { victims: 3, child_victims: 3, forces: 2, cases: 2, last_active: Some(d(2024, 6, 1)), linked_suspects: 4 },
+            &DangerFacts {
+                victims: 3,
+                child_victims: 3,
+                forces: 2,
+                cases: 2,
+                last_active: Some(d(2024, 6, 1)),
+                linked_suspects: 4,
+            },
             today,
         );
         assert_eq!(s, 45 + 8 + 8 + 15 + 12);

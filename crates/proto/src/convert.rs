@@ -543,7 +543,12 @@ fn decode_body(b: pb::Body, prefix: &str, ck: &mut Checker) -> Option<d::Body> {
                 pb::AvenueAction::Completed => Some(d::AvenueAction::Completed),
                 pb::AvenueAction::NotPossible => Some(d::AvenueAction::NotPossible),
             });
-            d::Body::AvenueActioned(d::AvenueActioned { avenue: a.avenue, action: action?, actioned_on: on?, note: a.note })
+            d::Body::AvenueActioned(d::AvenueActioned {
+                avenue: a.avenue,
+                action: action?,
+                actioned_on: on?,
+                note: a.note,
+            })
         }
         K::ReviewConcluded(r) => {
             let k = "review_concluded";
@@ -554,7 +559,11 @@ fn decode_body(b: pb::Body, prefix: &str, ck: &mut Checker) -> Option<d::Body> {
                 pb::ReviewConclusion::Reinvestigate => Some(d::ReviewConclusion::Reinvestigate),
                 pb::ReviewConclusion::ReferredToProsecutor => Some(d::ReviewConclusion::ReferredToProsecutor),
             });
-            d::Body::ReviewConcluded(d::ReviewConcluded { conclusion: conclusion?, concluded_on: on?, summary: r.summary })
+            d::Body::ReviewConcluded(d::ReviewConcluded {
+                conclusion: conclusion?,
+                concluded_on: on?,
+                summary: r.summary,
+            })
         }
         K::ConsultationRecorded(c) => d::Body::ConsultationRecorded(d::ConsultationRecorded {
             principal: c.principal,

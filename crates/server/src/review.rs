@@ -125,11 +125,16 @@ pub fn review_case(v: &Views, review: &Review, force: &str, case_ref: &str) -> R
         .collect();
     let mut out = api::ReviewCase {
         in_scope: local.scope.is_ok(),
-        out_of_scope: local.scope.as_ref().err().map(|rs| rs.iter().map(|r| r.to_string()).collect()).unwrap_or_default(),
+        out_of_scope: local
+            .scope
+            .as_ref()
+            .err()
+            .map(|rs| rs.iter().map(|r| r.to_string()).collect())
+            .unwrap_or_default(),
         standard_group_based: standard.is_some_and(|s| s.group_based),
-        standard_reasons: standard.map(|s| s.reasons.clone()).unwrap_or_else(|| {
-            vec!["no sexual offence against a child is recorded".into()]
-        }),
+        standard_reasons: standard
+            .map(|s| s.reasons.clone())
+            .unwrap_or_else(|| vec!["no sexual offence against a child is recorded".into()]),
         force_flags: flags,
         status: local.status.name().into(),
         reviewer: match &local.status {
@@ -148,7 +153,11 @@ pub fn review_case(v: &Views, review: &Review, force: &str, case_ref: &str) -> R
         out.other_force_cases = e
             .other_force_cases
             .iter()
-            .map(|(k, how)| api::LinkedCase { force_code: k.0.clone(), case_ref: k.1.clone(), how: how.iter().cloned().collect() })
+            .map(|(k, how)| api::LinkedCase {
+                force_code: k.0.clone(),
+                case_ref: k.1.clone(),
+                how: how.iter().cloned().collect(),
+            })
             .collect();
     }
     Ok(out)
@@ -202,7 +211,11 @@ fn breakdown(b: &rv::Breakdown) -> api::EthnicityBreakdown {
         rv::NOT_RECORDED => ("not recorded".to_string(), "Not recorded".to_string()),
         n => (
             format!("IC{n}"),
-            reference::IC_CODES.iter().find(|(k, _, _)| *k == n).map(|(_, _, label)| label.to_string()).unwrap_or_default(),
+            reference::IC_CODES
+                .iter()
+                .find(|(k, _, _)| *k == n)
+                .map(|(_, _, label)| label.to_string())
+                .unwrap_or_default(),
         ),
     };
     let counts = |m: &std::collections::BTreeMap<u8, usize>, label: &dyn Fn(u8) -> (String, String)| {
@@ -295,7 +308,10 @@ impl Discloses for api::RiskList {
 
 #[tonic::async_trait]
 impl api::review_service_server::ReviewService for ReviewApi {
-    async fn get_queue(&self, request: Request<api::GetQueueRequest>) -> Result<Response<api::GetQueueResponse>, Status> {
+    async fn get_queue(
+        &self,
+        request: Request<api::GetQueueRequest>,
+    ) -> Result<Response<api::GetQueueResponse>, Status> {
         let caller = Caller::of(&request);
         let req = request.into_inner();
         let admitted = self.query.admit(req.context.as_ref()).await?;
@@ -317,7 +333,10 @@ impl api::review_service_server::ReviewService for ReviewApi {
         Ok(Response::new(answer))
     }
 
-    async fn get_review_case(&self, request: Request<api::GetReviewCaseRequest>) -> Result<Response<api::ReviewCase>, Status> {
+    async fn get_review_case(
+        &self,
+        request: Request<api::GetReviewCaseRequest>,
+    ) -> Result<Response<api::ReviewCase>, Status> {
         let caller = Caller::of(&request);
         let req = request.into_inner();
         let admitted = self.query.admit(req.context.as_ref()).await?;
@@ -335,7 +354,10 @@ impl api::review_service_server::ReviewService for ReviewApi {
         Ok(Response::new(answer))
     }
 
-    async fn record_review(&self, request: Request<api::RecordReviewRequest>) -> Result<Response<api::RecordReviewResponse>, Status> {
+    async fn record_review(
+        &self,
+        request: Request<api::RecordReviewRequest>,
+    ) -> Result<Response<api::RecordReviewResponse>, Status> {
         let caller = Caller::of(&request);
         let req = request.into_inner();
         let admitted = self.query.admit(req.context.as_ref()).await?;
@@ -358,7 +380,10 @@ impl api::review_service_server::ReviewService for ReviewApi {
                 if known {
                     Ok(())
                 } else {
-                    Err(bad("actioned.avenue", &format!("{:?} is not an avenue the queue lists for this case", a.avenue)))
+                    Err(bad(
+                        "actioned.avenue",
+                        &format!("{:?} is not an avenue the queue lists for this case", a.avenue),
+                    ))
                 }
             } else {
                 Ok(())
@@ -368,7 +393,9 @@ impl api::review_service_server::ReviewService for ReviewApi {
             // Refused, and recorded as such: what was asked, and that nothing was stored.
             let refused: Result<api::RecordReviewResponse> = Err(e);
             return Ok(Response::new(
-                self.query.answer(caller, "ReviewService/RecordReview", &req, admitted, false, move |_| refused).await?,
+                self.query
+                    .answer(caller, "ReviewService/RecordReview", &req, admitted, false, move |_| refused)
+                    .await?,
             ));
         }
         let kind = match step {
@@ -384,11 +411,15 @@ impl api::review_service_server::ReviewService for ReviewApi {
                     && stored.case_ref == req.case_ref
                     && stored.body.as_ref().and_then(|b| b.kind.as_ref()) == Some(&kind);
                 if !same {
-                    return Err(Error::Log(beaconport_log::Error::Conflict { id: entry.id, position: entry.position }).into());
+                    return Err(
+                        Error::Log(beaconport_log::Error::Conflict { id: entry.id, position: entry.position }).into()
+                    );
                 }
                 let answer = api::RecordReviewResponse { position: entry.position.0, duplicate: true };
                 return Ok(Response::new(
-                    self.query.answer(caller, "ReviewService/RecordReview", &req, admitted, false, move |_| Ok(answer)).await?,
+                    self.query
+                        .answer(caller, "ReviewService/RecordReview", &req, admitted, false, move |_| Ok(answer))
+                        .await?,
                 ));
             }
         }
@@ -406,10 +437,15 @@ impl api::review_service_server::ReviewService for ReviewApi {
         let ack = self.query.ingest().publish_batch(vec![event.encode_to_vec().into()]).await?;
         let a = ack.acks.first().ok_or_else(|| Error::Transport("no acknowledgement".into()))?;
         let answer = api::RecordReviewResponse { position: a.position, duplicate: a.duplicate };
-        Ok(Response::new(self.query.answer(caller, "ReviewService/RecordReview", &req, admitted, false, move |_| Ok(answer)).await?))
+        Ok(Response::new(
+            self.query.answer(caller, "ReviewService/RecordReview", &req, admitted, false, move |_| Ok(answer)).await?,
+        ))
     }
 
-    async fn get_quality(&self, request: Request<api::GetQualityRequest>) -> Result<Response<api::QualityReport>, Status> {
+    async fn get_quality(
+        &self,
+        request: Request<api::GetQualityRequest>,
+    ) -> Result<Response<api::QualityReport>, Status> {
         let caller = Caller::of(&request);
         let req = request.into_inner();
         let admitted = self.query.admit(req.context.as_ref()).await?;
@@ -441,7 +477,13 @@ impl api::review_service_server::ReviewService for ReviewApi {
                 let all = if list == "flight" { &review.flight } else { &review.dangerous };
                 Ok(api::RiskList {
                     list: list.into(),
-                    items: all.iter().enumerate().skip(offset).take(size).map(|(i, e)| risk_item(v, e, i + 1)).collect(),
+                    items: all
+                        .iter()
+                        .enumerate()
+                        .skip(offset)
+                        .take(size)
+                        .map(|(i, e)| risk_item(v, e, i + 1))
+                        .collect(),
                     next_page_token: next_token(offset, size, all.len()),
                     as_of_position: v.applied.0,
                     total: all.len() as u32,

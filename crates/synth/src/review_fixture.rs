@@ -134,6 +134,7 @@ impl Builder {
         self.add(f, c, Body::PersonRecorded(p))
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn offence(&mut self, f: &str, c: &str, r: &str, code: &str, suspects: &[&str], victims: &[&str], from: NaiveDate) {
         let body = Body::OffenceRecorded(OffenceRecorded {
             offence_ref: r.into(),
@@ -148,7 +149,8 @@ impl Builder {
     }
 
     fn statement(&mut self, f: &str, c: &str, r: &str, on: NaiveDate) {
-        let body = Body::StatementTaken(StatementTaken { person_ref: r.into(), kind: StatementKind::AbeVideo, taken_on: on });
+        let body =
+            Body::StatementTaken(StatementTaken { person_ref: r.into(), kind: StatementKind::AbeVideo, taken_on: on });
         self.add(f, c, body);
     }
 
@@ -169,7 +171,16 @@ impl Builder {
     /// A standard case: two suspects together against V1, S2 alone against V2 (unless `victims`
     /// is 1), everyone heard and interviewed, then `decision` on `on`.
     #[allow(clippy::too_many_arguments)]
-    fn standard_case(&mut self, f: &str, c: &str, code: &str, people: &[P<'_>], victims: usize, kind: DecisionKind, on: NaiveDate) {
+    fn standard_case(
+        &mut self,
+        f: &str,
+        c: &str,
+        code: &str,
+        people: &[P<'_>],
+        victims: usize,
+        kind: DecisionKind,
+        on: NaiveDate,
+    ) {
         let reported = on - Duration::days(300);
         self.open(f, c, code, vec![], reported);
         for p in people {
@@ -219,7 +230,8 @@ fn key(f: &str, c: &str) -> (String, String) {
 
 /// The fixture's events (in publishing order, recorded before `now`) and its planted answers.
 pub fn review_fixture() -> (Vec<Event>, ReviewAnswers) {
-    let mut b = Builder { events: Vec::new(), n: 0, clock: Utc.with_ymd_and_hms(2025, 6, 1, 9, 0, 0).single().expect("time") };
+    let mut b =
+        Builder { events: Vec::new(), n: 0, clock: Utc.with_ymd_and_hms(2025, 6, 1, 9, 0, 0).single().expect("time") };
     let nfa = DecisionKind::NfaPolice;
     let shared_phone = "07700 900111";
     let carl_address = Address {
@@ -290,12 +302,57 @@ pub fn review_fixture() -> (Vec<Event>, ReviewAnswers) {
     b.decide(f, c, DecisionKind::NfaProsecutor, &[], d(2010, 1, 1));
 
     // WMP A3, A4, A5: the date boundaries; A3 carries a CSA flag only.
-    b.standard_case("WMP", "WMP-FX-A3", "22B", &[sus("S1", "Gary", "Naylor", 1970), sus("S2", "Paul", "Eccles", 1972), vic("V1", "Amy", "Lowe", 1996), vic("V2", "Zoe", "Pratt", 1997)], 2, nfa, d(2009, 12, 31));
-    if let Some(Body::CaseOpened(o)) = b.events.iter_mut().rev().find(|e| e.case_ref == "WMP-FX-A3" && matches!(e.body, Body::CaseOpened(_))).map(|e| &mut e.body) {
+    b.standard_case(
+        "WMP",
+        "WMP-FX-A3",
+        "22B",
+        &[
+            sus("S1", "Gary", "Naylor", 1970),
+            sus("S2", "Paul", "Eccles", 1972),
+            vic("V1", "Amy", "Lowe", 1996),
+            vic("V2", "Zoe", "Pratt", 1997),
+        ],
+        2,
+        nfa,
+        d(2009, 12, 31),
+    );
+    if let Some(Body::CaseOpened(o)) = b
+        .events
+        .iter_mut()
+        .rev()
+        .find(|e| e.case_ref == "WMP-FX-A3" && matches!(e.body, Body::CaseOpened(_)))
+        .map(|e| &mut e.body)
+    {
         o.force_flags = vec![AbuseFlag::ChildSexualAbuse];
     }
-    b.standard_case("WMP", "WMP-FX-A4", "22B", &[sus("S1", "Ryan", "Oakes", 1981), sus("S2", "Neil", "Fairclough", 1983), vic("V1", "Holly", "Grant", 2010), vic("V2", "Leah", "Moss", 2011)], 2, nfa, d(2025, 4, 1));
-    b.standard_case("WMP", "WMP-FX-A5", "88A", &[sus("S1", "Shaun", "Bentley", 1984), sus("S2", "Craig", "Whitworth", 1986), vic("V1", "Ellie", "Sutton", 2009), vic("V2", "Paige", "Dobson", 2010)], 2, DecisionKind::NfaProsecutor, d(2025, 3, 31));
+    b.standard_case(
+        "WMP",
+        "WMP-FX-A4",
+        "22B",
+        &[
+            sus("S1", "Ryan", "Oakes", 1981),
+            sus("S2", "Neil", "Fairclough", 1983),
+            vic("V1", "Holly", "Grant", 2010),
+            vic("V2", "Leah", "Moss", 2011),
+        ],
+        2,
+        nfa,
+        d(2025, 4, 1),
+    );
+    b.standard_case(
+        "WMP",
+        "WMP-FX-A5",
+        "88A",
+        &[
+            sus("S1", "Shaun", "Bentley", 1984),
+            sus("S2", "Craig", "Whitworth", 1986),
+            vic("V1", "Ellie", "Sutton", 2009),
+            vic("V2", "Paige", "Dobson", 2010),
+        ],
+        2,
+        DecisionKind::NfaProsecutor,
+        d(2025, 3, 31),
+    );
 
     // WMP A6: one suspect against two children; flagged CSE by the force.
     let (f, c) = ("WMP", "WMP-FX-A6");
@@ -326,7 +383,11 @@ pub fn review_fixture() -> (Vec<Event>, ReviewAnswers) {
     b.statement(f, c, "V2", d(2017, 4, 12));
     b.interview(f, c, "S2", d(2017, 6, 1));
     b.decide(f, c, nfa, &[], d(2018, 3, 1));
-    b.add(f, c, Body::FlagApplied(Flagging { flag: AbuseFlag::GroupBased, person_ref: None, reason: "CSE team review".into() }));
+    b.add(
+        f,
+        c,
+        Body::FlagApplied(Flagging { flag: AbuseFlag::GroupBased, person_ref: None, reason: "CSE team review".into() }),
+    );
     b.interview(f, c, "S1", d(2019, 1, 15));
 
     // GMP B2: Carl Dawson charged in 2016 (out of scope: charged).
@@ -367,13 +428,30 @@ pub fn review_fixture() -> (Vec<Event>, ReviewAnswers) {
     b.decide(f, c, nfa, &[], d(2012, 6, 1));
 
     // GMP B4: NFA recorded as 2009, corrected to 2011: brought into scope.
-    b.standard_case("GMP", "GMP-FX-B4", "71", &[sus("S1", "Dale", "Ormerod", 1982), sus("S2", "Lee", "Unsworth", 1984), vic("V1", "Sophie", "Lyons", 1996), vic("V2", "Tia", "Booth", 1997)], 2, nfa, d(2009, 11, 1));
+    b.standard_case(
+        "GMP",
+        "GMP-FX-B4",
+        "71",
+        &[
+            sus("S1", "Dale", "Ormerod", 1982),
+            sus("S2", "Lee", "Unsworth", 1984),
+            vic("V1", "Sophie", "Lyons", 1996),
+            vic("V2", "Tia", "Booth", 1997),
+        ],
+        2,
+        nfa,
+        d(2009, 11, 1),
+    );
     let wrong = b.events.last().expect("decision").id;
-    b.add("GMP", "GMP-FX-B4", Body::RecordCorrected(RecordCorrected {
-        corrected_event_id: wrong,
-        reason: "date keyed wrongly".into(),
-        replacement: Box::new(Body::DecisionRecorded(decision(nfa, &[], d(2011, 11, 1)))),
-    }));
+    b.add(
+        "GMP",
+        "GMP-FX-B4",
+        Body::RecordCorrected(RecordCorrected {
+            corrected_event_id: wrong,
+            reason: "date keyed wrongly".into(),
+            replacement: Box::new(Body::DecisionRecorded(decision(nfa, &[], d(2011, 11, 1)))),
+        }),
+    );
 
     // GMP B5: a suspect's record retracted (recorded against the wrong case): one suspect left.
     let (f, c) = ("GMP", "GMP-FX-B5");
@@ -387,39 +465,118 @@ pub fn review_fixture() -> (Vec<Event>, ReviewAnswers) {
     b.statement(f, c, "V2", d(2013, 1, 6));
     b.interview(f, c, "S1", d(2013, 2, 1));
     b.decide(f, c, nfa, &[], d(2013, 6, 1));
-    b.add(f, c, Body::RecordRetracted(RecordRetracted { retracted_event_id: wrong_person, reason: "recorded against the wrong case".into() }));
+    b.add(
+        f,
+        c,
+        Body::RecordRetracted(RecordRetracted {
+            retracted_event_id: wrong_person,
+            reason: "recorded against the wrong case".into(),
+        }),
+    );
 
     // GMP B6: NFA corrected to a charge: taken out of scope.
-    b.standard_case("GMP", "GMP-FX-B6", "71", &[sus("S1", "Ian", "Kershaw", 1976), sus("S2", "Gavin", "Rigby", 1978), vic("V1", "Ruby", "Hurst", 1998), vic("V2", "Maisie", "Lord", 1999)], 2, nfa, d(2012, 3, 1));
+    b.standard_case(
+        "GMP",
+        "GMP-FX-B6",
+        "71",
+        &[
+            sus("S1", "Ian", "Kershaw", 1976),
+            sus("S2", "Gavin", "Rigby", 1978),
+            vic("V1", "Ruby", "Hurst", 1998),
+            vic("V2", "Maisie", "Lord", 1999),
+        ],
+        2,
+        nfa,
+        d(2012, 3, 1),
+    );
     let wrong = b.events.last().expect("decision").id;
-    b.add("GMP", "GMP-FX-B6", Body::RecordCorrected(RecordCorrected {
-        corrected_event_id: wrong,
-        reason: "outcome keyed wrongly: both were charged".into(),
-        replacement: Box::new(Body::DecisionRecorded(decision(DecisionKind::Charged, &[], d(2012, 3, 1)))),
-    }));
+    b.add(
+        "GMP",
+        "GMP-FX-B6",
+        Body::RecordCorrected(RecordCorrected {
+            corrected_event_id: wrong,
+            reason: "outcome keyed wrongly: both were charged".into(),
+            replacement: Box::new(Body::DecisionRecorded(decision(DecisionKind::Charged, &[], d(2012, 3, 1)))),
+        }),
+    );
 
     // GMP B7: already independently reviewed.
-    b.standard_case("GMP", "GMP-FX-B7", "71", &[sus("S1", "Stuart", "Crook", 1974), sus("S2", "Keith", "Holt", 1975), vic("V1", "Jasmine", "Slater", 1997), vic("V2", "Molly", "Tate", 1998)], 2, nfa, d(2014, 4, 1));
-    b.add("GMP", "GMP-FX-B7", Body::IndependentReviewRecorded(IndependentReviewRecorded {
-        reviewing_body: "Independent Office for Police Conduct".into(),
-        reviewed_on: d(2015, 1, 10),
-        outcome: ReviewOutcome::DecisionUpheld,
-        summary: "decision upheld".into(),
-    }));
+    b.standard_case(
+        "GMP",
+        "GMP-FX-B7",
+        "71",
+        &[
+            sus("S1", "Stuart", "Crook", 1974),
+            sus("S2", "Keith", "Holt", 1975),
+            vic("V1", "Jasmine", "Slater", 1997),
+            vic("V2", "Molly", "Tate", 1998),
+        ],
+        2,
+        nfa,
+        d(2014, 4, 1),
+    );
+    b.add(
+        "GMP",
+        "GMP-FX-B7",
+        Body::IndependentReviewRecorded(IndependentReviewRecorded {
+            reviewing_body: "Independent Office for Police Conduct".into(),
+            reviewed_on: d(2015, 1, 10),
+            outcome: ReviewOutcome::DecisionUpheld,
+            summary: "decision upheld".into(),
+        }),
+    );
 
     // WYP C1: rape, in scope; S1 absconded before.
-    b.standard_case("WYP", "WYP-FX-C1", "19E", &[sus("S1", "Nathan", "Firth", 1983), sus("S2", "Jamie", "Sykes", 1985), vic("V1", "Evie", "Walsh", 2008), vic("V2", "Isla", "Moran", 2009)], 2, nfa, d(2020, 5, 1));
-    b.add("WYP", "WYP-FX-C1", Body::TravelRiskNoted(TravelRiskNoted {
-        person_ref: "S1".into(),
-        kind: TravelRiskKind::PreviousAbsconding,
-        destination_country: None,
-        noted_on: d(2020, 2, 1),
-        details: "failed to answer bail in 2018".into(),
-    }));
+    b.standard_case(
+        "WYP",
+        "WYP-FX-C1",
+        "19E",
+        &[
+            sus("S1", "Nathan", "Firth", 1983),
+            sus("S2", "Jamie", "Sykes", 1985),
+            vic("V1", "Evie", "Walsh", 2008),
+            vic("V2", "Isla", "Moran", 2009),
+        ],
+        2,
+        nfa,
+        d(2020, 5, 1),
+    );
+    b.add(
+        "WYP",
+        "WYP-FX-C1",
+        Body::TravelRiskNoted(TravelRiskNoted {
+            person_ref: "S1".into(),
+            kind: TravelRiskKind::PreviousAbsconding,
+            destination_country: None,
+            noted_on: d(2020, 2, 1),
+            details: "failed to answer bail in 2018".into(),
+        }),
+    );
     // WYP C2: one victim.
-    b.standard_case("WYP", "WYP-FX-C2", "71", &[sus("S1", "Kyle", "Brook", 1988), sus("S2", "Scott", "Lumb", 1989), vic("V1", "Freya", "Hirst", 2005)], 1, nfa, d(2019, 2, 1));
+    b.standard_case(
+        "WYP",
+        "WYP-FX-C2",
+        "71",
+        &[sus("S1", "Kyle", "Brook", 1988), sus("S2", "Scott", "Lumb", 1989), vic("V1", "Freya", "Hirst", 2005)],
+        1,
+        nfa,
+        d(2019, 2, 1),
+    );
     // WYP C3: NFA, then one suspect charged later.
-    b.standard_case("WYP", "WYP-FX-C3", "71", &[sus("S1", "Ross", "Dyson", 1986), sus("S2", "Carl", "Ackroyd", 1987), vic("V1", "Poppy", "Swift", 2004), vic("V2", "Millie", "Senior", 2005)], 2, nfa, d(2018, 1, 1));
+    b.standard_case(
+        "WYP",
+        "WYP-FX-C3",
+        "71",
+        &[
+            sus("S1", "Ross", "Dyson", 1986),
+            sus("S2", "Carl", "Ackroyd", 1987),
+            vic("V1", "Poppy", "Swift", 2004),
+            vic("V2", "Millie", "Senior", 2005),
+        ],
+        2,
+        nfa,
+        d(2018, 1, 1),
+    );
     b.decide("WYP", "WYP-FX-C3", DecisionKind::Charged, &["S2"], d(2019, 1, 1));
     // WYP C4: one suspect against A1's V1 (the same girl, recorded again): group-based through a
     // shared victim, not flagged by WYP.

@@ -1376,11 +1376,14 @@ impl Gen {
         for (i, key) in self.referred.iter().take(5).enumerate() {
             let planted = self.planted.get_mut(key).expect("planted");
             planted.started = true;
-            steps.push((key.clone(), Body::ReviewStarted(beaconport_domain::ReviewStarted {
-                programme: text::REFERRAL_PROGRAMME.to_string(),
-                started_on: on,
-                note: String::new(),
-            })));
+            steps.push((
+                key.clone(),
+                Body::ReviewStarted(beaconport_domain::ReviewStarted {
+                    programme: text::REFERRAL_PROGRAMME.to_string(),
+                    started_on: on,
+                    note: String::new(),
+                }),
+            ));
             let avenue = planted
                 .victims_not_heard
                 .iter()
@@ -1389,20 +1392,26 @@ impl Gen {
                 .next();
             if let Some(avenue) = avenue.filter(|_| i < 3) {
                 planted.actioned.push(avenue.clone());
-                steps.push((key.clone(), Body::AvenueActioned(beaconport_domain::AvenueActioned {
-                    avenue,
-                    action: beaconport_domain::AvenueAction::Pursued,
-                    actioned_on: on,
-                    note: "taken up by the review team".into(),
-                })));
+                steps.push((
+                    key.clone(),
+                    Body::AvenueActioned(beaconport_domain::AvenueActioned {
+                        avenue,
+                        action: beaconport_domain::AvenueAction::Pursued,
+                        actioned_on: on,
+                        note: "taken up by the review team".into(),
+                    }),
+                ));
             }
             if i == 0 {
                 planted.concluded = true;
-                steps.push((key.clone(), Body::ReviewConcluded(beaconport_domain::ReviewConcluded {
-                    conclusion: beaconport_domain::ReviewConclusion::Reinvestigate,
-                    concluded_on: on,
-                    summary: "returned to the force to investigate again".into(),
-                })));
+                steps.push((
+                    key.clone(),
+                    Body::ReviewConcluded(beaconport_domain::ReviewConcluded {
+                        conclusion: beaconport_domain::ReviewConclusion::Reinvestigate,
+                        concluded_on: on,
+                        summary: "returned to the force to investigate again".into(),
+                    }),
+                ));
             }
         }
         for ((force, case_ref), body) in steps {

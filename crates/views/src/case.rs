@@ -220,9 +220,9 @@ impl Case {
             }
             Body::FlagRemoved(f) => self.flags.retain(|(fl, p)| !(*fl == f.flag && *p == f.person_ref)),
             Body::LinkDecided(l) => self.link_decisions.push(l.clone()),
-            Body::ReviewStarted(_) | Body::AvenueActioned(_) | Body::ReviewConcluded(_) => {
-                self.review_log.push(ReviewStep { position, reviewer: event.recorded_by.clone(), body: event.body.clone() })
-            }
+            Body::ReviewStarted(_) | Body::AvenueActioned(_) | Body::ReviewConcluded(_) => self
+                .review_log
+                .push(ReviewStep { position, reviewer: event.recorded_by.clone(), body: event.body.clone() }),
             // Corrections and retractions change the file itself; the views handle them.
             Body::RecordCorrected(_) | Body::RecordRetracted(_) => return,
             // Consultations belong to no case: the views keep them apart.

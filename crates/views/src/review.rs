@@ -96,10 +96,7 @@ pub struct Entry {
 impl Entry {
     /// Avenues not yet completed or found impossible.
     pub fn open_avenues(&self) -> usize {
-        self.avenues
-            .iter()
-            .filter(|(_, a)| !matches!(a, Some(x) if x.action != d::AvenueAction::Pursued))
-            .count()
+        self.avenues.iter().filter(|(_, a)| !matches!(a, Some(x) if x.action != d::AvenueAction::Pursued)).count()
     }
 }
 
@@ -315,7 +312,8 @@ pub fn local(case: &Case) -> Local {
     let child_suspects: BTreeSet<String> = child_offences.iter().flat_map(|o| o.suspects.iter().cloned()).collect();
 
     // Decisions: each suspect's latest (a decision naming nobody is the whole case's).
-    let suspects: Vec<&crate::case::Mention> = case.persons.values().filter(|m| m.person.role == Role::Suspect).collect();
+    let suspects: Vec<&crate::case::Mention> =
+        case.persons.values().filter(|m| m.person.role == Role::Suspect).collect();
     let victims = case.persons.values().filter(|m| m.person.role == Role::Victim).count();
     let mut closing: Option<Closing> = None;
     let mut standing_other: Option<(DecisionKind, NaiveDate)> = None;
@@ -350,7 +348,11 @@ pub fn local(case: &Case) -> Local {
         suspects: suspects.len(),
         suspects_alive: suspects.iter().filter(|m| m.person.vital_status != Some(VitalStatus::Deceased)).count(),
         victims,
-        independent_review: case.reviews.iter().min_by_key(|x| x.reviewed_on).map(|x| (x.reviewing_body.clone(), x.reviewed_on)),
+        independent_review: case
+            .reviews
+            .iter()
+            .min_by_key(|x| x.reviewed_on)
+            .map(|x| (x.reviewing_body.clone(), x.reviewed_on)),
     };
     let scope = r::scope(&facts);
 
@@ -365,7 +367,8 @@ pub fn local(case: &Case) -> Local {
         if p.date_of_birth.is_none() {
             evidence.push("date of birth not recorded".to_string());
         }
-        let statements: Vec<&d::StatementTaken> = case.statements.iter().filter(|s| s.person_ref == p.person_ref).collect();
+        let statements: Vec<&d::StatementTaken> =
+            case.statements.iter().filter(|s| s.person_ref == p.person_ref).collect();
         if statements.is_empty() {
             evidence.push("no statement or ABE interview recorded".to_string());
         } else if statements.iter().all(|s| s.kind == StatementKind::Declined) {
@@ -390,10 +393,16 @@ pub fn local(case: &Case) -> Local {
     if let Some(c) = closing {
         let mut evidence = Vec::new();
         for s in case.statements.iter().filter(|s| s.taken_on > c.decided_on && s.kind != StatementKind::Declined) {
-            evidence.push(format!("statement of {} taken on {}, after the decision of {}", s.person_ref, s.taken_on, c.decided_on));
+            evidence.push(format!(
+                "statement of {} taken on {}, after the decision of {}",
+                s.person_ref, s.taken_on, c.decided_on
+            ));
         }
         for i in case.interviews.iter().filter(|i| i.interviewed_on > c.decided_on) {
-            evidence.push(format!("{} interviewed on {}, after the decision of {}", i.person_ref, i.interviewed_on, c.decided_on));
+            evidence.push(format!(
+                "{} interviewed on {}, after the decision of {}",
+                i.person_ref, i.interviewed_on, c.decided_on
+            ));
         }
         if !evidence.is_empty() {
             avenues.push(Avenue { kind: AvenueKind::DecisionContradicted, subject: "case".into(), evidence });
@@ -405,19 +414,23 @@ pub fn local(case: &Case) -> Local {
     let mut actioned = BTreeMap::new();
     for step in &case.review_log {
         match &step.body {
-            d::Body::ReviewStarted(s) => {
-                if !matches!(status, Status::Concluded { .. }) {
-                    status = Status::InReview { since: s.started_on, reviewer: step.reviewer.clone() };
-                }
+            d::Body::ReviewStarted(s) if !matches!(status, Status::Concluded { .. }) => {
+                status = Status::InReview { since: s.started_on, reviewer: step.reviewer.clone() };
             }
             d::Body::AvenueActioned(a) => {
                 actioned.insert(
                     a.avenue.clone(),
-                    Actioned { action: a.action, on: a.actioned_on, reviewer: step.reviewer.clone(), note: a.note.clone() },
+                    Actioned {
+                        action: a.action,
+                        on: a.actioned_on,
+                        reviewer: step.reviewer.clone(),
+                        note: a.note.clone(),
+                    },
                 );
             }
             d::Body::ReviewConcluded(c) => {
-                status = Status::Concluded { conclusion: c.conclusion, on: c.concluded_on, reviewer: step.reviewer.clone() };
+                status =
+                    Status::Concluded { conclusion: c.conclusion, on: c.concluded_on, reviewer: step.reviewer.clone() };
             }
             _ => {}
         }
@@ -458,7 +471,10 @@ fn ident_label(i: &IdentKey) -> String {
 
 /// Identifiers that link: not national ids or PNC ids (they identify, they don't link people).
 fn linking(kind: IdentifierKind) -> bool {
-    matches!(kind, IdentifierKind::Phone | IdentifierKind::Email | IdentifierKind::Vehicle | IdentifierKind::SocialHandle)
+    matches!(
+        kind,
+        IdentifierKind::Phone | IdentifierKind::Email | IdentifierKind::Vehicle | IdentifierKind::SocialHandle
+    )
 }
 
 impl Views {
@@ -485,9 +501,7 @@ impl Views {
 
     fn derive_review(&self, locals: &HashMap<CaseKey, Arc<Local>>, today: NaiveDate) -> Review {
         let child_suspect = |m: &MentionKey| -> bool {
-            locals
-                .get(&(m.force.clone(), m.case_ref.clone()))
-                .is_some_and(|l| l.child_suspects.contains(&m.person_ref))
+            locals.get(&(m.force.clone(), m.case_ref.clone())).is_some_and(|l| l.child_suspects.contains(&m.person_ref))
         };
         // Identifiers observed in a case and tied to nobody in it: identifier -> cases.
         let mut loose: HashMap<IdentKey, BTreeSet<CaseKey>> = HashMap::new();
@@ -514,13 +528,19 @@ impl Views {
             for s in &l.child_suspects {
                 let key = MentionKey { force: k.0.clone(), case_ref: k.1.clone(), person_ref: s.clone() };
                 let me = self.resolver.person_of(&key);
-                let other = |m: &MentionKey| m != &key && (me.is_none() || self.resolver.person_of(m) != me) && child_suspect(m);
+                let other = |m: &MentionKey| {
+                    m != &key && (me.is_none() || self.resolver.person_of(m) != me) && child_suspect(m)
+                };
                 let Some(c) = self.contributions.get(&key) else { continue };
                 for i in c.identifiers.iter().filter(|i| linking(i.0)) {
                     for m in self.sharing_identifier(i).into_iter().flatten().filter(|m| other(m)) {
                         links.push(r::SuspectLink {
                             suspect: s.clone(),
-                            other: if m.force == k.0 && m.case_ref == k.1 { m.person_ref.clone() } else { mention_label(m) },
+                            other: if m.force == k.0 && m.case_ref == k.1 {
+                                m.person_ref.clone()
+                            } else {
+                                mention_label(m)
+                            },
                             link: r::GroupLink::SharedIdentifier,
                             through: ident_label(i),
                         });
@@ -530,7 +550,11 @@ impl Views {
                     for m in self.sharing_place(p).into_iter().flatten().filter(|m| other(m)) {
                         links.push(r::SuspectLink {
                             suspect: s.clone(),
-                            other: if m.force == k.0 && m.case_ref == k.1 { m.person_ref.clone() } else { mention_label(m) },
+                            other: if m.force == k.0 && m.case_ref == k.1 {
+                                m.person_ref.clone()
+                            } else {
+                                mention_label(m)
+                            },
                             link: r::GroupLink::SharedPlace,
                             through: self.place_labels.get(p).cloned().unwrap_or_else(|| p.clone()),
                         });
@@ -548,7 +572,11 @@ impl Views {
                             let Some(ol) = locals.get(&(vm.force.clone(), vm.case_ref.clone())) else { continue };
                             for oo in ol.child_offences.iter().filter(|oo| oo.victims.contains(&vm.person_ref)) {
                                 for os in &oo.suspects {
-                                    let om = MentionKey { force: vm.force.clone(), case_ref: vm.case_ref.clone(), person_ref: os.clone() };
+                                    let om = MentionKey {
+                                        force: vm.force.clone(),
+                                        case_ref: vm.case_ref.clone(),
+                                        person_ref: os.clone(),
+                                    };
                                     if me.is_some() && self.resolver.person_of(&om) == me {
                                         continue;
                                     }
@@ -578,7 +606,8 @@ impl Views {
             let mut contradicted = Vec::new();
             // Persons of the case in other cases.
             for m in case.persons.values() {
-                let key = MentionKey { force: k.0.clone(), case_ref: k.1.clone(), person_ref: m.person.person_ref.clone() };
+                let key =
+                    MentionKey { force: k.0.clone(), case_ref: k.1.clone(), person_ref: m.person.person_ref.clone() };
                 let Some(p) = self.resolver.person_of(&key) else { continue };
                 let mut elsewhere = Vec::new();
                 for om in self.resolver.members(p) {
@@ -597,9 +626,15 @@ impl Views {
                         ));
                     }
                     if m.person.role == Role::Suspect {
-                        elsewhere.push(format!("{} in {}", role.map(role_word).unwrap_or("recorded"), mention_label(om)));
+                        elsewhere.push(format!(
+                            "{} in {}",
+                            role.map(role_word).unwrap_or("recorded"),
+                            mention_label(om)
+                        ));
                         if let Some(x) = oc.latest_decision_for(&om.person_ref) {
-                            if matches!(x.decision, DecisionKind::Charged | DecisionKind::Convicted) && x.decided_on > closing.decided_on {
+                            if matches!(x.decision, DecisionKind::Charged | DecisionKind::Convicted)
+                                && x.decided_on > closing.decided_on
+                            {
                                 contradicted.push(format!(
                                     "suspect {} {} on {} in {}, after the decision of {}",
                                     m.person.person_ref,
@@ -613,13 +648,18 @@ impl Views {
                     }
                 }
                 if m.person.role == Role::Suspect && !elsewhere.is_empty() {
-                    avenues.push(Avenue { kind: AvenueKind::SuspectInOtherCases, subject: m.person.person_ref.clone(), evidence: elsewhere });
+                    avenues.push(Avenue {
+                        kind: AvenueKind::SuspectInOtherCases,
+                        subject: m.person.person_ref.clone(),
+                        evidence: elsewhere,
+                    });
                 }
             }
             // Identifiers tied to persons here, recorded in another force's case (for a person,
             // or tied to nobody there).
             for m in case.persons.values() {
-                let key = MentionKey { force: k.0.clone(), case_ref: k.1.clone(), person_ref: m.person.person_ref.clone() };
+                let key =
+                    MentionKey { force: k.0.clone(), case_ref: k.1.clone(), person_ref: m.person.person_ref.clone() };
                 let Some(c) = self.contributions.get(&key) else { continue };
                 for ik in c.identifiers.iter().filter(|i| linking(i.0)) {
                     for om in self.sharing_identifier(ik).into_iter().flatten().filter(|om| om.force != k.0) {
@@ -628,7 +668,10 @@ impl Views {
                     }
                     if loose.get(ik).map_or(0, BTreeSet::len) <= self.hub_limit {
                         for ok in loose.get(ik).into_iter().flatten().filter(|c| c.0 != k.0) {
-                            other_force_cases.entry(ok.clone()).or_default().insert(format!("{} shared", ident_label(ik)));
+                            other_force_cases
+                                .entry(ok.clone())
+                                .or_default()
+                                .insert(format!("{} shared", ident_label(ik)));
                         }
                     }
                 }
@@ -645,7 +688,11 @@ impl Views {
                 for m in self.sharing_identifier(&ik).into_iter().flatten().filter(|m| m.force != k.0) {
                     let ok: CaseKey = (m.force.clone(), m.case_ref.clone());
                     let role = self.cases.get(&ok).and_then(|c| c.role_of(&m.person_ref));
-                    evidence.push(format!("recorded for {} {}", role.map(role_word).unwrap_or("person"), mention_label(m)));
+                    evidence.push(format!(
+                        "recorded for {} {}",
+                        role.map(role_word).unwrap_or("person"),
+                        mention_label(m)
+                    ));
                     other_force_cases.entry(ok).or_default().insert(format!("{} shared", ident_label(&ik)));
                 }
                 let shared_by = loose.get(&ik).map_or(0, BTreeSet::len);
@@ -657,13 +704,21 @@ impl Views {
                 }
                 if !evidence.is_empty() {
                     evidence.insert(0, format!("{} observed in this case, tied to nobody", ident_label(&ik)));
-                    avenues.push(Avenue { kind: AvenueKind::IdentifierNotFollowed, subject: format!("{}:{}", ident_code(ik.0), ik.1), evidence });
+                    avenues.push(Avenue {
+                        kind: AvenueKind::IdentifierNotFollowed,
+                        subject: format!("{}:{}", ident_code(ik.0), ik.1),
+                        evidence,
+                    });
                 }
             }
             if !contradicted.is_empty() {
                 match avenues.iter_mut().find(|a| a.kind == AvenueKind::DecisionContradicted) {
                     Some(a) => a.evidence.extend(contradicted),
-                    None => avenues.push(Avenue { kind: AvenueKind::DecisionContradicted, subject: "case".into(), evidence: contradicted }),
+                    None => avenues.push(Avenue {
+                        kind: AvenueKind::DecisionContradicted,
+                        subject: "case".into(),
+                        evidence: contradicted,
+                    }),
                 }
             }
             avenues.sort();
@@ -685,7 +740,16 @@ impl Views {
                 })
                 .collect();
             let standard = out.standard.get(*k).cloned().unwrap_or(Standard { group_based: false, reasons: vec![] });
-            let entry = Entry { key: (*k).clone(), local: l.clone(), closing, score, band, other_force_cases, avenues, standard };
+            let entry = Entry {
+                key: (*k).clone(),
+                local: l.clone(),
+                closing,
+                score,
+                band,
+                other_force_cases,
+                avenues,
+                standard,
+            };
             if matches!(l.status, Status::Concluded { .. }) {
                 out.concluded.push(entry);
             } else {
@@ -717,7 +781,9 @@ impl Views {
             if l.child_offences.is_empty() {
                 continue;
             }
-            let q = per.entry(l.force.code).or_insert_with(|| ForceQuality { force: l.force.code.to_string(), ..Default::default() });
+            let q = per
+                .entry(l.force.code)
+                .or_insert_with(|| ForceQuality { force: l.force.code.to_string(), ..Default::default() });
             let standard = review.standard.get(*k).is_some_and(|s| s.group_based);
             q.cases += 1;
             q.standard += usize::from(standard);
@@ -781,7 +847,11 @@ impl Views {
         for e in review.queue.iter().chain(&review.concluded) {
             let case = &self.cases[&e.key];
             for m in case.persons.values() {
-                let key = MentionKey { force: e.key.0.clone(), case_ref: e.key.1.clone(), person_ref: m.person.person_ref.clone() };
+                let key = MentionKey {
+                    force: e.key.0.clone(),
+                    case_ref: e.key.1.clone(),
+                    person_ref: m.person.person_ref.clone(),
+                };
                 let Some(p) = self.resolver.person_of(&key) else { continue };
                 let target = match m.person.role {
                     Role::Suspect => &mut suspects,
@@ -865,7 +935,11 @@ impl Views {
                 for o in case.offences.iter().filter(|o| o.suspect_refs.contains(&key.person_ref)) {
                     let child = local.is_some_and(|l| l.child_offences.iter().any(|c| c.offence_ref == o.offence_ref));
                     for v in &o.victim_refs {
-                        let vk = MentionKey { force: key.force.clone(), case_ref: key.case_ref.clone(), person_ref: v.clone() };
+                        let vk = MentionKey {
+                            force: key.force.clone(),
+                            case_ref: key.case_ref.clone(),
+                            person_ref: v.clone(),
+                        };
                         if let Some(vp) = self.resolver.person_of(&vk) {
                             victims.insert(vp);
                             if child {
@@ -873,14 +947,19 @@ impl Views {
                             }
                         }
                     }
-                    let active = o.committed_to.or(o.committed_from).map(|p| p.earliest()).or_else(|| offence_start(o, case));
+                    let active =
+                        o.committed_to.or(o.committed_from).map(|p| p.earliest()).or_else(|| offence_start(o, case));
                     last = last.max(active);
                 }
                 if case.offences.is_empty() {
                     last = last.max(case.opened.as_ref().and_then(|c| c.reported_on));
                 }
                 for other in case.refs_in_role(Role::Suspect).filter(|r| *r != key.person_ref) {
-                    let ok = MentionKey { force: key.force.clone(), case_ref: key.case_ref.clone(), person_ref: other.to_string() };
+                    let ok = MentionKey {
+                        force: key.force.clone(),
+                        case_ref: key.case_ref.clone(),
+                        person_ref: other.to_string(),
+                    };
                     linked.extend(self.resolver.person_of(&ok).filter(|p| *p != person));
                 }
                 if let Some(c) = self.contributions.get(*key) {

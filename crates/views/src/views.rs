@@ -315,7 +315,12 @@ impl Views {
     /// re-adds what its mentions and decisions contribute.
     /// `change` returns the person refs the changed event named, before and after: only their
     /// mentions can have changed (a person's state comes only from events that name them).
-    fn rewrite(&mut self, target: EventId, position: Position, change: impl FnOnce(&mut Vec<Effective>) -> Vec<String>) {
+    fn rewrite(
+        &mut self,
+        target: EventId,
+        position: Position,
+        change: impl FnOnce(&mut Vec<Effective>) -> Vec<String>,
+    ) {
         let Some(key) = self.targets.get(&target).map(|k| CaseKey::clone(k)) else {
             // The corrected event is unknown (never stored, or already retracted): nothing to change.
             return;

@@ -109,7 +109,9 @@ fn the_fixture_s_planted_answers_are_found_exactly() {
     let flight: BTreeSet<d::PersonId> = answers
         .flight
         .iter()
-        .map(|(f, c, p)| views.person_of(&MentionKey { force: f.clone(), case_ref: c.clone(), person_ref: p.clone() }).unwrap())
+        .map(|(f, c, p)| {
+            views.person_of(&MentionKey { force: f.clone(), case_ref: c.clone(), person_ref: p.clone() }).unwrap()
+        })
         .collect();
     assert_eq!(r.flight.iter().map(|e| e.person).collect::<BTreeSet<_>>(), flight);
     assert!(r.flight.iter().all(|e| !e.reasons.is_empty()));
@@ -129,14 +131,13 @@ fn split_at(events: &[Event], stop: EventId) -> (Views, Views) {
 #[test]
 fn corrections_and_retractions_bring_cases_into_and_out_of_scope() {
     let (events, _) = beaconport_synth::review_fixture();
-    let target = |case: &str, pick: fn(&Body) -> bool| events.iter().find(|e| e.case_ref == case && pick(&e.body)).unwrap().id;
+    let target =
+        |case: &str, pick: fn(&Body) -> bool| events.iter().find(|e| e.case_ref == case && pick(&e.body)).unwrap().id;
     let corr = |b: &Body| matches!(b, Body::RecordCorrected(_));
     let retr = |b: &Body| matches!(b, Body::RecordRetracted(_));
-    for (case, pick, before_in) in [
-        ("GMP-FX-B4", corr as fn(&Body) -> bool, false),
-        ("GMP-FX-B6", corr, true),
-        ("GMP-FX-B5", retr, true),
-    ] {
+    for (case, pick, before_in) in
+        [("GMP-FX-B4", corr as fn(&Body) -> bool, false), ("GMP-FX-B6", corr, true), ("GMP-FX-B5", retr, true)]
+    {
         let (before, after) = split_at(&events, target(case, pick));
         let k = key("GMP", case);
         assert_eq!(before.review(today()).entry(&k).is_some(), before_in, "{case} before");
@@ -170,7 +171,14 @@ fn reviewers_steps_move_a_case_through_the_queue() {
         apply(views, &[e]);
     };
     let on = NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
-    step(&mut views, Body::ReviewStarted(d::ReviewStarted { programme: "National NFA review".into(), started_on: on, note: String::new() }));
+    step(
+        &mut views,
+        Body::ReviewStarted(d::ReviewStarted {
+            programme: "National NFA review".into(),
+            started_on: on,
+            note: String::new(),
+        }),
+    );
     let r = views.review(today());
     assert_eq!(r.queue[0].local.status, Status::InReview { since: on, reviewer: "rev-000042".into() });
     step(
@@ -219,7 +227,11 @@ fn the_national_scenario_s_referred_cases_are_the_queue() {
     let planted_concluded: BTreeSet<(String, String)> =
         s.truth.review.iter().filter(|(_, p)| p.concluded).map(|(k, _)| k.clone()).collect();
     assert_eq!(concluded, planted_concluded);
-    assert_eq!(queued.union(&concluded).cloned().collect::<BTreeSet<_>>(), referred, "the queue is exactly the referred cases");
+    assert_eq!(
+        queued.union(&concluded).cloned().collect::<BTreeSet<_>>(),
+        referred,
+        "the queue is exactly the referred cases"
+    );
     // Rape allegations first.
     let first_other = r.queue.iter().position(|e| !e.local.rape).unwrap();
     assert!(r.queue[first_other..].iter().all(|e| !e.local.rape));
@@ -231,7 +243,12 @@ fn the_national_scenario_s_referred_cases_are_the_queue() {
             e.avenues.iter().filter(|(a, _)| a.kind == kind).map(|(a, _)| a.subject.clone()).collect()
         };
         assert_eq!(subjects(d::review::AvenueKind::VictimNotHeard), planted.victims_not_heard, "{:?}", e.key);
-        assert_eq!(subjects(d::review::AvenueKind::SuspectNotInterviewed), planted.suspects_not_interviewed, "{:?}", e.key);
+        assert_eq!(
+            subjects(d::review::AvenueKind::SuspectNotInterviewed),
+            planted.suspects_not_interviewed,
+            "{:?}",
+            e.key
+        );
         assert_eq!(e.local.flagged_child_abuse, planted.flagged_child_abuse, "{:?}", e.key);
         assert_eq!(e.local.flagged_group, planted.flagged_group, "{:?}", e.key);
         assert!(e.standard.group_based, "{:?}: {:?}", e.key, e.standard);

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use beaconport_proto::pb::{api, event as pb};
 use beaconport_log::EventLog;
+use beaconport_proto::pb::{api, event as pb};
 use beaconport_tests::TestServer;
 use tonic::Code;
 
@@ -31,9 +31,7 @@ async fn review_consultations(server: &TestServer) -> Vec<api::ConsultationEntry
     }
     let req = api::ListConsultationsRequest { page_size: 1000, ..Default::default() };
     let all = server.audit().await.list_consultations(req).await.unwrap().into_inner().consultations;
-    all.into_iter()
-        .filter(|c| c.consultation.as_ref().is_some_and(|x| x.call.starts_with("ReviewService/")))
-        .collect()
+    all.into_iter().filter(|c| c.consultation.as_ref().is_some_and(|x| x.call.starts_with("ReviewService/"))).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -56,9 +54,16 @@ async fn the_review_api_finds_the_planted_answers_and_records_the_reviewers_step
     calls += 1;
     let keys: Vec<(String, String)> = queue.items.iter().map(|i| (i.force_code.clone(), i.case_ref.clone())).collect();
     assert_eq!(keys, answers.queue);
-    assert_eq!(queue.items.iter().map(|i| i.rank).collect::<Vec<_>>(), (1..=answers.queue.len() as u32).collect::<Vec<_>>());
+    assert_eq!(
+        queue.items.iter().map(|i| i.rank).collect::<Vec<_>>(),
+        (1..=answers.queue.len() as u32).collect::<Vec<_>>()
+    );
     let rape = r
-        .get_queue(api::GetQueueRequest { context: ctx("op fixture: rape first", 0), rape_only: true, ..Default::default() })
+        .get_queue(api::GetQueueRequest {
+            context: ctx("op fixture: rape first", 0),
+            rape_only: true,
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
@@ -123,8 +128,10 @@ async fn the_review_api_finds_the_planted_answers_and_records_the_reviewers_step
     assert!(err.message().contains("actioned.avenue"), "{}", err.message());
     let since = server.log.read(beaconport_log::Position(before), 100).await.unwrap();
     assert!(
-        since.iter().all(|e| beaconport_tests::kind_of(&<pb::Event as prost::Message>::decode(e.payload.as_ref()).unwrap())
-            == beaconport_domain::EventKind::ConsultationRecorded),
+        since
+            .iter()
+            .all(|e| beaconport_tests::kind_of(&<pb::Event as prost::Message>::decode(e.payload.as_ref()).unwrap())
+                == beaconport_domain::EventKind::ConsultationRecorded),
         "a refused step stores nothing but the record of the refusal"
     );
 
@@ -183,7 +190,10 @@ async fn the_review_api_finds_the_planted_answers_and_records_the_reviewers_step
         .into_inner();
     calls += 1;
     let after = r
-        .get_queue(api::GetQueueRequest { context: ctx("op fixture: queue", concluded.position + 1), ..Default::default() })
+        .get_queue(api::GetQueueRequest {
+            context: ctx("op fixture: queue", concluded.position + 1),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
@@ -191,7 +201,11 @@ async fn the_review_api_finds_the_planted_answers_and_records_the_reviewers_step
     assert_eq!(after.total as usize, answers.queue.len() - 1);
     assert!(after.items.iter().all(|i| i.case_ref != "WMP-FX-A1"));
     let done = r
-        .get_queue(api::GetQueueRequest { context: ctx("op fixture", 0), status: "concluded".into(), ..Default::default() })
+        .get_queue(api::GetQueueRequest {
+            context: ctx("op fixture", 0),
+            status: "concluded".into(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
@@ -199,14 +213,19 @@ async fn the_review_api_finds_the_planted_answers_and_records_the_reviewers_step
     assert_eq!(done.items.iter().map(|i| i.case_ref.as_str()).collect::<Vec<_>>(), vec!["WMP-FX-A1"]);
 
     // Quality and risk.
-    let q = r.get_quality(api::GetQualityRequest { context: ctx("op fixture: quality", 0) }).await.unwrap().into_inner();
+    let q =
+        r.get_quality(api::GetQualityRequest { context: ctx("op fixture: quality", 0) }).await.unwrap().into_inner();
     calls += 1;
     let wmp = q.forces.iter().find(|f| f.force_code == "WMP").unwrap();
     assert_eq!((wmp.precision, wmp.recall), (Some(0.5), Some(0.2)));
     assert_eq!(q.forces.iter().find(|f| f.force_code == "WYP").unwrap().precision, None);
     assert_eq!(q.inspectorate_flagged_share, 0.37);
     let flight = r
-        .get_risk(api::GetRiskRequest { context: ctx("op fixture: risk", 0), list: "flight".into(), ..Default::default() })
+        .get_risk(api::GetRiskRequest {
+            context: ctx("op fixture: risk", 0),
+            list: "flight".into(),
+            ..Default::default()
+        })
         .await
         .unwrap()
         .into_inner();
@@ -217,7 +236,8 @@ async fn the_review_api_finds_the_planted_answers_and_records_the_reviewers_step
     // Every admitted call recorded exactly once, what it disclosed with it.
     let recorded = review_consultations(&server).await;
     assert_eq!(recorded.len(), calls + 1, "the refused avenue step is recorded too");
-    let queue_rec = recorded.iter().find(|c| c.consultation.as_ref().unwrap().call == "ReviewService/GetQueue").unwrap();
+    let queue_rec =
+        recorded.iter().find(|c| c.consultation.as_ref().unwrap().call == "ReviewService/GetQueue").unwrap();
     assert!(queue_rec.consultation.as_ref().unwrap().disclosed_cases.contains(&"WMP/WMP-FX-A1".to_string()));
 
     // CSV export of the queue, and the report.
