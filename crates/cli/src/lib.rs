@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 pub mod audit;
 pub mod bench;
 pub mod benchaudit;
+pub mod benchreview;
 pub mod benchviews;
 pub mod client;
 pub mod config;
@@ -81,6 +82,8 @@ pub enum BenchCommand {
     Views(benchviews::ViewsArgs),
     /// What tamper evidence costs on ingest, replay throughput, and proof latency.
     Audit(benchaudit::AuditBenchArgs),
+    /// The national review: building the queue, quality and risk from a log, and queue page latency.
+    Review(benchreview::ReviewBenchArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -178,6 +181,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 BenchCommand::Resolution(a) => benchviews::run_resolution(a).await,
                 BenchCommand::Views(a) => benchviews::run_views(a).await,
                 BenchCommand::Audit(a) => benchaudit::run(a).await,
+                BenchCommand::Review(a) => benchreview::run(a).await,
             }
         }
         Command::Query(a) => {

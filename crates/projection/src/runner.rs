@@ -80,6 +80,7 @@ pub fn load(store: &Store, opts: &Options) -> Result<Views> {
     views.set_loading(false);
     views.take_dirty();
     views.applied = store.applied()?;
+    views.cases_applied = views.applied;
     views.refresh_networks();
     Ok(views)
 }

@@ -225,6 +225,7 @@ pub struct RiskEntry {
 /// The review's views at one position.
 #[derive(Debug, Default)]
 pub struct Review {
+    /// The views' `cases_applied` it was derived at (consultations change nothing here).
     pub applied: Position,
     pub today: Option<NaiveDate>,
     /// Cases in scope the review has not concluded, in priority order.
@@ -483,7 +484,7 @@ impl Views {
     pub fn review(&self, today: NaiveDate) -> Arc<Review> {
         let mut cache = self.review_cache.lock();
         if let Some(r) = &cache.review {
-            if r.applied == self.applied && r.today == Some(today) {
+            if r.applied == self.cases_applied && r.today == Some(today) {
                 return r.clone();
             }
         }
@@ -514,7 +515,7 @@ impl Views {
             }
         }
 
-        let mut out = Review { applied: self.applied, today: Some(today), ..Review::default() };
+        let mut out = Review { applied: self.cases_applied, today: Some(today), ..Review::default() };
         let mut keys: Vec<&CaseKey> = locals.keys().collect();
         keys.sort();
 

@@ -42,6 +42,9 @@ pub const DEFAULT_HUB_LIMIT: usize = 30;
 pub struct Views {
     /// Every event before this position has been applied.
     pub applied: Position,
+    /// The position after the last applied event that was not a consultation: views derived
+    /// from the case files (the review's) are current while it stays put.
+    pub cases_applied: Position,
     pub cases: HashMap<CaseKey, Case>,
     /// The case holding each event, for corrections and retractions.
     targets: HashMap<EventId, std::sync::Arc<CaseKey>>,
@@ -118,6 +121,7 @@ impl Views {
         Views {
             codec,
             applied: Position(0),
+            cases_applied: Position(0),
             cases: HashMap::new(),
             targets: HashMap::new(),
             resolver: Resolver::new(model),
@@ -245,6 +249,7 @@ impl Views {
             });
             return;
         }
+        self.cases_applied = position.next();
         match &event.body {
             Body::RecordCorrected(c) => {
                 let target = c.corrected_event_id;
