@@ -42,6 +42,9 @@ pub struct ReviewBenchArgs {
     pub seed: u64,
 }
 
+/// Events appended while the second series of queue pages is asked.
+const FED: usize = 30_000;
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
@@ -55,8 +58,9 @@ pub async fn run(a: ReviewBenchArgs) -> Result<ExitCode> {
     let (n, seed) = (a.events, a.seed);
     let t = Instant::now();
     let events = tokio::task::spawn_blocking(move || beaconport_synth::events_for_bench(seed, n, now)).await?;
-    // The last 500 events are kept back, for the "after a batch" step.
-    let (first, rest) = events.split_at(events.len() - 500);
+    // The last events are kept back: 500 for the "after a batch" step, the rest to be appended
+    // while queue pages are asked.
+    let (first, rest) = events.split_at(events.len() - 500 - FED);
     let to_record = |e: &beaconport_domain::Event| {
         let pb = beaconport_proto::event_to_pb(e);
         Record {
@@ -66,7 +70,8 @@ pub async fn run(a: ReviewBenchArgs) -> Result<ExitCode> {
         }
     };
     let records: Vec<Record> = first.iter().map(to_record).collect();
-    let later: Vec<Record> = rest.iter().map(to_record).collect();
+    let mut later: Vec<Record> = rest.iter().map(to_record).collect();
+    let fed: Vec<Record> = later.split_off(500);
     drop(events);
     println!("generated {} events in {:.1} s", records.len() + later.len(), t.elapsed().as_secs_f64());
 
@@ -102,7 +107,8 @@ pub async fn run(a: ReviewBenchArgs) -> Result<ExitCode> {
     // The projection folds the log into the views; then the review is derived from them.
     let dyn_log: Arc<dyn EventLog> = log.clone();
     let t = Instant::now();
-    let projector = Arc::new(beaconport_projection::Projector::open(config.projection_options(), dyn_log.clone()).await?);
+    let projector =
+        Arc::new(beaconport_projection::Projector::open(config.projection_options(), dyn_log.clone()).await?);
     if !projector.wait_for(head, Duration::from_secs(3600)).await {
         bail!("the projection did not catch up within an hour");
     }
@@ -174,7 +180,8 @@ pub async fn run(a: ReviewBenchArgs) -> Result<ExitCode> {
     let ch = client::channel(&url).await?;
     let mut r = crate::reviewcmd::client(ch.clone());
     let mut reader = client::log_reader(ch);
-    let ctx = Some(api::QueryContext { purpose: "bench: queue pages".into(), min_position: 0, wait_ms: 0, as_of: None });
+    let ctx =
+        Some(api::QueryContext { purpose: "bench: queue pages".into(), min_position: 0, wait_ms: 0, as_of: None });
     let total = review.queue.len().max(1);
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(a.seed);
     let mut pages = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)?;
@@ -210,6 +217,47 @@ pub async fn run(a: ReviewBenchArgs) -> Result<ExitCode> {
         bare.value_at_quantile(0.5) as f64 / 1000.0,
         bare.value_at_quantile(0.99) as f64 / 1000.0,
         pages.value_at_quantile(0.99) as f64 / bare.value_at_quantile(0.99).max(1) as f64
+    );
+
+    // The same pages while a force publishes batches of 500 events every 200 ms: the review is
+    // derived again in the background after each, and pages are answered from the last one.
+    let feeder = {
+        let log = log.clone();
+        tokio::spawn(async move {
+            let mut n = 0;
+            for chunk in fed.chunks(500) {
+                log.append(chunk.to_vec()).await?;
+                n += chunk.len();
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            anyhow::Ok(n)
+        })
+    };
+    let mut busy = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)?;
+    let mut stale = 0u64;
+    for _ in 0..a.pages {
+        let offset = rng.gen_range(0..total);
+        let t = Instant::now();
+        let page = r
+            .get_queue(api::GetQueueRequest {
+                context: ctx.clone(),
+                page_size: a.page_size,
+                page_token: if offset == 0 { String::new() } else { offset.to_string() },
+                ..Default::default()
+            })
+            .await?
+            .into_inner();
+        busy.record(t.elapsed().as_micros().max(1) as u64)?;
+        stale = stale.max(log.head().0.saturating_sub(page.as_of_position));
+    }
+    let appended = feeder.await??;
+    println!(
+        "the same pages while {} events were appended in batches of 500 every 200 ms: p50 {:.2} ms, p99 {:.2} ms (p99 ratio to the bare round trip {:.1}x); answers were at most {} events behind the log",
+        appended,
+        busy.value_at_quantile(0.5) as f64 / 1000.0,
+        busy.value_at_quantile(0.99) as f64 / 1000.0,
+        busy.value_at_quantile(0.99) as f64 / bare.value_at_quantile(0.99).max(1) as f64,
+        stale
     );
     let _ = stop.send(());
     server.await??;

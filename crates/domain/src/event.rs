@@ -205,7 +205,7 @@ pub struct CaseOpened {
     pub title: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Role {
     Suspect,
     Victim,

@@ -111,7 +111,9 @@ impl Query {
                 if fresh_networks && views.read().networks.is_stale() {
                     views.write().refresh_networks();
                 }
-                let v = views.read();
+                // A recursive read: an answer does not queue behind a writer that is itself
+                // waiting for a long reader (the review's background derivation) to finish.
+                let v = views.read_recursive();
                 (f(&v), v.applied.0)
             })
             .await

@@ -2,6 +2,9 @@
 //! work, data quality per force and the risk lists, answered from the review's views
 //! (`beaconport_views::review`). Every call is admitted and recorded like a QueryService call.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
 use beaconport_domain::review::{Avenue, Band};
 use beaconport_domain::{self as d, reference};
 use beaconport_proto::pb::{api, event as pb};
@@ -21,12 +24,57 @@ pub const INSPECTORATE_FLAGGED_SHARE: f64 = 0.37;
 #[derive(Clone, Debug)]
 pub struct ReviewApi {
     query: Query,
+    /// A derivation of the review is running in the background.
+    refreshing: Arc<AtomicBool>,
 }
 
 impl ReviewApi {
     pub fn new(query: Query) -> Self {
-        Self { query }
+        Self { query, refreshing: Arc::new(AtomicBool::new(false)) }
     }
+
+    /// How a call on the live views may use the last review while the next is derived.
+    fn refresher(&self, live: bool, min_position: u64) -> Option<Refresh> {
+        live.then(|| Refresh {
+            views: self.query.live_views(),
+            busy: self.refreshing.clone(),
+            handle: tokio::runtime::Handle::current(),
+            min_position,
+        })
+    }
+}
+
+/// Stale-while-revalidate for the review on the live views: deriving the whole review from a
+/// national log takes seconds, so after new events a call is answered from the last review (its
+/// `as_of_position` says which) while one background task derives the next, unless the call's
+/// `min_position` asks for events the last review has not seen.
+struct Refresh {
+    views: Arc<parking_lot::RwLock<Views>>,
+    busy: Arc<AtomicBool>,
+    handle: tokio::runtime::Handle,
+    min_position: u64,
+}
+
+/// The review a call is answered from, and the position its answer is as of.
+fn pick(v: &Views, refresh: Option<&Refresh>) -> (Arc<Review>, u64) {
+    let today = today();
+    if let (Some(r), Some(refresh)) = (v.cached_review(today), refresh) {
+        if r.applied == v.cases_applied {
+            return (r, v.applied.0);
+        }
+        if refresh.min_position <= r.applied.0 {
+            if !refresh.busy.swap(true, Ordering::AcqRel) {
+                let (views, busy) = (refresh.views.clone(), refresh.busy.clone());
+                refresh.handle.spawn_blocking(move || {
+                    let _ = views.read().review(today);
+                    busy.store(false, Ordering::Release);
+                });
+            }
+            let at = r.applied.0;
+            return (r, at);
+        }
+    }
+    (v.review(today), v.applied.0)
 }
 
 fn today() -> chrono::NaiveDate {
@@ -317,15 +365,16 @@ impl api::review_service_server::ReviewService for ReviewApi {
         let admitted = self.query.admit(req.context.as_ref()).await?;
         let (offset, size) = page(req.page_size, &req.page_token)?;
         let asked = req.clone();
+        let refresh = self.refresher(admitted.as_of.is_none(), req.context.as_ref().map_or(0, |c| c.min_position));
         let answer = self
             .query
             .answer(caller, "ReviewService/GetQueue", &asked, admitted, false, move |v| {
-                let review = v.review(today());
+                let (review, at) = pick(v, refresh.as_ref());
                 let rows = queue(&review, &req)?;
                 Ok(api::GetQueueResponse {
                     items: rows.iter().skip(offset).take(size).map(|(rank, e)| item(e, *rank)).collect(),
                     next_page_token: next_token(offset, size, rows.len()),
-                    as_of_position: v.applied.0,
+                    as_of_position: at,
                     total: rows.len() as u32,
                 })
             })
@@ -344,11 +393,14 @@ impl api::review_service_server::ReviewService for ReviewApi {
             return Err(bad(if req.force_code.is_empty() { "force_code" } else { "case_ref" }, "is required").into());
         }
         let asked = req.clone();
+        let refresh = self.refresher(admitted.as_of.is_none(), req.context.as_ref().map_or(0, |c| c.min_position));
         let answer = self
             .query
             .answer(caller, "ReviewService/GetReviewCase", &asked, admitted, false, move |v| {
-                let review = v.review(today());
-                review_case(v, &review, &req.force_code, &req.case_ref)
+                let (review, at) = pick(v, refresh.as_ref());
+                let mut page = review_case(v, &review, &req.force_code, &req.case_ref)?;
+                page.as_of_position = at;
+                Ok(page)
             })
             .await?;
         Ok(Response::new(answer))
@@ -449,11 +501,14 @@ impl api::review_service_server::ReviewService for ReviewApi {
         let caller = Caller::of(&request);
         let req = request.into_inner();
         let admitted = self.query.admit(req.context.as_ref()).await?;
+        let refresh = self.refresher(admitted.as_of.is_none(), req.context.as_ref().map_or(0, |c| c.min_position));
         let answer = self
             .query
             .answer(caller, "ReviewService/GetQuality", &req, admitted, false, move |v| {
-                let review = v.review(today());
-                Ok(quality(v, &review))
+                let (review, at) = pick(v, refresh.as_ref());
+                let mut report = quality(v, &review);
+                report.as_of_position = at;
+                Ok(report)
             })
             .await?;
         Ok(Response::new(answer))
@@ -470,10 +525,11 @@ impl api::review_service_server::ReviewService for ReviewApi {
             other => return Err(bad("list", &format!("{other:?} is not one of dangerous, flight")).into()),
         };
         let asked = req.clone();
+        let refresh = self.refresher(admitted.as_of.is_none(), req.context.as_ref().map_or(0, |c| c.min_position));
         let answer = self
             .query
             .answer(caller, "ReviewService/GetRisk", &asked, admitted, false, move |v| {
-                let review = v.review(today());
+                let (review, at) = pick(v, refresh.as_ref());
                 let all = if list == "flight" { &review.flight } else { &review.dangerous };
                 Ok(api::RiskList {
                     list: list.into(),
@@ -485,7 +541,7 @@ impl api::review_service_server::ReviewService for ReviewApi {
                         .map(|(i, e)| risk_item(v, e, i + 1))
                         .collect(),
                     next_page_token: next_token(offset, size, all.len()),
-                    as_of_position: v.applied.0,
+                    as_of_position: at,
                     total: all.len() as u32,
                 })
             })

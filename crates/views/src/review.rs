@@ -458,6 +458,66 @@ pub fn local(case: &Case) -> Local {
     }
 }
 
+/// Why another force's case is linked to a case of the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Why<'a> {
+    /// A person of the case (role here, ref) is recorded there (role there).
+    Person(Role, &'a str, Option<Role>),
+    Ident(&'a IdentKey),
+}
+
+impl Why<'_> {
+    fn describe(&self) -> String {
+        match self {
+            Why::Person(here, r, there) => {
+                format!("{} {r} is {} there", role_word(*here), there.map(role_word).unwrap_or("recorded"))
+            }
+            Why::Ident(ik) => format!("{} shared", ident_label(ik)),
+        }
+    }
+}
+
+/// Who each mention is, and each person's mentions, looked up once per derivation (the
+/// resolver's own lookups allocate a key, and sort a person's mentions, on every call).
+struct Ix<'a> {
+    cases: HashMap<(&'a str, &'a str), &'a Case>,
+    persons: HashMap<(&'a str, &'a str), Vec<(&'a str, PersonId)>>,
+    members: HashMap<PersonId, Vec<&'a MentionKey>>,
+}
+
+impl<'a> Ix<'a> {
+    fn new(v: &'a Views) -> Self {
+        let mut persons: HashMap<(&str, &str), Vec<(&str, PersonId)>> = HashMap::new();
+        let mut members: HashMap<PersonId, Vec<&MentionKey>> = HashMap::new();
+        for key in v.contributions.keys() {
+            let Some(p) = v.resolver.person_of(key) else { continue };
+            persons.entry((key.force.as_str(), key.case_ref.as_str())).or_default().push((key.person_ref.as_str(), p));
+            members.entry(p).or_default().push(key);
+        }
+        for m in members.values_mut() {
+            m.sort();
+        }
+        let cases = v.cases.iter().map(|(k, c)| ((k.0.as_str(), k.1.as_str()), c)).collect();
+        Ix { cases, persons, members }
+    }
+
+    fn case(&self, force: &str, case_ref: &str) -> Option<&'a Case> {
+        self.cases.get(&(force, case_ref)).copied()
+    }
+
+    fn person(&self, force: &str, case_ref: &str, person_ref: &str) -> Option<PersonId> {
+        self.persons.get(&(force, case_ref))?.iter().find(|(r, _)| *r == person_ref).map(|(_, p)| *p)
+    }
+
+    fn person_of(&self, m: &MentionKey) -> Option<PersonId> {
+        self.person(&m.force, &m.case_ref, &m.person_ref)
+    }
+
+    fn members(&self, p: PersonId) -> &[&'a MentionKey] {
+        self.members.get(&p).map_or(&[], Vec::as_slice)
+    }
+}
+
 fn case_label(k: &CaseKey) -> String {
     format!("{}/{}", k.0, k.1)
 }
@@ -479,24 +539,39 @@ fn linking(kind: IdentifierKind) -> bool {
 }
 
 impl Views {
+    /// The review last derived for `today`, current or not (compare its `applied` with
+    /// [`Views::cases_applied`]); `None` when none was derived yet.
+    pub fn cached_review(&self, today: NaiveDate) -> Option<Arc<Review>> {
+        self.review_cache.lock().review.clone().filter(|r| r.today == Some(today))
+    }
+
     /// The review's views at the views' current position, derived now if they were not yet.
     /// `today` dates recency for the risk lists.
     pub fn review(&self, today: NaiveDate) -> Arc<Review> {
-        let mut cache = self.review_cache.lock();
-        if let Some(r) = &cache.review {
-            if r.applied == self.cases_applied && r.today == Some(today) {
-                return r.clone();
+        // The cache's lock is held only to look and to store, never while deriving: a query
+        // asking for the last review must not wait for the next one.
+        let mut locals = {
+            let cache = self.review_cache.lock();
+            if let Some(r) = &cache.review {
+                if r.applied == self.cases_applied && r.today == Some(today) {
+                    return r.clone();
+                }
             }
-        }
+            cache.locals.clone()
+        };
         // Each case's own facts, again only where the case changed.
         for (k, case) in &self.cases {
-            let stale = cache.locals.get(k).is_none_or(|l| l.changed != case.changed);
+            let stale = locals.get(k).is_none_or(|l| l.changed != case.changed);
             if stale {
-                cache.locals.insert(k.clone(), Arc::new(local(case)));
+                locals.insert(k.clone(), Arc::new(local(case)));
             }
         }
-        let review = Arc::new(self.derive_review(&cache.locals, today));
-        cache.review = Some(review.clone());
+        let review = Arc::new(self.derive_review(&locals, today));
+        let mut cache = self.review_cache.lock();
+        if cache.review.as_ref().is_none_or(|r| r.applied <= review.applied) {
+            cache.review = Some(review.clone());
+            cache.locals = locals;
+        }
         review
     }
 
@@ -515,6 +590,7 @@ impl Views {
             }
         }
 
+        let ix = Ix::new(self);
         let mut out = Review { applied: self.cases_applied, today: Some(today), ..Review::default() };
         let mut keys: Vec<&CaseKey> = locals.keys().collect();
         keys.sort();
@@ -528,10 +604,8 @@ impl Views {
             let mut links = Vec::new();
             for s in &l.child_suspects {
                 let key = MentionKey { force: k.0.clone(), case_ref: k.1.clone(), person_ref: s.clone() };
-                let me = self.resolver.person_of(&key);
-                let other = |m: &MentionKey| {
-                    m != &key && (me.is_none() || self.resolver.person_of(m) != me) && child_suspect(m)
-                };
+                let me = ix.person(&k.0, &k.1, s);
+                let other = |m: &MentionKey| m != &key && (me.is_none() || ix.person_of(m) != me) && child_suspect(m);
                 let Some(c) = self.contributions.get(&key) else { continue };
                 for i in c.identifiers.iter().filter(|i| linking(i.0)) {
                     for m in self.sharing_identifier(i).into_iter().flatten().filter(|m| other(m)) {
@@ -564,23 +638,22 @@ impl Views {
                 // Victims of this suspect who are, in another case, victims of another suspect.
                 for o in l.child_offences.iter().filter(|o| o.suspects.contains(s)) {
                     for v in &o.victims {
-                        let vkey = MentionKey { force: k.0.clone(), case_ref: k.1.clone(), person_ref: v.clone() };
-                        let Some(vp) = self.resolver.person_of(&vkey) else { continue };
-                        for vm in self.resolver.members(vp) {
+                        let Some(vp) = ix.person(&k.0, &k.1, v) else { continue };
+                        for &vm in ix.members(vp) {
                             if vm.force == k.0 && vm.case_ref == k.1 {
                                 continue;
                             }
                             let Some(ol) = locals.get(&(vm.force.clone(), vm.case_ref.clone())) else { continue };
                             for oo in ol.child_offences.iter().filter(|oo| oo.victims.contains(&vm.person_ref)) {
                                 for os in &oo.suspects {
+                                    if me.is_some() && ix.person(&vm.force, &vm.case_ref, os) == me {
+                                        continue;
+                                    }
                                     let om = MentionKey {
                                         force: vm.force.clone(),
                                         case_ref: vm.case_ref.clone(),
                                         person_ref: os.clone(),
                                     };
-                                    if me.is_some() && self.resolver.person_of(&om) == me {
-                                        continue;
-                                    }
                                     links.push(r::SuspectLink {
                                         suspect: s.clone(),
                                         other: mention_label(&om),
@@ -603,52 +676,56 @@ impl Views {
             let Ok(closing) = l.scope else { continue };
             let case = &self.cases[*k];
             let mut avenues: Vec<Avenue> = l.avenues.clone();
-            let mut other_force_cases: BTreeMap<CaseKey, BTreeSet<String>> = BTreeMap::new();
+            // Other forces' cases linked to this one, with why; described once per distinct link.
+            let mut linked: Vec<(&str, &str, Why<'_>)> = Vec::new();
             let mut contradicted = Vec::new();
             // Persons of the case in other cases.
             for m in case.persons.values() {
-                let key =
-                    MentionKey { force: k.0.clone(), case_ref: k.1.clone(), person_ref: m.person.person_ref.clone() };
-                let Some(p) = self.resolver.person_of(&key) else { continue };
+                let Some(p) = ix.person(&k.0, &k.1, &m.person.person_ref) else { continue };
+                let suspect = m.person.role == Role::Suspect;
                 let mut elsewhere = Vec::new();
-                for om in self.resolver.members(p) {
+                let mut more = 0usize;
+                for &om in ix.members(p) {
                     if om.force == k.0 && om.case_ref == k.1 {
                         continue;
                     }
-                    let ok: CaseKey = (om.force.clone(), om.case_ref.clone());
-                    let Some(oc) = self.cases.get(&ok) else { continue };
+                    let Some(oc) = ix.case(&om.force, &om.case_ref) else { continue };
                     let role = oc.role_of(&om.person_ref);
                     if om.force != k.0 {
-                        other_force_cases.entry(ok.clone()).or_default().insert(format!(
-                            "{} {} is {} there",
-                            role_word(m.person.role),
-                            m.person.person_ref,
-                            role.map(role_word).unwrap_or("recorded")
-                        ));
+                        linked.push((&om.force, &om.case_ref, Why::Person(m.person.role, &m.person.person_ref, role)));
                     }
-                    if m.person.role == Role::Suspect {
+                    if !suspect {
+                        continue;
+                    }
+                    if elsewhere.len() < 8 {
                         elsewhere.push(format!(
                             "{} in {}",
                             role.map(role_word).unwrap_or("recorded"),
                             mention_label(om)
                         ));
-                        if let Some(x) = oc.latest_decision_for(&om.person_ref) {
-                            if matches!(x.decision, DecisionKind::Charged | DecisionKind::Convicted)
-                                && x.decided_on > closing.decided_on
-                            {
-                                contradicted.push(format!(
-                                    "suspect {} {} on {} in {}, after the decision of {}",
-                                    m.person.person_ref,
-                                    r::decision_name(x.decision),
-                                    x.decided_on,
-                                    case_label(&ok),
-                                    closing.decided_on
-                                ));
-                            }
+                    } else {
+                        more += 1;
+                    }
+                    if let Some(x) = oc.latest_decision_for(&om.person_ref) {
+                        if matches!(x.decision, DecisionKind::Charged | DecisionKind::Convicted)
+                            && x.decided_on > closing.decided_on
+                        {
+                            contradicted.push(format!(
+                                "suspect {} {} on {} in {}/{}, after the decision of {}",
+                                m.person.person_ref,
+                                r::decision_name(x.decision),
+                                x.decided_on,
+                                om.force,
+                                om.case_ref,
+                                closing.decided_on
+                            ));
                         }
                     }
                 }
-                if m.person.role == Role::Suspect && !elsewhere.is_empty() {
+                if more > 0 {
+                    elsewhere.push(format!("and {more} more"));
+                }
+                if suspect && !elsewhere.is_empty() {
                     avenues.push(Avenue {
                         kind: AvenueKind::SuspectInOtherCases,
                         subject: m.person.person_ref.clone(),
@@ -664,15 +741,11 @@ impl Views {
                 let Some(c) = self.contributions.get(&key) else { continue };
                 for ik in c.identifiers.iter().filter(|i| linking(i.0)) {
                     for om in self.sharing_identifier(ik).into_iter().flatten().filter(|om| om.force != k.0) {
-                        let ok: CaseKey = (om.force.clone(), om.case_ref.clone());
-                        other_force_cases.entry(ok).or_default().insert(format!("{} shared", ident_label(ik)));
+                        linked.push((&om.force, &om.case_ref, Why::Ident(ik)));
                     }
                     if loose.get(ik).map_or(0, BTreeSet::len) <= self.hub_limit {
                         for ok in loose.get(ik).into_iter().flatten().filter(|c| c.0 != k.0) {
-                            other_force_cases
-                                .entry(ok.clone())
-                                .or_default()
-                                .insert(format!("{} shared", ident_label(ik)));
+                            linked.push((&ok.0, &ok.1, Why::Ident(ik)));
                         }
                     }
                 }
@@ -684,33 +757,37 @@ impl Views {
                 if v.is_empty() || !linking(i.kind) || !seen.insert((i.kind, v.clone())) {
                     continue;
                 }
-                let ik: IdentKey = (i.kind, v);
+                let Some((ik, in_cases)) = loose.get_key_value(&(i.kind, v)) else { continue };
                 let mut evidence = Vec::new();
-                for m in self.sharing_identifier(&ik).into_iter().flatten().filter(|m| m.force != k.0) {
-                    let ok: CaseKey = (m.force.clone(), m.case_ref.clone());
-                    let role = self.cases.get(&ok).and_then(|c| c.role_of(&m.person_ref));
+                for m in self.sharing_identifier(ik).into_iter().flatten().filter(|m| m.force != k.0) {
+                    let role = ix.case(&m.force, &m.case_ref).and_then(|c| c.role_of(&m.person_ref));
                     evidence.push(format!(
                         "recorded for {} {}",
                         role.map(role_word).unwrap_or("person"),
                         mention_label(m)
                     ));
-                    other_force_cases.entry(ok).or_default().insert(format!("{} shared", ident_label(&ik)));
+                    linked.push((&m.force, &m.case_ref, Why::Ident(ik)));
                 }
-                let shared_by = loose.get(&ik).map_or(0, BTreeSet::len);
-                if shared_by <= self.hub_limit {
-                    for ok in loose.get(&ik).into_iter().flatten().filter(|c| c.0 != k.0) {
+                if in_cases.len() <= self.hub_limit {
+                    for ok in in_cases.iter().filter(|c| c.0 != k.0) {
                         evidence.push(format!("observed in {}", case_label(ok)));
-                        other_force_cases.entry(ok.clone()).or_default().insert(format!("{} shared", ident_label(&ik)));
+                        linked.push((&ok.0, &ok.1, Why::Ident(ik)));
                     }
                 }
                 if !evidence.is_empty() {
-                    evidence.insert(0, format!("{} observed in this case, tied to nobody", ident_label(&ik)));
+                    evidence.insert(0, format!("{} observed in this case, tied to nobody", ident_label(ik)));
                     avenues.push(Avenue {
                         kind: AvenueKind::IdentifierNotFollowed,
                         subject: format!("{}:{}", ident_code(ik.0), ik.1),
                         evidence,
                     });
                 }
+            }
+            linked.sort_unstable();
+            linked.dedup();
+            let mut other_force_cases: BTreeMap<CaseKey, BTreeSet<String>> = BTreeMap::new();
+            for (f, c, why) in linked {
+                other_force_cases.entry((f.to_string(), c.to_string())).or_default().insert(why.describe());
             }
             if !contradicted.is_empty() {
                 match avenues.iter_mut().find(|a| a.kind == AvenueKind::DecisionContradicted) {
@@ -768,14 +845,20 @@ impl Views {
         out.queue.sort_by(order);
         out.concluded.sort_by(order);
 
-        out.quality = self.quality(locals, &keys, &out);
-        let (dangerous, flight) = self.risk(locals, today);
+        out.quality = self.quality(&ix, locals, &keys, &out);
+        let (dangerous, flight) = self.risk(&ix, locals, today);
         out.dangerous = dangerous;
         out.flight = flight;
         out
     }
 
-    fn quality(&self, locals: &HashMap<CaseKey, Arc<Local>>, keys: &[&CaseKey], review: &Review) -> Quality {
+    fn quality(
+        &self,
+        ix: &Ix<'_>,
+        locals: &HashMap<CaseKey, Arc<Local>>,
+        keys: &[&CaseKey],
+        review: &Review,
+    ) -> Quality {
         let mut per: BTreeMap<&str, ForceQuality> = BTreeMap::new();
         for k in keys {
             let l = &locals[*k];
@@ -848,18 +931,13 @@ impl Views {
         for e in review.queue.iter().chain(&review.concluded) {
             let case = &self.cases[&e.key];
             for m in case.persons.values() {
-                let key = MentionKey {
-                    force: e.key.0.clone(),
-                    case_ref: e.key.1.clone(),
-                    person_ref: m.person.person_ref.clone(),
-                };
-                let Some(p) = self.resolver.person_of(&key) else { continue };
+                let Some(p) = ix.person(&e.key.0, &e.key.1, &m.person.person_ref) else { continue };
                 let target = match m.person.role {
                     Role::Suspect => &mut suspects,
                     Role::Victim => &mut victims,
                     Role::Witness => continue,
                 };
-                target.entry(p).or_insert_with(|| self.best_ethnicity(p));
+                target.entry(p).or_insert_with(|| self.best_ethnicity(ix, p));
             }
         }
         Quality {
@@ -872,10 +950,10 @@ impl Views {
 
     /// A person's ethnicity over all their mentions: the self-defined group and the observed
     /// code most recently recorded as known, else "not stated"/IC0 if recorded so, else nothing.
-    fn best_ethnicity(&self, p: PersonId) -> (Option<u8>, Option<u8>) {
+    fn best_ethnicity(&self, ix: &Ix<'_>, p: PersonId) -> (Option<u8>, Option<u8>) {
         let mut sd: (i64, Option<u8>) = (i64::MIN, None);
         let mut ob: (i64, Option<u8>) = (i64::MIN, None);
-        for k in self.resolver.members(p) {
+        for &k in ix.members(p) {
             let Some((_, m)) = self.mention(k) else { continue };
             let at = m.recorded_at.timestamp();
             let rank = |v: u8| if v == NOT_STATED { 0 } else { 1 };
@@ -907,12 +985,17 @@ impl Views {
         (sd.1, ob.1)
     }
 
-    fn risk(&self, locals: &HashMap<CaseKey, Arc<Local>>, today: NaiveDate) -> (Vec<RiskEntry>, Vec<RiskEntry>) {
+    fn risk(
+        &self,
+        ix: &Ix<'_>,
+        locals: &HashMap<CaseKey, Arc<Local>>,
+        today: NaiveDate,
+    ) -> (Vec<RiskEntry>, Vec<RiskEntry>) {
         // Suspect mentions by person.
         let mut by_person: BTreeMap<PersonId, Vec<&MentionKey>> = BTreeMap::new();
         for (key, c) in &self.contributions {
             if c.role == Role::Suspect {
-                if let Some(p) = self.resolver.person_of(key) {
+                if let Some(p) = ix.person_of(key) {
                     by_person.entry(p).or_default().push(key);
                 }
             }
@@ -936,12 +1019,7 @@ impl Views {
                 for o in case.offences.iter().filter(|o| o.suspect_refs.contains(&key.person_ref)) {
                     let child = local.is_some_and(|l| l.child_offences.iter().any(|c| c.offence_ref == o.offence_ref));
                     for v in &o.victim_refs {
-                        let vk = MentionKey {
-                            force: key.force.clone(),
-                            case_ref: key.case_ref.clone(),
-                            person_ref: v.clone(),
-                        };
-                        if let Some(vp) = self.resolver.person_of(&vk) {
+                        if let Some(vp) = ix.person(&key.force, &key.case_ref, v) {
                             victims.insert(vp);
                             if child {
                                 child_victims.insert(vp);
@@ -956,18 +1034,13 @@ impl Views {
                     last = last.max(case.opened.as_ref().and_then(|c| c.reported_on));
                 }
                 for other in case.refs_in_role(Role::Suspect).filter(|r| *r != key.person_ref) {
-                    let ok = MentionKey {
-                        force: key.force.clone(),
-                        case_ref: key.case_ref.clone(),
-                        person_ref: other.to_string(),
-                    };
-                    linked.extend(self.resolver.person_of(&ok).filter(|p| *p != person));
+                    linked.extend(ix.person(&key.force, &key.case_ref, other).filter(|p| *p != person));
                 }
                 if let Some(c) = self.contributions.get(*key) {
                     for i in c.identifiers.iter().filter(|i| linking(i.0)) {
                         for m in self.sharing_identifier(i).into_iter().flatten() {
                             if self.contributions.get(m).is_some_and(|x| x.role == Role::Suspect) {
-                                linked.extend(self.resolver.person_of(m).filter(|p| *p != person));
+                                linked.extend(ix.person_of(m).filter(|p| *p != person));
                             }
                         }
                     }

@@ -256,3 +256,57 @@ async fn the_review_api_finds_the_planted_answers_and_records_the_reviewers_step
     }
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_new_events_the_queue_answers_from_the_last_review_and_catches_up() {
+    let server = TestServer::start().await;
+    let (head, _) = publish_fixture(&server).await;
+    let mut r = server.review().await;
+    let first = r
+        .get_queue(api::GetQueueRequest { context: ctx("op fixture", head), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
+    assert_eq!(first.items[0].status, "waiting");
+    // A review step published by a force system (not through the review service).
+    let step = pb::Event {
+        event_id: "0190bbbb-0000-7000-8000-000000000001".into(),
+        force_code: "WMP".into(),
+        case_ref: "WMP-FX-A1".into(),
+        occurred_at: "2026-01-05T10:00:00Z".into(),
+        recorded_at: "2026-01-05T10:00:00Z".into(),
+        schema_version: 1,
+        recorded_by: "rev-000009".into(),
+        body: Some(pb::Body {
+            kind: Some(pb::body::Kind::ReviewStarted(pb::ReviewStarted {
+                programme: "National NFA review".into(),
+                started_on: "2026-01-05".into(),
+                note: String::new(),
+            })),
+        }),
+    };
+    let at = server.ingest().await.publish(api::PublishRequest { events: vec![step] }).await.unwrap().into_inner().acks
+        [0]
+    .position;
+    // Without min_position, an answer may come from the last review (and says which position it
+    // is as of); it catches up without anyone asking for it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let page = r
+            .get_queue(api::GetQueueRequest { context: ctx("op fixture", 0), ..Default::default() })
+            .await
+            .unwrap()
+            .into_inner();
+        let a1 = page.items.iter().find(|i| i.case_ref == "WMP-FX-A1").unwrap();
+        if page.as_of_position <= at {
+            assert_eq!(a1.status, "waiting", "an answer as of {} cannot show the step at {at}", page.as_of_position);
+        }
+        if a1.status == "in review" {
+            assert!(page.as_of_position > at);
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the review never caught up");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    server.stop().await;
+}
