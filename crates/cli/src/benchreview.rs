@@ -57,7 +57,9 @@ pub async fn run(a: ReviewBenchArgs) -> Result<ExitCode> {
     let today = now.date_naive();
     let (n, seed) = (a.events, a.seed);
     let t = Instant::now();
-    let events = tokio::task::spawn_blocking(move || beaconport_synth::events_for_bench(seed, n, now)).await?;
+    // The log holds `--events`; the events appended later come on top.
+    let events =
+        tokio::task::spawn_blocking(move || beaconport_synth::events_for_bench(seed, n + 500 + FED, now)).await?;
     // The last events are kept back: 500 for the "after a batch" step, the rest to be appended
     // while queue pages are asked.
     let (first, rest) = events.split_at(events.len() - 500 - FED);
