@@ -29,6 +29,53 @@ impl TestServer {
 
     /// A server whose services see the log through `wrap` (a test's fault-injecting log).
     pub async fn start_with(wrap: impl FnOnce(Arc<dyn EventLog>) -> Arc<dyn EventLog>) -> Self {
+        Self::start_with_options(wrap, Default::default()).await
+    }
+
+    /// A server over mutual TLS with the development PKI `pki` (see `beaconport certs`), every
+    /// client certificate of it mapped to its role.
+    pub async fn start_tls(pki: &beaconport_cli::certs::DevPki) -> Self {
+        let read = |p: &Path| std::fs::read_to_string(p).expect("PEM file");
+        let mut identities = beaconport_server::Identities::default();
+        for c in &pki.clients {
+            identities.by_common_name.insert(
+                c.principal.clone(),
+                beaconport_server::Identity { role: c.role.into(), force: c.force.clone() },
+            );
+        }
+        let tls = beaconport_server::Tls {
+            cert_pem: read(&pki.server_cert),
+            key_pem: read(&pki.server_key),
+            client_ca_pem: read(&pki.ca_cert),
+            identities: Arc::new(identities),
+        };
+        let mut server =
+            Self::start_with_options(|log| log, beaconport_server::Options { tls: Some(tls), ..Default::default() })
+                .await;
+        server.url = server.url.replace("http://", "https://");
+        server
+    }
+
+    /// A channel over mutual TLS presenting `cert`/`key` (or no certificate) and trusting `ca`.
+    pub async fn tls_channel(
+        &self,
+        ca: &Path,
+        client: Option<(&Path, &Path)>,
+    ) -> Result<Channel, tonic::transport::Error> {
+        let read = |p: &Path| std::fs::read_to_string(p).expect("PEM file");
+        let mut tls = tonic::transport::ClientTlsConfig::new()
+            .ca_certificate(tonic::transport::Certificate::from_pem(read(ca)))
+            .domain_name("localhost");
+        if let Some((cert, key)) = client {
+            tls = tls.identity(tonic::transport::Identity::from_pem(read(cert), read(key)));
+        }
+        tonic::transport::Endpoint::from_shared(self.url.clone()).expect("url").tls_config(tls)?.connect().await
+    }
+
+    async fn start_with_options(
+        wrap: impl FnOnce(Arc<dyn EventLog>) -> Arc<dyn EventLog>,
+        options: beaconport_server::Options,
+    ) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let log = Arc::new(SledLog::open(Options::new(dir.path().join("log"))).expect("open log"));
         let listener = beaconport_server::bind("127.0.0.1:0".parse().unwrap()).await.expect("bind");
@@ -47,7 +94,7 @@ impl TestServer {
             listener,
             dyn_log,
             Some(projector.clone() as Arc<dyn beaconport_views::Live>),
-            Default::default(),
+            options,
             async {
                 let _ = stopped.await;
             },

@@ -237,6 +237,9 @@ impl Config {
             request_timeout: std::time::Duration::from_secs(self.grpc.request_timeout_secs),
             ledger_force: self.audit.ledger_force.clone(),
             signer: std::sync::Arc::new(signer),
+            // Mutual TLS is not yet selectable from the configuration (`[tls]` comes with the
+            // authorisation work of the security issue); the server supports it already.
+            tls: None,
         })
     }
 }

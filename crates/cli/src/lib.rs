@@ -14,6 +14,7 @@ pub mod bench;
 pub mod benchaudit;
 pub mod benchreview;
 pub mod benchviews;
+pub mod certs;
 pub mod client;
 pub mod config;
 pub mod demo;
@@ -67,6 +68,8 @@ pub enum Command {
     Verify(audit::VerifyArgs),
     /// The national NFA review: queue, case, quality, risk; and recording the review's steps.
     Review(reviewcmd::ReviewArgs),
+    /// Creates a development CA and certificates for the server and each kind of caller.
+    Certs(certs::CertsArgs),
     /// Writes one self-contained HTML report (queue, quality per force, risk) to open offline.
     Report(reviewcmd::ReportArgs),
 }
@@ -203,6 +206,10 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Review(a) => {
             init_tracing("warn");
             reviewcmd::run(a).await
+        }
+        Command::Certs(a) => {
+            init_tracing("warn");
+            certs::run(a)
         }
         Command::Report(a) => {
             init_tracing("warn");

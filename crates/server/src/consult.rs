@@ -34,9 +34,18 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// The caller of a request: the principal and role it names in its metadata, or
-    /// `unauthenticated` (with the peer address) when it names none.
-    pub fn of<T>(request: &Request<T>) -> Caller {
+    /// The caller of a request. Over mutual TLS, the client certificate's subject common name,
+    /// mapped by `identities` to a role (a certificate the mapping does not know acts in role
+    /// `none`); the metadata headers are then ignored. In plaintext development mode, the
+    /// principal and role the metadata names, or `unauthenticated` (with the peer address).
+    pub fn of<T>(request: &Request<T>, identities: &Identities) -> Caller {
+        if let Some(certs) = request.peer_certs() {
+            let cn = certs.first().and_then(|c| common_name(c.as_ref())).unwrap_or_default();
+            return match identities.by_common_name.get(&cn) {
+                Some(id) => Caller { principal: cn, role: id.role.clone() },
+                None => Caller { principal: format!("unmapped:{cn}"), role: "none".into() },
+            };
+        }
         let header = |name: &str| {
             request
                 .metadata()
@@ -51,6 +60,26 @@ impl Caller {
         });
         Caller { principal, role: header(ROLE_HEADER).unwrap_or_else(|| "investigator".into()) }
     }
+}
+
+/// The subject common name of a DER certificate.
+pub fn common_name(der: &[u8]) -> Option<String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der).ok()?;
+    let cn = cert.subject().iter_common_name().next()?.as_str().ok()?.to_string();
+    Some(cn)
+}
+
+/// One mapped client certificate: the role it acts in, and for a force system its force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub role: String,
+    pub force: Option<String>,
+}
+
+/// Who each client certificate is, by subject common name (from configuration).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identities {
+    pub by_common_name: std::collections::HashMap<String, Identity>,
 }
 
 /// What an answer disclosed.

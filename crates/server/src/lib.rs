@@ -25,7 +25,7 @@ mod query;
 mod review;
 
 pub use audit::{check_inclusion, head_from_pb, head_to_pb, Audit};
-pub use consult::{Caller, PRINCIPAL_HEADER, ROLE_HEADER};
+pub use consult::{common_name, Caller, Identities, Identity, PRINCIPAL_HEADER, ROLE_HEADER};
 pub use error::{status, Error, Result};
 pub use ingest::Ingest;
 pub use logsvc::LogReader;
@@ -49,6 +49,19 @@ pub struct Options {
     pub ledger_force: String,
     /// The key that signs tree heads.
     pub signer: Arc<beaconport_log::head::Signer>,
+    /// Mutual TLS: the server's certificate and the CA whose client certificates are accepted;
+    /// `None` serves plaintext (development only).
+    pub tls: Option<Tls>,
+}
+
+/// Mutual TLS settings, as PEM text.
+#[derive(Debug, Clone)]
+pub struct Tls {
+    pub cert_pem: String,
+    pub key_pem: String,
+    /// The CA that signs client certificates; every client must present one.
+    pub client_ca_pem: String,
+    pub identities: Arc<Identities>,
 }
 
 impl Default for Options {
@@ -60,6 +73,7 @@ impl Default for Options {
             ledger_force: "NCA".into(),
             // A key for this process only; a deployment loads its own (`[audit] signing_key`).
             signer: Arc::new(beaconport_log::head::Signer::from_seed(rand_seed())),
+            tls: None,
         }
     }
 }
@@ -86,7 +100,9 @@ pub async fn serve(
 
     // IngestService is served through its wire view (events as raw bytes); see `ingest`.
     let projector_for_audit = projector.clone();
-    let query = projector.map(|p| Query::new(p, Ingest::new(log.clone()), &options.ledger_force));
+    let identities = options.tls.as_ref().map(|t| t.identities.clone()).unwrap_or_default();
+    let query = projector
+        .map(|p| Query::with_identities(p, Ingest::new(log.clone()), &options.ledger_force, identities.clone()));
     let review = query.clone().map(|q| {
         api::review_service_server::ReviewServiceServer::new(ReviewApi::new(q))
             .max_encoding_message_size(options.max_message_bytes)
@@ -111,8 +127,18 @@ pub async fn serve(
     let reader = api::log_service_server::LogServiceServer::new(LogReader::new(log))
         .max_encoding_message_size(options.max_message_bytes);
 
-    info!(%addr, "grpc serving");
-    tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    match &options.tls {
+        Some(tls) => {
+            let config = tonic::transport::ServerTlsConfig::new()
+                .identity(tonic::transport::Identity::from_pem(&tls.cert_pem, &tls.key_pem))
+                .client_ca_root(tonic::transport::Certificate::from_pem(&tls.client_ca_pem));
+            builder = builder.tls_config(config).map_err(|e| Error::Transport(format!("TLS: {e}")))?;
+            info!(%addr, identities = tls.identities.by_common_name.len(), "grpc serving over mutual TLS");
+        }
+        None => info!(%addr, "grpc serving"),
+    }
+    builder
         .timeout(options.request_timeout)
         // Batches are hundreds of KiB: let HTTP/2 flow control grow its windows to fit them
         // instead of stalling each request on window updates.

@@ -28,6 +28,7 @@ const MAX_PAGE: usize = 500;
 /// The query service over a running projection.
 #[derive(Clone)]
 pub struct Query {
+    identities: Arc<crate::consult::Identities>,
     projector: Arc<dyn Live>,
     ingest: Ingest,
     recorder: Recorder,
@@ -48,8 +49,23 @@ pub(crate) struct Admitted {
 impl Query {
     /// `ledger_force` is the force code under which the ledger records its own consultations.
     pub fn new(projector: Arc<dyn Live>, ingest: Ingest, ledger_force: &str) -> Self {
+        Self::with_identities(projector, ingest, ledger_force, Default::default())
+    }
+
+    /// A query service that maps client certificates to callers with `identities`.
+    pub fn with_identities(
+        projector: Arc<dyn Live>,
+        ingest: Ingest,
+        ledger_force: &str,
+        identities: Arc<crate::consult::Identities>,
+    ) -> Self {
         let recorder = Recorder::new(ingest.clone(), ledger_force);
-        Self { projector, ingest, recorder }
+        Self { identities, projector, ingest, recorder }
+    }
+
+    /// Who is calling.
+    pub(crate) fn caller<T>(&self, request: &Request<T>) -> Caller {
+        Caller::of(request, &self.identities)
     }
 
     /// The live views.
@@ -654,7 +670,7 @@ impl api::query_service_server::QueryService for Query {
         &self,
         request: Request<api::SearchPersonsRequest>,
     ) -> Result<Response<api::SearchPersonsResponse>, Status> {
-        let caller = Caller::of(&request);
+        let caller = self.caller(&request);
         let req = request.into_inner();
         let admitted = self.admit(req.context.as_ref()).await?;
         let (offset, size) = page(req.page_size, &req.page_token)?;
@@ -677,7 +693,7 @@ impl api::query_service_server::QueryService for Query {
         &self,
         request: Request<api::GetPersonRequest>,
     ) -> Result<Response<api::PersonDossier>, Status> {
-        let caller = Caller::of(&request);
+        let caller = self.caller(&request);
         let req = request.into_inner();
         let admitted = self.admit(req.context.as_ref()).await?;
         let person = parse_person("person_id", &req.person_id)?;
@@ -688,7 +704,7 @@ impl api::query_service_server::QueryService for Query {
         &self,
         request: Request<api::LinkedSuspectsRequest>,
     ) -> Result<Response<api::LinkedSuspectsResponse>, Status> {
-        let caller = Caller::of(&request);
+        let caller = self.caller(&request);
         let req = request.into_inner();
         let admitted = self.admit(req.context.as_ref()).await?;
         let person = parse_person("person_id", &req.person_id)?;
@@ -718,7 +734,7 @@ impl api::query_service_server::QueryService for Query {
         &self,
         request: Request<api::GetNetworkRequest>,
     ) -> Result<Response<api::NetworkDetail>, Status> {
-        let caller = Caller::of(&request);
+        let caller = self.caller(&request);
         let req = request.into_inner();
         let admitted = self.admit(req.context.as_ref()).await?;
         let person = if req.network_id.is_empty() { Some(parse_person("person_id", &req.person_id)?) } else { None };
@@ -746,7 +762,7 @@ impl api::query_service_server::QueryService for Query {
         &self,
         request: Request<api::ListNetworksRequest>,
     ) -> Result<Response<api::ListNetworksResponse>, Status> {
-        let caller = Caller::of(&request);
+        let caller = self.caller(&request);
         let req = request.into_inner();
         let admitted = self.admit(req.context.as_ref()).await?;
         let (offset, size) = page(req.page_size, &req.page_token)?;
@@ -774,7 +790,7 @@ impl api::query_service_server::QueryService for Query {
         &self,
         request: Request<api::DecideLinkRequest>,
     ) -> Result<Response<api::DecideLinkResponse>, Status> {
-        let caller = Caller::of(&request);
+        let caller = self.caller(&request);
         let req = request.into_inner();
         let admitted = self.admit(req.context.as_ref()).await?;
         if admitted.as_of.is_some() {
@@ -812,7 +828,7 @@ impl api::query_service_server::QueryService for Query {
         &self,
         request: Request<api::ExportMentionsRequest>,
     ) -> Result<Response<Self::ExportMentionsStream>, Status> {
-        let caller = Caller::of(&request);
+        let caller = self.caller(&request);
         let req = request.into_inner();
         let admitted = self.admit(req.context.as_ref()).await?;
         if !req.case_ref.is_empty() && req.force_code.is_empty() {

@@ -13,7 +13,7 @@ use beaconport_views::Views;
 use prost::Message;
 use tonic::{Request, Response, Status};
 
-use crate::consult::{Caller, Disclosed, Discloses};
+use crate::consult::{Disclosed, Discloses};
 use crate::error::{Error, Result};
 use crate::query::{bad, next_token, page, summary_name, Query};
 
@@ -360,7 +360,7 @@ impl api::review_service_server::ReviewService for ReviewApi {
         &self,
         request: Request<api::GetQueueRequest>,
     ) -> Result<Response<api::GetQueueResponse>, Status> {
-        let caller = Caller::of(&request);
+        let caller = self.query.caller(&request);
         let req = request.into_inner();
         let admitted = self.query.admit(req.context.as_ref()).await?;
         let (offset, size) = page(req.page_size, &req.page_token)?;
@@ -386,7 +386,7 @@ impl api::review_service_server::ReviewService for ReviewApi {
         &self,
         request: Request<api::GetReviewCaseRequest>,
     ) -> Result<Response<api::ReviewCase>, Status> {
-        let caller = Caller::of(&request);
+        let caller = self.query.caller(&request);
         let req = request.into_inner();
         let admitted = self.query.admit(req.context.as_ref()).await?;
         if req.force_code.is_empty() || req.case_ref.is_empty() {
@@ -410,7 +410,7 @@ impl api::review_service_server::ReviewService for ReviewApi {
         &self,
         request: Request<api::RecordReviewRequest>,
     ) -> Result<Response<api::RecordReviewResponse>, Status> {
-        let caller = Caller::of(&request);
+        let caller = self.query.caller(&request);
         let req = request.into_inner();
         let admitted = self.query.admit(req.context.as_ref()).await?;
         if admitted.as_of.is_some() {
@@ -498,7 +498,7 @@ impl api::review_service_server::ReviewService for ReviewApi {
         &self,
         request: Request<api::GetQualityRequest>,
     ) -> Result<Response<api::QualityReport>, Status> {
-        let caller = Caller::of(&request);
+        let caller = self.query.caller(&request);
         let req = request.into_inner();
         let admitted = self.query.admit(req.context.as_ref()).await?;
         let refresh = self.refresher(admitted.as_of.is_none(), req.context.as_ref().map_or(0, |c| c.min_position));
@@ -515,7 +515,7 @@ impl api::review_service_server::ReviewService for ReviewApi {
     }
 
     async fn get_risk(&self, request: Request<api::GetRiskRequest>) -> Result<Response<api::RiskList>, Status> {
-        let caller = Caller::of(&request);
+        let caller = self.query.caller(&request);
         let req = request.into_inner();
         let admitted = self.query.admit(req.context.as_ref()).await?;
         let (offset, size) = page(req.page_size, &req.page_token)?;

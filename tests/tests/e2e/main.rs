@@ -8,6 +8,7 @@ mod malformed;
 mod publish_cli;
 mod query;
 mod review;
+mod tls;
 
 /// The `beaconport` command's code, built by this package under a test name.
 pub const NODE: &str = env!("CARGO_BIN_EXE_beaconport-e2e-node");
