@@ -28,6 +28,32 @@ pub struct Config {
     pub sled: Sled,
     pub views: ViewsConfig,
     pub audit: AuditConfig,
+    pub tls: TlsConfig,
+}
+
+/// Mutual TLS. With no certificate set, the server speaks plaintext and warns at start
+/// (development only).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// The server's certificate chain and key (PEM).
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    /// The CA whose client certificates are accepted (PEM); every client must present one.
+    pub client_ca: PathBuf,
+    /// Who each client certificate is (`beaconport certs` writes these for its certificates).
+    pub identities: Vec<IdentityConfig>,
+}
+
+/// One client certificate, by its subject common name.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdentityConfig {
+    pub common_name: String,
+    /// `force`, `investigator`, `auditor` or `operator`.
+    pub role: String,
+    /// For a force system: the one force whose events it may publish.
+    pub force: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -107,6 +133,7 @@ impl Default for Config {
             sled: Sled::default(),
             views: ViewsConfig::default(),
             audit: AuditConfig::default(),
+            tls: TlsConfig::default(),
         }
     }
 }
@@ -154,6 +181,22 @@ impl Config {
 
     /// Checks values that parse but make no sense.
     pub fn validate(&self) -> Result<()> {
+        let t = &self.tls;
+        let set = [&t.cert, &t.key, &t.client_ca].iter().filter(|p| !p.as_os_str().is_empty()).count();
+        if set != 0 && set != 3 {
+            bail!("tls: cert, key and client_ca are set together (or none of them, for plaintext)");
+        }
+        for (i, id) in t.identities.iter().enumerate() {
+            if id.common_name.trim().is_empty() {
+                bail!("tls.identities[{i}].common_name: is required");
+            }
+            if !["force", "investigator", "auditor", "operator"].contains(&id.role.as_str()) {
+                bail!("tls.identities[{i}].role: {:?} is not one of force, investigator, auditor, operator", id.role);
+            }
+            if id.role == "force" && beaconport_domain::reference::force(&id.force).is_none() {
+                bail!("tls.identities[{i}].force: {:?} is not a force code (a force system needs its force)", id.force);
+            }
+        }
         if self.grpc.max_message_bytes < 1024 {
             bail!("grpc.max_message_bytes: {} is too small (at least 1024)", self.grpc.max_message_bytes);
         }
@@ -227,6 +270,33 @@ impl Config {
         o
     }
 
+    /// Mutual TLS as configured, with the PEM files read; `None` for plaintext.
+    pub fn tls_options(&self) -> Result<Option<beaconport_server::Tls>> {
+        let t = &self.tls;
+        if t.cert.as_os_str().is_empty() {
+            return Ok(None);
+        }
+        let read = |field: &str, p: &PathBuf| {
+            std::fs::read_to_string(p).with_context(|| format!("tls.{field}: reading {}", p.display()))
+        };
+        let mut identities = beaconport_server::Identities::default();
+        for id in &t.identities {
+            identities.by_common_name.insert(
+                id.common_name.clone(),
+                beaconport_server::Identity {
+                    role: id.role.clone(),
+                    force: (!id.force.is_empty()).then(|| id.force.clone()),
+                },
+            );
+        }
+        Ok(Some(beaconport_server::Tls {
+            cert_pem: read("cert", &t.cert)?,
+            key_pem: read("key", &t.key)?,
+            client_ca_pem: read("client_ca", &t.client_ca)?,
+            identities: std::sync::Arc::new(identities),
+        }))
+    }
+
     /// The gRPC server options this configuration asks for.
     /// The signing key is loaded (or created) here.
     pub fn server_options(&self) -> Result<beaconport_server::Options> {
@@ -237,9 +307,7 @@ impl Config {
             request_timeout: std::time::Duration::from_secs(self.grpc.request_timeout_secs),
             ledger_force: self.audit.ledger_force.clone(),
             signer: std::sync::Arc::new(signer),
-            // Mutual TLS is not yet selectable from the configuration (`[tls]` comes with the
-            // authorisation work of the security issue); the server supports it already.
-            tls: None,
+            tls: self.tls_options()?,
         })
     }
 }
@@ -337,5 +405,29 @@ mod tests {
         std::fs::write(&file, "unknown_key = 1\n").unwrap();
         let err = Config::load(Some(&file), env(&[]), Table::new()).unwrap_err();
         assert!(format!("{err:#}").contains("unknown_key"), "{err:#}");
+    }
+
+    #[test]
+    fn tls_from_the_files_beaconport_certs_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let pki = crate::certs::write_dev_pki(&dir.path().join("pki"), &["GMP".to_string()], 30).unwrap();
+        let ids = std::fs::read_to_string(dir.path().join("pki/identities.toml")).unwrap();
+        let file = dir.path().join("c.toml");
+        let tls =
+            format!("[tls]\ncert = {:?}\nkey = {:?}\nclient_ca = {:?}\n", pki.server_cert, pki.server_key, pki.ca_cert);
+        std::fs::write(&file, format!("{tls}{ids}")).unwrap();
+        let c = Config::load(Some(&file), env(&[]), Table::new()).unwrap();
+        let t = c.tls_options().unwrap().expect("TLS configured");
+        assert_eq!(t.identities.by_common_name.len(), 4);
+        assert_eq!(t.identities.by_common_name["force-gmp"].force.as_deref(), Some("GMP"));
+        assert!(t.client_ca_pem.contains("BEGIN CERTIFICATE"));
+        // Half a TLS configuration, or an identity with an unknown role: named.
+        std::fs::write(&file, format!("[tls]\ncert = {:?}\n", pki.server_cert)).unwrap();
+        let err = Config::load(Some(&file), env(&[]), Table::new()).unwrap_err();
+        assert!(format!("{err:#}").contains("cert, key and client_ca"), "{err:#}");
+        std::fs::write(&file, "[[tls.identities]]\ncommon_name = \"x\"\nrole = \"admin\"\n").unwrap();
+        let err = Config::load(Some(&file), env(&[]), Table::new()).unwrap_err();
+        assert!(format!("{err:#}").contains("tls.identities[0].role"), "{err:#}");
+        assert!(Config::default().tls_options().unwrap().is_none());
     }
 }

@@ -32,6 +32,12 @@ pub async fn run(config: Config) -> Result<()> {
     println!("{LISTENING}{addr}");
     let _ = std::io::stdout().flush();
     info!(%addr, data_dir = %config.data_dir.display(), "ledger started");
+    if config.tls.cert.as_os_str().is_empty() {
+        warn!(
+            %addr,
+            "plaintext gRPC without client certificates: any caller can claim any identity; for development only (set [tls] cert, key and client_ca)"
+        );
+    }
 
     let (stop_tx, mut stop_rx) = watch::channel(false);
     tokio::spawn(async move {
