@@ -17,6 +17,7 @@ use tonic::transport::server::TcpIncoming;
 use tracing::info;
 
 mod audit;
+pub mod authorise;
 mod consult;
 mod error;
 mod ingest;
@@ -128,6 +129,7 @@ pub async fn serve(
         .max_encoding_message_size(options.max_message_bytes);
 
     let mut builder = tonic::transport::Server::builder();
+    let authorise = options.tls.as_ref().map(|t| authorise::AuthoriseLayer { identities: t.identities.clone() });
     match &options.tls {
         Some(tls) => {
             let config = tonic::transport::ServerTlsConfig::new()
@@ -139,6 +141,7 @@ pub async fn serve(
         None => info!(%addr, "grpc serving"),
     }
     builder
+        .layer(tower::util::option_layer(authorise))
         .timeout(options.request_timeout)
         // Batches are hundreds of KiB: let HTTP/2 flow control grow its windows to fit them
         // instead of stalling each request on window updates.

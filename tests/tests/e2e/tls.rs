@@ -66,3 +66,63 @@ async fn callers_are_their_certificates_and_strangers_get_no_connection() {
     assert!(refused, "plaintext was answered by a TLS server");
     server.stop().await;
 }
+
+/// Every role against every service: allowed exactly where the table says, refused
+/// PERMISSION_DENIED (naming the role) elsewhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_role_calls_only_its_services() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = beaconport_cli::certs::write_dev_pki(&dir.path().join("pki"), &["GMP".to_string()], 30).unwrap();
+    let server = TestServer::start_tls(&pki).await;
+    let services = [
+        "beaconport.api.v1.IngestService",
+        "beaconport.api.v1.QueryService",
+        "beaconport.api.v1.ReviewService",
+        "beaconport.api.v1.AuditService",
+        "beaconport.api.v1.LogService",
+        "grpc.health.v1.Health",
+    ];
+    for who in &pki.clients {
+        let ch = server.tls_channel(&pki.ca_cert, Some((&who.cert, &who.key))).await.unwrap();
+        for service in services {
+            let result: Result<(), tonic::Status> = match service {
+                "beaconport.api.v1.IngestService" => beaconport_cli::client::ingest(ch.clone())
+                    .publish(api::PublishRequest { events: vec![] })
+                    .await
+                    .map(|_| ()),
+                "beaconport.api.v1.QueryService" => beaconport_cli::client::query(ch.clone())
+                    .view_status(api::ViewStatusRequest { digest: false, as_of: None })
+                    .await
+                    .map(|_| ()),
+                "beaconport.api.v1.ReviewService" => beaconport_cli::reviewcmd::client(ch.clone())
+                    .get_queue(api::GetQueueRequest::default())
+                    .await
+                    .map(|_| ()),
+                "beaconport.api.v1.AuditService" => api::audit_service_client::AuditServiceClient::new(ch.clone())
+                    .get_tree_head(api::TreeHeadRequest { tree_size: 0 })
+                    .await
+                    .map(|_| ()),
+                "beaconport.api.v1.LogService" => {
+                    beaconport_cli::client::log_reader(ch.clone()).head(api::HeadRequest {}).await.map(|_| ())
+                }
+                _ => tonic_health::pb::health_client::HealthClient::new(ch.clone())
+                    .check(tonic_health::pb::HealthCheckRequest { service: String::new() })
+                    .await
+                    .map(|_| ()),
+            };
+            let allowed = beaconport_server::authorise::allowed(service).contains(&who.role);
+            match result {
+                Err(s) if s.code() == tonic::Code::PermissionDenied => {
+                    assert!(!allowed, "{} ({}) refused {service}: {}", who.principal, who.role, s.message());
+                    assert!(s.message().contains(who.role), "{}", s.message());
+                }
+                other => assert!(allowed, "{} ({}) was let into {service}: {other:?}", who.principal, who.role),
+            }
+        }
+    }
+    // The table itself: each caller role has its services, and no service is open to all but health.
+    assert_eq!(beaconport_server::authorise::allowed("beaconport.api.v1.IngestService"), &["force"]);
+    assert_eq!(beaconport_server::authorise::allowed("beaconport.api.v1.AuditService"), &["auditor"]);
+    assert!(beaconport_server::authorise::allowed("beaconport.api.v1.Nope").is_empty());
+    server.stop().await;
+}
