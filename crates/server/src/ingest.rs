@@ -26,6 +26,9 @@ use crate::error::{status, Error, Result};
 #[derive(Clone)]
 pub struct Ingest {
     log: Arc<dyn EventLog>,
+    /// Over mutual TLS: who each client certificate is, so a force system publishes only its
+    /// own force's events.
+    identities: Option<Arc<crate::consult::Identities>>,
 }
 
 impl std::fmt::Debug for Ingest {
@@ -36,19 +39,34 @@ impl std::fmt::Debug for Ingest {
 
 impl Ingest {
     pub fn new(log: Arc<dyn EventLog>) -> Self {
-        Self { log }
+        Self { log, identities: None }
+    }
+
+    /// An ingest service that holds each force system's certificate to its own force.
+    pub fn with_identities(log: Arc<dyn EventLog>, identities: Arc<crate::consult::Identities>) -> Self {
+        Self { log, identities: Some(identities) }
+    }
+
+    /// The one force a request's client certificate may publish for (over mutual TLS).
+    fn only_force<T>(&self, request: &Request<T>) -> Option<String> {
+        let ids = self.identities.as_ref()?;
+        let certs = request.peer_certs()?;
+        let cn = certs.first().and_then(|c| crate::consult::common_name(c.as_ref())).unwrap_or_default();
+        // A certificate of no force (or unmapped: the authorisation layer refuses it first) may
+        // publish for no force at all.
+        Some(ids.by_common_name.get(&cn).and_then(|i| i.force.clone()).unwrap_or_default())
     }
 
     /// Validates a batch of encoded events and turns it into log records (on the blocking pool:
     /// it is CPU work). All or nothing: every problem of every event is reported.
-    async fn prepare(raw: Vec<Bytes>, by_ledger: bool) -> Result<Vec<Record>> {
+    async fn prepare(raw: Vec<Bytes>, by_ledger: bool, only_force: Option<String>) -> Result<Vec<Record>> {
         if raw.is_empty() {
             return Err(Error::BadRequest {
                 field: "events".into(),
                 reason: "a batch needs at least one event".into(),
             });
         }
-        tokio::task::spawn_blocking(move || prepare_blocking(raw, by_ledger))
+        tokio::task::spawn_blocking(move || prepare_blocking(raw, by_ledger, only_force.as_deref()))
             .await
             .map_err(|e| Error::Transport(format!("validation task: {e}")))?
     }
@@ -60,17 +78,22 @@ impl Ingest {
 
     /// Publishes one batch: validate all, append all, acknowledge each.
     pub async fn publish_batch(&self, events: Vec<Bytes>) -> Result<api::PublishResponse> {
-        self.append(events, false).await
+        self.append(events, false, None).await
     }
 
     /// Appends events the ledger writes itself (consultations of the ledger): validated like any
     /// event, and only these may carry the kinds no force publishes.
     pub async fn record(&self, events: Vec<Bytes>) -> Result<api::PublishResponse> {
-        self.append(events, true).await
+        self.append(events, true, None).await
     }
 
-    async fn append(&self, events: Vec<Bytes>, by_ledger: bool) -> Result<api::PublishResponse> {
-        let records = Self::prepare(events, by_ledger).await?;
+    async fn append(
+        &self,
+        events: Vec<Bytes>,
+        by_ledger: bool,
+        only_force: Option<String>,
+    ) -> Result<api::PublishResponse> {
+        let records = Self::prepare(events, by_ledger, only_force).await?;
         let ids: Vec<EventId> = records.iter().map(|r| r.id).collect();
         let acks = self.log.append(records).await?;
         debug!(n_events = ids.len(), duplicates = acks.iter().filter(|a| a.duplicate).count(), "batch appended");
@@ -126,7 +149,7 @@ async fn commit_in_order(log: &Arc<dyn EventLog>, group: Vec<Vec<Record>>) -> Ve
     out
 }
 
-fn prepare_blocking(raw: Vec<Bytes>, by_ledger: bool) -> Result<Vec<Record>> {
+fn prepare_blocking(raw: Vec<Bytes>, by_ledger: bool, only_force: Option<&str>) -> Result<Vec<Record>> {
     let ctx = Context { now: chrono::Utc::now() };
     let mut errors = Vec::new();
     let mut events = Vec::with_capacity(raw.len());
@@ -151,6 +174,26 @@ fn prepare_blocking(raw: Vec<Bytes>, by_ledger: bool) -> Result<Vec<Record>> {
         return Err(Error::Rejected(errors));
     }
     let decoded = decode_batch(events, &ctx).map_err(Error::Rejected)?;
+    if let Some(own) = only_force {
+        let foreign: Vec<FieldError> = decoded
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| d.force.code != own)
+            .map(|(index, d)| FieldError {
+                index,
+                event_id: d.id.to_string(),
+                field: "force_code".into(),
+                reason: if own.is_empty() {
+                    format!("{} is not a force this certificate may publish for (it publishes for none)", d.force.code)
+                } else {
+                    format!("{} is another force: this certificate publishes only {own}'s events", d.force.code)
+                },
+            })
+            .collect();
+        if !foreign.is_empty() {
+            return Err(Error::Rejected(foreign));
+        }
+    }
     if !by_ledger {
         let refused: Vec<FieldError> = decoded
             .iter()
@@ -193,8 +236,9 @@ type PublishStream = Pin<Box<dyn Stream<Item = Result<api::PublishStreamResponse
 #[tonic::async_trait]
 impl api::ingest_service_server::IngestService for Ingest {
     async fn publish(&self, request: Request<api::PublishRequest>) -> Result<Response<api::PublishResponse>, Status> {
+        let only_force = self.only_force(&request);
         let events = request.into_inner().events;
-        match self.publish_batch(events).await {
+        match self.append(events, false, only_force).await {
             Ok(r) => Ok(Response::new(r)),
             Err(e) => {
                 if let Error::Rejected(errors) = &e {
@@ -215,6 +259,7 @@ impl api::ingest_service_server::IngestService for Ingest {
         &self,
         request: Request<Streaming<api::PublishRequest>>,
     ) -> Result<Response<Self::PublishStreamStream>, Status> {
+        let only_force = self.only_force(&request);
         let mut incoming = request.into_inner();
         let (tx, rx) = mpsc::channel(PIPELINE * 2);
         let (vtx, mut vrx) = mpsc::channel::<tokio::task::JoinHandle<Result<Vec<Record>>>>(PIPELINE);
@@ -223,7 +268,7 @@ impl api::ingest_service_server::IngestService for Ingest {
             while let Some(req) = incoming.next().await {
                 match req {
                     Ok(r) => {
-                        if vtx.send(tokio::spawn(Ingest::prepare(r.events, false))).await.is_err() {
+                        if vtx.send(tokio::spawn(Ingest::prepare(r.events, false, only_force.clone()))).await.is_err() {
                             return;
                         }
                     }

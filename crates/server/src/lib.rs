@@ -115,7 +115,11 @@ pub async fn serve(
         health.set_serving::<api::query_service_server::QueryServiceServer<Query>>().await;
         health.set_serving::<api::review_service_server::ReviewServiceServer<ReviewApi>>().await;
     }
-    let ingest = wire::ingest_service_server::IngestServiceServer::new(Ingest::new(log.clone()))
+    let publishers = match &options.tls {
+        Some(tls) => Ingest::with_identities(log.clone(), tls.identities.clone()),
+        None => Ingest::new(log.clone()),
+    };
+    let ingest = wire::ingest_service_server::IngestServiceServer::new(publishers)
         .max_decoding_message_size(options.max_message_bytes)
         .max_encoding_message_size(options.max_message_bytes);
     let audit = api::audit_service_server::AuditServiceServer::new(Audit::new(

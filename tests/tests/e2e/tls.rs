@@ -126,3 +126,40 @@ async fn each_role_calls_only_its_services() {
     assert!(beaconport_server::authorise::allowed("beaconport.api.v1.Nope").is_empty());
     server.stop().await;
 }
+
+/// A force system's certificate publishes its own force's events only: a batch holding another
+/// force's event is refused whole, naming the event and the field, and nothing is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_force_publishes_only_its_own_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = beaconport_cli::certs::write_dev_pki(&dir.path().join("pki"), &["GMP".to_string()], 30).unwrap();
+    let server = TestServer::start_tls(&pki).await;
+    let gmp = pki.clients.iter().find(|c| c.principal == "force-gmp").unwrap();
+    let ch = server.tls_channel(&pki.ca_cert, Some((&gmp.cert, &gmp.key))).await.unwrap();
+    let mut ingest = beaconport_cli::client::ingest(ch);
+    let events = beaconport_tests::scenario_events(31);
+    let own: Vec<_> = events.iter().filter(|e| e.force_code == "GMP").take(3).cloned().collect();
+    let other = events.iter().find(|e| e.force_code != "GMP").unwrap().clone();
+    assert_eq!(own.len(), 3, "the scenario has GMP events");
+    let mut mixed = own.clone();
+    mixed.push(other.clone());
+    let err = ingest.publish(api::PublishRequest { events: mixed }).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert!(err.message().contains("force_code") && err.message().contains(&other.event_id), "{}", err.message());
+    use beaconport_log::EventLog;
+    assert_eq!(server.log.head().0, 0, "nothing of the refused batch is stored");
+    // Through the stream too: refused in-band.
+    let (tx, rx) = tokio::sync::mpsc::channel(1);
+    tx.send(api::PublishRequest { events: vec![other] }).await.unwrap();
+    drop(tx);
+    let mut answers =
+        ingest.publish_stream(tokio_stream::wrappers::ReceiverStream::new(rx)).await.unwrap().into_inner();
+    let first = answers.message().await.unwrap().unwrap();
+    assert!(matches!(first.result, Some(api::publish_stream_response::Result::Rejected(_))), "{first:?}");
+    assert_eq!(server.log.head().0, 0);
+    // Its own events: stored.
+    let acks = ingest.publish(api::PublishRequest { events: own }).await.unwrap().into_inner().acks;
+    assert_eq!(acks.len(), 3);
+    assert_eq!(server.log.head().0, 3);
+    server.stop().await;
+}
