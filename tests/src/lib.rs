@@ -37,7 +37,7 @@ impl TestServer {
     pub async fn start_tls(pki: &beaconport_cli::certs::DevPki) -> Self {
         let read = |p: &Path| std::fs::read_to_string(p).expect("PEM file");
         let mut identities = beaconport_server::Identities::default();
-        for c in &pki.clients {
+        for c in pki.clients.iter().chain(&pki.expired) {
             identities.by_common_name.insert(
                 c.principal.clone(),
                 beaconport_server::Identity { role: c.role.into(), force: c.force.clone() },

@@ -44,6 +44,9 @@ pub struct DevPki {
     pub server_cert: PathBuf,
     pub server_key: PathBuf,
     pub clients: Vec<Issued>,
+    /// For tests: an investigator's certificate of the same CA that expired yesterday (mapped
+    /// like the others), when asked for.
+    pub expired: Option<Issued>,
 }
 
 fn params(cn: &str, days: i64) -> Result<CertificateParams> {
@@ -68,9 +71,17 @@ fn write(path: &Path, text: &str, secret: bool) -> Result<()> {
 }
 
 /// Writes a CA, a server certificate for `localhost`/`127.0.0.1` and one client certificate per
-/// caller into `dir`, valid from 5 minutes ago for `days` days (a negative `days` gives expired
-/// certificates, for tests).
+/// caller into `dir`, valid from 5 minutes ago for `days` days.
 pub fn write_dev_pki(dir: &Path, forces: &[String], days: i64) -> Result<DevPki> {
+    write_pki(dir, forces, days, false)
+}
+
+/// [`write_dev_pki`], plus an expired investigator certificate of the same CA (for tests).
+pub fn write_test_pki(dir: &Path, forces: &[String]) -> Result<DevPki> {
+    write_pki(dir, forces, 30, true)
+}
+
+fn write_pki(dir: &Path, forces: &[String], days: i64, with_expired: bool) -> Result<DevPki> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let ca_key = KeyPair::generate()?;
     let mut ca = params("Beaconport development CA", days.max(1))?;
@@ -84,8 +95,9 @@ pub fn write_dev_pki(dir: &Path, forces: &[String], days: i64) -> Result<DevPki>
     let issue = |cn: &str, server: bool| -> Result<(PathBuf, PathBuf)> {
         let key = KeyPair::generate()?;
         let mut p = params(cn, days)?;
-        if days < 0 {
-            p.not_before = time::OffsetDateTime::now_utc() + time::Duration::days(days * 2);
+        if cn.starts_with("expired-") {
+            p.not_before = time::OffsetDateTime::now_utc() - time::Duration::days(30);
+            p.not_after = time::OffsetDateTime::now_utc() - time::Duration::days(1);
         }
         if server {
             p.subject_alt_names = vec![
@@ -109,6 +121,9 @@ pub fn write_dev_pki(dir: &Path, forces: &[String], days: i64) -> Result<DevPki>
     callers.push(("investigator-01".into(), "investigator", None));
     callers.push(("auditor-01".into(), "auditor", None));
     callers.push(("operator-01".into(), "operator", None));
+    if with_expired {
+        callers.push(("expired-investigator".into(), "investigator", None));
+    }
     let mut clients = Vec::new();
     let mut toml = String::from(
         "# Who each client certificate is: its subject common name, the role it acts in, and for a\n\
@@ -123,7 +138,8 @@ pub fn write_dev_pki(dir: &Path, forces: &[String], days: i64) -> Result<DevPki>
         clients.push(Issued { principal: cn, role, force, cert, key });
     }
     write(&dir.join("identities.toml"), &toml, false)?;
-    Ok(DevPki { ca_cert: ca_path, server_cert, server_key, clients })
+    let expired = clients.iter().position(|c| c.principal.starts_with("expired-")).map(|i| clients.remove(i));
+    Ok(DevPki { ca_cert: ca_path, server_cert, server_key, clients, expired })
 }
 
 pub fn run(a: CertsArgs) -> Result<ExitCode> {

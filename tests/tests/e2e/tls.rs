@@ -8,7 +8,7 @@ use tonic::Request;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn callers_are_their_certificates_and_strangers_get_no_connection() {
     let dir = tempfile::tempdir().unwrap();
-    let pki = beaconport_cli::certs::write_dev_pki(&dir.path().join("pki"), &["GMP".to_string()], 30).unwrap();
+    let pki = beaconport_cli::certs::write_test_pki(&dir.path().join("pki"), &["GMP".to_string()]).unwrap();
     let server = TestServer::start_tls(&pki).await;
     let who = |name: &str| pki.clients.iter().find(|c| c.principal == name).unwrap();
     let investigator = who("investigator-01");
@@ -49,12 +49,29 @@ async fn callers_are_their_certificates_and_strangers_get_no_connection() {
         Ok(ch) => beaconport_cli::client::log_reader(ch).head(api::HeadRequest {}).await.is_err(),
     };
     assert!(none, "a client without a certificate was answered");
+    // An expired certificate of the same CA, mapped like the others.
+    let expired = pki.expired.as_ref().unwrap();
+    // (A call its role may make, so that only the expiry can refuse it.)
+    let refused = match server.tls_channel(&pki.ca_cert, Some((&expired.cert, &expired.key))).await {
+        Err(_) => true,
+        Ok(ch) => beaconport_cli::client::query(ch)
+            .view_status(api::ViewStatusRequest { digest: false, as_of: None })
+            .await
+            .is_err(),
+    };
+    assert!(refused, "an expired certificate was accepted");
+    let ch = server.tls_channel(&pki.ca_cert, Some((&investigator.cert, &investigator.key))).await.unwrap();
+    beaconport_cli::client::query(ch).view_status(api::ViewStatusRequest { digest: false, as_of: None }).await.unwrap();
     // A certificate from another CA.
     let other = beaconport_cli::certs::write_dev_pki(&dir.path().join("other"), &[], 30).unwrap();
     let stranger = &other.clients[0];
+    assert_eq!(stranger.principal, "investigator-01", "the same name as a mapped caller: only the CA differs");
     let refused = match server.tls_channel(&pki.ca_cert, Some((&stranger.cert, &stranger.key))).await {
         Err(_) => true,
-        Ok(ch) => beaconport_cli::client::log_reader(ch).head(api::HeadRequest {}).await.is_err(),
+        Ok(ch) => beaconport_cli::client::query(ch)
+            .view_status(api::ViewStatusRequest { digest: false, as_of: None })
+            .await
+            .is_err(),
     };
     assert!(refused, "a certificate from another CA was accepted");
     // Plaintext to a TLS server: refused.
