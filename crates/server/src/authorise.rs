@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use futures::future::BoxFuture;
 use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 
-use crate::consult::{common_name, Identities};
+use crate::consult::{common_name, Caller, Consultation, Identities, Recorder};
 
 /// The roles each service admits, by gRPC service name.
 pub fn allowed(service: &str) -> &'static [&'static str] {
@@ -25,31 +25,35 @@ pub fn allowed(service: &str) -> &'static [&'static str] {
     }
 }
 
-/// The decision for one request: `Ok` or the status that refuses it.
+/// The decision for one request: `Ok`, or who asked and the status that refuses them.
 pub fn decide(
     path: &str,
     certs: Option<&[tonic::transport::CertificateDer<'static>]>,
     ids: &Identities,
-) -> Result<(), tonic::Status> {
+) -> Result<(), (Caller, tonic::Status)> {
     let Some(certs) = certs else {
-        return Err(tonic::Status::unauthenticated("a client certificate is required"));
+        let who = Caller { principal: "no certificate".into(), role: "none".into() };
+        return Err((who, tonic::Status::unauthenticated("a client certificate is required")));
     };
     let cn = certs.first().and_then(|c| common_name(c.as_ref())).unwrap_or_default();
     let Some(id) = ids.by_common_name.get(&cn) else {
-        return Err(tonic::Status::unauthenticated(format!(
+        let who = Caller { principal: format!("unmapped:{cn}"), role: "none".into() };
+        let status = tonic::Status::unauthenticated(format!(
             "the client certificate {cn:?} is not mapped to a principal in this ledger's configuration"
-        )));
+        ));
+        return Err((who, status));
     };
     let service = path.trim_start_matches('/').split('/').next().unwrap_or_default();
     let roles = allowed(service);
     if roles.contains(&id.role.as_str()) {
         Ok(())
     } else {
-        Err(tonic::Status::permission_denied(format!(
+        let status = tonic::Status::permission_denied(format!(
             "{cn} acts as {}; {service} is for {}",
             id.role,
             if roles.is_empty() { "nobody".to_string() } else { roles.join(", ") }
-        )))
+        ));
+        Err((Caller { principal: cn, role: id.role.clone() }, status))
     }
 }
 
@@ -57,12 +61,14 @@ pub fn decide(
 #[derive(Debug, Clone)]
 pub struct AuthoriseLayer {
     pub identities: Arc<Identities>,
+    /// Where refusals are recorded, like consultations (who tried what, and why it was refused).
+    pub recorder: Recorder,
 }
 
 impl<S> tower::Layer<S> for AuthoriseLayer {
     type Service = Authorise<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        Authorise { inner, identities: self.identities.clone() }
+        Authorise { inner, identities: self.identities.clone(), recorder: self.recorder.clone() }
     }
 }
 
@@ -70,6 +76,7 @@ impl<S> tower::Layer<S> for AuthoriseLayer {
 pub struct Authorise<S> {
     inner: S,
     identities: Arc<Identities>,
+    recorder: Recorder,
 }
 
 impl<S, B> tower::Service<http::Request<B>> for Authorise<S>
@@ -90,10 +97,28 @@ where
         let certs = req.extensions().get::<TlsConnectInfo<TcpConnectInfo>>().and_then(|i| i.peer_certs());
         match decide(req.uri().path(), certs.as_deref().map(|v| v.as_slice()), &self.identities) {
             Ok(()) => Box::pin(self.inner.call(req)),
-            Err(status) => {
+            Err((caller, status)) => {
                 tracing::info!(path = %req.uri().path(), code = ?status.code(), "call refused");
-                let response = status.into_http();
-                Box::pin(async move { Ok(response) })
+                let recorder = self.recorder.clone();
+                let call =
+                    req.uri().path().trim_start_matches('/').trim_start_matches("beaconport.api.v1.").to_string();
+                Box::pin(async move {
+                    let refusal = Consultation {
+                        caller,
+                        purpose: "(refused before the request was read)".into(),
+                        call: call.into(),
+                        request: String::new(),
+                        disclosed: Default::default(),
+                        views_position: 0,
+                        outcome: format!("refused: {}", status.message()),
+                        as_of: String::new(),
+                    };
+                    // The refusal stands whether or not its record could be written.
+                    if let Err(e) = recorder.record(refusal).await {
+                        tracing::warn!(error = %e, "a refusal could not be recorded");
+                    }
+                    Ok(status.into_http())
+                })
             }
         }
     }

@@ -197,7 +197,7 @@ impl Discloses for Vec<api::MentionAssignment> {
 pub struct Consultation {
     pub caller: Caller,
     pub purpose: String,
-    pub call: &'static str,
+    pub call: std::borrow::Cow<'static, str>,
     /// The request as asked, proto3 JSON.
     pub request: String,
     pub disclosed: Disclosed,

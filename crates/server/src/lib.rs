@@ -90,6 +90,7 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let addr = listener.local_addr().map_err(|e| Error::Transport(e.to_string()))?;
+    let refusals_log = log.clone();
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<wire::ingest_service_server::IngestServiceServer<Ingest>>().await;
     health.set_serving::<api::log_service_server::LogServiceServer<LogReader>>().await;
@@ -133,7 +134,10 @@ pub async fn serve(
         .max_encoding_message_size(options.max_message_bytes);
 
     let mut builder = tonic::transport::Server::builder();
-    let authorise = options.tls.as_ref().map(|t| authorise::AuthoriseLayer { identities: t.identities.clone() });
+    let authorise = options.tls.as_ref().map(|t| authorise::AuthoriseLayer {
+        identities: t.identities.clone(),
+        recorder: consult::Recorder::new(Ingest::new(refusals_log.clone()), &options.ledger_force),
+    });
     match &options.tls {
         Some(tls) => {
             let config = tonic::transport::ServerTlsConfig::new()

@@ -141,7 +141,7 @@ impl Query {
             .record(Consultation {
                 caller,
                 purpose: admitted.purpose,
-                call,
+                call: call.into(),
                 request: serde_json::to_string(request).unwrap_or_default(),
                 disclosed,
                 views_position: position,

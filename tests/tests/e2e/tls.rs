@@ -137,6 +137,36 @@ async fn each_role_calls_only_its_services() {
             }
         }
     }
+    // Every refusal is recorded, like a consultation: who tried which call, and why it was refused.
+    let denied: usize = pki
+        .clients
+        .iter()
+        .map(|c| services.iter().filter(|s| !beaconport_server::authorise::allowed(s).contains(&c.role)).count())
+        .sum();
+    let auditor = pki.clients.iter().find(|c| c.role == "auditor").unwrap();
+    let ch = server.tls_channel(&pki.ca_cert, Some((&auditor.cert, &auditor.key))).await.unwrap();
+    let mut audit = api::audit_service_client::AuditServiceClient::new(ch);
+    let mut refusals = Vec::new();
+    for _ in 0..250 {
+        refusals = audit
+            .list_consultations(api::ListConsultationsRequest { page_size: 1000, ..Default::default() })
+            .await
+            .unwrap()
+            .into_inner()
+            .consultations
+            .into_iter()
+            .filter_map(|c| c.consultation)
+            .filter(|c| c.outcome.starts_with("refused"))
+            .collect::<Vec<_>>();
+        if refusals.len() >= denied {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(refusals.len(), denied, "one record per refusal");
+    assert!(refusals
+        .iter()
+        .any(|c| c.principal == "investigator-01" && c.call == "AuditService/GetTreeHead" && c.role == "investigator"));
     // The table itself: each caller role has its services, and no service is open to all but health.
     assert_eq!(beaconport_server::authorise::allowed("beaconport.api.v1.IngestService"), &["force"]);
     assert_eq!(beaconport_server::authorise::allowed("beaconport.api.v1.AuditService"), &["auditor"]);
