@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use futures::future::BoxFuture;
 use tonic::transport::server::{TcpConnectInfo, TlsConnectInfo};
 
-use crate::consult::{common_name, Caller, Consultation, Identities, Recorder};
+use crate::consult::{Caller, Consultation, Identities, Recorder};
 
 /// The roles each service admits, by gRPC service name.
 pub fn allowed(service: &str) -> &'static [&'static str] {
@@ -35,8 +35,8 @@ pub fn decide(
         let who = Caller { principal: "no certificate".into(), role: "none".into() };
         return Err((who, tonic::Status::unauthenticated("a client certificate is required")));
     };
-    let cn = certs.first().and_then(|c| common_name(c.as_ref())).unwrap_or_default();
-    let Some(id) = ids.by_common_name.get(&cn) else {
+    let (cn, id) = ids.identify(certs);
+    let Some(id) = id else {
         let who = Caller { principal: format!("unmapped:{cn}"), role: "none".into() };
         let status = tonic::Status::unauthenticated(format!(
             "the client certificate {cn:?} is not mapped to a principal in this ledger's configuration"

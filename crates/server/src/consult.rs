@@ -40,10 +40,9 @@ impl Caller {
     /// principal and role the metadata names, or `unauthenticated` (with the peer address).
     pub fn of<T>(request: &Request<T>, identities: &Identities) -> Caller {
         if let Some(certs) = request.peer_certs() {
-            let cn = certs.first().and_then(|c| common_name(c.as_ref())).unwrap_or_default();
-            return match identities.by_common_name.get(&cn) {
-                Some(id) => Caller { principal: cn, role: id.role.clone() },
-                None => Caller { principal: format!("unmapped:{cn}"), role: "none".into() },
+            return match identities.identify(&certs) {
+                (cn, Some(id)) => Caller { principal: cn, role: id.role.clone() },
+                (cn, None) => Caller { principal: format!("unmapped:{cn}"), role: "none".into() },
             };
         }
         let header = |name: &str| {
@@ -80,6 +79,16 @@ pub struct Identity {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Identities {
     pub by_common_name: std::collections::HashMap<String, Identity>,
+}
+
+impl Identities {
+    /// The common name of a TLS peer's certificate (the first of its chain), and who the
+    /// configuration says it is, if anyone.
+    pub fn identify(&self, certs: &[tonic::transport::CertificateDer<'static>]) -> (String, Option<&Identity>) {
+        let cn = certs.first().and_then(|c| common_name(c.as_ref())).unwrap_or_default();
+        let id = self.by_common_name.get(&cn);
+        (cn, id)
+    }
 }
 
 /// What an answer disclosed.

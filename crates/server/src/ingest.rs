@@ -51,10 +51,9 @@ impl Ingest {
     fn only_force<T>(&self, request: &Request<T>) -> Option<String> {
         let ids = self.identities.as_ref()?;
         let certs = request.peer_certs()?;
-        let cn = certs.first().and_then(|c| crate::consult::common_name(c.as_ref())).unwrap_or_default();
         // A certificate of no force (or unmapped: the authorisation layer refuses it first) may
         // publish for no force at all.
-        Some(ids.by_common_name.get(&cn).and_then(|i| i.force.clone()).unwrap_or_default())
+        Some(ids.identify(&certs).1.and_then(|i| i.force.clone()).unwrap_or_default())
     }
 
     /// Validates a batch of encoded events and turns it into log records (on the blocking pool:

@@ -33,8 +33,10 @@ impl ReviewApi {
         Self { query, refreshing: Arc::new(AtomicBool::new(false)) }
     }
 
-    /// How a call on the live views may use the last review while the next is derived.
-    fn refresher(&self, live: bool, min_position: u64) -> Option<Refresh> {
+    /// How a call on the live views may use the last review while the next is derived (a call
+    /// on past views derives its own).
+    fn refresher(&self, admitted: &crate::query::Admitted, context: Option<&api::QueryContext>) -> Option<Refresh> {
+        let (live, min_position) = (admitted.as_of.is_none(), context.map_or(0, |c| c.min_position));
         live.then(|| Refresh {
             views: self.query.live_views(),
             busy: self.refreshing.clone(),
@@ -365,7 +367,7 @@ impl api::review_service_server::ReviewService for ReviewApi {
         let admitted = self.query.admit(req.context.as_ref()).await?;
         let (offset, size) = page(req.page_size, &req.page_token)?;
         let asked = req.clone();
-        let refresh = self.refresher(admitted.as_of.is_none(), req.context.as_ref().map_or(0, |c| c.min_position));
+        let refresh = self.refresher(&admitted, req.context.as_ref());
         let answer = self
             .query
             .answer(caller, "ReviewService/GetQueue", &asked, admitted, false, move |v| {
@@ -393,7 +395,7 @@ impl api::review_service_server::ReviewService for ReviewApi {
             return Err(bad(if req.force_code.is_empty() { "force_code" } else { "case_ref" }, "is required").into());
         }
         let asked = req.clone();
-        let refresh = self.refresher(admitted.as_of.is_none(), req.context.as_ref().map_or(0, |c| c.min_position));
+        let refresh = self.refresher(&admitted, req.context.as_ref());
         let answer = self
             .query
             .answer(caller, "ReviewService/GetReviewCase", &asked, admitted, false, move |v| {
@@ -501,7 +503,7 @@ impl api::review_service_server::ReviewService for ReviewApi {
         let caller = self.query.caller(&request);
         let req = request.into_inner();
         let admitted = self.query.admit(req.context.as_ref()).await?;
-        let refresh = self.refresher(admitted.as_of.is_none(), req.context.as_ref().map_or(0, |c| c.min_position));
+        let refresh = self.refresher(&admitted, req.context.as_ref());
         let answer = self
             .query
             .answer(caller, "ReviewService/GetQuality", &req, admitted, false, move |v| {
@@ -525,7 +527,7 @@ impl api::review_service_server::ReviewService for ReviewApi {
             other => return Err(bad("list", &format!("{other:?} is not one of dangerous, flight")).into()),
         };
         let asked = req.clone();
-        let refresh = self.refresher(admitted.as_of.is_none(), req.context.as_ref().map_or(0, |c| c.min_position));
+        let refresh = self.refresher(&admitted, req.context.as_ref());
         let answer = self
             .query
             .answer(caller, "ReviewService/GetRisk", &asked, admitted, false, move |v| {

@@ -953,33 +953,29 @@ impl Views {
     fn best_ethnicity(&self, ix: &Ix<'_>, p: PersonId) -> (Option<u8>, Option<u8>) {
         let mut sd: (i64, Option<u8>) = (i64::MIN, None);
         let mut ob: (i64, Option<u8>) = (i64::MIN, None);
+        // A known value beats "not stated"/IC0; between equals, the later recording wins.
+        let keep = |slot: &mut (i64, Option<u8>), v: u8, at: i64| {
+            let rank = |v: u8| u8::from(v != NOT_STATED);
+            if slot.1.is_none_or(|old| (rank(v), at) > (rank(old), slot.0)) {
+                *slot = (at, Some(v));
+            }
+        };
         for &k in ix.members(p) {
             let Some((_, m)) = self.mention(k) else { continue };
             let at = m.recorded_at.timestamp();
-            let rank = |v: u8| if v == NOT_STATED { 0 } else { 1 };
-            if let Some(v) = m.person.self_defined_ethnicity.map(|e| match e {
-                SelfDefinedEthnicity::Census2021(n) => n,
-                SelfDefinedEthnicity::NotStated => NOT_STATED,
-            }) {
-                let better = match sd.1 {
-                    None => true,
-                    Some(old) => (rank(v), at) > (rank(old), sd.0),
+            if let Some(e) = m.person.self_defined_ethnicity {
+                let v = match e {
+                    SelfDefinedEthnicity::Census2021(n) => n,
+                    SelfDefinedEthnicity::NotStated => NOT_STATED,
                 };
-                if better {
-                    sd = (at, Some(v));
-                }
+                keep(&mut sd, v, at);
             }
-            if let Some(v) = m.person.officer_observed_ethnicity.map(|e| match e {
-                ObservedEthnicity::Ic(n) => n,
-                ObservedEthnicity::Ic0 => NOT_STATED,
-            }) {
-                let better = match ob.1 {
-                    None => true,
-                    Some(old) => (rank(v), at) > (rank(old), ob.0),
+            if let Some(e) = m.person.officer_observed_ethnicity {
+                let v = match e {
+                    ObservedEthnicity::Ic(n) => n,
+                    ObservedEthnicity::Ic0 => NOT_STATED,
                 };
-                if better {
-                    ob = (at, Some(v));
-                }
+                keep(&mut ob, v, at);
             }
         }
         (sd.1, ob.1)
