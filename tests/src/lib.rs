@@ -28,13 +28,21 @@ impl TestServer {
     }
 
     /// A server whose services see the log through `wrap` (a test's fault-injecting log).
+    /// Plaintext (asked for explicitly, as `serve --insecure-plaintext` does): these tests are of
+    /// what lies behind the transport; `start_tls` serves mutual TLS.
     pub async fn start_with(wrap: impl FnOnce(Arc<dyn EventLog>) -> Arc<dyn EventLog>) -> Self {
-        Self::start_with_options(wrap, Default::default()).await
+        Self::start_with_options(wrap, beaconport_server::Options { insecure_plaintext: true, ..Default::default() })
+            .await
     }
 
     /// A server over mutual TLS with the development PKI `pki` (see `beaconport certs`), every
     /// client certificate of it mapped to its role.
     pub async fn start_tls(pki: &beaconport_cli::certs::DevPki) -> Self {
+        Self::start_tls_with(pki, beaconport_server::Options::default()).await
+    }
+
+    /// [`TestServer::start_tls`] with other options (limits).
+    pub async fn start_tls_with(pki: &beaconport_cli::certs::DevPki, options: beaconport_server::Options) -> Self {
         let read = |p: &Path| std::fs::read_to_string(p).expect("PEM file");
         let mut identities = beaconport_server::Identities::default();
         for c in pki.clients.iter().chain(&pki.expired) {
@@ -50,8 +58,7 @@ impl TestServer {
             identities: Arc::new(identities),
         };
         let mut server =
-            Self::start_with_options(|log| log, beaconport_server::Options { tls: Some(tls), ..Default::default() })
-                .await;
+            Self::start_with_options(|log| log, beaconport_server::Options { tls: Some(tls), ..options }).await;
         server.url = server.url.replace("http://", "https://");
         server
     }

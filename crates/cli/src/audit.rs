@@ -31,9 +31,8 @@ pub enum AuditCommand {
 
 #[derive(Debug, Args, Clone)]
 pub struct Server {
-    /// Address of the ledger's gRPC API.
-    #[arg(long, default_value = "http://127.0.0.1:50051")]
-    pub server: String,
+    #[command(flatten)]
+    pub server: crate::client::ServerArgs,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -185,7 +184,7 @@ pub fn replay_line(e: &api::ReplayEntry) -> Result<String> {
 }
 
 async fn replay(a: ReplayArgs) -> Result<ExitCode> {
-    let mut c = audit_client(client::channel(&a.server.server).await?);
+    let mut c = audit_client(a.server.server.connect().await?);
     let req = api::ReplayRequest {
         from_position: a.from,
         to_position: a.to.unwrap_or(0),
@@ -277,7 +276,7 @@ fn trusted_key(given: &Option<String>, head: &SignedHead) -> Result<[u8; 32]> {
 }
 
 async fn head(a: HeadArgs) -> Result<ExitCode> {
-    let mut c = audit_client(client::channel(&a.server.server).await?);
+    let mut c = audit_client(a.server.server.connect().await?);
     let h = c.get_tree_head(api::TreeHeadRequest { tree_size: a.size.unwrap_or(0) }).await?.into_inner();
     let h = beaconport_server::head_from_pb(&h).ok_or_else(|| anyhow!("the server sent a malformed head"))?;
     h.verify(&h.public_key)?;
@@ -291,7 +290,7 @@ async fn head(a: HeadArgs) -> Result<ExitCode> {
 
 async fn prove(a: ProveArgs) -> Result<ExitCode> {
     use api::inclusion_proof_request::Target;
-    let mut c = audit_client(client::channel(&a.server.server).await?);
+    let mut c = audit_client(a.server.server.connect().await?);
     let target = match (&a.event, a.position) {
         (Some(id), _) => Target::EventId(id.clone()),
         (None, Some(p)) => Target::Position(p),
@@ -328,7 +327,7 @@ async fn consistency(a: ConsistencyArgs) -> Result<ExitCode> {
     let saved = read_head(&a.head)?;
     let key = trusted_key(&a.public_key, &saved)?;
     saved.verify(&key).context("the saved head")?;
-    let mut c = audit_client(client::channel(&a.server.server).await?);
+    let mut c = audit_client(a.server.server.connect().await?);
     let r = c
         .consistency_proof(api::ConsistencyProofRequest { first_size: saved.size, second_size: 0 })
         .await?
@@ -359,7 +358,7 @@ async fn consistency(a: ConsistencyArgs) -> Result<ExitCode> {
 }
 
 async fn consultations(a: ConsultationsArgs) -> Result<ExitCode> {
-    let mut c = audit_client(client::channel(&a.server.server).await?);
+    let mut c = audit_client(a.server.server.connect().await?);
     let r = c
         .list_consultations(api::ListConsultationsRequest {
             principal: a.principal.unwrap_or_default(),

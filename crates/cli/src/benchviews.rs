@@ -79,7 +79,7 @@ struct Ledger {
 impl Ledger {
     async fn start() -> Result<Ledger> {
         let dir = tempfile::tempdir()?;
-        let config = Config { data_dir: dir.path().join("ledger"), ..Config::default() };
+        let config = Config { data_dir: dir.path().join("ledger"), insecure_plaintext: true, ..Config::default() };
         let log: Arc<dyn EventLog> = Arc::new(SledLog::open(config.sled_options())?);
         let projector = Arc::new(Projector::open(config.projection_options(), log.clone()).await?);
         let listener = beaconport_server::bind("127.0.0.1:0".parse()?).await?;
@@ -124,7 +124,7 @@ async fn run_once(file: &Path, map: &str, set: &str) -> Result<(Vec<(String, Str
     let t = Instant::now();
     let args = ImportPersonsArgs {
         file: file.to_path_buf(),
-        server: ledger.url.clone(),
+        server: crate::client::ServerArgs::plaintext(&ledger.url),
         force: "NCA".into(),
         case: Some("BENCH".into()),
         role: "witness".into(),
@@ -136,7 +136,7 @@ async fn run_once(file: &Path, map: &str, set: &str) -> Result<(Vec<(String, Str
     let s = import_persons(&args).await?;
     let imported = t.elapsed();
     let rows = export_persons(&ExportPersonsArgs {
-        server: ledger.url.clone(),
+        server: crate::client::ServerArgs::plaintext(&ledger.url),
         purpose: "bench: resolution quality".into(),
         force: "NCA".into(),
         case: "BENCH".into(),
@@ -355,7 +355,7 @@ pub async fn run_views(a: ViewsArgs) -> Result<ExitCode> {
         bail!("--mentions and --queries must be at least 1");
     }
     let dir = tempfile::tempdir()?;
-    let config = Config { data_dir: dir.path().join("ledger"), ..Config::default() };
+    let config = Config { data_dir: dir.path().join("ledger"), insecure_plaintext: true, ..Config::default() };
     let log = Arc::new(SledLog::open(config.sled_options())?);
     // Independent national scenarios (one seed each, so distinct invented people, with the
     // namesakes a common-name pool gives), their case references made distinct, until the

@@ -1,6 +1,8 @@
 //! gRPC clients of the ledger, as the commands use them.
 
-use anyhow::{Context as _, Result};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context as _, Result};
 use beaconport_proto::pb::api::{
     ingest_service_client::IngestServiceClient, log_service_client::LogServiceClient,
     query_service_client::QueryServiceClient,
@@ -19,6 +21,117 @@ pub async fn channel(url: &str) -> Result<Channel> {
         .connect()
         .await
         .with_context(|| format!("connecting to {url}"))
+}
+
+/// How a command reaches the ledger: its address, and for mutual TLS the CA that signed the
+/// server's certificate and this caller's own certificate and key.
+#[derive(Debug, clap::Args, Clone)]
+pub struct ServerArgs {
+    /// Address of the ledger: `https://HOST:PORT` for mutual TLS (with --ca, --cert, --key), or
+    /// `http://HOST:PORT` for a server started with --insecure-plaintext.
+    #[arg(long, default_value = "http://127.0.0.1:50051", global = true)]
+    pub server: String,
+    /// The CA certificate (PEM) that signed the server's certificate.
+    #[arg(long, value_name = "PEM", global = true)]
+    pub ca: Option<PathBuf>,
+    /// This caller's client certificate (PEM); its common name is who the ledger takes you for.
+    #[arg(long, value_name = "PEM", global = true)]
+    pub cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM).
+    #[arg(long, value_name = "PEM", global = true)]
+    pub key: Option<PathBuf>,
+}
+
+impl ServerArgs {
+    /// A plaintext server at `url` (started with --insecure-plaintext).
+    pub fn plaintext(url: &str) -> Self {
+        Self { server: url.to_string(), ca: None, cert: None, key: None }
+    }
+
+    /// The connector these flags describe.
+    pub fn connector(&self) -> Result<Connector> {
+        match (&self.ca, &self.cert, &self.key) {
+            (None, None, None) => {
+                if self.server.starts_with("https://") {
+                    bail!("--server {}: mutual TLS needs --ca, --cert and --key", self.server);
+                }
+                Ok(Connector::plaintext(&self.server))
+            }
+            (Some(ca), Some(cert), Some(key)) => {
+                let url = match self.server.strip_prefix("http://") {
+                    Some(rest) => format!("https://{rest}"),
+                    None => self.server.clone(),
+                };
+                Connector::mutual_tls(&url, ca, cert, key)
+            }
+            _ => bail!("--ca, --cert and --key: give all three (mutual TLS) or none (plaintext)"),
+        }
+    }
+
+    /// Opens a channel to the ledger.
+    pub async fn connect(&self) -> Result<Channel> {
+        self.connector()?.connect().await
+    }
+}
+
+/// Where the ledger is and how to reach it.
+#[derive(Debug, Clone)]
+pub struct Connector {
+    pub url: String,
+    tls: Option<ClientTls>,
+}
+
+#[derive(Debug, Clone)]
+struct ClientTls {
+    ca_pem: String,
+    cert_pem: String,
+    key_pem: String,
+}
+
+impl Connector {
+    /// Plaintext, to a server started with --insecure-plaintext.
+    pub fn plaintext(url: &str) -> Self {
+        Self { url: url.to_string(), tls: None }
+    }
+
+    /// Mutual TLS: trusting `ca` for the server, presenting `cert` with `key`.
+    pub fn mutual_tls(url: &str, ca: &Path, cert: &Path, key: &Path) -> Result<Self> {
+        let read = |flag: &str, p: &Path| {
+            std::fs::read_to_string(p).with_context(|| format!("{flag}: reading {}", p.display()))
+        };
+        Ok(Self {
+            url: url.to_string(),
+            tls: Some(ClientTls {
+                ca_pem: read("--ca", ca)?,
+                cert_pem: read("--cert", cert)?,
+                key_pem: read("--key", key)?,
+            }),
+        })
+    }
+
+    /// Opens a channel.
+    pub async fn connect(&self) -> Result<Channel> {
+        let Some(tls) = &self.tls else { return channel(&self.url).await };
+        let host = self
+            .url
+            .parse::<tonic::codegen::http::Uri>()
+            .ok()
+            .and_then(|u| u.host().map(|h| h.trim_matches(|c| c == '[' || c == ']').to_string()))
+            .with_context(|| format!("{:?} is not a server address", self.url))?;
+        let config = tonic::transport::ClientTlsConfig::new()
+            .ca_certificate(tonic::transport::Certificate::from_pem(&tls.ca_pem))
+            .identity(tonic::transport::Identity::from_pem(&tls.cert_pem, &tls.key_pem))
+            .domain_name(host);
+        Endpoint::from_shared(self.url.clone())
+            .with_context(|| format!("{:?} is not a server address", self.url))?
+            .tls_config(config)
+            .context("TLS settings")?
+            .tcp_nodelay(true)
+            .http2_adaptive_window(true)
+            .connect()
+            .await
+            .with_context(|| format!("connecting to {} over mutual TLS", self.url))
+    }
 }
 
 pub fn ingest(ch: Channel) -> IngestServiceClient<Channel> {

@@ -29,6 +29,30 @@ pub struct Config {
     pub views: ViewsConfig,
     pub audit: AuditConfig,
     pub tls: TlsConfig,
+    pub limits: LimitsConfig,
+    /// Serve plaintext gRPC without client certificates when no [tls] is set: any caller can
+    /// then claim any identity. For development only; `serve --insecure-plaintext` sets it.
+    pub insecure_plaintext: bool,
+}
+
+/// What every caller is held to (over a limit: RESOURCE_EXHAUSTED, naming the limit).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// Requests per second each principal may make, on average.
+    pub requests_per_second: u32,
+    /// Requests a principal may make at once beyond the average.
+    pub burst: u32,
+    /// Streams one principal may hold open at once.
+    pub streams_per_principal: u32,
+    /// Most events in one published batch (at most 10,000).
+    pub max_batch_events: usize,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self { requests_per_second: 1000, burst: 2000, streams_per_principal: 16, max_batch_events: 10_000 }
+    }
 }
 
 /// Mutual TLS. With no certificate set, the server speaks plaintext and warns at start
@@ -134,6 +158,8 @@ impl Default for Config {
             views: ViewsConfig::default(),
             audit: AuditConfig::default(),
             tls: TlsConfig::default(),
+            limits: LimitsConfig::default(),
+            insecure_plaintext: false,
         }
     }
 }
@@ -205,6 +231,20 @@ impl Config {
         }
         if self.grpc.request_timeout_secs == 0 {
             bail!("grpc.request_timeout_secs: must be at least 1");
+        }
+        let l = &self.limits;
+        if l.requests_per_second == 0 || l.burst == 0 {
+            bail!("limits.requests_per_second and limits.burst: must be at least 1");
+        }
+        if l.streams_per_principal == 0 {
+            bail!("limits.streams_per_principal: must be at least 1");
+        }
+        if l.max_batch_events == 0 || l.max_batch_events > beaconport_domain::rules::MAX_BATCH {
+            bail!(
+                "limits.max_batch_events: {} is outside 1 to {}",
+                l.max_batch_events,
+                beaconport_domain::rules::MAX_BATCH
+            );
         }
         if self.sled.block_kb == 0 || self.sled.block_kb > 1024 {
             bail!("sled.block_kb: {} is outside 1 to 1024", self.sled.block_kb);
@@ -302,12 +342,19 @@ impl Config {
     pub fn server_options(&self) -> Result<beaconport_server::Options> {
         let signer = beaconport_log::head::Signer::load_or_create(&self.signing_key_path())?;
         Ok(beaconport_server::Options {
-            max_message_bytes: self.grpc.max_message_bytes,
+            limits: beaconport_server::authorise::Limits {
+                requests_per_second: self.limits.requests_per_second,
+                burst: self.limits.burst,
+                streams_per_principal: self.limits.streams_per_principal,
+                request_timeout: std::time::Duration::from_secs(self.grpc.request_timeout_secs),
+                max_message_bytes: self.grpc.max_message_bytes,
+            },
+            max_batch_events: self.limits.max_batch_events,
             max_concurrent_streams: self.grpc.max_concurrent_streams,
-            request_timeout: std::time::Duration::from_secs(self.grpc.request_timeout_secs),
             ledger_force: self.audit.ledger_force.clone(),
             signer: std::sync::Arc::new(signer),
             tls: self.tls_options()?,
+            insecure_plaintext: self.insecure_plaintext,
         })
     }
 }

@@ -85,7 +85,29 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
     );
     let temp = tempfile::tempdir()?;
     let data_dir = a.data_dir.clone().unwrap_or_else(|| temp.path().join("ledger"));
-    let config = Config { data_dir: data_dir.clone(), ..Config::default() };
+    // Every caller has a client certificate of a development CA: a force system per force (each
+    // may publish only its own force's events), an investigator and an auditor.
+    let forces: Vec<String> = {
+        let set: std::collections::BTreeSet<&str> = events.iter().map(|e| e.force_code.as_str()).collect();
+        set.into_iter().map(str::to_string).collect()
+    };
+    let pki = crate::certs::write_dev_pki(&temp.path().join("pki"), &forces, 1)?;
+    let tls = crate::config::TlsConfig {
+        cert: pki.server_cert.clone(),
+        key: pki.server_key.clone(),
+        client_ca: pki.ca_cert.clone(),
+        identities: pki
+            .clients
+            .iter()
+            .map(|c| crate::config::IdentityConfig {
+                common_name: c.principal.clone(),
+                role: c.role.into(),
+                force: c.force.clone().unwrap_or_default(),
+            })
+            .collect(),
+    };
+    let config = Config { data_dir: data_dir.clone(), tls, ..Config::default() };
+    config.validate()?;
     let log = Arc::new(SledLog::open(config.sled_options())?);
     let listener = beaconport_server::bind("127.0.0.1:0".parse()?).await?;
     let addr = listener.local_addr()?;
@@ -102,29 +124,38 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
             let _ = stopped.await;
         },
     ));
-    let url = format!("http://{addr}");
-    println!("ledger serving gRPC on {addr}, embedded log in {}", data_dir.display());
+    let callers = Callers { url: format!("https://{addr}"), pki };
+    println!(
+        "ledger serving gRPC over mutual TLS on {addr} ({} client certificates of a development CA: a force system per force, an investigator, an auditor), embedded log in {}",
+        callers.pki.clients.len(),
+        data_dir.display()
+    );
 
-    // Each publisher takes whole forces, so every case's events go through one publisher, in order.
-    let mut shares: Vec<Vec<pb::Event>> = vec![Vec::new(); a.publishers];
+    // Each force system publishes its own force's events, in order; the publishers share the
+    // forces between them.
+    let mut by_force: BTreeMap<&str, Vec<pb::Event>> = BTreeMap::new();
     for e in &events {
-        let i = reference::FORCES.iter().position(|f| f.code == e.force_code).unwrap_or(0) % a.publishers;
-        shares[i].push(e.clone());
+        by_force.entry(e.force_code.as_str()).or_default().push(e.clone());
+    }
+    let mut shares: Vec<Vec<(client::ServerArgs, Vec<pb::Event>)>> = vec![Vec::new(); a.publishers];
+    for (i, (code, evs)) in by_force.iter().enumerate() {
+        shares[i % a.publishers].push((callers.force(code)?, evs.clone()));
     }
     let t = Instant::now();
     let mut tasks = Vec::new();
     for share in shares {
-        let url = url.clone();
         let batch_size = a.batch_size;
         tasks.push(tokio::spawn(async move {
-            let mut c = client::ingest(client::channel(&url).await?);
             let mut stored = 0u64;
-            for chunk in share.chunks(batch_size) {
-                let r = c
-                    .publish(api::PublishRequest { events: chunk.to_vec() })
-                    .await
-                    .map_err(|s| anyhow::anyhow!("batch refused: {}", s.message()))?;
-                stored += r.into_inner().acks.iter().filter(|x| !x.duplicate).count() as u64;
+            for (force, events) in share {
+                let mut c = client::ingest(force.connect().await?);
+                for chunk in events.chunks(batch_size) {
+                    let r = c
+                        .publish(api::PublishRequest { events: chunk.to_vec() })
+                        .await
+                        .map_err(|s| anyhow::anyhow!("batch refused: {}", s.message()))?;
+                    stored += r.into_inner().acks.iter().filter(|x| !x.duplicate).count() as u64;
+                }
             }
             anyhow::Ok(stored)
         }));
@@ -135,8 +166,9 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
     }
     let secs = t.elapsed().as_secs_f64();
     println!(
-        "published {} events through gRPC from {} publishers in batches of {}: {:.2} s, {:.0} events/s, every batch flushed before its acknowledgement",
+        "published {} events through gRPC over mutual TLS from {} force systems ({} publishers at once) in batches of {}: {:.2} s, {:.0} events/s, every batch flushed before its acknowledgement",
         stored_new,
+        by_force.len(),
         a.publishers,
         a.batch_size,
         secs,
@@ -144,14 +176,29 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
     );
 
     // A retried batch stores nothing new.
-    let mut c = client::ingest(client::channel(&url).await?);
-    let retry: Vec<pb::Event> = events.iter().take(a.batch_size).cloned().collect();
+    let (first_force, first_events) = by_force.iter().next().context("no events")?;
+    let mut c = client::ingest(callers.force(first_force)?.connect().await?);
+    let retry: Vec<pb::Event> = first_events.iter().take(a.batch_size).cloned().collect();
     let acks = c.publish(api::PublishRequest { events: retry.clone() }).await?.into_inner().acks;
     let dups = acks.iter().filter(|x| x.duplicate).count();
     println!("retried the first batch of {}: {} acknowledged as already stored, nothing new", retry.len(), dups);
+    // A force system may not publish another force's events: refused whole, nothing stored.
+    if let Some((other, other_events)) = by_force.iter().nth(1) {
+        let mut mixed = first_events.iter().take(2).cloned().collect::<Vec<_>>();
+        mixed.extend(other_events.iter().take(1).cloned());
+        match c.publish(api::PublishRequest { events: mixed }).await {
+            Err(s) => println!(
+                "force-{} publishing a batch holding one {other} event: {:?}, nothing stored ({})",
+                first_force.to_lowercase(),
+                s.code(),
+                s.message().split("; ").next().unwrap_or_default()
+            ),
+            Ok(_) => bail!("a force system published another force's event"),
+        }
+    }
 
     // Read everything back through the API and describe it.
-    let mut reader = client::log_reader(client::channel(&url).await?);
+    let mut reader = client::log_reader(callers.auditor().connect().await?);
     let head = reader.head(api::HeadRequest {}).await?.into_inner().next_position;
     let mut stream = reader.read(api::ReadRequest { from_position: 0, limit: 0 }).await?.into_inner();
     let mut by_kind: BTreeMap<String, u64> = BTreeMap::new();
@@ -195,11 +242,11 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
     }
 
     // The cross-force views: what no single force can see.
-    views_report(&url, head, &scenario).await?;
+    views_report(&callers, head, &scenario).await?;
     // The national review: its queue, the quality of each force's records, the risk lists.
-    review_report(&url, head, a.report.as_deref()).await?;
+    review_report(&callers, head, a.report.as_deref()).await?;
     // What an auditor sees: signed heads, proofs, and every consultation above.
-    audit_report(&url, head).await?;
+    audit_report(&callers, head).await?;
 
     let _ = stop.send(());
     server.await??;
@@ -222,10 +269,10 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
 
 /// Prints the head of the NFA review queue, the quality table and the top of the risk lists, and
 /// writes the HTML report when asked.
-async fn review_report(url: &str, head: u64, report: Option<&std::path::Path>) -> Result<()> {
+async fn review_report(callers: &Callers, head: u64, report: Option<&std::path::Path>) -> Result<()> {
     use crate::reviewcmd;
     let t = Instant::now();
-    let mut r = reviewcmd::client(client::channel(url).await?);
+    let mut r = reviewcmd::client(callers.investigator().connect().await?);
     let ctx = Some(api::QueryContext {
         purpose: "demo: the national NFA review".into(),
         min_position: head,
@@ -278,9 +325,9 @@ async fn review_report(url: &str, head: u64, report: Option<&std::path::Path>) -
 
 /// Prints a signed tree head, proves one event and the consistency of the published scenario's
 /// tree with today's, and lists the consultations the demo's own queries left in the ledger.
-async fn audit_report(url: &str, published: u64) -> Result<()> {
-    let ch = client::channel(url).await?;
-    let mut audit = api::audit_service_client::AuditServiceClient::new(ch);
+async fn audit_report(callers: &Callers, published: u64) -> Result<()> {
+    let ch = callers.auditor().connect().await?;
+    let mut audit = api::audit_service_client::AuditServiceClient::new(ch.clone());
     let head = audit.get_tree_head(api::TreeHeadRequest { tree_size: 0 }).await?.into_inner();
     let key: [u8; 32] = head.public_key.as_slice().try_into().map_err(|_| anyhow::anyhow!("public key"))?;
     println!(
@@ -317,7 +364,7 @@ audit: tree head signed over {} events, root {}, key {}",
         hashes.len()
     );
     // The consultations are events too: wait until the views hold the last one.
-    let mut q = client::query(client::channel(url).await?);
+    let mut q = client::query(ch.clone());
     while q.view_status(api::ViewStatusRequest { digest: false, as_of: None }).await?.into_inner().applied
         < head.tree_size
     {
@@ -338,15 +385,47 @@ audit: tree head signed over {} events, root {}, key {}",
     Ok(())
 }
 
+/// The demo's callers: the ledger's address and the certificates of the development CA.
+struct Callers {
+    url: String,
+    pki: crate::certs::DevPki,
+}
+
+impl Callers {
+    fn as_principal(&self, principal: &str) -> Option<client::ServerArgs> {
+        let c = self.pki.clients.iter().find(|c| c.principal == principal)?;
+        Some(client::ServerArgs {
+            server: self.url.clone(),
+            ca: Some(self.pki.ca_cert.clone()),
+            cert: Some(c.cert.clone()),
+            key: Some(c.key.clone()),
+        })
+    }
+
+    /// The force system of force `code`.
+    fn force(&self, code: &str) -> Result<client::ServerArgs> {
+        self.as_principal(&format!("force-{}", code.to_lowercase()))
+            .with_context(|| format!("no force system certificate for {code}"))
+    }
+
+    fn investigator(&self) -> client::ServerArgs {
+        self.as_principal("investigator-01").expect("the development PKI has an investigator")
+    }
+
+    fn auditor(&self) -> client::ServerArgs {
+        self.as_principal("auditor-01").expect("the development PKI has an auditor")
+    }
+}
+
 fn count_cases(events: &[pb::Event]) -> usize {
     events.iter().map(|e| (&e.force_code, &e.case_ref)).collect::<std::collections::HashSet<_>>().len()
 }
 
 /// Prints the views: persons resolved (scored against the scenario's truth), the largest
 /// cross-force networks, and one suspect's linked suspects with their paths.
-async fn views_report(url: &str, head: u64, scenario: &beaconport_synth::Scenario) -> Result<()> {
+async fn views_report(callers: &Callers, head: u64, scenario: &beaconport_synth::Scenario) -> Result<()> {
     let t = Instant::now();
-    let mut q = client::query(client::channel(url).await?);
+    let mut q = client::query(callers.investigator().connect().await?);
     let ctx = || {
         Some(api::QueryContext {
             purpose: "demo: the national picture".into(),
@@ -357,7 +436,7 @@ async fn views_report(url: &str, head: u64, scenario: &beaconport_synth::Scenari
     };
     let status = q.view_status(api::ViewStatusRequest { digest: false, as_of: None }).await?.into_inner();
     let rows = crate::import::export_persons(&crate::import::ExportPersonsArgs {
-        server: url.to_string(),
+        server: callers.investigator(),
         purpose: "demo: scoring resolution against the scenario".into(),
         force: String::new(),
         case: String::new(),

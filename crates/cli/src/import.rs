@@ -81,9 +81,8 @@ const ALIASES: &[(&str, &str)] = &[
 pub struct ImportPersonsArgs {
     /// CSV file with a header row.
     pub file: PathBuf,
-    /// Address of the ledger's gRPC API.
-    #[arg(long, default_value = "http://127.0.0.1:50051")]
-    pub server: String,
+    #[command(flatten)]
+    pub server: crate::client::ServerArgs,
     /// Force code the records are published under.
     #[arg(long)]
     pub force: String,
@@ -115,9 +114,8 @@ pub struct ImportPersonsArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct ExportPersonsArgs {
-    /// Address of the ledger's gRPC API.
-    #[arg(long, default_value = "http://127.0.0.1:50051")]
-    pub server: String,
+    #[command(flatten)]
+    pub server: crate::client::ServerArgs,
     /// Why the export is made (recorded with the query).
     #[arg(long)]
     pub purpose: String,
@@ -433,7 +431,7 @@ pub async fn import_persons(a: &ImportPersonsArgs) -> Result<ImportSummary> {
     let header: Vec<String> = reader.headers()?.iter().map(str::to_string).collect();
     let mapping = Mapping::new(&header, &a.map)?.with_fixed(&a.set)?;
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
-    let mut client = client::ingest(client::channel(&a.server).await?);
+    let mut client = client::ingest(a.server.connect().await?);
     let mut summary = ImportSummary::default();
     let total = std::fs::metadata(&a.file).map(|m| m.len()).unwrap_or(0);
     let bar = ProgressBar::new(total);
@@ -545,7 +543,7 @@ pub async fn run_import(cmd: ImportCommand) -> Result<ExitCode> {
 
 /// Fetches every mention's person id.
 pub async fn export_persons(a: &ExportPersonsArgs) -> Result<Vec<api::MentionAssignment>> {
-    let mut q = client::query(client::channel(&a.server).await?);
+    let mut q = client::query(a.server.connect().await?);
     let mut stream = q
         .export_mentions(api::ExportMentionsRequest {
             context: Some(api::QueryContext {

@@ -113,6 +113,10 @@ pub struct ServeArgs {
     /// Address of the gRPC API (port 0 picks a free port; the address is printed).
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
+    /// Serve plaintext gRPC when no [tls] is configured: any caller can then claim any identity.
+    /// For development only; the server warns at start.
+    #[arg(long)]
+    pub insecure_plaintext: bool,
 }
 
 impl ConfigArgs {
@@ -159,6 +163,9 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let mut flags = toml::Table::new();
             if let Some(l) = &a.listen {
                 flags.insert("listen".into(), toml::Value::String(l.clone()));
+            }
+            if a.insecure_plaintext {
+                flags.insert("insecure_plaintext".into(), toml::Value::Boolean(true));
             }
             let config = a.config.load(flags)?;
             init_tracing(&config.log_filter);

@@ -15,9 +15,8 @@ use crate::client;
 
 #[derive(Debug, Args, Clone)]
 pub struct LogArgs {
-    /// Read from a running ledger at this address.
-    #[arg(long, conflicts_with = "data_dir", default_value = "http://127.0.0.1:50051")]
-    pub server: String,
+    #[command(flatten)]
+    pub server: crate::client::ServerArgs,
     /// Read a data directory directly (no server may be running on it).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
@@ -63,7 +62,7 @@ pub async fn run(a: LogArgs) -> Result<ExitCode> {
         }
         log.close();
     } else {
-        let mut c = client::log_reader(client::channel(&a.server).await?);
+        let mut c = client::log_reader(a.server.connect().await?);
         let mut stream = c.read(api::ReadRequest { from_position: a.from, limit: a.limit }).await?.into_inner();
         while let Some(e) = stream.next().await {
             print(&e?)?;

@@ -23,9 +23,8 @@ use crate::client;
 pub struct PublishArgs {
     /// NDJSON file of events; `-` reads standard input.
     pub file: PathBuf,
-    /// Address of the ledger's gRPC API.
-    #[arg(long, default_value = "http://127.0.0.1:50051")]
-    pub server: String,
+    #[command(flatten)]
+    pub server: crate::client::ServerArgs,
     /// Events per batch.
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub batch_size: u32,
@@ -60,7 +59,7 @@ pub async fn run(a: PublishArgs) -> Result<ExitCode> {
     if total < (1 << 20) {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    let mut client = client::ingest(client::channel(&a.server).await?);
+    let mut client = client::ingest(a.server.connect().await?);
     let summary = publish_reader(BufReader::new(input), &mut client, a.batch_size as usize, &bar).await?;
     bar.finish_and_clear();
     println!(
@@ -81,6 +80,23 @@ pub async fn run(a: PublishArgs) -> Result<ExitCode> {
 }
 
 /// Reads NDJSON from `reader` and publishes it; see the module doc.
+/// Reads one NDJSON line as an event (or a replayed entry, `beaconport audit replay`, holding
+/// one) and checks it as the ledger will; the error says why the line is refused.
+pub fn parse_line(line: &str, ctx: &Context) -> Result<pb::Event, String> {
+    let event: pb::Event = serde_json::from_str::<serde_json::Value>(line)
+        .and_then(|mut v| {
+            let wrapped = v.get("event_id").is_none() && v.get("event").is_some_and(|e| e.is_object());
+            let inner = if wrapped { v["event"].take() } else { v };
+            serde_json::from_value(inner)
+        })
+        .map_err(|e| format!("not an event in proto3 JSON: {e}"))?;
+    if let Err(errors) = beaconport_proto::decode_event(0, event.clone(), ctx) {
+        let reasons: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        return Err(reasons.join("; "));
+    }
+    Ok(event)
+}
+
 pub async fn publish_reader(
     reader: impl BufRead,
     client: &mut api::ingest_service_client::IngestServiceClient<tonic::transport::Channel>,
@@ -98,24 +114,13 @@ pub async fn publish_reader(
             continue;
         }
         summary.lines += 1;
-        // A line is an event, or a replayed entry (`beaconport audit replay`) holding one.
-        let event: pb::Event = match serde_json::from_str::<serde_json::Value>(&line).and_then(|mut v| {
-            let wrapped = v.get("event_id").is_none() && v.get("event").is_some_and(|e| e.is_object());
-            let inner = if wrapped { v["event"].take() } else { v };
-            serde_json::from_value(inner)
-        }) {
+        let event = match parse_line(&line, &Context { now: chrono::Utc::now() }) {
             Ok(e) => e,
-            Err(e) => {
-                summary.rejected.push((n, format!("not an event in proto3 JSON: {e}")));
+            Err(reason) => {
+                summary.rejected.push((n, reason));
                 continue;
             }
         };
-        let ctx = Context { now: chrono::Utc::now() };
-        if let Err(errors) = beaconport_proto::decode_event(0, event.clone(), &ctx) {
-            let reasons: Vec<String> = errors.iter().map(ToString::to_string).collect();
-            summary.rejected.push((n, reasons.join("; ")));
-            continue;
-        }
         if let Some((first, earlier)) = seen.get(&event.event_id) {
             if *earlier == event {
                 summary.already_stored += 1;

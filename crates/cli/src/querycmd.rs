@@ -11,9 +11,8 @@ use crate::client;
 
 #[derive(Debug, Args, Clone)]
 pub struct QueryArgs {
-    /// Address of the ledger's gRPC API.
-    #[arg(long, default_value = "http://127.0.0.1:50051", global = true)]
-    pub server: String,
+    #[command(flatten)]
+    pub server: crate::client::ServerArgs,
     /// Why you ask: an operation name or a reason (required, recorded).
     #[arg(long, global = true, default_value = "")]
     pub purpose: String,
@@ -79,7 +78,7 @@ pub enum QueryCommand {
 }
 
 pub async fn run(a: QueryArgs) -> Result<ExitCode> {
-    let mut q = client::query(client::channel(&a.server).await?);
+    let mut q = client::query(a.server.connect().await?);
     let context = Some(api::QueryContext {
         purpose: a.purpose.clone(),
         min_position: a.min_position,

@@ -13,9 +13,8 @@ use crate::client;
 
 #[derive(Debug, Args, Clone)]
 pub struct ReviewArgs {
-    /// Address of the ledger's gRPC API.
-    #[arg(long, default_value = "http://127.0.0.1:50051", global = true)]
-    pub server: String,
+    #[command(flatten)]
+    pub server: crate::client::ServerArgs,
     /// Why you ask: an operation name or a reason (required, recorded).
     #[arg(long, global = true, default_value = "")]
     pub purpose: String,
@@ -151,7 +150,7 @@ fn fail(s: tonic::Status) -> anyhow::Error {
 }
 
 pub async fn run(a: ReviewArgs) -> Result<ExitCode> {
-    let mut r = client(client::channel(&a.server).await?);
+    let mut r = client(a.server.connect().await?);
     let ctx = context(&a.purpose, a.min_position);
     let today = chrono::Utc::now().date_naive().to_string();
     match a.what {
@@ -572,9 +571,8 @@ pub fn risk_csv<W: std::io::Write>(w: W, l: &api::RiskList) -> Result<()> {
 
 #[derive(Debug, Args, Clone)]
 pub struct ReportArgs {
-    /// Address of the ledger's gRPC API.
-    #[arg(long, default_value = "http://127.0.0.1:50051")]
-    pub server: String,
+    #[command(flatten)]
+    pub server: crate::client::ServerArgs,
     /// Why you ask (required, recorded).
     #[arg(long, default_value = "")]
     pub purpose: String,
@@ -587,7 +585,7 @@ pub struct ReportArgs {
 }
 
 pub async fn run_report(a: ReportArgs) -> Result<ExitCode> {
-    let mut r = client(client::channel(&a.server).await?);
+    let mut r = client(a.server.connect().await?);
     let html = fetch_and_render(&mut r, &a.purpose, a.queue_rows as usize).await?;
     std::fs::write(&a.out, html).with_context(|| format!("writing {}", a.out.display()))?;
     println!("report written to {}", a.out.display());

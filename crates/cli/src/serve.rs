@@ -15,6 +15,13 @@ use crate::config::Config;
 /// Serves until SIGINT or SIGTERM, then lets in-flight batches finish (up to the grace period),
 /// closes the log (index written, flushed) and returns.
 pub async fn run(config: Config) -> Result<()> {
+    if config.tls.cert.as_os_str().is_empty() && !config.insecure_plaintext {
+        anyhow::bail!(
+            "tls: no certificate configured. The ledger serves mutual TLS: set [tls] cert, key, client_ca and the \
+             identities (`beaconport certs` writes development ones), or pass --insecure-plaintext to serve \
+             plaintext where any caller can claim any identity (development only)"
+        );
+    }
     let log = {
         let options = config.sled_options();
         tokio::task::spawn_blocking(move || SledLog::open(options)).await??
@@ -33,9 +40,8 @@ pub async fn run(config: Config) -> Result<()> {
     let _ = std::io::stdout().flush();
     info!(%addr, data_dir = %config.data_dir.display(), "ledger started");
     if config.tls.cert.as_os_str().is_empty() {
-        warn!(
-            %addr,
-            "plaintext gRPC without client certificates: any caller can claim any identity; for development only (set [tls] cert, key and client_ca)"
+        eprintln!(
+            "warning: serving INSECURE plaintext gRPC on {addr}: any caller can claim any identity (development only)"
         );
     }
 
@@ -101,8 +107,9 @@ async fn wait_for_signal() {
 /// What `serve` prints first on standard output, followed by the bound address.
 pub const LISTENING: &str = "beaconport listening on ";
 
-/// Starts `exe` (a `beaconport` binary) as `serve` on a free loopback port over `data_dir`, and
-/// returns the child process and the URL it serves (read from its first line of output).
+/// Starts `exe` (a `beaconport` binary) as `serve --insecure-plaintext` on a free loopback port
+/// over `data_dir`, and returns the child process and the URL it serves (read from its first line
+/// of output). For tests and benchmarks of what lies behind the transport.
 pub fn spawn_process(exe: &std::path::Path, data_dir: &std::path::Path) -> Result<(std::process::Child, String)> {
     spawn_process_with(exe, data_dir, &[])
 }
@@ -116,7 +123,7 @@ pub fn spawn_process_with(
 ) -> Result<(std::process::Child, String)> {
     use std::io::BufRead;
     let mut child = std::process::Command::new(exe)
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .args(["serve", "--insecure-plaintext", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .env("RUST_LOG", "warn")
         .envs(env.iter().copied())

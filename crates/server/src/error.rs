@@ -13,6 +13,9 @@ pub enum Error {
     /// A request field outside the events is invalid.
     #[error("{field}: {reason}")]
     BadRequest { field: String, reason: String },
+    /// The caller is over one of its limits (batch size, rate, streams): nothing was done.
+    #[error("{0}")]
+    Limit(String),
     /// The log refused or failed.
     #[error(transparent)]
     Log(#[from] beaconport_log::Error),
@@ -56,6 +59,7 @@ pub fn status(e: &Error) -> Status {
     use beaconport_log::Error as L;
     let code = match e {
         Error::Rejected(_) | Error::BadRequest { .. } => Code::InvalidArgument,
+        Error::Limit(_) => Code::ResourceExhausted,
         Error::Log(l) => match l {
             L::Conflict { .. } => Code::AlreadyExists,
             L::TooLarge { .. } => Code::InvalidArgument,

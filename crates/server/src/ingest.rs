@@ -29,6 +29,10 @@ pub struct Ingest {
     /// Over mutual TLS: who each client certificate is, so a force system publishes only its
     /// own force's events.
     identities: Option<Arc<crate::consult::Identities>>,
+    /// Most events in one batch.
+    max_batch: usize,
+    /// Largest request message (named when the library refuses a larger one in a stream).
+    max_message_bytes: usize,
 }
 
 impl std::fmt::Debug for Ingest {
@@ -39,12 +43,22 @@ impl std::fmt::Debug for Ingest {
 
 impl Ingest {
     pub fn new(log: Arc<dyn EventLog>) -> Self {
-        Self { log, identities: None }
+        Self {
+            log,
+            identities: None,
+            max_batch: beaconport_domain::rules::MAX_BATCH,
+            max_message_bytes: crate::authorise::Limits::default().max_message_bytes,
+        }
+    }
+
+    /// The same service refusing batches of more than `max_batch` events (RESOURCE_EXHAUSTED).
+    pub fn with_max_batch(self, max_batch: usize, max_message_bytes: usize) -> Self {
+        Self { max_batch: max_batch.min(beaconport_domain::rules::MAX_BATCH), max_message_bytes, ..self }
     }
 
     /// An ingest service that holds each force system's certificate to its own force.
     pub fn with_identities(log: Arc<dyn EventLog>, identities: Arc<crate::consult::Identities>) -> Self {
-        Self { log, identities: Some(identities) }
+        Self { identities: Some(identities), ..Self::new(log) }
     }
 
     /// The one force a request's client certificate may publish for (over mutual TLS).
@@ -58,12 +72,23 @@ impl Ingest {
 
     /// Validates a batch of encoded events and turns it into log records (on the blocking pool:
     /// it is CPU work). All or nothing: every problem of every event is reported.
-    async fn prepare(raw: Vec<Bytes>, by_ledger: bool, only_force: Option<String>) -> Result<Vec<Record>> {
+    async fn prepare(
+        raw: Vec<Bytes>,
+        by_ledger: bool,
+        only_force: Option<String>,
+        max_batch: usize,
+    ) -> Result<Vec<Record>> {
         if raw.is_empty() {
             return Err(Error::BadRequest {
                 field: "events".into(),
                 reason: "a batch needs at least one event".into(),
             });
+        }
+        if raw.len() > max_batch {
+            return Err(Error::Limit(format!(
+                "events: a batch holds at most {max_batch} events (limits.max_batch_events), this one {}; nothing stored",
+                raw.len()
+            )));
         }
         tokio::task::spawn_blocking(move || prepare_blocking(raw, by_ledger, only_force.as_deref()))
             .await
@@ -92,7 +117,7 @@ impl Ingest {
         by_ledger: bool,
         only_force: Option<String>,
     ) -> Result<api::PublishResponse> {
-        let records = Self::prepare(events, by_ledger, only_force).await?;
+        let records = Self::prepare(events, by_ledger, only_force, self.max_batch).await?;
         let ids: Vec<EventId> = records.iter().map(|r| r.id).collect();
         let acks = self.log.append(records).await?;
         debug!(n_events = ids.len(), duplicates = acks.iter().filter(|a| a.duplicate).count(), "batch appended");
@@ -263,16 +288,18 @@ impl api::ingest_service_server::IngestService for Ingest {
         let (tx, rx) = mpsc::channel(PIPELINE * 2);
         let (vtx, mut vrx) = mpsc::channel::<tokio::task::JoinHandle<Result<Vec<Record>>>>(PIPELINE);
         let reader_tx = tx.clone();
+        let (max_batch, max_message_bytes) = (self.max_batch, self.max_message_bytes);
         tokio::spawn(async move {
             while let Some(req) = incoming.next().await {
                 match req {
                     Ok(r) => {
-                        if vtx.send(tokio::spawn(Ingest::prepare(r.events, false, only_force.clone()))).await.is_err() {
+                        let prepared = Ingest::prepare(r.events, false, only_force.clone(), max_batch);
+                        if vtx.send(tokio::spawn(prepared)).await.is_err() {
                             return;
                         }
                     }
                     Err(s) => {
-                        let _ = reader_tx.send(Err(s)).await;
+                        let _ = reader_tx.send(Err(crate::authorise::in_callers_terms(s, max_message_bytes))).await;
                         return;
                     }
                 }

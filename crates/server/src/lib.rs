@@ -7,7 +7,6 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use beaconport_log::EventLog;
 use beaconport_proto::pb::{api, wire};
@@ -40,19 +39,21 @@ pub mod review_answers {
 /// How the gRPC server runs.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Largest request accepted, in bytes.
-    pub max_message_bytes: usize,
+    /// What every caller is held to: message size, rate, open streams, deadline.
+    pub limits: authorise::Limits,
+    /// Most events in one published batch (more is refused RESOURCE_EXHAUSTED).
+    pub max_batch_events: usize,
     /// Most concurrent streams per connection.
     pub max_concurrent_streams: u32,
-    /// Longest a request may take before it is cancelled.
-    pub request_timeout: Duration,
     /// Force code under which the ledger records its own consultations (a principal of no force).
     pub ledger_force: String,
     /// The key that signs tree heads.
     pub signer: Arc<beaconport_log::head::Signer>,
-    /// Mutual TLS: the server's certificate and the CA whose client certificates are accepted;
-    /// `None` serves plaintext (development only).
+    /// Mutual TLS: the server's certificate and the CA whose client certificates are accepted.
     pub tls: Option<Tls>,
+    /// Serve plaintext, where any caller can claim any identity (development only). Without TLS
+    /// the server refuses to start unless this is set.
+    pub insecure_plaintext: bool,
 }
 
 /// Mutual TLS settings, as PEM text.
@@ -68,13 +69,14 @@ pub struct Tls {
 impl Default for Options {
     fn default() -> Self {
         Self {
-            max_message_bytes: 16 << 20,
+            limits: authorise::Limits::default(),
+            max_batch_events: beaconport_domain::rules::MAX_BATCH,
             max_concurrent_streams: 256,
-            request_timeout: Duration::from_secs(60),
             ledger_force: "NCA".into(),
             // A key for this process only; a deployment loads its own (`[audit] signing_key`).
             signer: Arc::new(beaconport_log::head::Signer::from_seed(rand_seed())),
             tls: None,
+            insecure_plaintext: false,
         }
     }
 }
@@ -90,6 +92,13 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let addr = listener.local_addr().map_err(|e| Error::Transport(e.to_string()))?;
+    if options.tls.is_none() && !options.insecure_plaintext {
+        return Err(Error::Transport(
+            "no TLS configured: the ledger serves mutual TLS, or plaintext only when asked to explicitly (insecure_plaintext)"
+                .into(),
+        ));
+    }
+    let max_message_bytes = options.limits.max_message_bytes;
     let refusals_log = log.clone();
     let (health, health_service) = tonic_health::server::health_reporter();
     health.set_serving::<wire::ingest_service_server::IngestServiceServer<Ingest>>().await;
@@ -107,11 +116,10 @@ pub async fn serve(
         .map(|p| Query::with_identities(p, Ingest::new(log.clone()), &options.ledger_force, identities.clone()));
     let review = query.clone().map(|q| {
         api::review_service_server::ReviewServiceServer::new(ReviewApi::new(q))
-            .max_encoding_message_size(options.max_message_bytes)
+            .max_encoding_message_size(max_message_bytes)
     });
-    let query = query.map(|q| {
-        api::query_service_server::QueryServiceServer::new(q).max_encoding_message_size(options.max_message_bytes)
-    });
+    let query = query
+        .map(|q| api::query_service_server::QueryServiceServer::new(q).max_encoding_message_size(max_message_bytes));
     if query.is_some() {
         health.set_serving::<api::query_service_server::QueryServiceServer<Query>>().await;
         health.set_serving::<api::review_service_server::ReviewServiceServer<ReviewApi>>().await;
@@ -119,25 +127,27 @@ pub async fn serve(
     let publishers = match &options.tls {
         Some(tls) => Ingest::with_identities(log.clone(), tls.identities.clone()),
         None => Ingest::new(log.clone()),
-    };
+    }
+    .with_max_batch(options.max_batch_events, max_message_bytes);
     let ingest = wire::ingest_service_server::IngestServiceServer::new(publishers)
-        .max_decoding_message_size(options.max_message_bytes)
-        .max_encoding_message_size(options.max_message_bytes);
+        .max_decoding_message_size(max_message_bytes)
+        .max_encoding_message_size(max_message_bytes);
     let audit = api::audit_service_server::AuditServiceServer::new(Audit::new(
         log.clone(),
         options.signer.clone(),
         projector_for_audit,
     ))
-    .max_encoding_message_size(options.max_message_bytes);
+    .max_encoding_message_size(max_message_bytes);
     health.set_serving::<api::audit_service_server::AuditServiceServer<Audit>>().await;
     let reader = api::log_service_server::LogServiceServer::new(LogReader::new(log))
-        .max_encoding_message_size(options.max_message_bytes);
+        .max_encoding_message_size(max_message_bytes);
 
     let mut builder = tonic::transport::Server::builder();
-    let authorise = options.tls.as_ref().map(|t| authorise::AuthoriseLayer {
-        identities: t.identities.clone(),
-        recorder: consult::Recorder::new(Ingest::new(refusals_log.clone()), &options.ledger_force),
-    });
+    let gate = authorise::AuthoriseLayer::new(
+        options.tls.as_ref().map(|t| t.identities.clone()),
+        consult::Recorder::new(Ingest::new(refusals_log.clone()), &options.ledger_force),
+        options.limits.clone(),
+    );
     match &options.tls {
         Some(tls) => {
             let config = tonic::transport::ServerTlsConfig::new()
@@ -146,11 +156,10 @@ pub async fn serve(
             builder = builder.tls_config(config).map_err(|e| Error::Transport(format!("TLS: {e}")))?;
             info!(%addr, identities = tls.identities.by_common_name.len(), "grpc serving over mutual TLS");
         }
-        None => info!(%addr, "grpc serving"),
+        None => tracing::warn!(%addr, "grpc serving plaintext: any caller can claim any identity (development only)"),
     }
     builder
-        .layer(tower::util::option_layer(authorise))
-        .timeout(options.request_timeout)
+        .layer(gate)
         // Batches are hundreds of KiB: let HTTP/2 flow control grow its windows to fit them
         // instead of stalling each request on window updates.
         .http2_adaptive_window(Some(true))

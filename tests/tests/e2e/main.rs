@@ -3,6 +3,7 @@
 mod architecture;
 mod audit;
 mod crash;
+mod hostile;
 mod ingest;
 mod malformed;
 mod publish_cli;

@@ -293,7 +293,7 @@ fn body_mutations() -> Vec<(EventKind, &'static str, Change)> {
 }
 
 /// Every malformed case: (description, expected field, kind of the event it was made from, event).
-fn corpus() -> Vec<(String, &'static str, EventKind, pb::Event)> {
+pub(crate) fn corpus() -> Vec<(String, &'static str, EventKind, pb::Event)> {
     let valid = one_of_each_kind(21);
     let mut out = Vec::new();
     for base in &valid {

@@ -308,7 +308,7 @@ async fn a_labelled_csv_goes_through_the_pipeline_and_comes_back_resolved() {
     .unwrap();
     let args = beaconport_cli::import::ImportPersonsArgs {
         file: file.clone(),
-        server: server.url.clone(),
+        server: beaconport_cli::client::ServerArgs::plaintext(&server.url),
         force: "NCA".into(),
         case: None,
         role: "witness".into(),
@@ -325,7 +325,7 @@ async fn a_labelled_csv_goes_through_the_pipeline_and_comes_back_resolved() {
     let again = beaconport_cli::import::import_persons(&args).await.unwrap();
     assert_eq!((again.stored_new, again.already_stored), (0, 8));
     let rows = beaconport_cli::import::export_persons(&beaconport_cli::import::ExportPersonsArgs {
-        server: server.url.clone(),
+        server: beaconport_cli::client::ServerArgs::plaintext(&server.url),
         purpose: "e2e: scoring".into(),
         force: "NCA".into(),
         case: "IMPORT-PEOPLE".into(),

@@ -79,65 +79,126 @@ async fn callers_are_their_certificates_and_strangers_get_no_connection() {
     server.stop().await;
 }
 
-/// Every role against every service: allowed exactly where the table says, refused
-/// PERMISSION_DENIED (naming the role) elsewhere.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_role_calls_only_its_services() {
-    let dir = tempfile::tempdir().unwrap();
-    let pki = beaconport_cli::certs::write_dev_pki(&dir.path().join("pki"), &["GMP".to_string()], 30).unwrap();
-    let server = TestServer::start_tls(&pki).await;
-    let services = [
-        "beaconport.api.v1.IngestService",
-        "beaconport.api.v1.QueryService",
-        "beaconport.api.v1.ReviewService",
-        "beaconport.api.v1.AuditService",
-        "beaconport.api.v1.LogService",
-        "grpc.health.v1.Health",
-    ];
-    for who in &pki.clients {
-        let ch = server.tls_channel(&pki.ca_cert, Some((&who.cert, &who.key))).await.unwrap();
-        for service in services {
-            let result: Result<(), tonic::Status> = match service {
-                "beaconport.api.v1.IngestService" => beaconport_cli::client::ingest(ch.clone())
-                    .publish(api::PublishRequest { events: vec![] })
-                    .await
-                    .map(|_| ()),
-                "beaconport.api.v1.QueryService" => beaconport_cli::client::query(ch.clone())
-                    .view_status(api::ViewStatusRequest { digest: false, as_of: None })
-                    .await
-                    .map(|_| ()),
-                "beaconport.api.v1.ReviewService" => beaconport_cli::reviewcmd::client(ch.clone())
-                    .get_queue(api::GetQueueRequest::default())
-                    .await
-                    .map(|_| ()),
-                "beaconport.api.v1.AuditService" => api::audit_service_client::AuditServiceClient::new(ch.clone())
-                    .get_tree_head(api::TreeHeadRequest { tree_size: 0 })
-                    .await
-                    .map(|_| ()),
-                "beaconport.api.v1.LogService" => {
-                    beaconport_cli::client::log_reader(ch.clone()).head(api::HeadRequest {}).await.map(|_| ())
+/// Sends and receives bytes as they are, so that any call of the API can be made with any bytes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RawCodec;
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = bytes::Bytes;
+    type Decode = bytes::Bytes;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+    fn encoder(&mut self) -> Self::Encoder {
+        RawCodec
+    }
+    fn decoder(&mut self) -> Self::Decoder {
+        RawCodec
+    }
+}
+
+impl tonic::codec::Encoder for RawCodec {
+    type Item = bytes::Bytes;
+    type Error = tonic::Status;
+    fn encode(&mut self, item: bytes::Bytes, dst: &mut tonic::codec::EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        use bytes::BufMut;
+        dst.put(item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawCodec {
+    type Item = bytes::Bytes;
+    type Error = tonic::Status;
+    fn decode(&mut self, src: &mut tonic::codec::DecodeBuf<'_>) -> Result<Option<bytes::Bytes>, tonic::Status> {
+        use bytes::Buf;
+        Ok(Some(src.copy_to_bytes(src.remaining())))
+    }
+}
+
+/// Makes `call` with `body` as its request (for a streaming request, one message), and returns
+/// the status that refused it, if it was refused before an answer began.
+pub async fn raw_call(
+    ch: tonic::transport::Channel,
+    call: &beaconport_server::authorise::Call,
+    body: bytes::Bytes,
+) -> Result<(), tonic::Status> {
+    let mut grpc = tonic::client::Grpc::new(ch).max_decoding_message_size(64 << 20);
+    grpc.ready().await.map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+    let path = tonic::codegen::http::uri::PathAndQuery::from_static(call.path);
+    let client_streams = call.path.ends_with("/PublishStream") || call.path.ends_with("/ServerReflectionInfo");
+    if client_streams {
+        let requests = tokio_stream::iter(vec![body]);
+        let mut answers = grpc.streaming(Request::new(requests), path, RawCodec).await?.into_inner();
+        // The first answer (or the end) tells whether the message was taken.
+        answers.message().await.map(|_| ())
+    } else if call.streams {
+        let mut answers = grpc.server_streaming(Request::new(body), path, RawCodec).await?.into_inner();
+        if call.path.ends_with("/Watch") {
+            return Ok(()); // a watch answers when health changes, not before
+        }
+        answers.message().await.map(|_| ())
+    } else {
+        grpc.unary(Request::new(body), path, RawCodec).await.map(|_| ())
+    }
+}
+
+/// The table names every call the server has, and nothing else: a new call cannot go unguarded.
+#[test]
+fn the_table_names_every_call_of_the_api() {
+    use prost::Message;
+    let mut served = std::collections::BTreeSet::new();
+    for set in [beaconport_proto::FILE_DESCRIPTOR_SET, tonic_health::pb::FILE_DESCRIPTOR_SET] {
+        let set = prost_types::FileDescriptorSet::decode(set).unwrap();
+        for file in &set.file {
+            for service in &file.service {
+                for method in &service.method {
+                    served.insert(format!("/{}.{}/{}", file.package(), service.name(), method.name()));
                 }
-                _ => tonic_health::pb::health_client::HealthClient::new(ch.clone())
-                    .check(tonic_health::pb::HealthCheckRequest { service: String::new() })
-                    .await
-                    .map(|_| ()),
-            };
-            let allowed = beaconport_server::authorise::allowed(service).contains(&who.role);
-            match result {
-                Err(s) if s.code() == tonic::Code::PermissionDenied => {
-                    assert!(!allowed, "{} ({}) refused {service}: {}", who.principal, who.role, s.message());
-                    assert!(s.message().contains(who.role), "{}", s.message());
-                }
-                other => assert!(allowed, "{} ({}) was let into {service}: {other:?}", who.principal, who.role),
             }
         }
     }
+    served.insert("/grpc.reflection.v1.ServerReflection/ServerReflectionInfo".into());
+    let table: std::collections::BTreeSet<String> =
+        beaconport_server::authorise::CALLS.iter().map(|c| c.path.to_string()).collect();
+    assert_eq!(table, served, "the authorisation table and the served calls differ");
+    for c in beaconport_server::authorise::CALLS {
+        assert!(c.roles.iter().all(|r| beaconport_server::authorise::ROLES.contains(r)), "{c:?}");
+    }
+}
+
+/// Every role against every call of the API (the table of role x call, every cell made over
+/// mutual TLS): allowed exactly where the table says, refused PERMISSION_DENIED naming the role
+/// elsewhere, and every refusal recorded in the ledger.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_role_makes_only_its_calls() {
+    use beaconport_server::authorise::{allowed, CALLS};
+    let dir = tempfile::tempdir().unwrap();
+    let pki = beaconport_cli::certs::write_dev_pki(&dir.path().join("pki"), &["GMP".to_string()], 30).unwrap();
+    let server = TestServer::start_tls(&pki).await;
+    let mut cells = 0;
+    let mut denied = 0;
+    for who in &pki.clients {
+        let ch = server.tls_channel(&pki.ca_cert, Some((&who.cert, &who.key))).await.unwrap();
+        for call in CALLS {
+            cells += 1;
+            let result = raw_call(ch.clone(), call, bytes::Bytes::new()).await;
+            let allowed = allowed(call.path).contains(&who.role);
+            match result {
+                Err(s) if s.code() == tonic::Code::PermissionDenied => {
+                    denied += 1;
+                    assert!(!allowed, "{} ({}) refused {}: {}", who.principal, who.role, call.path, s.message());
+                    assert!(s.message().contains(who.role), "{}", s.message());
+                }
+                Err(s) if s.code() == tonic::Code::Unauthenticated => {
+                    panic!("{} ({}) unauthenticated for {}: {}", who.principal, who.role, call.path, s.message())
+                }
+                other => assert!(allowed, "{} ({}) was let into {}: {other:?}", who.principal, who.role, call.path),
+            }
+        }
+    }
+    assert_eq!(cells, 4 * CALLS.len(), "every role against every call");
+    assert!(denied > cells / 2, "most cells are refusals: {denied} of {cells}");
     // Every refusal is recorded, like a consultation: who tried which call, and why it was refused.
-    let denied: usize = pki
-        .clients
-        .iter()
-        .map(|c| services.iter().filter(|s| !beaconport_server::authorise::allowed(s).contains(&c.role)).count())
-        .sum();
     let auditor = pki.clients.iter().find(|c| c.role == "auditor").unwrap();
     let ch = server.tls_channel(&pki.ca_cert, Some((&auditor.cert, &auditor.key))).await.unwrap();
     let mut audit = api::audit_service_client::AuditServiceClient::new(ch);
@@ -162,10 +223,20 @@ async fn each_role_calls_only_its_services() {
     assert!(refusals
         .iter()
         .any(|c| c.principal == "investigator-01" && c.call == "AuditService/GetTreeHead" && c.role == "investigator"));
-    // The table itself: each caller role has its services, and no service is open to all but health.
-    assert_eq!(beaconport_server::authorise::allowed("beaconport.api.v1.IngestService"), &["force"]);
-    assert_eq!(beaconport_server::authorise::allowed("beaconport.api.v1.AuditService"), &["auditor"]);
-    assert!(beaconport_server::authorise::allowed("beaconport.api.v1.Nope").is_empty());
+    assert!(refusals.iter().any(|c| c.principal == "force-gmp" && c.call == "QueryService/SearchPersons"));
+    // The table itself: a force only publishes, only auditors read the log, nobody calls an
+    // unknown path.
+    assert_eq!(allowed("/beaconport.api.v1.IngestService/Publish"), &["force"]);
+    assert_eq!(allowed("/beaconport.api.v1.LogService/Read"), &["auditor"]);
+    assert_eq!(allowed("/beaconport.api.v1.AuditService/ListConsultations"), &["auditor"]);
+    assert!(allowed("/beaconport.api.v1.Nope/Nothing").is_empty());
+    // An unknown call is refused to everyone.
+    let op = pki.clients.iter().find(|c| c.role == "operator").unwrap();
+    let ch = server.tls_channel(&pki.ca_cert, Some((&op.cert, &op.key))).await.unwrap();
+    let nope =
+        beaconport_server::authorise::Call { path: "/beaconport.api.v1.Nope/Nothing", roles: &[], streams: false };
+    let err = raw_call(ch, &nope, bytes::Bytes::new()).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::PermissionDenied, "{err:?}");
     server.stop().await;
 }
 
