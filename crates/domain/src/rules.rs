@@ -206,13 +206,13 @@ pub fn check_identifier(kind: IdentifierKind, value: &str) -> Result<(), String>
 /// (`98/123456X`, `2004/0012345K`).
 fn is_pnc_id(s: &str) -> bool {
     let Some((year, rest)) = s.split_once('/') else { return false };
-    let (digits, letter) = rest.split_at(rest.len().saturating_sub(1));
+    // Bytes, not characters: the last character may be any character at all.
+    let Some((letter, digits)) = rest.as_bytes().split_last() else { return false };
     (year.len() == 2 || year.len() == 4)
         && year.bytes().all(|b| b.is_ascii_digit())
         && (1..=7).contains(&digits.len())
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && letter.len() == 1
-        && letter.bytes().all(|b| b.is_ascii_uppercase())
+        && digits.iter().all(|b| b.is_ascii_digit())
+        && letter.is_ascii_uppercase()
 }
 
 /// A UK postcode (`M1 1AE`, `SW1A 2AA`), upper case, with or without the space.
@@ -289,6 +289,10 @@ mod tests {
         assert!(check_identifier(PncId, "98/123456X").is_ok());
         assert!(check_identifier(PncId, "2004/0012345K").is_ok());
         assert!(check_identifier(PncId, "98-123456X").is_err());
+        // Found by the import property test (issue 7): a multi-byte last character panicked.
+        assert!(check_identifier(PncId, "/®").is_err());
+        assert!(check_identifier(PncId, "98/123456®").is_err());
+        assert!(check_identifier(PncId, "98/").is_err());
         assert!(check_identifier(Passport, "123456789").is_ok());
         assert!(check_identifier(NationalId, "AB 12 34 56 C").is_ok());
         assert!(check_identifier(NationalId, "123-45-6789").is_ok());
@@ -320,5 +324,21 @@ mod tests {
         assert!(check_name_part("J0hn").is_err());
         assert!(check_name_part("O'Brien-Smith").is_ok());
         assert!(quote(&"y".repeat(100)).ends_with('…'));
+    }
+
+    proptest::proptest! {
+        /// Any text as any identifier, postcode or date: judged without panicking, and its
+        /// normal form as an identifier is computed without panicking either.
+        #[test]
+        fn any_text_is_judged_without_panicking(v in "\\PC{0,24}|.{0,24}|[0-9/A-Z®€]{0,14}") {
+            use crate::IdentifierKind::*;
+            for kind in [Phone, Email, Vehicle, SocialHandle, PncId, Passport, NationalId] {
+                // Normal forms are also taken of what investigators search for: unchecked text.
+                let _ = check_identifier(kind, &v);
+                let _ = crate::resolution::normalise_identifier(kind, &v);
+            }
+            let _ = check_uk_postcode(&v);
+            let _ = parse_partial_date(&v);
+        }
     }
 }

@@ -80,6 +80,38 @@ fn decode(index: usize, e: pb::Event, ctx: Option<&Context>) -> Result<d::Event,
     }
 }
 
+/// Decodes and validates a batch as it arrives on the wire, each event its own encoded bytes:
+/// all or nothing. Bytes that are not an event, or hold fields this schema does not know (or are
+/// not canonically encoded, so that what is stored is exactly what was checked), are refused
+/// with field `event`.
+pub fn decode_wire_batch<B: AsRef<[u8]>>(raw: &[B], ctx: &Context) -> Result<Vec<d::Event>, Vec<FieldError>> {
+    use prost::Message;
+    let mut errors = Vec::new();
+    let mut events = Vec::with_capacity(raw.len());
+    for (index, bytes) in raw.iter().enumerate() {
+        let bytes = bytes.as_ref();
+        match pb::Event::decode(bytes) {
+            Ok(e) if e.encoded_len() == bytes.len() => events.push(e),
+            Ok(e) => errors.push(FieldError {
+                index,
+                event_id: e.event_id,
+                field: "event".into(),
+                reason: "holds fields this ledger does not know (a newer schema?) or is not canonically encoded".into(),
+            }),
+            Err(err) => errors.push(FieldError {
+                index,
+                event_id: String::new(),
+                field: "event".into(),
+                reason: format!("is not a beaconport.event.v1.Event: {err}"),
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    decode_batch(events, ctx)
+}
+
 /// Decodes and validates a batch: all or nothing.
 pub fn decode_batch(events: Vec<pb::Event>, ctx: &Context) -> Result<Vec<d::Event>, Vec<FieldError>> {
     let mut errors = d::validate_batch(events.iter().map(|e| e.event_id.as_str()));

@@ -39,4 +39,6 @@ pub const FILE_DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "
 pub mod convert;
 pub mod stored;
 
-pub use convert::{decode_batch, decode_event, decode_stored, decode_stored_bytes, event_to_pb, kind_of};
+pub use convert::{
+    decode_batch, decode_event, decode_stored, decode_stored_bytes, decode_wire_batch, event_to_pb, kind_of,
+};

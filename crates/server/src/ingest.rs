@@ -10,11 +10,10 @@ use std::sync::Arc;
 
 use beaconport_domain::{Context, FieldError};
 use beaconport_log::{stream_key, Appended, EventId, EventLog, Record};
-use beaconport_proto::decode_batch;
-use beaconport_proto::pb::{event as pb, wire as api};
+use beaconport_proto::decode_wire_batch;
+use beaconport_proto::pb::wire as api;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
-use prost::Message;
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
@@ -175,29 +174,7 @@ async fn commit_in_order(log: &Arc<dyn EventLog>, group: Vec<Vec<Record>>) -> Ve
 
 fn prepare_blocking(raw: Vec<Bytes>, by_ledger: bool, only_force: Option<&str>) -> Result<Vec<Record>> {
     let ctx = Context { now: chrono::Utc::now() };
-    let mut errors = Vec::new();
-    let mut events = Vec::with_capacity(raw.len());
-    for (index, bytes) in raw.iter().enumerate() {
-        match pb::Event::decode(bytes.clone()) {
-            Ok(e) if e.encoded_len() == bytes.len() => events.push(e),
-            Ok(e) => errors.push(FieldError {
-                index,
-                event_id: e.event_id,
-                field: "event".into(),
-                reason: "holds fields this ledger does not know (a newer schema?) or is not canonically encoded".into(),
-            }),
-            Err(err) => errors.push(FieldError {
-                index,
-                event_id: String::new(),
-                field: "event".into(),
-                reason: format!("is not a beaconport.event.v1.Event: {err}"),
-            }),
-        }
-    }
-    if !errors.is_empty() {
-        return Err(Error::Rejected(errors));
-    }
-    let decoded = decode_batch(events, &ctx).map_err(Error::Rejected)?;
+    let decoded = decode_wire_batch(&raw, &ctx).map_err(Error::Rejected)?;
     if let Some(own) = only_force {
         let foreign: Vec<FieldError> = decoded
             .iter()

@@ -6,6 +6,7 @@ mod crash;
 mod hostile;
 mod ingest;
 mod malformed;
+mod privacy;
 mod publish_cli;
 mod query;
 mod review;

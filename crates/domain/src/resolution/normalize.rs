@@ -530,7 +530,7 @@ pub fn identifier(kind: IdentifierKind, value: &str) -> String {
             let v: String = value.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_uppercase();
             match v.split_once('/') {
                 Some((year, rest)) => {
-                    let year = if year.len() == 4 { &year[2..] } else { year };
+                    let year = if year.len() == 4 { year.get(2..).unwrap_or(year) } else { year };
                     let digits = rest.trim_start_matches('0');
                     format!("{year}/{digits}")
                 }
