@@ -276,3 +276,36 @@ async fn a_force_publishes_only_its_own_events() {
     assert_eq!(server.log.head().0, 3);
     server.stop().await;
 }
+
+/// Plaintext only when asked for: `serve` without TLS settings refuses to start, naming the
+/// flag; with `--insecure-plaintext` it serves and warns at start.
+#[test]
+fn serve_speaks_plaintext_only_behind_an_explicit_flag() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(crate::NODE)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "serve started without TLS and without the flag");
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("--insecure-plaintext") && said.contains("tls"), "{said}");
+    assert!(!dir.path().join("data").exists(), "nothing was created before refusing");
+
+    let mut child = std::process::Command::new(crate::NODE)
+        .args(["serve", "--insecure-plaintext", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("RUST_LOG", "off")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    assert!(line.starts_with(beaconport_cli::serve::LISTENING), "{line}");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let warned = String::from_utf8_lossy(&out.stderr);
+    assert!(warned.contains("INSECURE plaintext"), "no warning at start, even with logging off: {warned}");
+}
