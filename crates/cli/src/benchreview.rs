@@ -78,7 +78,7 @@ pub async fn run(a: ReviewBenchArgs) -> Result<ExitCode> {
     println!("generated {} events in {:.1} s", records.len() + later.len(), t.elapsed().as_secs_f64());
 
     let dir = tempfile::tempdir()?;
-    let config = Config { data_dir: dir.path().join("ledger"), insecure_plaintext: true, ..Config::default() };
+    let config = Config::for_bench(dir.path().join("ledger"));
     let log = Arc::new(SledLog::open(config.sled_options())?);
     for chunk in records.chunks(5000) {
         log.append(chunk.to_vec()).await?;

@@ -79,7 +79,7 @@ struct Ledger {
 impl Ledger {
     async fn start() -> Result<Ledger> {
         let dir = tempfile::tempdir()?;
-        let config = Config { data_dir: dir.path().join("ledger"), insecure_plaintext: true, ..Config::default() };
+        let config = Config::for_bench(dir.path().join("ledger"));
         let log: Arc<dyn EventLog> = Arc::new(SledLog::open(config.sled_options())?);
         let projector = Arc::new(Projector::open(config.projection_options(), log.clone()).await?);
         let listener = beaconport_server::bind("127.0.0.1:0".parse()?).await?;
@@ -355,7 +355,7 @@ pub async fn run_views(a: ViewsArgs) -> Result<ExitCode> {
         bail!("--mentions and --queries must be at least 1");
     }
     let dir = tempfile::tempdir()?;
-    let config = Config { data_dir: dir.path().join("ledger"), insecure_plaintext: true, ..Config::default() };
+    let config = Config::for_bench(dir.path().join("ledger"));
     let log = Arc::new(SledLog::open(config.sled_options())?);
     // Independent national scenarios (one seed each, so distinct invented people, with the
     // namesakes a common-name pool gives), their case references made distinct, until the

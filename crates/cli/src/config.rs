@@ -177,6 +177,17 @@ impl Default for Sled {
 }
 
 impl Config {
+    /// A ledger over `data_dir` for benchmarks of what lies behind the transport: plaintext
+    /// (asked for explicitly) and no rate limit, so that the figures are the ledger's own.
+    pub fn for_bench(data_dir: PathBuf) -> Self {
+        Self {
+            data_dir,
+            insecure_plaintext: true,
+            limits: LimitsConfig { requests_per_second: 1_000_000, burst: 1_000_000, ..LimitsConfig::default() },
+            ..Config::default()
+        }
+    }
+
     /// Loads the configuration from its layers. `overrides` are the command-line flags, as a
     /// table of the same shape as the file.
     pub fn load(

@@ -126,6 +126,9 @@ pub fn spawn_process_with(
         .args(["serve", "--insecure-plaintext", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
         .env("RUST_LOG", "warn")
+        // No rate limit: these runs measure and test what lies behind the transport.
+        .env("BEACONPORT_LIMITS__REQUESTS_PER_SECOND", "1000000")
+        .env("BEACONPORT_LIMITS__BURST", "1000000")
         .envs(env.iter().copied())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())

@@ -182,7 +182,8 @@ impl AuthoriseLayer {
     /// A gate that authorises by client certificate when `identities` is given (mutual TLS),
     /// records refusals through `recorder`, and holds everyone to `limits`.
     pub fn new(identities: Option<Arc<Identities>>, recorder: Recorder, limits: Limits) -> Self {
-        let per_second = NonZeroU32::new(limits.requests_per_second.max(1)).expect("at least 1");
+        // Above a billion a second the bucket's refill interval would round to nothing.
+        let per_second = NonZeroU32::new(limits.requests_per_second.clamp(1, 1_000_000_000)).expect("at least 1");
         let burst = NonZeroU32::new(limits.burst.max(1)).expect("at least 1");
         let rate = governor::RateLimiter::keyed(governor::Quota::per_second(per_second).allow_burst(burst));
         Self { state: Arc::new(State { identities, recorder, limits, rate, streams: Mutex::new(HashMap::new()) }) }
