@@ -30,9 +30,28 @@ pub struct Config {
     pub audit: AuditConfig,
     pub tls: TlsConfig,
     pub limits: LimitsConfig,
+    pub http: HttpConfig,
     /// Serve plaintext gRPC without client certificates when no [tls] is set: any caller can
     /// then claim any identity. For development only; `serve --insecure-plaintext` sets it.
     pub insecure_plaintext: bool,
+}
+
+/// The operator endpoint: `/metrics` (Prometheus), `/healthz`, `/readyz`, on a port of its own.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// Serve the operator endpoint.
+    pub enabled: bool,
+    /// Its address (port 0 picks a free port; the address is printed).
+    pub listen: SocketAddr,
+    /// Views further behind the log than this many events make `/readyz` answer 503.
+    pub ready_max_lag: u64,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self { enabled: true, listen: "127.0.0.1:9464".parse().expect("valid"), ready_max_lag: 10_000 }
+    }
 }
 
 /// What every caller is held to (over a limit: RESOURCE_EXHAUSTED, naming the limit).
@@ -159,6 +178,7 @@ impl Default for Config {
             audit: AuditConfig::default(),
             tls: TlsConfig::default(),
             limits: LimitsConfig::default(),
+            http: HttpConfig::default(),
             insecure_plaintext: false,
         }
     }
@@ -366,6 +386,7 @@ impl Config {
             signer: std::sync::Arc::new(signer),
             tls: self.tls_options()?,
             insecure_plaintext: self.insecure_plaintext,
+            metrics: std::sync::Arc::default(),
         })
     }
 }

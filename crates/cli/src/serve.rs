@@ -36,11 +36,11 @@ pub async fn run(config: Config) -> Result<()> {
     let listener = beaconport_server::bind(config.listen).await?;
     let addr = listener.local_addr().context("reading the bound address")?;
     // Tests and the bench read this line to learn the port.
-    println!("{LISTENING}{addr}");
-    let _ = std::io::stdout().flush();
+    announce(&format!("{LISTENING}{addr}"));
     info!(%addr, data_dir = %config.data_dir.display(), "ledger started");
     if config.tls.cert.as_os_str().is_empty() {
-        eprintln!(
+        let _ = writeln!(
+            std::io::stderr(),
             "warning: serving INSECURE plaintext gRPC on {addr}: any caller can claim any identity (development only)"
         );
     }
@@ -55,13 +55,26 @@ pub async fn run(config: Config) -> Result<()> {
         let _ = stopping.wait_for(|s| *s).await;
         info!("shutdown requested; finishing in-flight requests");
     };
-    let server = beaconport_server::serve(
-        listener,
-        dyn_log,
-        projector.clone().map(|p| p as Arc<dyn beaconport_views::Live>),
-        config.server_options()?,
-        shutdown,
-    );
+    let options = config.server_options()?;
+    let views = projector.clone().map(|p| p as Arc<dyn beaconport_views::Live>);
+    let operator = if config.http.enabled {
+        let http = beaconport_server::bind(config.http.listen).await?;
+        let http_addr = http.local_addr().context("reading the operator endpoint's address")?;
+        announce(&format!("{OPERATOR}{http_addr}"));
+        let state = beaconport_server::operator::Operator {
+            metrics: options.metrics.clone(),
+            log: dyn_log.clone(),
+            views: views.clone(),
+            ready_max_lag: config.http.ready_max_lag,
+        };
+        let mut stopping = stop_rx.clone();
+        Some(tokio::spawn(beaconport_server::operator::serve_http(http, state, async move {
+            let _ = stopping.wait_for(|s| *s).await;
+        })))
+    } else {
+        None
+    };
+    let server = beaconport_server::serve(listener, dyn_log, views, options, shutdown);
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     tokio::select! {
         r = server => r?,
@@ -69,6 +82,13 @@ pub async fn run(config: Config) -> Result<()> {
             let _ = stop_rx.wait_for(|s| *s).await;
             tokio::time::sleep(grace).await;
         } => warn!(grace_secs = grace.as_secs(), "in-flight requests did not finish within the grace period"),
+    }
+    if let Some(task) = operator {
+        match task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => warn!(error = %e, "operator endpoint failed"),
+            Err(e) => warn!(error = %e, "operator endpoint task failed"),
+        }
     }
     if let Some(p) = projector {
         match Arc::try_unwrap(p) {
@@ -79,6 +99,13 @@ pub async fn run(config: Config) -> Result<()> {
     tokio::task::spawn_blocking(move || log.close()).await?;
     info!("ledger stopped");
     Ok(())
+}
+
+/// Prints one line on standard output for whoever started the server (tests and the bench read
+/// the addresses there). A reader that has gone away is no reason to stop serving.
+fn announce(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 
 async fn wait_for_signal() {
@@ -106,6 +133,8 @@ async fn wait_for_signal() {
 
 /// What `serve` prints first on standard output, followed by the bound address.
 pub const LISTENING: &str = "beaconport listening on ";
+/// What `serve` prints second (when the operator endpoint is on), followed by its address.
+pub const OPERATOR: &str = "beaconport operator endpoint on ";
 
 /// Starts `exe` (a `beaconport` binary) as `serve --insecure-plaintext` on a free loopback port
 /// over `data_dir`, and returns the child process and the URL it serves (read from its first line
@@ -129,6 +158,7 @@ pub fn spawn_process_with(
         // No rate limit: these runs measure and test what lies behind the transport.
         .env("BEACONPORT_LIMITS__REQUESTS_PER_SECOND", "1000000")
         .env("BEACONPORT_LIMITS__BURST", "1000000")
+        .env("BEACONPORT_HTTP__LISTEN", "127.0.0.1:0")
         .envs(env.iter().copied())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())

@@ -151,6 +151,28 @@ fn storage(context: &str, e: impl std::fmt::Display) -> Error {
     Error::Storage(format!("{context}: {e}"))
 }
 
+/// Opens sled's database at `path`. sled's I/O threads of a database closed a moment ago may
+/// still hold the directory's lock: a lock refused is retried for a short while before it is
+/// reported.
+fn open_locked(config: &sled::Config, path: &std::path::Path) -> Result<sled::Db> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    loop {
+        match config.open() {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(io)) if io.to_string().contains("lock") => {
+                if std::time::Instant::now() >= deadline {
+                    return Err(Error::Storage(format!(
+                        "data directory {} is in use by another process (a running server?)",
+                        path.display()
+                    )));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(e) => return Err(storage(&format!("opening {}", path.display()), e)),
+        }
+    }
+}
+
 impl SledLog {
     /// Opens (or creates) the log at `options.path`: loads the id index from its chunks and
     /// rebuilds the rest from the blocks after the last chunk.
@@ -162,24 +184,7 @@ impl SledLog {
             .mode(sled::Mode::HighThroughput)
             // No background flusher: every group is flushed before it is acknowledged.
             .flush_every_ms(None);
-        // sled's I/O threads of a log closed a moment ago may still hold the directory's lock:
-        // a lock refused is retried for a short while before it is reported.
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
-        let db = loop {
-            match config.open() {
-                Ok(db) => break db,
-                Err(sled::Error::Io(io)) if io.to_string().contains("lock") => {
-                    if std::time::Instant::now() >= deadline {
-                        return Err(Error::Storage(format!(
-                            "data directory {} is in use by another process (a running server?)",
-                            options.path.display()
-                        )));
-                    }
-                    std::thread::sleep(std::time::Duration::from_millis(20));
-                }
-                Err(e) => return Err(storage(&format!("opening {}", options.path.display()), e)),
-            }
-        };
+        let db = open_locked(&config, &options.path)?;
         let blocks = db.open_tree("blocks").map_err(|e| storage("opening blocks", e))?;
         let chunks = db.open_tree(INDEX_TREE).map_err(|e| storage("opening index chunks", e))?;
         if db.tree_names().iter().any(|n| n.as_ref() == b"index_chunks") {
@@ -916,12 +921,9 @@ mod tests {
         }
         {
             // Damage: the second chunk disappears.
-            let db = sled::Config::new()
-                .path(dir.path())
-                .segment_size(options.segment_bytes)
-                .flush_every_ms(None)
-                .open()
-                .unwrap();
+            let config = sled::Config::new().path(dir.path()).segment_size(options.segment_bytes).flush_every_ms(None);
+            // The log closed a moment ago: its I/O threads may still hold the lock.
+            let db = open_locked(&config, dir.path()).unwrap();
             let chunks = db.open_tree(INDEX_TREE).unwrap();
             assert!(chunks.len() >= 6, "{} chunks", chunks.len());
             chunks.remove(16u64.to_be_bytes()).unwrap().expect("chunk at 16");

@@ -170,6 +170,7 @@ struct State {
     limits: Limits,
     rate: KeyedLimiter,
     streams: Mutex<HashMap<String, Arc<Semaphore>>>,
+    metrics: Arc<crate::operator::Metrics>,
 }
 
 /// The layer.
@@ -181,12 +182,19 @@ pub struct AuthoriseLayer {
 impl AuthoriseLayer {
     /// A gate that authorises by client certificate when `identities` is given (mutual TLS),
     /// records refusals through `recorder`, and holds everyone to `limits`.
-    pub fn new(identities: Option<Arc<Identities>>, recorder: Recorder, limits: Limits) -> Self {
+    pub fn new(
+        identities: Option<Arc<Identities>>,
+        recorder: Recorder,
+        limits: Limits,
+        metrics: Arc<crate::operator::Metrics>,
+    ) -> Self {
         // Above a billion a second the bucket's refill interval would round to nothing.
         let per_second = NonZeroU32::new(limits.requests_per_second.clamp(1, 1_000_000_000)).expect("at least 1");
         let burst = NonZeroU32::new(limits.burst.max(1)).expect("at least 1");
         let rate = governor::RateLimiter::keyed(governor::Quota::per_second(per_second).allow_burst(burst));
-        Self { state: Arc::new(State { identities, recorder, limits, rate, streams: Mutex::new(HashMap::new()) }) }
+        Self {
+            state: Arc::new(State { identities, recorder, limits, rate, streams: Mutex::new(HashMap::new()), metrics }),
+        }
     }
 }
 
@@ -330,12 +338,14 @@ where
             Ok(c) | Err((c, _)) => c.principal.clone(),
         };
         if let Err(status) = state.spend(&principal) {
+            state.metrics.refused(status.code());
             tracing::warn!(%principal, %path, "request over the rate limit");
             return Box::pin(async move { Ok(status.into_http()) });
         }
         let caller = match caller {
             Ok(c) => c,
             Err((caller, status)) => {
+                state.metrics.refused(status.code());
                 tracing::info!(%path, code = ?status.code(), "call refused");
                 return Box::pin(async move {
                     let refusal = Consultation {
@@ -360,6 +370,7 @@ where
             Some(c) if c.streams => match state.open_stream(&caller.principal) {
                 Ok(slot) => Some(slot),
                 Err(status) => {
+                    state.metrics.refused(status.code());
                     tracing::warn!(principal = %caller.principal, %path, "stream over the limit");
                     return Box::pin(async move { Ok(status.into_http()) });
                 }
@@ -372,11 +383,12 @@ where
             let response = match tokio::time::timeout(limit, answer).await {
                 Ok(r) => r?,
                 Err(_) => {
+                    state.metrics.refused(Code::DeadlineExceeded);
                     return Ok(Status::deadline_exceeded(format!(
                         "{path} was not answered within {:.1} s (grpc.request_timeout_secs)",
                         limit.as_secs_f64()
                     ))
-                    .into_http())
+                    .into_http());
                 }
             };
             // A status the library answered before the service saw the request comes in the
@@ -385,6 +397,7 @@ where
                 let code = status.code();
                 let restated = in_callers_terms(status, state.limits.max_message_bytes);
                 if restated.code() != code {
+                    state.metrics.refused(restated.code());
                     return Ok(restated.into_http());
                 }
             }

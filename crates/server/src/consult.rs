@@ -257,9 +257,14 @@ impl Recorder {
             recorded_by: truncate(c.caller.principal, beaconport_domain::rules::MAX_REF),
             body: Some(pb::Body { kind: Some(pb::body::Kind::ConsultationRecorded(consultation_to_pb(&body))) }),
         };
+        let call = body.call.clone();
+        let refused = body.outcome.starts_with("refused");
         let ack = self.ingest.record(vec![event.encode_to_vec().into()]).await.map_err(|e| {
             Error::Unrecorded(format!("the consultation could not be recorded ({e}); the answer is withheld"))
         })?;
+        if let (Some(m), false) = (self.ingest.metrics(), refused) {
+            m.answered(&call);
+        }
         Ok(ack.acks.first().map(|a| a.position).unwrap_or_default())
     }
 }

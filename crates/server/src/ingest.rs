@@ -32,6 +32,8 @@ pub struct Ingest {
     max_batch: usize,
     /// Largest request message (named when the library refuses a larger one in a stream).
     max_message_bytes: usize,
+    /// Where publishes are counted (the operator endpoint's metrics).
+    metrics: Option<Arc<crate::operator::Metrics>>,
 }
 
 impl std::fmt::Debug for Ingest {
@@ -47,7 +49,18 @@ impl Ingest {
             identities: None,
             max_batch: beaconport_domain::rules::MAX_BATCH,
             max_message_bytes: crate::authorise::Limits::default().max_message_bytes,
+            metrics: None,
         }
+    }
+
+    /// The same service, counting what it does in `metrics`.
+    pub fn with_metrics(self, metrics: Arc<crate::operator::Metrics>) -> Self {
+        Self { metrics: Some(metrics), ..self }
+    }
+
+    /// The metrics this service counts in, if any.
+    pub(crate) fn metrics(&self) -> Option<&crate::operator::Metrics> {
+        self.metrics.as_deref()
     }
 
     /// The same service refusing batches of more than `max_batch` events (RESOURCE_EXHAUSTED).
@@ -132,6 +145,50 @@ fn response(ids: &[EventId], acks: Vec<Appended>) -> api::PublishResponse {
             .zip(acks)
             .map(|(id, a)| api::EventAck { event_id: id.to_string(), position: a.position.0, duplicate: a.duplicate })
             .collect(),
+    }
+}
+
+/// Counts one publish's outcome: events stored and retried, problems by field, latency.
+fn count(m: &crate::operator::Metrics, result: &Result<api::PublishResponse>, started: std::time::Instant) {
+    match result {
+        Ok(r) => {
+            let duplicates = r.acks.iter().filter(|a| a.duplicate).count() as u64;
+            m.events_duplicate.inc_by(duplicates);
+            m.events_stored.inc_by(r.acks.len() as u64 - duplicates);
+            m.publish_seconds.observe(started.elapsed().as_secs_f64());
+            m.batch("accepted");
+        }
+        Err(Error::Rejected(errors)) => {
+            m.rejected(errors);
+            m.batch("rejected");
+        }
+        Err(Error::BadRequest { field, .. }) => {
+            m.rejected_events.get_or_create(&vec![("field", field.clone())]).inc();
+            m.batch("rejected");
+        }
+        Err(Error::Limit(_)) => m.batch("limited"),
+        Err(_) => m.batch("failed"),
+    }
+}
+
+/// Counts one answer of a publish stream.
+fn count_streamed(m: &crate::operator::Metrics, answer: &Result<api::publish_stream_response::Result>) {
+    use api::publish_stream_response::Result as R;
+    match answer {
+        Ok(R::Accepted(r)) => {
+            let duplicates = r.acks.iter().filter(|a| a.duplicate).count() as u64;
+            m.events_duplicate.inc_by(duplicates);
+            m.events_stored.inc_by(r.acks.len() as u64 - duplicates);
+            m.batch("accepted");
+        }
+        Ok(R::Rejected(r)) => {
+            for v in &r.violations {
+                m.rejected_events.get_or_create(&vec![("field", v.field.clone())]).inc();
+            }
+            m.batch("rejected");
+        }
+        Err(Error::Limit(_)) => m.batch("limited"),
+        Err(_) => m.batch("failed"),
     }
 }
 
@@ -237,9 +294,14 @@ type PublishStream = Pin<Box<dyn Stream<Item = Result<api::PublishStreamResponse
 #[tonic::async_trait]
 impl api::ingest_service_server::IngestService for Ingest {
     async fn publish(&self, request: Request<api::PublishRequest>) -> Result<Response<api::PublishResponse>, Status> {
+        let started = std::time::Instant::now();
         let only_force = self.only_force(&request);
         let events = request.into_inner().events;
-        match self.append(events, false, only_force).await {
+        let result = self.append(events, false, only_force).await;
+        if let Some(m) = self.metrics() {
+            count(m, &result, started);
+        }
+        match result {
             Ok(r) => Ok(Response::new(r)),
             Err(e) => {
                 if let Error::Rejected(errors) = &e {
@@ -283,6 +345,7 @@ impl api::ingest_service_server::IngestService for Ingest {
             }
         });
         let log = self.log.clone();
+        let metrics = self.metrics.clone();
         tokio::spawn(async move {
             let mut sequence = 0u64;
             let mut carried: Option<tokio::task::JoinHandle<Result<Vec<Record>>>> = None;
@@ -345,6 +408,9 @@ impl api::ingest_service_server::IngestService for Ingest {
                     }
                 }
                 for a in answers {
+                    if let Some(m) = &metrics {
+                        count_streamed(m, &a);
+                    }
                     let item = match a {
                         Ok(result) => Ok(api::PublishStreamResponse { sequence, result: Some(result) }),
                         Err(e) => {

@@ -21,6 +21,7 @@ mod consult;
 mod error;
 mod ingest;
 mod logsvc;
+pub mod operator;
 mod query;
 mod review;
 
@@ -54,6 +55,8 @@ pub struct Options {
     /// Serve plaintext, where any caller can claim any identity (development only). Without TLS
     /// the server refuses to start unless this is set.
     pub insecure_plaintext: bool,
+    /// Where the services count what they do (reported by the operator endpoint).
+    pub metrics: Arc<operator::Metrics>,
 }
 
 /// Mutual TLS settings, as PEM text.
@@ -77,6 +80,7 @@ impl Default for Options {
             signer: Arc::new(beaconport_log::head::Signer::from_seed(rand_seed())),
             tls: None,
             insecure_plaintext: false,
+            metrics: Arc::new(operator::Metrics::default()),
         }
     }
 }
@@ -112,8 +116,10 @@ pub async fn serve(
     // IngestService is served through its wire view (events as raw bytes); see `ingest`.
     let projector_for_audit = projector.clone();
     let identities = options.tls.as_ref().map(|t| t.identities.clone()).unwrap_or_default();
-    let query = projector
-        .map(|p| Query::with_identities(p, Ingest::new(log.clone()), &options.ledger_force, identities.clone()));
+    let query = projector.map(|p| {
+        let ledger = Ingest::new(log.clone()).with_metrics(options.metrics.clone());
+        Query::with_identities(p, ledger, &options.ledger_force, identities.clone())
+    });
     let review = query.clone().map(|q| {
         api::review_service_server::ReviewServiceServer::new(ReviewApi::new(q))
             .max_encoding_message_size(max_message_bytes)
@@ -128,7 +134,8 @@ pub async fn serve(
         Some(tls) => Ingest::with_identities(log.clone(), tls.identities.clone()),
         None => Ingest::new(log.clone()),
     }
-    .with_max_batch(options.max_batch_events, max_message_bytes);
+    .with_max_batch(options.max_batch_events, max_message_bytes)
+    .with_metrics(options.metrics.clone());
     let ingest = wire::ingest_service_server::IngestServiceServer::new(publishers)
         .max_decoding_message_size(max_message_bytes)
         .max_encoding_message_size(max_message_bytes);
@@ -147,6 +154,7 @@ pub async fn serve(
         options.tls.as_ref().map(|t| t.identities.clone()),
         consult::Recorder::new(Ingest::new(refusals_log.clone()), &options.ledger_force),
         options.limits.clone(),
+        options.metrics.clone(),
     );
     match &options.tls {
         Some(tls) => {

@@ -6,6 +6,7 @@ mod crash;
 mod hostile;
 mod ingest;
 mod malformed;
+mod operator;
 mod privacy;
 mod publish_cli;
 mod query;

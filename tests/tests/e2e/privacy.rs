@@ -58,6 +58,7 @@ async fn the_log_holds_no_personal_data_at_its_default_level() {
         .arg("--data-dir")
         .arg(dir.path().join("data"))
         .env_remove("RUST_LOG")
+        .env("BEACONPORT_HTTP__LISTEN", "127.0.0.1:0")
         .env("NO_COLOR", "1")
         .stdout(std::process::Stdio::piped())
         .stderr(std::fs::File::create(&log_file).unwrap())

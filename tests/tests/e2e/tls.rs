@@ -297,6 +297,7 @@ fn serve_speaks_plaintext_only_behind_an_explicit_flag() {
         .args(["serve", "--insecure-plaintext", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path().join("data"))
         .env("RUST_LOG", "off")
+        .env("BEACONPORT_HTTP__LISTEN", "127.0.0.1:0")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

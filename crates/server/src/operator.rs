@@ -1,0 +1,220 @@
+//! What operators see, on an HTTP port of its own: `/metrics` (Prometheus text format),
+//! `/healthz` (the process answers) and `/readyz` (the ledger serves and, where views run, they
+//! are close enough to the log's head to answer).
+//!
+//! Counters are kept by the services as they work (publishes, rejected events by field, refused
+//! calls by code, queries); positions and lag are read at each scrape. No label ever carries
+//! personal data: fields are schema paths, calls are method names, codes are gRPC codes.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use beaconport_log::EventLog;
+use beaconport_views::Live;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+type Labels = Vec<(&'static str, String)>;
+
+/// The ledger's metrics, shared by the services that count and the endpoint that reports.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// Publish calls (unary batches and stream batches) by outcome: accepted, rejected, limited, failed.
+    pub publish_batches: Family<Labels, Counter>,
+    /// Events stored new, and events acknowledged as already stored (retries).
+    pub events_stored: Counter,
+    pub events_duplicate: Counter,
+    /// Problems found in rejected batches, by field path (`person_recorded.date_of_birth`).
+    pub rejected_events: Family<Labels, Counter>,
+    /// Seconds from a batch's arrival to its acknowledgement (validated, stored, flushed).
+    pub publish_seconds: Histogram,
+    /// Calls refused at the gate, by gRPC code.
+    pub refused_calls: Family<Labels, Counter>,
+    /// Investigators' and auditors' calls answered, by call.
+    pub answered_queries: Family<Labels, Counter>,
+    log_head: Gauge,
+    views_applied: Gauge,
+    views_lag: Gauge,
+    tree_size: Gauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("beaconport");
+        let publish_batches = Family::<Labels, Counter>::default();
+        registry.register("publish_batches", "Published batches, by outcome", publish_batches.clone());
+        let events_stored = Counter::default();
+        registry.register("events_stored", "Events stored new", events_stored.clone());
+        let events_duplicate = Counter::default();
+        registry.register(
+            "events_duplicate",
+            "Events acknowledged as already stored (retried publishes)",
+            events_duplicate.clone(),
+        );
+        let rejected_events = Family::<Labels, Counter>::default();
+        registry.register(
+            "rejected_event_problems",
+            "Problems found in rejected batches, by field",
+            rejected_events.clone(),
+        );
+        let publish_seconds = Histogram::new(exponential_buckets(0.0005, 2.0, 16));
+        registry.register(
+            "publish_seconds",
+            "Seconds from a batch's arrival to its acknowledgement",
+            publish_seconds.clone(),
+        );
+        let refused_calls = Family::<Labels, Counter>::default();
+        registry.register("refused_calls", "Calls refused at the gate, by gRPC code", refused_calls.clone());
+        let answered_queries = Family::<Labels, Counter>::default();
+        registry.register(
+            "answered_queries",
+            "Queries answered (each recorded as a consultation), by call",
+            answered_queries.clone(),
+        );
+        let log_head = Gauge::default();
+        registry.register(
+            "log_head_position",
+            "Events stored in the log (the next event's position)",
+            log_head.clone(),
+        );
+        let views_applied = Gauge::default();
+        registry.register("views_applied_position", "Events applied to the views", views_applied.clone());
+        let views_lag = Gauge::default();
+        registry.register("views_lag_events", "Events stored but not yet applied to the views", views_lag.clone());
+        let tree_size = Gauge::default();
+        registry.register("tree_size", "Events covered by the tamper-evident tree", tree_size.clone());
+        Self {
+            registry,
+            publish_batches,
+            events_stored,
+            events_duplicate,
+            rejected_events,
+            publish_seconds,
+            refused_calls,
+            answered_queries,
+            log_head,
+            views_applied,
+            views_lag,
+            tree_size,
+        }
+    }
+}
+
+impl Metrics {
+    /// Counts a publish outcome.
+    pub fn batch(&self, outcome: &'static str) {
+        self.publish_batches.get_or_create(&vec![("outcome", outcome.to_string())]).inc();
+    }
+
+    /// Counts the problems of a rejected batch by field, without the event's index.
+    pub fn rejected(&self, errors: &[beaconport_domain::FieldError]) {
+        for e in errors {
+            self.rejected_events.get_or_create(&vec![("field", e.field.clone())]).inc();
+        }
+    }
+
+    /// Counts a refusal at the gate.
+    pub fn refused(&self, code: tonic::Code) {
+        self.refused_calls.get_or_create(&vec![("code", format!("{code:?}"))]).inc();
+    }
+
+    /// Counts an answered query.
+    pub fn answered(&self, call: &str) {
+        self.answered_queries.get_or_create(&vec![("call", call.to_string())]).inc();
+    }
+
+    /// The text exposition, with positions read now.
+    pub fn render(&self, log: &dyn EventLog, views: Option<&dyn Live>) -> String {
+        let head = log.head().0;
+        self.log_head.set(head as i64);
+        if let Some(tree) = log.tree() {
+            self.tree_size.set(tree.size() as i64);
+        }
+        if let Some(v) = views {
+            let applied = v.applied().0;
+            self.views_applied.set(applied as i64);
+            self.views_lag.set(head.saturating_sub(applied) as i64);
+        }
+        let mut out = String::new();
+        encode(&mut out, &self.registry).expect("writing to a string");
+        out
+    }
+}
+
+/// What the operator endpoint reads.
+#[derive(Clone)]
+pub struct Operator {
+    pub metrics: Arc<Metrics>,
+    pub log: Arc<dyn EventLog>,
+    pub views: Option<Arc<dyn Live>>,
+    /// Views further behind the log than this are not ready to answer.
+    pub ready_max_lag: u64,
+}
+
+impl std::fmt::Debug for Operator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Operator").field("ready_max_lag", &self.ready_max_lag).finish_non_exhaustive()
+    }
+}
+
+impl Operator {
+    /// Whether the ledger is ready to answer, and why not.
+    pub fn readiness(&self) -> Result<String, String> {
+        let head = self.log.head().0;
+        match &self.views {
+            None => Ok(format!("ready: log at {head}, no views on this node")),
+            Some(v) => {
+                let lag = head.saturating_sub(v.applied().0);
+                if lag <= self.ready_max_lag {
+                    Ok(format!("ready: log at {head}, views {lag} events behind"))
+                } else {
+                    Err(format!(
+                        "not ready: views are {lag} events behind the log (at most {} to be ready)",
+                        self.ready_max_lag
+                    ))
+                }
+            }
+        }
+    }
+}
+
+/// Serves `/metrics`, `/healthz` and `/readyz` on `listener` until `shutdown` resolves.
+pub async fn serve_http(
+    listener: tokio::net::TcpListener,
+    operator: Operator,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> crate::Result<()> {
+    use axum::http::{header, StatusCode};
+    use axum::response::IntoResponse;
+    use axum::routing::get;
+    let addr: Option<SocketAddr> = listener.local_addr().ok();
+    let app = axum::Router::new()
+        .route(
+            "/metrics",
+            get(|axum::extract::State(op): axum::extract::State<Operator>| async move {
+                let text = op.metrics.render(op.log.as_ref(), op.views.as_deref());
+                ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text)
+            }),
+        )
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route(
+            "/readyz",
+            get(|axum::extract::State(op): axum::extract::State<Operator>| async move {
+                match op.readiness() {
+                    Ok(why) => (StatusCode::OK, why + "\n").into_response(),
+                    Err(why) => (StatusCode::SERVICE_UNAVAILABLE, why + "\n").into_response(),
+                }
+            }),
+        )
+        .with_state(operator);
+    tracing::info!(addr = ?addr, "operator endpoint serving /metrics, /healthz, /readyz");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(|e| crate::Error::Transport(format!("operator endpoint: {e}")))
+}

@@ -1,0 +1,94 @@
+//! The operator endpoint of a real `beaconport serve` process: `/metrics` counts what the ledger
+//! did (events stored and retried, rejected batches by field, positions and lag of the views),
+//! `/healthz` answers, `/readyz` says whether the views are close enough to the log to answer.
+
+use std::io::BufRead;
+
+use beaconport_proto::pb::api;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// One HTTP/1.1 GET: the status code and the body.
+async fn get(addr: &str, path: &str) -> (u16, String) {
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    let code = out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (code, body)
+}
+
+/// The value of the metric line that starts with `name` (labels included), if any.
+fn value(metrics: &str, name: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next().and_then(|v| v.parse().ok()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_what_the_ledger_did() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(crate::NODE)
+        .args(["serve", "--insecure-plaintext", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .env("RUST_LOG", "warn")
+        .env("BEACONPORT_HTTP__LISTEN", "127.0.0.1:0")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let grpc = lines.next().unwrap().unwrap();
+    let http = lines.next().unwrap().unwrap();
+    let url = format!("http://{}", grpc.strip_prefix(beaconport_cli::serve::LISTENING).expect("gRPC address"));
+    let http = http.strip_prefix(beaconport_cli::serve::OPERATOR).expect("operator address").to_string();
+
+    assert_eq!(get(&http, "/healthz").await, (200, "ok\n".to_string()));
+    let events = beaconport_tests::one_of_each_kind(21);
+    let ch = beaconport_cli::client::channel(&url).await.unwrap();
+    let mut ingest = beaconport_cli::client::ingest(ch.clone());
+    ingest.publish(api::PublishRequest { events: events.clone() }).await.unwrap();
+    // A retry, and a batch refused for one bad date of birth.
+    ingest.publish(api::PublishRequest { events: events[..3].to_vec() }).await.unwrap();
+    let mut bad = events[0].clone();
+    bad.event_id = uuid::Uuid::now_v7().to_string();
+    bad.occurred_at = "2024-13-01T00:00:00Z".into();
+    ingest.publish(api::PublishRequest { events: vec![bad] }).await.unwrap_err();
+    // Wait for the views to hold every event, then ask once.
+    let n = events.len() as u64;
+    let mut q = beaconport_cli::client::query(ch);
+    q.list_networks(api::ListNetworksRequest {
+        context: Some(api::QueryContext {
+            purpose: "metrics test".into(),
+            min_position: n,
+            wait_ms: 30_000,
+            as_of: None,
+        }),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+
+    let (code, m) = get(&http, "/metrics").await;
+    assert_eq!(code, 200);
+    assert_eq!(value(&m, "beaconport_events_stored_total"), Some(n as f64), "{m}");
+    assert_eq!(value(&m, "beaconport_events_duplicate_total"), Some(3.0), "{m}");
+    assert_eq!(value(&m, "beaconport_publish_batches_total{outcome=\"accepted\"}"), Some(2.0), "{m}");
+    assert_eq!(value(&m, "beaconport_publish_batches_total{outcome=\"rejected\"}"), Some(1.0), "{m}");
+    assert_eq!(value(&m, "beaconport_rejected_event_problems_total{field=\"occurred_at\"}"), Some(1.0), "{m}");
+    assert_eq!(value(&m, "beaconport_publish_seconds_count"), Some(2.0), "{m}");
+    assert_eq!(value(&m, "beaconport_answered_queries_total{call=\"QueryService/ListNetworks\"}"), Some(1.0), "{m}");
+    // The log holds the events and the query's consultation record; the views may be one behind.
+    assert_eq!(value(&m, "beaconport_log_head_position"), Some(n as f64 + 1.0), "{m}");
+    assert_eq!(value(&m, "beaconport_tree_size"), Some(n as f64 + 1.0), "{m}");
+    let applied = value(&m, "beaconport_views_applied_position").unwrap();
+    let lag = value(&m, "beaconport_views_lag_events").unwrap();
+    assert!(applied >= n as f64 && applied + lag == n as f64 + 1.0, "{m}");
+    let (code, body) = get(&http, "/readyz").await;
+    assert_eq!(code, 200, "{body}");
+    assert!(body.starts_with("ready"), "{body}");
+
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM).unwrap();
+    assert!(child.wait().unwrap().success());
+}
