@@ -140,6 +140,13 @@ pub fn init_tracing(filter: &str) {
 /// Runs the command line; the binary's `main`.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // No transparent huge pages: the allocator asks for them, and the kernel then zeroes 2 MiB
+    // at each first touch of memory that batches churn through. Measured with `bench ingest`
+    // on this project's machine: server CPU per event 7.5 µs with them, 6.2 µs without.
+    #[cfg(target_os = "linux")]
+    if let Err(e) = nix::sys::prctl::set_thp_disable(true) {
+        eprintln!("warning: could not turn transparent huge pages off: {e}");
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
