@@ -213,20 +213,8 @@ pub struct Authorise<S> {
 
 /// The caller of a plaintext request: the principal it claims, or its address.
 fn claimed<B>(req: &http::Request<B>) -> Caller {
-    let header = |name: &str| {
-        req.headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty() && s.len() <= 200)
-    };
-    let principal = header(crate::PRINCIPAL_HEADER).unwrap_or_else(|| {
-        match req.extensions().get::<TcpConnectInfo>().and_then(|i| i.remote_addr()) {
-            Some(a) => format!("unauthenticated@{}", a.ip()),
-            None => "unauthenticated".into(),
-        }
-    });
-    Caller { principal, role: header(crate::ROLE_HEADER).unwrap_or_else(|| "investigator".into()) }
+    let peer = req.extensions().get::<TcpConnectInfo>().and_then(|i| i.remote_addr());
+    Caller::claimed(req.headers(), peer)
 }
 
 impl State {

@@ -45,15 +45,20 @@ impl Caller {
                 (cn, None) => Caller { principal: format!("unmapped:{cn}"), role: "none".into() },
             };
         }
+        Caller::claimed(request.metadata().as_ref(), request.remote_addr())
+    }
+
+    /// The caller a plaintext request claims to be (development mode): the principal and role
+    /// its headers name, or `unauthenticated` with the peer's address.
+    pub(crate) fn claimed(headers: &http::HeaderMap, peer: Option<std::net::SocketAddr>) -> Caller {
         let header = |name: &str| {
-            request
-                .metadata()
+            headers
                 .get(name)
                 .and_then(|v| v.to_str().ok())
                 .map(|s| s.trim().to_string())
                 .filter(|s| !s.is_empty() && s.len() <= 200)
         };
-        let principal = header(PRINCIPAL_HEADER).unwrap_or_else(|| match request.remote_addr() {
+        let principal = header(PRINCIPAL_HEADER).unwrap_or_else(|| match peer {
             Some(a) => format!("unauthenticated@{}", a.ip()),
             None => "unauthenticated".into(),
         });
