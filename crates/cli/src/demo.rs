@@ -126,7 +126,7 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
     ));
     let callers = Callers { url: format!("https://{addr}"), pki };
     println!(
-        "ledger serving gRPC over mutual TLS on {addr} ({} client certificates of a development CA: a force system per force, an investigator, an auditor), embedded log in {}",
+        "ledger serving gRPC over mutual TLS on {addr} ({} client certificates of a development CA: a force system per force, an investigator, an auditor, an operator), embedded log in {}",
         callers.pki.clients.len(),
         data_dir.display()
     );
