@@ -133,8 +133,14 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
 
     // Each force system publishes its own force's events, in order; the publishers share the
     // forces between them.
+    // Investigators' acts (review steps, link decisions) are not a force system's to publish:
+    // the investigator records them below, through ReviewService and QueryService.
+    let is_act = |e: &pb::Event| {
+        e.body.as_ref().and_then(|b| b.kind.as_ref()).is_some_and(|k| beaconport_proto::kind_of(k).by_investigators())
+    };
+    let acts: Vec<pb::Event> = events.iter().filter(|e| is_act(e)).cloned().collect();
     let mut by_force: BTreeMap<&str, Vec<pb::Event>> = BTreeMap::new();
-    for e in &events {
+    for e in events.iter().filter(|e| !is_act(e)) {
         by_force.entry(e.force_code.as_str()).or_default().push(e.clone());
     }
     let mut shares: Vec<Vec<(client::ServerArgs, Vec<pb::Event>)>> = vec![Vec::new(); a.publishers];
@@ -197,6 +203,12 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
         }
     }
 
+    let consultations = record_acts(&callers, &acts).await?;
+    println!(
+        "the investigator recorded the review team's {} steps and link decisions through ReviewService and QueryService (each also recorded as a consultation)",
+        acts.len()
+    );
+
     // Read everything back through the API and describe it.
     let mut reader = client::log_reader(callers.auditor().connect().await?);
     let head = reader.head(api::HeadRequest {}).await?.into_inner().next_position;
@@ -217,8 +229,8 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
         f.0 += 1;
         f.1.insert(ev.case_ref.clone());
     }
-    if n != head || n != events.len() as u64 {
-        bail!("stored {n} events, head says {head}, generated {}", events.len());
+    if n != head || n != events.len() as u64 + consultations {
+        bail!("stored {n} events, head says {head}, generated {} and {consultations} consultations", events.len());
     }
     println!("read back {n} events, positions 0 to {}, in order\n", n.saturating_sub(1));
     println!("{:<30} {:>9}", "event kind", "events");
@@ -383,6 +395,69 @@ audit: tree head signed over {} events, root {}, key {}",
         );
     }
     Ok(())
+}
+
+/// Records investigators' acts of the scenario (review steps, link decisions) as the
+/// investigator, through the calls made for them; returns the consultations those calls left.
+async fn record_acts(callers: &Callers, acts: &[pb::Event]) -> Result<u64> {
+    use pb::body::Kind;
+    let ch = callers.investigator().connect().await?;
+    let mut review = crate::reviewcmd::client(ch.clone());
+    let mut query = client::query(ch.clone());
+    let head = client::log_reader(callers.auditor().connect().await?)
+        .head(api::HeadRequest {})
+        .await?
+        .into_inner()
+        .next_position;
+    // The cases must be in the views before their review is recorded.
+    let context = Some(api::QueryContext {
+        purpose: "demo: the review team's steps".into(),
+        min_position: head,
+        wait_ms: 60_000,
+        as_of: None,
+    });
+    let mut consultations = 0;
+    for e in acts {
+        let Some(kind) = e.body.as_ref().and_then(|b| b.kind.clone()) else { continue };
+        let step = match kind {
+            Kind::ReviewStarted(x) => Some(api::record_review_request::Step::Started(x)),
+            Kind::AvenueActioned(x) => Some(api::record_review_request::Step::Actioned(x)),
+            Kind::ReviewConcluded(x) => Some(api::record_review_request::Step::Concluded(x)),
+            Kind::LinkDecided(d) => {
+                query
+                    .decide_link(api::DecideLinkRequest {
+                        context: context.clone(),
+                        a: d.a,
+                        b: d.b,
+                        decision: d.decision,
+                        reason: d.reason,
+                        force_code: e.force_code.clone(),
+                        case_ref: e.case_ref.clone(),
+                        event_id: e.event_id.clone(),
+                        recorded_by: e.recorded_by.clone(),
+                    })
+                    .await
+                    .map_err(|s| anyhow::anyhow!("link decision refused: {}", s.message()))?;
+                None
+            }
+            _ => None,
+        };
+        if let Some(step) = step {
+            review
+                .record_review(api::RecordReviewRequest {
+                    context: context.clone(),
+                    force_code: e.force_code.clone(),
+                    case_ref: e.case_ref.clone(),
+                    event_id: e.event_id.clone(),
+                    recorded_by: e.recorded_by.clone(),
+                    step: Some(step),
+                })
+                .await
+                .map_err(|s| anyhow::anyhow!("review step refused: {}", s.message()))?;
+        }
+        consultations += 1;
+    }
+    Ok(consultations)
 }
 
 /// The demo's callers: the ledger's address and the certificates of the development CA.

@@ -35,21 +35,23 @@ pub async fn run(config: Config) -> Result<()> {
     };
     let listener = beaconport_server::bind(config.listen).await?;
     let addr = listener.local_addr().context("reading the bound address")?;
-    // Tests and the bench read this line to learn the port.
-    announce(&format!("{LISTENING}{addr}"));
-    info!(%addr, data_dir = %config.data_dir.display(), "ledger started");
     if config.tls.cert.as_os_str().is_empty() {
         let _ = writeln!(
             std::io::stderr(),
             "warning: serving INSECURE plaintext gRPC on {addr}: any caller can claim any identity (development only)"
         );
     }
-
+    // Signals are listened for before the address is announced: whoever read it may stop us.
+    let signals = Signals::listen();
     let (stop_tx, mut stop_rx) = watch::channel(false);
     tokio::spawn(async move {
-        wait_for_signal().await;
+        signals.wait().await;
         let _ = stop_tx.send(true);
     });
+    // Tests and the bench read this line to learn the port.
+    announce(&format!("{LISTENING}{addr}"));
+    info!(%addr, data_dir = %config.data_dir.display(), "ledger started");
+
     let mut stopping = stop_rx.clone();
     let shutdown = async move {
         let _ = stopping.wait_for(|s| *s).await;
@@ -108,25 +110,38 @@ fn announce(line: &str) {
     let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 
-async fn wait_for_signal() {
+/// SIGINT and SIGTERM, listened for from the moment this is made.
+struct Signals {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let mut term = match signal(SignalKind::terminate()) {
-            Ok(s) => s,
-            Err(e) => {
-                warn!(error = %e, "cannot listen for SIGTERM");
-                let _ = tokio::signal::ctrl_c().await;
-                return;
+    listening: Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>,
+}
+
+impl Signals {
+    fn listen() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+                (Ok(int), Ok(term)) => Self { listening: Some((int, term)) },
+                (Err(e), _) | (_, Err(e)) => {
+                    warn!(error = %e, "cannot listen for SIGINT and SIGTERM; only Ctrl-C stops the server");
+                    Self { listening: None }
+                }
             }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
         }
+        #[cfg(not(unix))]
+        Self {}
     }
-    #[cfg(not(unix))]
-    {
+
+    async fn wait(self) {
+        #[cfg(unix)]
+        if let Some((mut int, mut term)) = self.listening {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
         let _ = tokio::signal::ctrl_c().await;
     }
 }

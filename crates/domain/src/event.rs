@@ -103,6 +103,16 @@ impl EventKind {
         self != EventKind::ConsultationRecorded
     }
 
+    /// Kinds that record an investigator's act (a review's steps, a decision that two mentions
+    /// are or are not one person): written through ReviewService and QueryService, never by a
+    /// force system's certificate.
+    pub fn by_investigators(self) -> bool {
+        matches!(
+            self,
+            EventKind::ReviewStarted | EventKind::AvenueActioned | EventKind::ReviewConcluded | EventKind::LinkDecided
+        )
+    }
+
     /// The snake_case name used in field paths and on the wire (`person_recorded`).
     pub fn name(self) -> &'static str {
         match self {

@@ -85,6 +85,7 @@ impl Ingest {
     /// Validates a batch of encoded events and turns it into log records (on the blocking pool:
     /// it is CPU work). All or nothing: every problem of every event is reported.
     async fn prepare(
+        log: Arc<dyn EventLog>,
         raw: Vec<Bytes>,
         by_ledger: bool,
         only_force: Option<String>,
@@ -102,9 +103,15 @@ impl Ingest {
                 raw.len()
             )));
         }
-        tokio::task::spawn_blocking(move || prepare_blocking(raw, by_ledger, only_force.as_deref()))
-            .await
-            .map_err(|e| Error::Transport(format!("validation task: {e}")))?
+        let own = only_force.clone();
+        let (records, targets) =
+            tokio::task::spawn_blocking(move || prepare_blocking(raw, by_ledger, only_force.as_deref()))
+                .await
+                .map_err(|e| Error::Transport(format!("validation task: {e}")))??;
+        if let Some(own) = own {
+            check_targets(&log, &own, &records, targets).await?;
+        }
+        Ok(records)
     }
 
     /// The event stored under `id`, if any.
@@ -129,7 +136,7 @@ impl Ingest {
         by_ledger: bool,
         only_force: Option<String>,
     ) -> Result<api::PublishResponse> {
-        let records = Self::prepare(events, by_ledger, only_force, self.max_batch).await?;
+        let records = Self::prepare(self.log.clone(), events, by_ledger, only_force, self.max_batch).await?;
         let ids: Vec<EventId> = records.iter().map(|r| r.id).collect();
         let acks = self.log.append(records).await?;
         debug!(n_events = ids.len(), duplicates = acks.iter().filter(|a| a.duplicate).count(), "batch appended");
@@ -229,9 +236,19 @@ async fn commit_in_order(log: &Arc<dyn EventLog>, group: Vec<Vec<Record>>) -> Ve
     out
 }
 
-fn prepare_blocking(raw: Vec<Bytes>, by_ledger: bool, only_force: Option<&str>) -> Result<Vec<Record>> {
+/// A correction or retraction in a batch from a force system: the event it names, which must be
+/// one of that force's own case events.
+struct Target {
+    index: usize,
+    event_id: EventId,
+    field: &'static str,
+    target: EventId,
+}
+
+fn prepare_blocking(raw: Vec<Bytes>, by_ledger: bool, only_force: Option<&str>) -> Result<(Vec<Record>, Vec<Target>)> {
     let ctx = Context { now: chrono::Utc::now() };
     let decoded = decode_wire_batch(&raw, &ctx).map_err(Error::Rejected)?;
+    let mut targets = Vec::new();
     if let Some(own) = only_force {
         let foreign: Vec<FieldError> = decoded
             .iter()
@@ -251,6 +268,50 @@ fn prepare_blocking(raw: Vec<Bytes>, by_ledger: bool, only_force: Option<&str>) 
         if !foreign.is_empty() {
             return Err(Error::Rejected(foreign));
         }
+        // A force system records its own cases; investigators' acts are theirs to record.
+        let mut refused = Vec::new();
+        for (index, d) in decoded.iter().enumerate() {
+            let kind = d.body.kind();
+            let replacement = match &d.body {
+                beaconport_domain::Body::RecordCorrected(c) => {
+                    targets.push(Target {
+                        index,
+                        event_id: d.id,
+                        field: "record_corrected.corrected_event_id",
+                        target: c.corrected_event_id,
+                    });
+                    Some(c.replacement.kind())
+                }
+                beaconport_domain::Body::RecordRetracted(r) => {
+                    targets.push(Target {
+                        index,
+                        event_id: d.id,
+                        field: "record_retracted.retracted_event_id",
+                        target: r.retracted_event_id,
+                    });
+                    None
+                }
+                _ => None,
+            };
+            for (field, k) in
+                [(kind.name(), kind)].into_iter().chain(replacement.map(|k| ("record_corrected.replacement", k)))
+            {
+                if k.by_investigators() {
+                    refused.push(FieldError {
+                        index,
+                        event_id: d.id.to_string(),
+                        field: field.into(),
+                        reason: format!(
+                            "{}an investigator's act, recorded through ReviewService.RecordReview or QueryService.DecideLink; a force system may not publish it",
+                            if field == k.name() { "is ".to_string() } else { format!("is a {}: ", k.name()) }
+                        ),
+                    });
+                }
+            }
+        }
+        if !refused.is_empty() {
+            return Err(Error::Rejected(refused));
+        }
     }
     if !by_ledger {
         let refused: Vec<FieldError> = decoded
@@ -268,11 +329,53 @@ fn prepare_blocking(raw: Vec<Bytes>, by_ledger: bool, only_force: Option<&str>) 
             return Err(Error::Rejected(refused));
         }
     }
-    Ok(decoded
+    let records = decoded
         .into_iter()
         .zip(raw)
         .map(|(d, payload)| Record { id: d.id, key: stream_key(d.force.code, &d.case_ref), payload })
-        .collect())
+        .collect();
+    Ok((records, targets))
+}
+
+/// Checks that every correction or retraction a force system sends names one of its own force's
+/// events that a force system published (in this batch or stored before), never another force's
+/// record nor an investigator's or the ledger's.
+async fn check_targets(log: &Arc<dyn EventLog>, own: &str, records: &[Record], targets: Vec<Target>) -> Result<()> {
+    let mut refused = Vec::new();
+    for t in targets {
+        let reason = if let Some(r) = records.iter().find(|r| r.id == t.target) {
+            (!r.key.starts_with(&format!("{own}/"))).then(|| format!("{} is another force's event", t.target))
+        } else {
+            match log.get(t.target).await? {
+                None => None,
+                Some(entry) if !entry.key.starts_with(&format!("{own}/")) => {
+                    Some(format!("{} is another force's event: a force corrects only its own records", t.target))
+                }
+                Some(entry) => match beaconport_proto::decode_stored_bytes(&entry.payload) {
+                    Ok(e) if e.body.kind().by_investigators() || !e.body.kind().publishable() => Some(format!(
+                        "{} is a {} recorded by investigators or the ledger: a force system may not correct it",
+                        t.target,
+                        e.body.kind().name()
+                    )),
+                    Ok(_) => None,
+                    Err(why) => Some(format!("{} cannot be read back ({why})", t.target)),
+                },
+            }
+        };
+        if let Some(reason) = reason {
+            refused.push(FieldError {
+                index: t.index,
+                event_id: t.event_id.to_string(),
+                field: t.field.into(),
+                reason,
+            });
+        }
+    }
+    if refused.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Rejected(refused))
+    }
 }
 
 fn rejection(errors: &[FieldError]) -> api::Rejection {
@@ -328,11 +431,13 @@ impl api::ingest_service_server::IngestService for Ingest {
         let (vtx, mut vrx) = mpsc::channel::<tokio::task::JoinHandle<Result<Vec<Record>>>>(PIPELINE);
         let reader_tx = tx.clone();
         let (max_batch, max_message_bytes) = (self.max_batch, self.max_message_bytes);
+        let prepare_log = self.log.clone();
         tokio::spawn(async move {
             while let Some(req) = incoming.next().await {
                 match req {
                     Ok(r) => {
-                        let prepared = Ingest::prepare(r.events, false, only_force.clone(), max_batch);
+                        let prepared =
+                            Ingest::prepare(prepare_log.clone(), r.events, false, only_force.clone(), max_batch);
                         if vtx.send(tokio::spawn(prepared)).await.is_err() {
                             return;
                         }

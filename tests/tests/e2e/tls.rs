@@ -241,29 +241,37 @@ async fn each_role_makes_only_its_calls() {
 }
 
 /// A force system's certificate publishes its own force's events only: a batch holding another
-/// force's event is refused whole, naming the event and the field, and nothing is stored.
+/// force's event is refused whole, naming the event and the field, and nothing is stored. It may
+/// not retract or correct another force's record, nor record an investigator's act.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_force_publishes_only_its_own_events() {
+    use beaconport_log::EventLog;
+    use beaconport_proto::pb::event as pb;
+    let events = beaconport_tests::scenario_events(31);
+    let own: Vec<_> = events
+        .iter()
+        .filter(|e| e.force_code == "GMP" && !beaconport_tests::kind_of(e).by_investigators())
+        .take(3)
+        .cloned()
+        .collect();
+    let other = events.iter().find(|e| e.force_code != "GMP" && e.force_code != "NCA").unwrap().clone();
+    assert_eq!(own.len(), 3, "the scenario has GMP events");
     let dir = tempfile::tempdir().unwrap();
-    let pki = beaconport_cli::certs::write_dev_pki(&dir.path().join("pki"), &["GMP".to_string()], 30).unwrap();
+    let forces = ["GMP".to_string(), other.force_code.clone()];
+    let pki = beaconport_cli::certs::write_dev_pki(&dir.path().join("pki"), &forces, 30).unwrap();
     let server = TestServer::start_tls(&pki).await;
     let gmp = pki.clients.iter().find(|c| c.principal == "force-gmp").unwrap();
     let ch = server.tls_channel(&pki.ca_cert, Some((&gmp.cert, &gmp.key))).await.unwrap();
     let mut ingest = beaconport_cli::client::ingest(ch);
-    let events = beaconport_tests::scenario_events(31);
-    let own: Vec<_> = events.iter().filter(|e| e.force_code == "GMP").take(3).cloned().collect();
-    let other = events.iter().find(|e| e.force_code != "GMP").unwrap().clone();
-    assert_eq!(own.len(), 3, "the scenario has GMP events");
     let mut mixed = own.clone();
     mixed.push(other.clone());
     let err = ingest.publish(api::PublishRequest { events: mixed }).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
     assert!(err.message().contains("force_code") && err.message().contains(&other.event_id), "{}", err.message());
-    use beaconport_log::EventLog;
     assert_eq!(server.log.head().0, 0, "nothing of the refused batch is stored");
     // Through the stream too: refused in-band.
     let (tx, rx) = tokio::sync::mpsc::channel(1);
-    tx.send(api::PublishRequest { events: vec![other] }).await.unwrap();
+    tx.send(api::PublishRequest { events: vec![other.clone()] }).await.unwrap();
     drop(tx);
     let mut answers =
         ingest.publish_stream(tokio_stream::wrappers::ReceiverStream::new(rx)).await.unwrap().into_inner();
@@ -271,9 +279,65 @@ async fn a_force_publishes_only_its_own_events() {
     assert!(matches!(first.result, Some(api::publish_stream_response::Result::Rejected(_))), "{first:?}");
     assert_eq!(server.log.head().0, 0);
     // Its own events: stored.
-    let acks = ingest.publish(api::PublishRequest { events: own }).await.unwrap().into_inner().acks;
+    let acks = ingest.publish(api::PublishRequest { events: own.clone() }).await.unwrap().into_inner().acks;
     assert_eq!(acks.len(), 3);
     assert_eq!(server.log.head().0, 3);
+
+    // The other force stores its event with its own certificate; GMP may not retract or correct
+    // it, but may retract its own.
+    let oc = pki.clients.iter().find(|c| c.force.as_deref() == Some(other.force_code.as_str())).unwrap();
+    let och = server.tls_channel(&pki.ca_cert, Some((&oc.cert, &oc.key))).await.unwrap();
+    beaconport_cli::client::ingest(och).publish(api::PublishRequest { events: vec![other.clone()] }).await.unwrap();
+    assert_eq!(server.log.head().0, 4);
+    let by_gmp = |kind: pb::body::Kind| pb::Event {
+        event_id: uuid::Uuid::now_v7().to_string(),
+        body: Some(pb::Body { kind: Some(kind) }),
+        ..own[0].clone()
+    };
+    let retract = |target: &str| {
+        by_gmp(pb::body::Kind::RecordRetracted(pb::RecordRetracted {
+            retracted_event_id: target.to_string(),
+            reason: "entered in error".into(),
+        }))
+    };
+    let err = ingest.publish(api::PublishRequest { events: vec![retract(&other.event_id)] }).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert!(
+        err.message().contains("record_retracted.retracted_event_id") && err.message().contains("another force"),
+        "{}",
+        err.message()
+    );
+    let mut correction = own[1].clone();
+    correction.event_id = uuid::Uuid::now_v7().to_string();
+    let replacement = other.body.clone().map(Box::new);
+    let err = ingest
+        .publish(api::PublishRequest {
+            events: vec![by_gmp(pb::body::Kind::RecordCorrected(Box::new(pb::RecordCorrected {
+                corrected_event_id: other.event_id.clone(),
+                reason: "wrong".into(),
+                replacement,
+            })))],
+        })
+        .await
+        .unwrap_err();
+    assert!(err.message().contains("record_corrected.corrected_event_id"), "{}", err.message());
+    assert_eq!(server.log.head().0, 4, "no foreign retraction or correction stored");
+    ingest.publish(api::PublishRequest { events: vec![retract(&own[2].event_id)] }).await.unwrap();
+    assert_eq!(server.log.head().0, 5, "its own record it may retract");
+
+    // An investigator's act (a review step, a link decision) is not a force system's to publish,
+    // not even for its own case.
+    for act in events.iter().filter(|e| beaconport_tests::kind_of(e).by_investigators()) {
+        let mut act = act.clone();
+        act.force_code = "GMP".into();
+        act.case_ref = own[0].case_ref.clone();
+        let err = ingest.publish(api::PublishRequest { events: vec![act.clone()] }).await.unwrap_err();
+        assert_eq!(err.code(), tonic::Code::InvalidArgument, "{}", err.message());
+        let kind = beaconport_tests::kind_of(&act).name();
+        assert!(err.message().contains("investigator's act") && err.message().contains(kind), "{}", err.message());
+    }
+    assert!(events.iter().any(|e| beaconport_tests::kind_of(e).by_investigators()), "the scenario has acts");
+    assert_eq!(server.log.head().0, 5);
     server.stop().await;
 }
 
