@@ -247,8 +247,15 @@ impl Config {
             if id.common_name.trim().is_empty() {
                 bail!("tls.identities[{i}].common_name: is required");
             }
-            if !["force", "investigator", "auditor", "operator"].contains(&id.role.as_str()) {
-                bail!("tls.identities[{i}].role: {:?} is not one of force, investigator, auditor, operator", id.role);
+            let roles = beaconport_server::authorise::ROLES;
+            if !roles.contains(&id.role.as_str()) {
+                bail!("tls.identities[{i}].role: {:?} is not one of {}", id.role, roles.join(", "));
+            }
+            if let Some(j) = t.identities[..i].iter().position(|o| o.common_name.trim() == id.common_name.trim()) {
+                bail!(
+                    "tls.identities[{i}].common_name: {:?} is already mapped by tls.identities[{j}] (one certificate, one role)",
+                    id.common_name
+                );
             }
             if id.role == "force" && beaconport_domain::reference::force(&id.force).is_none() {
                 bail!("tls.identities[{i}].force: {:?} is not a force code (a force system needs its force)", id.force);
@@ -353,7 +360,7 @@ impl Config {
         let mut identities = beaconport_server::Identities::default();
         for id in &t.identities {
             identities.by_common_name.insert(
-                id.common_name.clone(),
+                id.common_name.trim().to_string(),
                 beaconport_server::Identity {
                     role: id.role.clone(),
                     force: (!id.force.is_empty()).then(|| id.force.clone()),
@@ -507,6 +514,14 @@ mod tests {
         std::fs::write(&file, "[[tls.identities]]\ncommon_name = \"x\"\nrole = \"admin\"\n").unwrap();
         let err = Config::load(Some(&file), env(&[]), Table::new()).unwrap_err();
         assert!(format!("{err:#}").contains("tls.identities[0].role"), "{err:#}");
+        // One certificate, one role: a second mapping of the same name is refused, not last-wins.
+        std::fs::write(
+            &file,
+            "[[tls.identities]]\ncommon_name = \"x\"\nrole = \"auditor\"\n[[tls.identities]]\ncommon_name = \"x \"\nrole = \"investigator\"\n",
+        )
+        .unwrap();
+        let err = Config::load(Some(&file), env(&[]), Table::new()).unwrap_err();
+        assert!(format!("{err:#}").contains("tls.identities[1].common_name"), "{err:#}");
         assert!(Config::default().tls_options().unwrap().is_none());
     }
 }

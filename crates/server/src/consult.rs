@@ -242,7 +242,10 @@ impl Recorder {
             principal: c.caller.principal.clone(),
             role: c.caller.role,
             purpose: c.purpose,
-            call: if c.call.contains('/') { c.call.to_string() } else { format!("QueryService/{}", c.call) },
+            call: truncate(
+                if c.call.contains('/') { c.call.to_string() } else { format!("QueryService/{}", c.call) },
+                beaconport_domain::rules::MAX_SHORT_TEXT,
+            ),
             request: truncate(c.request, beaconport_domain::rules::MAX_TEXT),
             disclosed_persons: named(c.disclosed.persons),
             disclosed_cases: named(c.disclosed.cases),

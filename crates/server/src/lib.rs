@@ -122,10 +122,14 @@ pub async fn serve(
     });
     let review = query.clone().map(|q| {
         api::review_service_server::ReviewServiceServer::new(ReviewApi::new(q))
+            .max_decoding_message_size(max_message_bytes)
             .max_encoding_message_size(max_message_bytes)
     });
-    let query = query
-        .map(|q| api::query_service_server::QueryServiceServer::new(q).max_encoding_message_size(max_message_bytes));
+    let query = query.map(|q| {
+        api::query_service_server::QueryServiceServer::new(q)
+            .max_decoding_message_size(max_message_bytes)
+            .max_encoding_message_size(max_message_bytes)
+    });
     if query.is_some() {
         health.set_serving::<api::query_service_server::QueryServiceServer<Query>>().await;
         health.set_serving::<api::review_service_server::ReviewServiceServer<ReviewApi>>().await;
@@ -144,9 +148,11 @@ pub async fn serve(
         options.signer.clone(),
         projector_for_audit,
     ))
+    .max_decoding_message_size(max_message_bytes)
     .max_encoding_message_size(max_message_bytes);
     health.set_serving::<api::audit_service_server::AuditServiceServer<Audit>>().await;
     let reader = api::log_service_server::LogServiceServer::new(LogReader::new(log))
+        .max_decoding_message_size(max_message_bytes)
         .max_encoding_message_size(max_message_bytes);
 
     let mut builder = tonic::transport::Server::builder();
