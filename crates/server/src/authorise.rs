@@ -95,13 +95,24 @@ pub fn allowed(path: &str) -> &'static [&'static str] {
     lookup(path).map(|c| c.roles).unwrap_or(&[])
 }
 
+/// Who the gate admitted, put in the request's extensions for the services: the caller, and for
+/// a force system the one force it may publish for. Services read it and nothing else, so a
+/// certificate is looked up once per request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    pub caller: Caller,
+    /// Over mutual TLS, the force this caller may publish for (`Some("")` for none); `None` in
+    /// plaintext development mode.
+    pub force: Option<String>,
+}
+
 /// The decision for one request over mutual TLS: who asked, or who asked and the status that
 /// refuses them.
 pub fn decide(
     path: &str,
     certs: Option<&[tonic::transport::CertificateDer<'static>]>,
     ids: &Identities,
-) -> Result<Caller, (Caller, Status)> {
+) -> Result<Authenticated, (Caller, Status)> {
     let Some(certs) = certs else {
         let who = Caller { principal: "no certificate".into(), role: "none".into() };
         return Err((who, Status::unauthenticated("a client certificate is required")));
@@ -117,7 +128,7 @@ pub fn decide(
     let caller = Caller { principal: cn, role: id.role.clone() };
     let roles = allowed(path);
     if roles.contains(&id.role.as_str()) {
-        Ok(caller)
+        Ok(Authenticated { caller, force: Some(id.force.clone().unwrap_or_default()) })
     } else {
         let status = Status::permission_denied(format!(
             "{} acts as {}; {} is for {}",
@@ -310,11 +321,11 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
         let state = self.state.clone();
         let path = req.uri().path().to_string();
         let caller = match &state.identities {
-            None => Ok(claimed(&req)),
+            None => Ok(Authenticated { caller: claimed(&req), force: None }),
             Some(ids) => {
                 let certs = req.extensions().get::<TlsConnectInfo<TcpConnectInfo>>().and_then(|i| i.peer_certs());
                 decide(&path, certs.as_deref().map(|v| v.as_slice()), ids)
@@ -323,15 +334,15 @@ where
         // Every request counts against its principal, refused ones too, so that a caller cannot
         // fill the ledger with records of its refusals.
         let principal = match &caller {
-            Ok(c) | Err((c, _)) => c.principal.clone(),
+            Ok(Authenticated { caller: c, .. }) | Err((c, _)) => c.principal.clone(),
         };
         if let Err(status) = state.spend(&principal) {
             state.metrics.refused(status.code());
             tracing::warn!(%principal, %path, "request over the rate limit");
             return Box::pin(async move { Ok(status.into_http()) });
         }
-        let caller = match caller {
-            Ok(c) => c,
+        let admitted = match caller {
+            Ok(a) => a,
             Err((caller, status)) => {
                 state.metrics.refused(status.code());
                 tracing::info!(%path, code = ?status.code(), "call refused");
@@ -355,16 +366,17 @@ where
             }
         };
         let slot = match lookup(&path) {
-            Some(c) if c.streams => match state.open_stream(&caller.principal) {
+            Some(c) if c.streams => match state.open_stream(&admitted.caller.principal) {
                 Ok(slot) => Some(slot),
                 Err(status) => {
                     state.metrics.refused(status.code());
-                    tracing::warn!(principal = %caller.principal, %path, "stream over the limit");
+                    tracing::warn!(principal = %admitted.caller.principal, %path, "stream over the limit");
                     return Box::pin(async move { Ok(status.into_http()) });
                 }
             },
             _ => None,
         };
+        req.extensions_mut().insert(admitted);
         let answer = self.inner.call(req);
         Box::pin(async move {
             let limit = state.limits.request_timeout;

@@ -39,6 +39,10 @@ impl Caller {
     /// `none`); the metadata headers are then ignored. In plaintext development mode, the
     /// principal and role the metadata names, or `unauthenticated` (with the peer address).
     pub fn of<T>(request: &Request<T>, identities: &Identities) -> Caller {
+        // The gate's answer, when the request came through it (every served request does).
+        if let Some(a) = request.extensions().get::<crate::authorise::Authenticated>() {
+            return a.caller.clone();
+        }
         if let Some(certs) = request.peer_certs() {
             return match identities.identify(&certs) {
                 (cn, Some(id)) => Caller { principal: cn, role: id.role.clone() },

@@ -75,11 +75,10 @@ impl Ingest {
 
     /// The one force a request's client certificate may publish for (over mutual TLS).
     fn only_force<T>(&self, request: &Request<T>) -> Option<String> {
-        let ids = self.identities.as_ref()?;
-        let certs = request.peer_certs()?;
-        // A certificate of no force (or unmapped: the authorisation layer refuses it first) may
-        // publish for no force at all.
-        Some(ids.identify(&certs).1.and_then(|i| i.force.clone()).unwrap_or_default())
+        self.identities.as_ref()?;
+        // The gate's answer; without it (never, when served) no force at all: fail closed.
+        let admitted = request.extensions().get::<crate::authorise::Authenticated>();
+        Some(admitted.and_then(|a| a.force.clone()).unwrap_or_default())
     }
 
     /// Validates a batch of encoded events and turns it into log records (on the blocking pool:
