@@ -154,15 +154,20 @@ fn response(ids: &[EventId], acks: Vec<Appended>) -> api::PublishResponse {
     }
 }
 
+/// Counts an accepted batch: its events stored new, and those retried.
+fn count_accepted(m: &crate::operator::Metrics, r: &api::PublishResponse) {
+    let duplicates = r.acks.iter().filter(|a| a.duplicate).count() as u64;
+    m.events_duplicate.inc_by(duplicates);
+    m.events_stored.inc_by(r.acks.len() as u64 - duplicates);
+    m.batch("accepted");
+}
+
 /// Counts one publish's outcome: events stored and retried, problems by field, latency.
 fn count(m: &crate::operator::Metrics, result: &Result<api::PublishResponse>, started: std::time::Instant) {
     match result {
         Ok(r) => {
-            let duplicates = r.acks.iter().filter(|a| a.duplicate).count() as u64;
-            m.events_duplicate.inc_by(duplicates);
-            m.events_stored.inc_by(r.acks.len() as u64 - duplicates);
+            count_accepted(m, r);
             m.publish_seconds.observe(started.elapsed().as_secs_f64());
-            m.batch("accepted");
         }
         Err(Error::Rejected(errors)) => {
             m.rejected(errors);
@@ -181,12 +186,7 @@ fn count(m: &crate::operator::Metrics, result: &Result<api::PublishResponse>, st
 fn count_streamed(m: &crate::operator::Metrics, answer: &Result<api::publish_stream_response::Result>) {
     use api::publish_stream_response::Result as R;
     match answer {
-        Ok(R::Accepted(r)) => {
-            let duplicates = r.acks.iter().filter(|a| a.duplicate).count() as u64;
-            m.events_duplicate.inc_by(duplicates);
-            m.events_stored.inc_by(r.acks.len() as u64 - duplicates);
-            m.batch("accepted");
-        }
+        Ok(R::Accepted(r)) => count_accepted(m, r),
         Ok(R::Rejected(r)) => {
             for v in &r.violations {
                 m.rejected_events.get_or_create(&vec![("field", v.field.clone())]).inc();
