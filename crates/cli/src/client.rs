@@ -14,13 +14,16 @@ pub const MAX_MESSAGE_BYTES: usize = 64 << 20;
 
 /// Opens a channel to `url` (`http://127.0.0.1:50051`).
 pub async fn channel(url: &str) -> Result<Channel> {
-    Endpoint::from_shared(url.to_string())
+    endpoint(url)?.connect().await.with_context(|| format!("connecting to {url}"))
+}
+
+/// The endpoint every client channel starts from: no Nagle, HTTP/2 windows that grow to fit
+/// batches.
+fn endpoint(url: &str) -> Result<Endpoint> {
+    Ok(Endpoint::from_shared(url.to_string())
         .with_context(|| format!("{url:?} is not a server address"))?
         .tcp_nodelay(true)
-        .http2_adaptive_window(true)
-        .connect()
-        .await
-        .with_context(|| format!("connecting to {url}"))
+        .http2_adaptive_window(true))
 }
 
 /// How a command reaches the ledger: its address, and for mutual TLS the CA that signed the
@@ -122,12 +125,9 @@ impl Connector {
             .ca_certificate(tonic::transport::Certificate::from_pem(&tls.ca_pem))
             .identity(tonic::transport::Identity::from_pem(&tls.cert_pem, &tls.key_pem))
             .domain_name(host);
-        Endpoint::from_shared(self.url.clone())
-            .with_context(|| format!("{:?} is not a server address", self.url))?
+        endpoint(&self.url)?
             .tls_config(config)
             .context("TLS settings")?
-            .tcp_nodelay(true)
-            .http2_adaptive_window(true)
             .connect()
             .await
             .with_context(|| format!("connecting to {} over mutual TLS", self.url))

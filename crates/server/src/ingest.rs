@@ -170,11 +170,11 @@ fn count(m: &crate::operator::Metrics, result: &Result<api::PublishResponse>, st
             m.publish_seconds.observe(started.elapsed().as_secs_f64());
         }
         Err(Error::Rejected(errors)) => {
-            m.rejected(errors);
+            errors.iter().for_each(|e| m.rejected_field(&e.field));
             m.batch("rejected");
         }
         Err(Error::BadRequest { field, .. }) => {
-            m.rejected_events.get_or_create(&vec![("field", field.clone())]).inc();
+            m.rejected_field(field);
             m.batch("rejected");
         }
         Err(Error::Limit(_)) => m.batch("limited"),
@@ -188,9 +188,7 @@ fn count_streamed(m: &crate::operator::Metrics, answer: &Result<api::publish_str
     match answer {
         Ok(R::Accepted(r)) => count_accepted(m, r),
         Ok(R::Rejected(r)) => {
-            for v in &r.violations {
-                m.rejected_events.get_or_create(&vec![("field", v.field.clone())]).inc();
-            }
+            r.violations.iter().for_each(|v| m.rejected_field(&v.field));
             m.batch("rejected");
         }
         Err(Error::Limit(_)) => m.batch("limited"),
@@ -340,14 +338,15 @@ fn prepare_blocking(raw: Vec<Bytes>, by_ledger: bool, only_force: Option<&str>) 
 /// events that a force system published (in this batch or stored before), never another force's
 /// record nor an investigator's or the ledger's.
 async fn check_targets(log: &Arc<dyn EventLog>, own: &str, records: &[Record], targets: Vec<Target>) -> Result<()> {
+    let prefix = format!("{own}/");
     let mut refused = Vec::new();
     for t in targets {
         let reason = if let Some(r) = records.iter().find(|r| r.id == t.target) {
-            (!r.key.starts_with(&format!("{own}/"))).then(|| format!("{} is another force's event", t.target))
+            (!r.key.starts_with(&prefix)).then(|| format!("{} is another force's event", t.target))
         } else {
             match log.get(t.target).await? {
                 None => None,
-                Some(entry) if !entry.key.starts_with(&format!("{own}/")) => {
+                Some(entry) if !entry.key.starts_with(&prefix) => {
                     Some(format!("{} is another force's event: a force corrects only its own records", t.target))
                 }
                 Some(entry) => match beaconport_proto::decode_stored_bytes(&entry.payload) {

@@ -111,11 +111,9 @@ impl Metrics {
         self.publish_batches.get_or_create(&vec![("outcome", outcome.to_string())]).inc();
     }
 
-    /// Counts the problems of a rejected batch by field, without the event's index.
-    pub fn rejected(&self, errors: &[beaconport_domain::FieldError]) {
-        for e in errors {
-            self.rejected_events.get_or_create(&vec![("field", e.field.clone())]).inc();
-        }
+    /// Counts one problem of a rejected batch, by its field (without the event's index).
+    pub fn rejected_field(&self, field: &str) {
+        self.rejected_events.get_or_create(&vec![("field", field.to_string())]).inc();
     }
 
     /// Counts a refusal at the gate.
