@@ -27,6 +27,12 @@
 //! On open it is rebuilt from the index chunks and the blocks after them. The stored leaf hash
 //! lets an offline verifier name the exact position whose bytes no longer match it.
 //!
+//! **Replicas.** A process that keeps a local copy of another log (the Kafka backend's replica
+//! of its topic) appends with [`SledLog::append_replicated`]: each record keeps the time the
+//! source appended it (so every replica computes the same leaf hashes), ids already stored are
+//! skipped instead of failing the batch, and the replica's position in the source is stored in
+//! the same atomic sled transaction as the events ([`SledLog::replicated_source`] reads it back).
+//!
 //! Must not depend on other backends nor on gRPC.
 
 pub mod verify;
@@ -116,6 +122,8 @@ struct Inner {
     unindexed: Mutex<VecDeque<Unindexed>>,
     tree: Option<beaconport_log::Tree>,
     head: watch::Sender<Position>,
+    /// A replica's position in its source log, stored with the events it copied.
+    meta: sled::Tree,
     path: PathBuf,
     appends: std::sync::atomic::AtomicU64,
     flushes: std::sync::atomic::AtomicU64,
@@ -130,8 +138,16 @@ struct Request {
     /// the payload (the costly part of its leaf hash).
     hashes: Vec<u64>,
     digests: Vec<Hash>,
+    /// A replica's copy: per record, when the source log appended it, and the replica's new
+    /// position in the source (stored atomically with the records). Ids already stored are then
+    /// skipped, whatever their content, instead of failing the request.
+    replica: Option<(Vec<i64>, Vec<u8>)>,
     reply: Reply,
 }
+
+/// The sled tree of a replica's position in its source, and its one key.
+const META_TREE: &str = "replica_meta";
+const SOURCE_KEY: &[u8] = b"source";
 
 /// The embedded log. Cheap to share behind an `Arc`; closing flushes and stops the writer.
 pub struct SledLog {
@@ -187,6 +203,7 @@ impl SledLog {
         let db = open_locked(&config, &options.path)?;
         let blocks = db.open_tree("blocks").map_err(|e| storage("opening blocks", e))?;
         let chunks = db.open_tree(INDEX_TREE).map_err(|e| storage("opening index chunks", e))?;
+        let meta = db.open_tree(META_TREE).map_err(|e| storage("opening the replica's source position", e))?;
         if db.tree_names().iter().any(|n| n.as_ref() == b"index_chunks") {
             // Version 1 chunks (no leaf hashes): derived data, rebuilt from the blocks.
             db.drop_tree("index_chunks").map_err(|e| storage("dropping the old id index", e))?;
@@ -280,6 +297,7 @@ impl SledLog {
             index: RwLock::new(index),
             unindexed: Mutex::new(unindexed),
             head: watch::channel(Position(head)).0,
+            meta,
             path: options.path.clone(),
             appends: Default::default(),
             flushes: Default::default(),
@@ -321,6 +339,42 @@ impl SledLog {
         if let Err(e) = self.inner.db.flush() {
             warn!(error = %e, "final flush of the sled log failed");
         }
+    }
+
+    /// Appends records copied from a source log (see "Replicas" above): `records` pairs each
+    /// record with the time the source appended it, and `source` is the replica's new position in
+    /// the source, stored in the same atomic transaction. A record whose id is already stored is
+    /// skipped (its acknowledgement carries the stored position and `duplicate: true`), also when
+    /// its content differs: the first copy stays, and [`lookup`](Self::lookup) tells the two apart.
+    pub async fn append_replicated(&self, records: Vec<(Record, i64)>, source: Vec<u8>) -> Result<Vec<Appended>> {
+        let (reply, rx) = oneshot::channel();
+        let tx = self.tx.lock().clone().ok_or(Error::Closed)?;
+        let (records, at): (Vec<Record>, Vec<i64>) = records.into_iter().unzip();
+        let hashes = records.iter().map(|r| content_hash(&r.payload)).collect();
+        let digests = if self.inner.tree.is_some() {
+            records.iter().map(|r| beaconport_log::payload_digest(&r.payload)).collect()
+        } else {
+            Vec::new()
+        };
+        tx.send(Request { records, hashes, digests, replica: Some((at, source)), reply }).map_err(|_| Error::Closed)?;
+        rx.await.map_err(|_| Error::Closed)?
+    }
+
+    /// The replica's position in its source, as last stored by
+    /// [`append_replicated`](Self::append_replicated); `None` before the first.
+    pub fn replicated_source(&self) -> Result<Option<Vec<u8>>> {
+        Ok(self
+            .inner
+            .meta
+            .get(SOURCE_KEY)
+            .map_err(|e| storage("reading the replica's source position", e))?
+            .map(|v| v.to_vec()))
+    }
+
+    /// Where an id is stored and the content hash ([`content_hash`]) of what is stored there,
+    /// from the in-memory index.
+    pub fn lookup(&self, id: &EventId) -> Option<(Position, u64)> {
+        self.inner.index.read().get(id).map(|&(p, h)| (Position(p), h))
     }
 
     /// Counts of events and blocks, and bytes on disk.
@@ -398,7 +452,7 @@ impl EventLog for SledLog {
         } else {
             Vec::new()
         };
-        tx.send(Request { records, hashes, digests, reply }).map_err(|_| Error::Closed)?;
+        tx.send(Request { records, hashes, digests, replica: None, reply }).map_err(|_| Error::Closed)?;
         rx.await.map_err(|_| Error::Closed)?
     }
 
@@ -497,22 +551,29 @@ impl Writer {
         let at_ms = now_ms();
         let mut blocks = BlockBuilder::new(self.next, self.options.block_bytes, at_ms);
         let mut leaves = Vec::new();
+        let mut source = None;
         {
             let index = self.inner.index.read();
             for req in group {
-                let checked = self.check(&req.records, &req.hashes, &index, &staged);
+                let lenient = req.replica.is_some();
+                let checked = self.check(&req.records, &req.hashes, &index, &staged, lenient);
+                let times = req.replica.as_ref().map(|(at, _)| at.clone());
+                if let (Ok(_), Some((_, s))) = (&checked, req.replica) {
+                    source = Some(s);
+                }
                 match checked {
                     Ok(acks) => {
                         for (i, (r, a)) in req.records.into_iter().zip(&acks).enumerate() {
                             if !a.duplicate {
                                 let h = req.hashes[i];
+                                let at = times.as_ref().and_then(|t| t.get(i).copied()).unwrap_or(at_ms);
                                 let leaf = match req.digests.get(i) {
-                                    Some(d) => beaconport_log::leaf_hash_of_digest(at_ms, &r.id, &r.key, d),
+                                    Some(d) => beaconport_log::leaf_hash_of_digest(at, &r.id, &r.key, d),
                                     None => [0; 32],
                                 };
                                 staged.insert(r.id, (a.position.0, h, leaf));
                                 leaves.push(leaf);
-                                blocks.push(r, h, &leaf);
+                                blocks.push(r, h, &leaf, at);
                                 self.next += 1;
                             }
                         }
@@ -523,12 +584,34 @@ impl Writer {
             }
         }
         let built = blocks.finish();
-        if !built.is_empty() {
-            let mut batch = sled::Batch::default();
-            for (first, bytes) in built {
-                batch.insert(&first.to_be_bytes(), bytes);
+        if !built.is_empty() || source.is_some() {
+            let outcome = match &source {
+                None => {
+                    let mut batch = sled::Batch::default();
+                    for (first, bytes) in built {
+                        batch.insert(&first.to_be_bytes(), bytes);
+                    }
+                    self.inner.blocks.apply_batch(batch)
+                }
+                Some(source) => {
+                    use sled::Transactional as _;
+                    (&self.inner.blocks, &self.inner.meta)
+                        .transaction(|(b, m)| {
+                            for (first, bytes) in &built {
+                                b.insert(&first.to_be_bytes(), bytes.as_slice())?;
+                            }
+                            m.insert(SOURCE_KEY, source.as_slice())?;
+                            Ok(())
+                        })
+                        .map_err(|e: sled::transaction::TransactionError| match e {
+                            sled::transaction::TransactionError::Storage(e) => e,
+                            sled::transaction::TransactionError::Abort(_) => {
+                                sled::Error::Unsupported("replica transaction aborted".into())
+                            }
+                        })
+                }
             }
-            let outcome = self.inner.blocks.apply_batch(batch).and_then(|()| self.inner.db.flush().map(|_| ()));
+            .and_then(|()| self.inner.db.flush().map(|_| ()));
             if let Err(e) = outcome {
                 let msg = format!("appending to {}: {e}", self.inner.path.display());
                 warn!(error = %e, "sled append failed; the log refuses further appends");
@@ -569,6 +652,7 @@ impl Writer {
         hashes: &[u64],
         index: &HashMap<EventId, (u64, u64)>,
         staged: &HashMap<EventId, (u64, u64, Hash)>,
+        lenient: bool,
     ) -> Result<Vec<Appended>> {
         let mut local: HashMap<EventId, (u64, u64)> = HashMap::new();
         let mut next = self.next;
@@ -584,6 +668,10 @@ impl Writer {
                 .or_else(|| index.get(&r.id).copied());
             match found {
                 Some((position, hash)) if hash == h => {
+                    acks.push(Appended { position: Position(position), duplicate: true })
+                }
+                Some((position, _)) if lenient => {
+                    warn!(id = %r.id, position, "the source holds this id twice with different content; the first copy stays");
                     acks.push(Appended { position: Position(position), duplicate: true })
                 }
                 Some((position, _)) => return Err(Error::Conflict { id: r.id, position: Position(position) }),
@@ -746,7 +834,14 @@ impl BlockBuilder {
         self.buf.extend_from_slice(&self.first.to_le_bytes());
     }
 
-    fn push(&mut self, r: Record, hash: u64, leaf: &Hash) {
+    /// Adds a record appended at `at_ms`: a block holds records of one time, so a record of
+    /// another time starts a new block.
+    fn push(&mut self, r: Record, hash: u64, leaf: &Hash, at_ms: i64) {
+        if at_ms != self.at_ms {
+            self.seal();
+            self.at_ms = at_ms;
+            self.buf[5..13].copy_from_slice(&at_ms.to_le_bytes());
+        }
         let key = r.key.as_bytes();
         let key_len = u16::try_from(key.len()).unwrap_or(u16::MAX);
         self.buf.extend_from_slice(r.id.as_bytes());
@@ -907,6 +1002,45 @@ mod tests {
     beaconport_log::conformance_tests!(SledHarness::new());
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_replica_keeps_source_times_skips_copies_and_stores_its_source_position_with_them() {
+        use beaconport_log::conformance::record;
+        let dir = tempfile::tempdir().unwrap();
+        let a = record("GMP/1", "a");
+        let b = record("GMP/1", "b");
+        let mut b_other = b.clone();
+        b_other.payload = Bytes::from_static(b"other content");
+        {
+            let log = SledLog::open(Options::new(dir.path())).unwrap();
+            assert_eq!(log.replicated_source().unwrap(), None);
+            let acks =
+                log.append_replicated(vec![(a.clone(), 1_000), (b.clone(), 2_000)], b"s1".to_vec()).await.unwrap();
+            assert_eq!(
+                acks.iter().map(|x| (x.position.0, x.duplicate)).collect::<Vec<_>>(),
+                vec![(0, false), (1, false)]
+            );
+            // A second copy (same or other content) is skipped, and the source position still moves.
+            let acks = log
+                .append_replicated(vec![(a.clone(), 3_000), (b_other.clone(), 3_000)], b"s2".to_vec())
+                .await
+                .unwrap();
+            assert!(acks.iter().all(|x| x.duplicate));
+            assert_eq!(log.head(), Position(2));
+            assert_eq!(log.replicated_source().unwrap().as_deref(), Some(&b"s2"[..]));
+            assert_eq!(log.lookup(&b.id), Some((Position(1), content_hash(&b.payload))));
+            log.close();
+        }
+        let log = SledLog::open(Options::new(dir.path())).unwrap();
+        assert_eq!(log.replicated_source().unwrap().as_deref(), Some(&b"s2"[..]));
+        let all = log.read(Position(0), 10).await.unwrap();
+        assert_eq!(
+            all.iter().map(|e| (e.appended_at_ms, e.payload.clone())).collect::<Vec<_>>(),
+            vec![(1_000, a.payload.clone()), (2_000, b.payload.clone())]
+        );
+        let tree = log.tree().unwrap();
+        assert_eq!(tree.leaf(Position(1)), Some(all[1].leaf_hash()), "the leaf is computed with the source's time");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_lost_index_chunk_is_rebuilt_from_the_blocks() {
         let dir = tempfile::tempdir().unwrap();
         let mut options = Options::new(dir.path());
@@ -970,7 +1104,7 @@ mod tests {
         for r in recs.clone() {
             let h = content_hash(&r.payload);
             let leaf = beaconport_log::leaf_hash(1234, &r.id, &r.key, &r.payload);
-            b.push(r, h, &leaf);
+            b.push(r, h, &leaf, 1234);
         }
         let blocks = b.finish();
         assert!(blocks.len() > 1, "64-byte target splits");

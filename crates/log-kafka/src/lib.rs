@@ -1,0 +1,609 @@
+//! The Kafka [`EventLog`] backend (rdkafka), for deployments that outgrow one machine.
+//!
+//! **The topic is the log.** Every event is one Kafka record: its key the stream key
+//! (`FORCE/CASE`, so one case's events share a partition and keep their order), its value the
+//! stored bytes, its timestamp the time the ledger appended it, and its id in the header
+//! [`ID_HEADER`]. Replication, leader election and durability are Kafka's: nothing here copies
+//! data between Beaconport processes.
+//!
+//! **Producer.** Idempotence on, `acks=all`, `murmur2_random` partitioning (the Java client's, so
+//! other clients place a key where Beaconport does). [`append`](EventLog::append) returns only
+//! after every record's delivery report came back successful; a failed or timed-out delivery
+//! fails the call (part of the batch may then be in the topic: the retry completes it, and
+//! nothing is stored twice, see below).
+//!
+//! **Each process keeps a replica.** A consumer assigned every partition of the topic copies it
+//! into a local embedded log ([`SledLog::append_replicated`]), storing its offsets in the same
+//! atomic sled transaction as the events it copied. On restart it resumes from those offsets:
+//! nothing skipped, nothing applied twice. The replica gives the dense positions, reads, lookups
+//! by id and the tamper-evident tree of the [`EventLog`] contract; it is a cache that can be
+//! thrown away and rebuilt from the topic. Partitions added to the topic are found by a periodic
+//! metadata refresh and copied from their beginning.
+//!
+//! **Retries never duplicate.** An id is first looked up in the replica: already stored with the
+//! same content, it is acknowledged as a duplicate with its stored position and not produced; with
+//! other content, the batch fails with a conflict and nothing is produced. A second copy that
+//! still reaches the topic (a retry sent before the first copy was replicated here, or through
+//! another ingest process) is skipped by every replica: an id is stored once, first copy wins,
+//! and a publisher whose copy lost to different content gets a conflict.
+//!
+//! **Positions are the replica's.** Records of one key keep their order in every replica, but
+//! replicas may interleave partitions differently, so a position is meaningful on the process
+//! that gave it; views are built to come out the same whatever the interleaving.
+//!
+//! Must not depend on other backends than the embedded one (its replica) nor on gRPC.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use beaconport_log::{content_hash, now_ms, Appended, Entry, Error, EventId, EventLog, Position, Record, Result, Tree};
+use beaconport_log_sled::SledLog;
+use parking_lot::Mutex;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::{Offset, TopicPartitionList};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::{debug, info, warn};
+
+pub mod mock;
+
+/// The record header that carries the event id (16 bytes).
+pub const ID_HEADER: &str = "beaconport-event-id";
+
+/// How the Kafka log is reached and kept.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The brokers, `host:port,host:port`.
+    pub bootstrap: String,
+    pub topic: String,
+    /// Partitions of the topic when it is created here.
+    pub partitions: i32,
+    /// Replication factor of the topic when it is created here.
+    pub replication: i32,
+    /// Create the topic if it is missing.
+    pub create_topic: bool,
+    /// Settings passed to librdkafka for every client (producer, replica consumer, admin):
+    /// `security.protocol`, `ssl.*`, `sasl.*` and any other librdkafka property.
+    pub client: BTreeMap<String, String>,
+    /// How long a record may take to be delivered (librdkafka's `message.timeout.ms`): past it,
+    /// the publish fails.
+    pub delivery_timeout: Duration,
+    /// Largest accepted event, in bytes.
+    pub max_record_bytes: usize,
+    /// How often the replica looks for partitions added to the topic and measures its lag.
+    pub metadata_refresh: Duration,
+    /// The local replica (an embedded log in its own directory).
+    pub replica: beaconport_log_sled::Options,
+}
+
+impl Options {
+    pub fn new(
+        bootstrap: impl Into<String>,
+        topic: impl Into<String>,
+        replica_dir: impl Into<std::path::PathBuf>,
+    ) -> Self {
+        Self {
+            bootstrap: bootstrap.into(),
+            topic: topic.into(),
+            partitions: 12,
+            replication: 3,
+            create_topic: true,
+            client: BTreeMap::new(),
+            delivery_timeout: Duration::from_secs(30),
+            max_record_bytes: 1 << 20,
+            metadata_refresh: Duration::from_secs(5),
+            replica: beaconport_log_sled::Options::new(replica_dir),
+        }
+    }
+
+    fn client_config(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.bootstrap);
+        for (k, v) in &self.client {
+            c.set(k, v);
+        }
+        c
+    }
+}
+
+/// Next offset to copy, per partition: the replica's position in the topic.
+type Offsets = BTreeMap<i32, i64>;
+
+/// The replica's stored position: version 1, then (partition i32 LE, next offset i64 LE) pairs.
+fn encode_offsets(o: &Offsets) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + o.len() * 12);
+    out.push(1);
+    for (p, n) in o {
+        out.extend_from_slice(&p.to_le_bytes());
+        out.extend_from_slice(&n.to_le_bytes());
+    }
+    out
+}
+
+fn decode_offsets(b: &[u8]) -> Result<Offsets> {
+    let bad =
+        || Error::Corrupt { position: Position(0), reason: "the replica's stored topic offsets do not decode".into() };
+    if b.first() != Some(&1) || !(b.len() - 1).is_multiple_of(12) {
+        return Err(bad());
+    }
+    Ok(b[1..]
+        .chunks_exact(12)
+        .map(|c| (i32::from_le_bytes(c[..4].try_into().expect("4")), i64::from_le_bytes(c[4..].try_into().expect("8"))))
+        .collect())
+}
+
+fn kafka(context: &str, e: impl std::fmt::Display) -> Error {
+    Error::Storage(format!("kafka: {context}: {e}"))
+}
+
+/// The Kafka log: a producer into the topic and a local replica of it.
+pub struct KafkaLog {
+    producer: FutureProducer,
+    replica: Arc<SledLog>,
+    /// What the replica has copied (next offset per partition).
+    copied: watch::Receiver<Offsets>,
+    stop: watch::Sender<bool>,
+    task: Mutex<Option<JoinHandle<()>>>,
+    options: Options,
+    /// Records in the topic not yet in the replica, as last measured.
+    lag: Arc<AtomicI64>,
+}
+
+impl std::fmt::Debug for KafkaLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaLog")
+            .field("bootstrap", &self.options.bootstrap)
+            .field("topic", &self.options.topic)
+            .finish()
+    }
+}
+
+impl KafkaLog {
+    /// Connects, creates the topic if it is missing (and allowed), opens the local replica and
+    /// starts copying the topic into it.
+    pub async fn open(options: Options) -> Result<Self> {
+        let admin: AdminClient<DefaultClientContext> =
+            options.client_config().create().map_err(|e| kafka("creating the admin client", e))?;
+        ensure_topic(&admin, &options).await?;
+        let producer: FutureProducer = options
+            .client_config()
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("max.in.flight.requests.per.connection", "5")
+            .set("partitioner", "murmur2_random")
+            .set("linger.ms", "5")
+            .set("message.timeout.ms", options.delivery_timeout.as_millis().to_string())
+            .set("message.max.bytes", (options.max_record_bytes + 4096).to_string())
+            .create()
+            .map_err(|e| kafka("creating the producer", e))?;
+        let replica_options = options.replica.clone();
+        let replica = Arc::new(
+            tokio::task::spawn_blocking(move || SledLog::open(replica_options))
+                .await
+                .map_err(|e| Error::Storage(format!("opening the replica: {e}")))??,
+        );
+        let start = match replica.replicated_source()? {
+            Some(b) => decode_offsets(&b)?,
+            None => Offsets::new(),
+        };
+        let (copied_tx, copied) = watch::channel(start.clone());
+        let (stop, stopped) = watch::channel(false);
+        let lag = Arc::new(AtomicI64::new(0));
+        let copier = Copier {
+            options: options.clone(),
+            replica: replica.clone(),
+            offsets: start,
+            copied: copied_tx,
+            lag: lag.clone(),
+        };
+        let consumer = copier.consumer()?;
+        let task = tokio::spawn(copier.run(consumer, stopped));
+        info!(bootstrap = %options.bootstrap, topic = %options.topic, replica = %options.replica.path.display(), "kafka log opened");
+        Ok(Self { producer, replica, copied, stop, task: Mutex::new(Some(task)), options, lag })
+    }
+
+    /// Delivers what the producer still holds (waiting up to the delivery timeout), stops the
+    /// replica's copier and closes the replica.
+    pub async fn close(&self) {
+        let producer = self.producer.clone();
+        let timeout = self.options.delivery_timeout;
+        let flushed = tokio::task::spawn_blocking(move || producer.flush(timeout)).await;
+        if let Ok(Err(e)) = flushed {
+            warn!(error = %e, "flushing the kafka producer at close failed");
+        }
+        let _ = self.stop.send(true);
+        let task = self.task.lock().take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+        let replica = self.replica.clone();
+        let _ = tokio::task::spawn_blocking(move || replica.close()).await;
+    }
+
+    /// Records the producer holds that Kafka has not acknowledged yet.
+    pub fn producer_queue(&self) -> i64 {
+        i64::from(self.producer.in_flight_count())
+    }
+
+    /// Records in the topic the local replica has not copied yet, as last measured.
+    pub fn replica_lag(&self) -> i64 {
+        self.lag.load(Ordering::Relaxed)
+    }
+
+    /// The local replica.
+    pub fn replica(&self) -> &SledLog {
+        &self.replica
+    }
+
+    /// Produces the records and waits for every delivery report: (partition, offset) of each.
+    async fn produce(&self, records: &[&Record], at_ms: i64) -> Result<Vec<(i32, i64)>> {
+        let mut pending = Vec::with_capacity(records.len());
+        let deadline = tokio::time::Instant::now() + self.options.delivery_timeout;
+        for r in records {
+            let headers =
+                OwnedHeaders::new().insert(Header { key: ID_HEADER, value: Some(r.id.as_bytes().as_slice()) });
+            let mut record = FutureRecord::to(&self.options.topic)
+                .key(r.key.as_bytes())
+                .payload(r.payload.as_ref())
+                .timestamp(at_ms)
+                .headers(headers);
+            loop {
+                match self.producer.send_result(record) {
+                    Ok(delivery) => {
+                        pending.push(delivery);
+                        break;
+                    }
+                    Err((
+                        rdkafka::error::KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull),
+                        back,
+                    )) if tokio::time::Instant::now() < deadline => {
+                        record = back;
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                    Err((e, _)) => return Err(kafka(&format!("event {}: not produced", r.id), e)),
+                }
+            }
+        }
+        let mut out = Vec::with_capacity(pending.len());
+        for (r, d) in records.iter().zip(futures::future::join_all(pending).await) {
+            match d {
+                Ok(Ok(delivery)) => out.push((delivery.partition, delivery.offset)),
+                Ok(Err((e, _))) => {
+                    return Err(kafka(
+                        &format!(
+                            "event {}: delivery failed (the call may be retried; a retry is never stored twice)",
+                            r.id
+                        ),
+                        e,
+                    ))
+                }
+                Err(_) => return Err(kafka(&format!("event {}", r.id), "the producer dropped the delivery report")),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Waits until the replica has copied every (partition, offset) given.
+    async fn wait_copied(&self, delivered: &[(i32, i64)]) -> Result<()> {
+        let mut need: BTreeMap<i32, i64> = BTreeMap::new();
+        for &(p, o) in delivered {
+            let e = need.entry(p).or_insert(o);
+            *e = (*e).max(o);
+        }
+        let mut rx = self.copied.clone();
+        let waited = tokio::time::timeout(
+            self.options.delivery_timeout,
+            rx.wait_for(|copied| need.iter().all(|(p, o)| copied.get(p).is_some_and(|next| next > o))),
+        )
+        .await;
+        match waited {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(_)) => Err(Error::Closed),
+            Err(_) => Err(Error::Storage(format!(
+                "kafka: the events were delivered but the local replica did not copy them within {:?}; the call may be retried",
+                self.options.delivery_timeout
+            ))),
+        }
+    }
+}
+
+async fn ensure_topic(admin: &AdminClient<DefaultClientContext>, options: &Options) -> Result<()> {
+    let partitions = partition_count(admin.inner(), &options.topic, Duration::from_secs(10)).await?;
+    if partitions > 0 {
+        debug!(topic = %options.topic, partitions, "topic exists");
+        return Ok(());
+    }
+    if !options.create_topic {
+        return Err(Error::Storage(format!("kafka: topic {} does not exist and create_topic is off", options.topic)));
+    }
+    let topic = NewTopic::new(&options.topic, options.partitions, TopicReplication::Fixed(options.replication))
+        .set("cleanup.policy", "delete")
+        .set("retention.ms", "-1")
+        .set("retention.bytes", "-1");
+    let results = admin
+        .create_topics([&topic], &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))))
+        .await
+        .map_err(|e| kafka(&format!("creating topic {}", options.topic), e))?;
+    for r in results {
+        match r {
+            Ok(_) => {
+                info!(topic = %options.topic, partitions = options.partitions, replication = options.replication, "topic created")
+            }
+            Err((_, rdkafka::types::RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((t, e)) => return Err(kafka(&format!("creating topic {t}"), e)),
+        }
+    }
+    Ok(())
+}
+
+/// Partitions of `topic` (0 when it does not exist), from the brokers' metadata.
+async fn partition_count<C: rdkafka::ClientContext + 'static>(
+    client: &rdkafka::client::Client<C>,
+    topic: &str,
+    timeout: Duration,
+) -> Result<i32> {
+    let md = tokio::task::block_in_place(|| client.fetch_metadata(Some(topic), timeout))
+        .map_err(|e| kafka(&format!("reading the metadata of topic {topic}"), e))?;
+    Ok(md
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic && t.error().is_none())
+        .map(|t| t.partitions().len() as i32)
+        .unwrap_or(0))
+}
+
+/// Resolves once `stop` is set (or its sender is gone).
+async fn stopped(stop: &mut watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+/// Copies the topic into the replica.
+struct Copier {
+    options: Options,
+    replica: Arc<SledLog>,
+    offsets: Offsets,
+    copied: watch::Sender<Offsets>,
+    lag: Arc<AtomicI64>,
+}
+
+/// Most records copied per replica append.
+const COPY_BATCH: usize = 8192;
+
+impl Copier {
+    fn consumer(&self) -> Result<StreamConsumer> {
+        self.options
+            .client_config()
+            // The replica reads every partition itself and stores its own offsets: the group
+            // is never joined and never committed to, it only names the client.
+            .set("group.id", format!("beaconport-replica-{}", uuid::Uuid::new_v4()))
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("isolation.level", "read_committed")
+            .set("fetch.wait.max.ms", "10")
+            .create()
+            .map_err(|e| kafka("creating the replica's consumer", e))
+    }
+
+    /// Assigns every partition the topic has now, each from the replica's stored offset (new
+    /// partitions from their beginning).
+    async fn assign(&mut self, consumer: &StreamConsumer) -> Result<i32> {
+        let n = partition_count(consumer.client(), &self.options.topic, Duration::from_secs(10)).await?;
+        let mut tpl = TopicPartitionList::new();
+        for p in 0..n {
+            let offset = match self.offsets.get(&p) {
+                Some(&o) => Offset::Offset(o),
+                None => Offset::Beginning,
+            };
+            tpl.add_partition_offset(&self.options.topic, p, offset).map_err(|e| kafka("assigning partitions", e))?;
+        }
+        consumer.assign(&tpl).map_err(|e| kafka("assigning partitions", e))?;
+        debug!(topic = %self.options.topic, partitions = n, "replica assigned");
+        Ok(n)
+    }
+
+    async fn run(mut self, consumer: StreamConsumer, mut stop: watch::Receiver<bool>) {
+        let mut partitions = loop {
+            match self.assign(&consumer).await {
+                Ok(n) => break n,
+                Err(e) => {
+                    warn!(error = %e, "replica cannot assign the topic's partitions yet; retrying");
+                    tokio::select! {
+                        _ = stopped(&mut stop) => return,
+                        _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                    }
+                }
+            }
+        };
+        let mut refresh = tokio::time::interval(self.options.metadata_refresh);
+        refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let first = tokio::select! {
+                _ = stopped(&mut stop) => break,
+                _ = refresh.tick() => {
+                    self.measure_lag(&consumer);
+                    match partition_count(consumer.client(), &self.options.topic, Duration::from_secs(10)).await {
+                        Ok(n) if n > partitions => {
+                            info!(topic = %self.options.topic, from = partitions, to = n, "partitions added; copying the new ones from their beginning");
+                            match self.assign(&consumer).await {
+                                Ok(n) => partitions = n,
+                                Err(e) => warn!(error = %e, "reassigning partitions failed; retried at the next refresh"),
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(e) => warn!(error = %e, "reading the topic's metadata failed"),
+                    }
+                    continue;
+                }
+                m = consumer.recv() => m,
+            };
+            let mut batch: Vec<OwnedMessage> = Vec::new();
+            match first {
+                Ok(m) => batch.push(m.detach()),
+                Err(e) => {
+                    warn!(error = %e, "replica consumer error");
+                    continue;
+                }
+            }
+            // Take what else is already fetched, without waiting.
+            while batch.len() < COPY_BATCH {
+                match futures::FutureExt::now_or_never(consumer.recv()) {
+                    Some(Ok(m)) => batch.push(m.detach()),
+                    Some(Err(e)) => {
+                        warn!(error = %e, "replica consumer error");
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            if let Err(e) = self.copy(batch).await {
+                // What was fetched is not stored: go back to the stored offsets and fetch again.
+                warn!(error = %e, "copying into the replica failed; fetching again from the stored offsets");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                if let Some(b) = self.replica.replicated_source().ok().flatten() {
+                    if let Ok(o) = decode_offsets(&b) {
+                        self.offsets = o;
+                    }
+                }
+                if let Err(e) = self.assign(&consumer).await {
+                    warn!(error = %e, "reassigning partitions failed");
+                }
+            }
+        }
+        debug!("replica copier stopped");
+    }
+
+    /// Stores one fetched batch in the replica with the offsets after it, atomically.
+    async fn copy(&mut self, batch: Vec<OwnedMessage>) -> Result<()> {
+        let mut offsets = self.offsets.clone();
+        let mut records = Vec::with_capacity(batch.len());
+        for m in batch {
+            let next = offsets.entry(m.partition()).or_insert(0);
+            if m.offset() < *next {
+                continue; // fetched again after a reassignment: already stored
+            }
+            *next = m.offset() + 1;
+            let id = m
+                .headers()
+                .and_then(|h| h.iter().find(|h| h.key == ID_HEADER).and_then(|h| h.value))
+                .and_then(|v| <[u8; 16]>::try_from(v).ok())
+                .map(EventId::from_bytes);
+            let (Some(id), Some(key), Some(payload)) =
+                (id, m.key().and_then(|k| std::str::from_utf8(k).ok()), m.payload())
+            else {
+                warn!(
+                    partition = m.partition(),
+                    offset = m.offset(),
+                    "a record without an event id, key or value is not an event; skipped"
+                );
+                continue;
+            };
+            let at = m.timestamp().to_millis().unwrap_or_else(now_ms);
+            records.push((Record { id, key: key.to_string(), payload: bytes::Bytes::copy_from_slice(payload) }, at));
+        }
+        self.replica.append_replicated(records, encode_offsets(&offsets)).await?;
+        self.offsets = offsets;
+        self.copied.send_replace(self.offsets.clone());
+        Ok(())
+    }
+
+    /// Records in the topic not yet copied: high watermarks minus the replica's offsets.
+    fn measure_lag(&self, consumer: &StreamConsumer) {
+        let mut lag = 0i64;
+        for p in 0..self.offsets.len().max(1) as i32 {
+            match tokio::task::block_in_place(|| {
+                consumer.fetch_watermarks(&self.options.topic, p, Duration::from_secs(2))
+            }) {
+                Ok((low, high)) => lag += high - self.offsets.get(&p).copied().unwrap_or(low).max(low),
+                Err(e) => {
+                    debug!(error = %e, partition = p, "reading watermarks failed");
+                    return;
+                }
+            }
+        }
+        self.lag.store(lag, Ordering::Relaxed);
+    }
+}
+
+#[async_trait]
+impl EventLog for KafkaLog {
+    async fn append(&self, records: Vec<Record>) -> Result<Vec<Appended>> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Before anything is produced: sizes, and ids the replica already holds.
+        let hashes: Vec<u64> = records.iter().map(|r| content_hash(&r.payload)).collect();
+        let mut known: Vec<bool> = Vec::with_capacity(records.len());
+        let mut seen = std::collections::HashSet::new();
+        for (r, &h) in records.iter().zip(&hashes) {
+            if r.payload.len() > self.options.max_record_bytes {
+                return Err(Error::TooLarge { id: r.id, size: r.payload.len(), max: self.options.max_record_bytes });
+            }
+            match self.replica.lookup(&r.id) {
+                Some((_, stored)) if stored == h => known.push(true),
+                Some((position, _)) => return Err(Error::Conflict { id: r.id, position }),
+                None => known.push(!seen.insert(r.id)),
+            }
+        }
+        let new: Vec<&Record> = records.iter().zip(&known).filter(|(_, k)| !**k).map(|(r, _)| r).collect();
+        if !new.is_empty() {
+            let delivered = self.produce(&new, now_ms()).await?;
+            self.wait_copied(&delivered).await?;
+        }
+        let mut acks = Vec::with_capacity(records.len());
+        for ((r, &h), &duplicate) in records.iter().zip(&hashes).zip(&known) {
+            match self.replica.lookup(&r.id) {
+                Some((position, stored)) if stored == h => acks.push(Appended { position, duplicate }),
+                Some((position, _)) => return Err(Error::Conflict { id: r.id, position }),
+                None => {
+                    return Err(Error::Storage(format!(
+                        "kafka: event {} was delivered but is not in the replica",
+                        r.id
+                    )))
+                }
+            }
+        }
+        Ok(acks)
+    }
+
+    async fn read(&self, from: Position, max: usize) -> Result<Vec<Entry>> {
+        self.replica.read(from, max).await
+    }
+
+    async fn get(&self, id: EventId) -> Result<Option<Entry>> {
+        self.replica.get(id).await
+    }
+
+    fn head(&self) -> Position {
+        self.replica.head()
+    }
+
+    fn subscribe(&self) -> watch::Receiver<Position> {
+        self.replica.subscribe()
+    }
+
+    fn tree(&self) -> Option<&Tree> {
+        self.replica.tree()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn offsets_round_trip() {
+        let o: Offsets = [(0, 5), (2, 1 << 40), (7, 0)].into_iter().collect();
+        assert_eq!(decode_offsets(&encode_offsets(&o)).unwrap(), o);
+        assert!(decode_offsets(&[2]).is_err());
+        assert!(decode_offsets(&[1, 0, 0]).is_err());
+    }
+}
