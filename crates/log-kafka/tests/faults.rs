@@ -1,0 +1,291 @@
+//! Faults on librdkafka's mock cluster: a broker down during ingest, leadership moving, requests
+//! timing out or failing. Whatever happens, every acknowledged event is in the log exactly once
+//! (also for a replica built afresh from the topic), every call that could not be delivered
+//! returns an error, and a client that retries a failed call never causes a duplicate.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use beaconport_log::conformance::record;
+use beaconport_log::{EventId, EventLog, Position, Record};
+use beaconport_log_kafka::KafkaLog;
+use common::{Cluster, KafkaHarness, PARTITIONS};
+use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
+
+/// What publishers saw: calls acknowledged (with their records) and calls that failed.
+#[derive(Default)]
+struct Outcome {
+    acked: Vec<Record>,
+    failures: usize,
+    /// Every record ever sent, acknowledged or not.
+    sent: Vec<Record>,
+}
+
+/// `publishers` tasks each publish `batches` batches of `size` events (one case each), retrying
+/// a failed call with the very same records up to `retries` times.
+async fn publish(log: Arc<KafkaLog>, publishers: usize, batches: usize, size: usize, retries: usize) -> Outcome {
+    publish_paced(log, publishers, batches, size, retries, Duration::ZERO).await
+}
+
+/// [`publish`], pausing before each batch.
+async fn publish_paced(
+    log: Arc<KafkaLog>,
+    publishers: usize,
+    batches: usize,
+    size: usize,
+    retries: usize,
+    pause: Duration,
+) -> Outcome {
+    let mut tasks = Vec::new();
+    for p in 0..publishers {
+        let log = log.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut out = Outcome::default();
+            for b in 0..batches {
+                let recs: Vec<Record> =
+                    (0..size).map(|i| record(&format!("GMP/case-{p}-{}", b % 4), &format!("{p}-{b}-{i}"))).collect();
+                out.sent.extend(recs.iter().cloned());
+                tokio::time::sleep(pause).await;
+                for _attempt in 0..=retries {
+                    match log.append(recs.clone()).await {
+                        Ok(acks) => {
+                            assert_eq!(acks.len(), recs.len());
+                            out.acked.extend(recs.iter().cloned());
+                            break;
+                        }
+                        Err(_) => {
+                            out.failures += 1;
+                            tokio::time::sleep(Duration::from_millis(200)).await;
+                        }
+                    }
+                }
+            }
+            out
+        }));
+    }
+    let mut all = Outcome::default();
+    for t in tasks {
+        let o = t.await.unwrap();
+        all.acked.extend(o.acked);
+        all.sent.extend(o.sent);
+        all.failures += o.failures;
+    }
+    all
+}
+
+/// Every acknowledged record is in `log` exactly once with its content, and nothing is there
+/// that was never sent.
+async fn assert_exactly_once(log: &dyn EventLog, outcome: &Outcome) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let want: HashSet<EventId> = outcome.acked.iter().map(|r| r.id).collect();
+    loop {
+        let all = log.read(Position(0), 1_000_000).await.unwrap();
+        let ids: HashSet<EventId> = all.iter().map(|e| e.id).collect();
+        if want.is_subset(&ids) || Instant::now() > deadline {
+            assert_eq!(ids.len(), all.len(), "an id is stored twice");
+            let sent: HashMap<EventId, &Record> = outcome.sent.iter().map(|r| (r.id, r)).collect();
+            for e in &all {
+                let r = sent.get(&e.id).expect("only what was sent is stored");
+                assert_eq!((&e.key, &e.payload), (&r.key, &r.payload));
+            }
+            let missing = want.difference(&ids).count();
+            assert_eq!(missing, 0, "{missing} acknowledged events are missing");
+            for (i, e) in all.iter().enumerate() {
+                assert_eq!(e.position, Position(i as u64));
+            }
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The log as seen by the publishing process and by a replica built afresh from the topic.
+async fn check_everywhere(h: &mut KafkaHarness, log: &KafkaLog, outcome: &Outcome) {
+    assert_exactly_once(log, outcome).await;
+    h.replica += 1;
+    let fresh = KafkaLog::open(h.options()).await.unwrap();
+    assert_exactly_once(&fresh, outcome).await;
+    fresh.close().await;
+}
+
+fn mock(h: &KafkaHarness) -> Arc<beaconport_log_kafka::mock::Mock> {
+    match &h.cluster {
+        Cluster::Mock(m) => m.clone(),
+        Cluster::Broker(_) => unreachable!(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_down_during_ingest_loses_nothing_acknowledged_and_retries_do_not_duplicate() {
+    let mut h = KafkaHarness::mock();
+    h.new_topic().await;
+    let mut o = h.options();
+    // Shorter than the outage: calls waiting on the down broker's partitions fail.
+    o.delivery_timeout = Duration::from_secs(2);
+    let log = Arc::new(KafkaLog::open(o).await.unwrap());
+    let m = mock(&h);
+    let faults = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        m.broker_down(1).unwrap();
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        m.broker_up(1).unwrap();
+    });
+    // Publishing lasts longer than the outage (30 batches a publisher, 100 ms apart).
+    let outcome = publish_paced(log.clone(), 4, 30, 20, 20, Duration::from_millis(100)).await;
+    faults.await.unwrap();
+    assert!(outcome.failures > 0, "the outage failed no call: the test did not test it");
+    assert_eq!(outcome.acked.len(), outcome.sent.len(), "every batch got through once the broker was back");
+    check_everywhere(&mut h, &log, &outcome).await;
+    log.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leadership_moving_during_ingest_loses_and_duplicates_nothing() {
+    let mut h = KafkaHarness::mock();
+    let log = h.fresh_kafka().await;
+    let m = mock(&h);
+    let topic = h.topic.clone();
+    let faults = tokio::spawn(async move {
+        for round in 0..6 {
+            tokio::time::sleep(Duration::from_millis(150)).await;
+            for p in 0..PARTITIONS {
+                m.set_leader(&topic, p, 1 + (p + round) % 3).unwrap();
+            }
+        }
+    });
+    let outcome = publish(log.clone(), 4, 30, 20, 5).await;
+    faults.await.unwrap();
+    assert_eq!(outcome.acked.len(), outcome.sent.len());
+    check_everywhere(&mut h, &log, &outcome).await;
+    log.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn produce_requests_timing_out_or_failing_are_retried_without_duplicates() {
+    let mut h = KafkaHarness::mock();
+    h.new_topic().await;
+    let mut o = h.options();
+    o.client.insert("request.timeout.ms".into(), "500".into());
+    let log = Arc::new(KafkaLog::open(o).await.unwrap());
+    let m = mock(&h);
+    // Answers slower than the request timeout (the broker may still have written what it was
+    // sent: the idempotent producer's retry must not write it twice), then errors on produce.
+    m.round_trip(1, Duration::from_millis(800)).unwrap();
+    m.request_errors(
+        RDKafkaApiKey::Produce,
+        &[
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS,
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT,
+            RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+        ],
+    )
+    .unwrap();
+    let slow_until = {
+        let m = mock(&h);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            m.round_trip(1, Duration::ZERO).unwrap();
+        })
+    };
+    let outcome = publish(log.clone(), 4, 20, 20, 10).await;
+    slow_until.await.unwrap();
+    assert_eq!(outcome.acked.len(), outcome.sent.len());
+    check_everywhere(&mut h, &log, &outcome).await;
+    log.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_that_cannot_be_delivered_fails_within_the_delivery_timeout() {
+    let mut h = KafkaHarness::mock();
+    h.new_topic().await;
+    let mut o = h.options();
+    o.delivery_timeout = Duration::from_secs(2);
+    let log = KafkaLog::open(o).await.unwrap();
+    let m = mock(&h);
+    for b in 1..=3 {
+        m.broker_down(b).unwrap();
+    }
+    let recs: Vec<Record> = (0..10).map(|i| record("GMP/1", &format!("r{i}"))).collect();
+    let started = Instant::now();
+    let err = log.append(recs.clone()).await.unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    assert!(err.to_string().contains("kafka"), "{err}");
+    for b in 1..=3 {
+        m.broker_up(b).unwrap();
+    }
+    // The client's retry succeeds, and the log holds each event once.
+    let acks = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            match log.append(recs.clone()).await {
+                Ok(a) => break a,
+                Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+    })
+    .await
+    .expect("the retry succeeds once the brokers are back");
+    assert_eq!(acks.len(), 10);
+    let outcome = Outcome { acked: recs.clone(), failures: 1, sent: recs };
+    check_everywhere(&mut h, &log, &outcome).await;
+    log.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_batch_retried_through_two_ingest_processes_is_stored_once() {
+    let mut h = KafkaHarness::mock();
+    let a = h.fresh_kafka().await;
+    h.replica += 1;
+    let b = Arc::new(KafkaLog::open(h.options()).await.unwrap());
+    let mut sent = Vec::new();
+    for round in 0..20 {
+        let recs: Vec<Record> = (0..25).map(|i| record(&format!("WYP/{}", i % 5), &format!("{round}-{i}"))).collect();
+        sent.extend(recs.iter().cloned());
+        // Both processes publish the same batch at once (a client that timed out on one and
+        // retried on the other).
+        let (x, y) = tokio::join!(a.append(recs.clone()), b.append(recs.clone()));
+        let (x, y) = (x.unwrap(), y.unwrap());
+        assert_eq!(x.len(), 25);
+        assert_eq!(y.len(), 25);
+    }
+    let outcome = Outcome { acked: sent.clone(), failures: 0, sent };
+    assert_exactly_once(a.as_ref(), &outcome).await;
+    assert_exactly_once(b.as_ref(), &outcome).await;
+    check_everywhere(&mut h, &a, &outcome).await;
+    a.close().await;
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_restarted_mid_stream_resumes_without_skipping_or_applying_twice() {
+    let mut h = KafkaHarness::mock();
+    let writer = h.fresh_kafka().await;
+    // A second process, restarted while the first keeps publishing.
+    h.replica += 1;
+    let reader_options = h.options();
+    let mut reader = KafkaLog::open(reader_options.clone()).await.unwrap();
+    let publishing = tokio::spawn(publish(writer.clone(), 3, 40, 10, 0));
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        reader.close().await;
+        drop(reader);
+        reader = KafkaLog::open(reader_options.clone()).await.unwrap();
+    }
+    let outcome = publishing.await.unwrap();
+    assert_eq!(outcome.acked.len(), 1200);
+    assert_exactly_once(&reader, &outcome).await;
+    assert_eq!(reader.head(), Position(1200));
+    reader.close().await;
+    writer.close().await;
+}
+
+impl KafkaHarness {
+    async fn fresh_kafka(&mut self) -> Arc<KafkaLog> {
+        self.new_topic().await;
+        self.open().await
+    }
+}
