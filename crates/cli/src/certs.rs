@@ -24,6 +24,10 @@ pub struct CertsArgs {
     /// Days the certificates are valid.
     #[arg(long, default_value_t = 365)]
     pub days: i64,
+    /// More DNS names for the server certificate, besides localhost and 127.0.0.1 (the names
+    /// clients reach the servers by: `ingest-1,query-1,beaconport-ingest`).
+    #[arg(long, value_delimiter = ',')]
+    pub server_names: Vec<String>,
 }
 
 /// One caller's certificate: its common name is the principal; the role (and force) it maps to
@@ -82,6 +86,16 @@ pub fn write_test_pki(dir: &Path, forces: &[String]) -> Result<DevPki> {
 }
 
 fn write_pki(dir: &Path, forces: &[String], days: i64, with_expired: bool) -> Result<DevPki> {
+    write_pki_named(dir, forces, days, with_expired, &[])
+}
+
+fn write_pki_named(
+    dir: &Path,
+    forces: &[String],
+    days: i64,
+    with_expired: bool,
+    server_names: &[String],
+) -> Result<DevPki> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let ca_key = KeyPair::generate()?;
     let mut ca = params("Beaconport development CA", days.max(1))?;
@@ -104,6 +118,14 @@ fn write_pki(dir: &Path, forces: &[String], days: i64, with_expired: bool) -> Re
                 SanType::DnsName("localhost".try_into()?),
                 SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])),
             ];
+            for name in server_names {
+                let name = name.trim();
+                if !name.is_empty() {
+                    p.subject_alt_names.push(SanType::DnsName(
+                        name.try_into().map_err(|e| anyhow::anyhow!("--server-names: {name:?}: {e}"))?,
+                    ));
+                }
+            }
             p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         } else {
             p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
@@ -143,7 +165,7 @@ fn write_pki(dir: &Path, forces: &[String], days: i64, with_expired: bool) -> Re
 }
 
 pub fn run(a: CertsArgs) -> Result<ExitCode> {
-    let pki = write_dev_pki(&a.out, &a.forces, a.days)?;
+    let pki = write_pki_named(&a.out, &a.forces, a.days, false, &a.server_names)?;
     println!("development CA: {}", pki.ca_cert.display());
     println!("server: {} (key {})", pki.server_cert.display(), pki.server_key.display());
     for c in &pki.clients {

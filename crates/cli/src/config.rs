@@ -31,10 +31,79 @@ pub struct Config {
     pub tls: TlsConfig,
     pub limits: LimitsConfig,
     pub http: HttpConfig,
+    /// Where the log lives: the embedded log in `data_dir` (default) or Kafka.
+    pub log: LogConfig,
+    /// What this process serves: `ingest` (IngestService), `query` (the views, QueryService and
+    /// ReviewService), or both (default). Any number of each can run against one Kafka cluster;
+    /// LogService, AuditService, health and reflection are served by every role.
+    pub roles: Vec<String>,
     /// Serve plaintext gRPC without client certificates when no [tls] is set: any caller can
     /// then claim any identity. For development only; `serve --insecure-plaintext` sets it.
     pub insecure_plaintext: bool,
 }
+
+/// The log's backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    /// The embedded log (sled) in `data_dir`: one machine.
+    Sled,
+    /// A Kafka topic ([log.kafka]); each process keeps a local replica of it.
+    Kafka,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    pub backend: Backend,
+    pub kafka: KafkaConfig,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { backend: Backend::Sled, kafka: KafkaConfig::default() }
+    }
+}
+
+/// The Kafka backend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaConfig {
+    /// The brokers, `host:port,host:port`.
+    pub bootstrap: String,
+    pub topic: String,
+    /// Partitions of the topic, when it is created here.
+    pub partitions: i32,
+    /// Replication factor of the topic, when it is created here.
+    pub replication: i32,
+    /// Create the topic when it is missing.
+    pub create_topic: bool,
+    /// Longest a record may take to be delivered before its publish fails, in seconds.
+    pub delivery_timeout_secs: u64,
+    /// The local replica of the topic (default: `replica` in `data_dir`).
+    pub replica_dir: PathBuf,
+    /// librdkafka properties passed through to every client: `security.protocol`, `ssl.*`,
+    /// `sasl.*`, `client.id`, ... (TLS and SASL need a build with the `kafka-tls` feature).
+    pub client: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        Self {
+            bootstrap: String::new(),
+            topic: "beaconport-events".into(),
+            partitions: 12,
+            replication: 3,
+            create_topic: true,
+            delivery_timeout_secs: 30,
+            replica_dir: PathBuf::new(),
+            client: Default::default(),
+        }
+    }
+}
+
+/// The roles a process can serve.
+pub const ROLES: [&str; 2] = ["ingest", "query"];
 
 /// The operator endpoint: `/metrics` (Prometheus), `/healthz`, `/readyz`, on a port of its own.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,6 +155,9 @@ pub struct TlsConfig {
     pub client_ca: PathBuf,
     /// Who each client certificate is (`beaconport certs` writes these for its certificates).
     pub identities: Vec<IdentityConfig>,
+    /// A file of more `[[tls.identities]]` (what `beaconport certs` writes as identities.toml),
+    /// added to those above; a relative path is taken from the working directory.
+    pub identities_file: PathBuf,
 }
 
 /// One client certificate, by its subject common name.
@@ -179,6 +251,8 @@ impl Default for Config {
             tls: TlsConfig::default(),
             limits: LimitsConfig::default(),
             http: HttpConfig::default(),
+            log: LogConfig::default(),
+            roles: ROLES.iter().map(|r| r.to_string()).collect(),
             insecure_plaintext: false,
         }
     }
@@ -231,7 +305,26 @@ impl Config {
         }
         merge(&mut merged, from_env);
         merge(&mut merged, overrides);
-        let config: Config = Value::Table(merged).try_into().context("invalid configuration")?;
+        let mut config: Config = Value::Table(merged).try_into().context("invalid configuration")?;
+        let file = &config.tls.identities_file;
+        if !file.as_os_str().is_empty() {
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct IdentitiesFile {
+                tls: Identities,
+            }
+            #[derive(Deserialize)]
+            #[serde(deny_unknown_fields)]
+            struct Identities {
+                identities: Vec<IdentityConfig>,
+            }
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("tls.identities_file: reading {}", file.display()))?;
+            let more: IdentitiesFile = toml::from_str(&text).with_context(|| {
+                format!("tls.identities_file: {} is not a list of [[tls.identities]]", file.display())
+            })?;
+            config.tls.identities.extend(more.tls.identities);
+        }
         config.validate()?;
         Ok(config)
     }
@@ -308,12 +401,58 @@ impl Config {
         if beaconport_domain::reference::force(&self.audit.ledger_force).is_none() {
             bail!("audit.ledger_force: {:?} is not a known force code", self.audit.ledger_force);
         }
+        if self.roles.is_empty() {
+            bail!("roles: at least one of {}", ROLES.join(", "));
+        }
+        for r in &self.roles {
+            if !ROLES.contains(&r.as_str()) {
+                bail!("roles: {r:?} is not one of {}", ROLES.join(", "));
+            }
+        }
+        if self.log.backend == Backend::Kafka {
+            let k = &self.log.kafka;
+            if k.bootstrap.trim().is_empty() {
+                bail!("log.kafka.bootstrap: is required with the kafka backend (host:port,host:port)");
+            }
+            if k.topic.trim().is_empty() || k.topic.len() > 249 {
+                bail!("log.kafka.topic: {:?} is not a topic name", k.topic);
+            }
+            if k.partitions < 1 {
+                bail!("log.kafka.partitions: must be at least 1");
+            }
+            if k.replication < 1 {
+                bail!("log.kafka.replication: must be at least 1");
+            }
+            if k.delivery_timeout_secs == 0 {
+                bail!("log.kafka.delivery_timeout_secs: must be at least 1");
+            }
+        }
         if self.data_dir.as_os_str().is_empty() {
             bail!("data_dir: must not be empty");
         }
         tracing_subscriber::EnvFilter::try_new(&self.log_filter)
             .map_err(|e| anyhow::anyhow!("log_filter: {:?} is not a filter: {e}", self.log_filter))?;
         Ok(())
+    }
+
+    /// Serves this role?
+    pub fn serves(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
+    /// The Kafka log options this configuration asks for.
+    pub fn kafka_options(&self) -> beaconport_log_kafka::Options {
+        let k = &self.log.kafka;
+        let replica_dir =
+            if k.replica_dir.as_os_str().is_empty() { self.data_dir.join("replica") } else { k.replica_dir.clone() };
+        let mut o = beaconport_log_kafka::Options::new(&k.bootstrap, &k.topic, &replica_dir);
+        o.partitions = k.partitions;
+        o.replication = k.replication;
+        o.create_topic = k.create_topic;
+        o.client = k.client.clone();
+        o.delivery_timeout = std::time::Duration::from_secs(k.delivery_timeout_secs);
+        o.replica = beaconport_log_sled::Options { path: replica_dir, ..self.sled_options() };
+        o
     }
 
     /// The sled log options this configuration asks for.
@@ -394,6 +533,7 @@ impl Config {
             tls: self.tls_options()?,
             insecure_plaintext: self.insecure_plaintext,
             metrics: std::sync::Arc::default(),
+            ingest: self.serves("ingest"),
         })
     }
 }
@@ -460,6 +600,57 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/beaconport.toml");
         let c = Config::load(Some(&path), env(&[]), Table::new()).unwrap();
         assert_eq!(c, Config::default());
+    }
+
+    #[test]
+    fn every_shipped_deployment_config_is_accepted() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/config");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                // The PKI is made at deployment time; the file names it.
+                let text = std::fs::read_to_string(&path).unwrap();
+                assert!(text.contains("identities_file"), "{}", path.display());
+                let c = Config::load(Some(&path), env(&[("BEACONPORT_TLS__IDENTITIES_FILE", "")]), Table::new())
+                    .unwrap_or_else(|e| panic!("{}: {e:#}", path.display()));
+                assert_eq!(c.log.backend, Backend::Kafka, "{}", path.display());
+                assert_eq!(c.log.kafka.replication, 3);
+                seen += 1;
+            }
+        }
+        assert_eq!(seen, 2, "ingest.toml and query.toml");
+    }
+
+    #[test]
+    fn roles_and_the_log_backend_come_from_flags() {
+        let args = crate::ServeArgs {
+            config: Default::default(),
+            listen: None,
+            insecure_plaintext: true,
+            log: Some("kafka:k1:9092,k2:9092".into()),
+            kafka_topic: Some("events-test".into()),
+            roles: vec!["query".into()],
+        };
+        let c = Config::load(None, env(&[]), args.flags().unwrap()).unwrap();
+        assert_eq!(c.log.backend, Backend::Kafka);
+        assert_eq!(c.log.kafka.bootstrap, "k1:9092,k2:9092");
+        assert_eq!(c.log.kafka.topic, "events-test");
+        assert!(c.serves("query") && !c.serves("ingest"));
+        assert!(!c.server_options().unwrap().ingest);
+        assert_eq!(c.kafka_options().replica.path, PathBuf::from("beaconport-data/replica"));
+        let sled =
+            crate::ServeArgs { log: Some("sled:/srv/ledger".into()), kafka_topic: None, roles: vec![], ..args.clone() };
+        let c = Config::load(None, env(&[]), sled.flags().unwrap()).unwrap();
+        assert_eq!((c.log.backend, c.data_dir.clone()), (Backend::Sled, PathBuf::from("/srv/ledger")));
+        assert!(c.serves("ingest") && c.serves("query"));
+        let bad = crate::ServeArgs { log: Some("postgres:x".into()), ..args.clone() };
+        assert!(format!("{:#}", bad.flags().unwrap_err()).contains("--log"));
+        let bad = crate::ServeArgs { roles: vec!["admin".into()], ..args.clone() };
+        let err = Config::load(None, env(&[]), bad.flags().unwrap()).unwrap_err();
+        assert!(format!("{err:#}").contains("roles: \"admin\""), "{err:#}");
+        let err = Config::load(None, env(&[("BEACONPORT_LOG__BACKEND", "kafka")]), Table::new()).unwrap_err();
+        assert!(format!("{err:#}").contains("log.kafka.bootstrap"), "{err:#}");
     }
 
     #[test]

@@ -105,6 +105,7 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
                 force: c.force.clone().unwrap_or_default(),
             })
             .collect(),
+        identities_file: Default::default(),
     };
     let config = Config { data_dir: data_dir.clone(), tls, ..Config::default() };
     config.validate()?;

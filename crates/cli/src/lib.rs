@@ -117,6 +117,63 @@ pub struct ServeArgs {
     /// For development only; the server warns at start.
     #[arg(long)]
     pub insecure_plaintext: bool,
+    /// Where the log lives: `sled:DIR` (the embedded log in DIR) or `kafka:HOST:PORT[,HOST:PORT...]`
+    /// (a Kafka cluster; topic and client settings in [log.kafka]).
+    #[arg(long, value_name = "SPEC")]
+    pub log: Option<String>,
+    /// The Kafka topic of the log (with `--log kafka:...`).
+    #[arg(long, value_name = "TOPIC")]
+    pub kafka_topic: Option<String>,
+    /// What this process serves: `ingest`, `query` or `ingest,query` (the default).
+    #[arg(long, value_name = "ROLES", value_delimiter = ',')]
+    pub roles: Vec<String>,
+}
+
+impl ServeArgs {
+    /// The flags as a table of the configuration's shape.
+    pub fn flags(&self) -> Result<toml::Table> {
+        use toml::Value;
+        let mut flags = toml::Table::new();
+        if let Some(l) = &self.listen {
+            flags.insert("listen".into(), Value::String(l.clone()));
+        }
+        if self.insecure_plaintext {
+            flags.insert("insecure_plaintext".into(), Value::Boolean(true));
+        }
+        let mut log = toml::Table::new();
+        let mut kafka = toml::Table::new();
+        match self.log.as_deref().map(|s| s.split_once(':')) {
+            None => {}
+            Some(Some(("sled", dir))) if !dir.is_empty() => {
+                log.insert("backend".into(), Value::String("sled".into()));
+                flags.insert("data_dir".into(), Value::String(dir.into()));
+            }
+            Some(Some(("kafka", bootstrap))) if !bootstrap.is_empty() => {
+                log.insert("backend".into(), Value::String("kafka".into()));
+                kafka.insert("bootstrap".into(), Value::String(bootstrap.into()));
+            }
+            Some(_) => anyhow::bail!(
+                "--log: {:?} is neither sled:DIR nor kafka:HOST:PORT[,HOST:PORT...]",
+                self.log.as_deref().unwrap_or_default()
+            ),
+        }
+        if let Some(t) = &self.kafka_topic {
+            kafka.insert("topic".into(), Value::String(t.clone()));
+        }
+        if !kafka.is_empty() {
+            log.insert("kafka".into(), Value::Table(kafka));
+        }
+        if !log.is_empty() {
+            flags.insert("log".into(), Value::Table(log));
+        }
+        if !self.roles.is_empty() {
+            flags.insert(
+                "roles".into(),
+                Value::Array(self.roles.iter().map(|r| Value::String(r.trim().into())).collect()),
+            );
+        }
+        Ok(flags)
+    }
 }
 
 impl ConfigArgs {
@@ -167,14 +224,7 @@ pub fn main() -> ExitCode {
 pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Serve(a) => {
-            let mut flags = toml::Table::new();
-            if let Some(l) = &a.listen {
-                flags.insert("listen".into(), toml::Value::String(l.clone()));
-            }
-            if a.insecure_plaintext {
-                flags.insert("insecure_plaintext".into(), toml::Value::Boolean(true));
-            }
-            let config = a.config.load(flags)?;
+            let config = a.config.load(a.flags()?)?;
             init_tracing(&config.log_filter);
             serve::run(config).await?;
             Ok(ExitCode::SUCCESS)

@@ -6,11 +6,54 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use beaconport_log::EventLog;
+use beaconport_log_kafka::KafkaLog;
 use beaconport_log_sled::SledLog;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
-use crate::config::Config;
+use crate::config::{Backend, Config};
+
+/// The log a process serves, by backend.
+#[derive(Debug)]
+pub enum OpenLog {
+    Sled(Arc<SledLog>),
+    Kafka(Arc<KafkaLog>),
+}
+
+impl OpenLog {
+    /// Opens the configured backend: the embedded log in `data_dir`, or the Kafka topic (and
+    /// this process's replica of it).
+    pub async fn open(config: &Config) -> Result<Self> {
+        Ok(match config.log.backend {
+            Backend::Sled => {
+                let options = config.sled_options();
+                Self::Sled(Arc::new(tokio::task::spawn_blocking(move || SledLog::open(options)).await??))
+            }
+            Backend::Kafka => {
+                let options = config.kafka_options();
+                let what = format!("opening the kafka log (topic {} on {})", options.topic, options.bootstrap);
+                Self::Kafka(Arc::new(KafkaLog::open(options).await.context(what)?))
+            }
+        })
+    }
+
+    pub fn log(&self) -> Arc<dyn EventLog> {
+        match self {
+            Self::Sled(l) => l.clone(),
+            Self::Kafka(l) => l.clone(),
+        }
+    }
+
+    /// Closes the log: the embedded one writes its index and flushes; the Kafka one delivers
+    /// what its producer holds, then closes its replica.
+    pub async fn close(self) -> Result<()> {
+        match self {
+            Self::Sled(l) => tokio::task::spawn_blocking(move || l.close()).await?,
+            Self::Kafka(l) => l.close().await,
+        }
+        Ok(())
+    }
+}
 
 /// Serves until SIGINT or SIGTERM, then lets in-flight batches finish (up to the grace period),
 /// closes the log (index written, flushed) and returns.
@@ -22,13 +65,9 @@ pub async fn run(config: Config) -> Result<()> {
              plaintext where any caller can claim any identity (development only)"
         );
     }
-    let log = {
-        let options = config.sled_options();
-        tokio::task::spawn_blocking(move || SledLog::open(options)).await??
-    };
-    let log = Arc::new(log);
-    let dyn_log: Arc<dyn EventLog> = log.clone();
-    let projector = if config.views.enabled {
+    let log = OpenLog::open(&config).await?;
+    let dyn_log = log.log();
+    let projector = if config.views.enabled && config.serves("query") {
         Some(Arc::new(beaconport_projection::Projector::open(config.projection_options(), dyn_log.clone()).await?))
     } else {
         None
@@ -50,7 +89,7 @@ pub async fn run(config: Config) -> Result<()> {
     });
     // Tests and the bench read this line to learn the port.
     announce(&format!("{LISTENING}{addr}"));
-    info!(%addr, data_dir = %config.data_dir.display(), "ledger started");
+    info!(%addr, data_dir = %config.data_dir.display(), backend = ?config.log.backend, roles = ?config.roles, "ledger started");
 
     let mut stopping = stop_rx.clone();
     let shutdown = async move {
@@ -98,7 +137,7 @@ pub async fn run(config: Config) -> Result<()> {
             Err(_) => warn!("views still in use at shutdown; they resume from their stored position"),
         }
     }
-    tokio::task::spawn_blocking(move || log.close()).await?;
+    log.close().await?;
     info!("ledger stopped");
     Ok(())
 }

@@ -593,6 +593,10 @@ impl EventLog for KafkaLog {
     fn tree(&self) -> Option<&Tree> {
         self.replica.tree()
     }
+
+    fn gauges(&self) -> Vec<(&'static str, i64)> {
+        vec![("kafka_producer_queue_records", self.producer_queue()), ("kafka_replica_lag_records", self.replica_lag())]
+    }
 }
 
 #[cfg(test)]

@@ -226,6 +226,12 @@ pub trait EventLog: Send + Sync + 'static {
     /// what it costs).
     fn tree(&self) -> Option<&Tree>;
 
+    /// The backend's own gauges for operators, as (metric name, value): the Kafka backend's
+    /// producer queue and replica lag, say. None by default.
+    fn gauges(&self) -> Vec<(&'static str, i64)> {
+        Vec::new()
+    }
+
     /// Waits until the log holds at least `position + 1` events (read your own writes).
     async fn wait_for(&self, position: Position) -> Result<()> {
         let mut rx = self.subscribe();

@@ -57,6 +57,8 @@ pub struct Options {
     pub insecure_plaintext: bool,
     /// Where the services count what they do (reported by the operator endpoint).
     pub metrics: Arc<operator::Metrics>,
+    /// Serve IngestService (the `ingest` role). A process of the `query` role alone leaves it out.
+    pub ingest: bool,
 }
 
 /// Mutual TLS settings, as PEM text.
@@ -81,6 +83,7 @@ impl Default for Options {
             tls: None,
             insecure_plaintext: false,
             metrics: Arc::new(operator::Metrics::default()),
+            ingest: true,
         }
     }
 }
@@ -105,7 +108,9 @@ pub async fn serve(
     let max_message_bytes = options.limits.max_message_bytes;
     let refusals_log = log.clone();
     let (health, health_service) = tonic_health::server::health_reporter();
-    health.set_serving::<wire::ingest_service_server::IngestServiceServer<Ingest>>().await;
+    if options.ingest {
+        health.set_serving::<wire::ingest_service_server::IngestServiceServer<Ingest>>().await;
+    }
     health.set_serving::<api::log_service_server::LogServiceServer<LogReader>>().await;
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(beaconport_proto::FILE_DESCRIPTOR_SET)
@@ -140,9 +145,11 @@ pub async fn serve(
     }
     .with_max_batch(options.max_batch_events, max_message_bytes)
     .with_metrics(options.metrics.clone());
-    let ingest = wire::ingest_service_server::IngestServiceServer::new(publishers)
-        .max_decoding_message_size(max_message_bytes)
-        .max_encoding_message_size(max_message_bytes);
+    let ingest = options.ingest.then(|| {
+        wire::ingest_service_server::IngestServiceServer::new(publishers)
+            .max_decoding_message_size(max_message_bytes)
+            .max_encoding_message_size(max_message_bytes)
+    });
     let audit = api::audit_service_server::AuditServiceServer::new(Audit::new(
         log.clone(),
         options.signer.clone(),
@@ -180,7 +187,7 @@ pub async fn serve(
         .max_concurrent_streams(options.max_concurrent_streams)
         .add_service(health_service)
         .add_service(reflection)
-        .add_service(ingest)
+        .add_optional_service(ingest)
         .add_service(reader)
         .add_service(audit)
         .add_optional_service(query)

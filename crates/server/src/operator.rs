@@ -41,6 +41,8 @@ pub struct Metrics {
     views_applied: Gauge,
     views_lag: Gauge,
     tree_size: Gauge,
+    /// The log backend's own gauges ([`EventLog::gauges`]), by name.
+    backend: Family<Labels, Gauge>,
 }
 
 impl Default for Metrics {
@@ -88,6 +90,12 @@ impl Default for Metrics {
         registry.register("views_lag_events", "Events stored but not yet applied to the views", views_lag.clone());
         let tree_size = Gauge::default();
         registry.register("tree_size", "Events covered by the tamper-evident tree", tree_size.clone());
+        let backend = Family::<Labels, Gauge>::default();
+        registry.register(
+            "log_backend",
+            "The log backend's own gauges, by name (Kafka: producer queue depth, replica lag in records)",
+            backend.clone(),
+        );
         Self {
             registry,
             publish_batches,
@@ -101,6 +109,7 @@ impl Default for Metrics {
             views_applied,
             views_lag,
             tree_size,
+            backend,
         }
     }
 }
@@ -132,6 +141,9 @@ impl Metrics {
         self.log_head.set(head as i64);
         if let Some(tree) = log.tree() {
             self.tree_size.set(tree.size() as i64);
+        }
+        for (name, value) in log.gauges() {
+            self.backend.get_or_create(&vec![("gauge", name.to_string())]).set(value);
         }
         if let Some(v) = views {
             let applied = v.applied().0;
