@@ -542,9 +542,14 @@ impl Config {
 /// SLED__CACHE_MB=512` is a number and `BEACONPORT_DATA_DIR=123` stays a path).
 fn typed_like(defaults: &Value, path: &[String], raw: &str) -> Result<Value> {
     let mut at = defaults;
-    for p in path {
+    for (i, p) in path.iter().enumerate() {
         at = match at.get(p.as_str()) {
             Some(v) => v,
+            // A map of free keys (log.kafka.client: librdkafka's properties) takes any key, as
+            // text: BEACONPORT_LOG__KAFKA__CLIENT__SASL.PASSWORD sets "sasl.password".
+            None if i + 1 == path.len() && path[..i] == ["log", "kafka", "client"] => {
+                return Ok(Value::String(raw.to_string()))
+            }
             None => bail!("{} is not a setting", path.join(".")),
         };
     }
@@ -631,6 +636,7 @@ mod tests {
             log: Some("kafka:k1:9092,k2:9092".into()),
             kafka_topic: Some("events-test".into()),
             roles: vec!["query".into()],
+            check_config: false,
         };
         let c = Config::load(None, env(&[]), args.flags().unwrap()).unwrap();
         assert_eq!(c.log.backend, Backend::Kafka);
@@ -649,6 +655,9 @@ mod tests {
         let bad = crate::ServeArgs { roles: vec!["admin".into()], ..args.clone() };
         let err = Config::load(None, env(&[]), bad.flags().unwrap()).unwrap_err();
         assert!(format!("{err:#}").contains("roles: \"admin\""), "{err:#}");
+        let c = Config::load(None, env(&[("BEACONPORT_LOG__KAFKA__CLIENT__SASL.PASSWORD", "s3cret")]), Table::new())
+            .unwrap();
+        assert_eq!(c.kafka_options().client.get("sasl.password").map(String::as_str), Some("s3cret"));
         let err = Config::load(None, env(&[("BEACONPORT_LOG__BACKEND", "kafka")]), Table::new()).unwrap_err();
         assert!(format!("{err:#}").contains("log.kafka.bootstrap"), "{err:#}");
     }

@@ -127,6 +127,10 @@ pub struct ServeArgs {
     /// What this process serves: `ingest`, `query` or `ingest,query` (the default).
     #[arg(long, value_name = "ROLES", value_delimiter = ',')]
     pub roles: Vec<String>,
+    /// Load and check the configuration (file, environment, flags), say what it would serve, and
+    /// exit without serving: 0 when it is accepted.
+    #[arg(long)]
+    pub check_config: bool,
 }
 
 impl ServeArgs {
@@ -225,6 +229,21 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Serve(a) => {
             let config = a.config.load(a.flags()?)?;
+            if a.check_config {
+                let log = match config.log.backend {
+                    config::Backend::Sled => format!("the embedded log in {}", config.data_dir.display()),
+                    config::Backend::Kafka => {
+                        format!("kafka topic {} on {}", config.log.kafka.topic, config.log.kafka.bootstrap)
+                    }
+                };
+                let tls = if config.tls.cert.as_os_str().is_empty() { "plaintext" } else { "mutual TLS" };
+                println!(
+                    "configuration accepted: roles {}, gRPC on {} ({tls}), {log}",
+                    config.roles.join(","),
+                    config.listen
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
             init_tracing(&config.log_filter);
             serve::run(config).await?;
             Ok(ExitCode::SUCCESS)
