@@ -308,7 +308,7 @@ async fn stream_publish(clients: Vec<client::PreEncodedIngest>, requests: Vec<En
 
 /// Runs `f` over `items` with `concurrency` workers; returns throughput (items are batches; the
 /// event count is the sum of their lengths) and per-item latency.
-async fn drive<T, F, Fut>(concurrency: usize, items: Vec<T>, f: F) -> Result<Run>
+pub(crate) async fn drive<T, F, Fut>(concurrency: usize, items: Vec<T>, f: F) -> Result<Run>
 where
     T: Send + Sized + Len + 'static,
     F: Fn(T) -> Fut + Send + Sync + 'static,
@@ -340,8 +340,15 @@ where
     Ok(Run { events_per_sec: total as f64 / start.elapsed().as_secs_f64(), latency })
 }
 
-trait Len {
+/// Events in one unit of work of [`drive`].
+pub(crate) trait Len {
     fn len(&self) -> usize;
+}
+
+impl Len for std::ops::Range<usize> {
+    fn len(&self) -> usize {
+        self.end.saturating_sub(self.start)
+    }
 }
 
 impl Len for Vec<Record> {

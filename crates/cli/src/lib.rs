@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 pub mod audit;
 pub mod bench;
 pub mod benchaudit;
+pub mod benchkafka;
 pub mod benchreview;
 pub mod benchviews;
 pub mod certs;
@@ -85,6 +86,9 @@ pub enum BenchCommand {
     Views(benchviews::ViewsArgs),
     /// What tamper evidence costs on ingest, replay throughput, and proof latency.
     Audit(benchaudit::AuditBenchArgs),
+    /// gRPC ingest into Kafka against a raw rdkafka producer on the same broker, and projection
+    /// lag under sustained ingest.
+    Kafka(benchkafka::KafkaBenchArgs),
     /// The national review: building the queue, quality and risk from a log, and queue page latency.
     Review(benchreview::ReviewBenchArgs),
 }
@@ -267,6 +271,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 BenchCommand::Resolution(a) => benchviews::run_resolution(a).await,
                 BenchCommand::Views(a) => benchviews::run_views(a).await,
                 BenchCommand::Audit(a) => benchaudit::run(a).await,
+                BenchCommand::Kafka(a) => benchkafka::run(a).await,
                 BenchCommand::Review(a) => benchreview::run(a).await,
             }
         }

@@ -104,6 +104,21 @@ impl Options {
         }
     }
 
+    /// The producer's settings: the client settings, idempotence, `acks=all`, the Java
+    /// client's partitioner, the delivery timeout. Public so that a benchmark's raw producer
+    /// sends exactly as the log does.
+    pub fn producer_config(&self) -> ClientConfig {
+        let mut c = self.client_config();
+        c.set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("max.in.flight.requests.per.connection", "5")
+            .set("partitioner", "murmur2_random")
+            .set("linger.ms", "5")
+            .set("message.timeout.ms", self.delivery_timeout.as_millis().to_string())
+            .set("message.max.bytes", (self.max_record_bytes + 4096).to_string());
+        c
+    }
+
     fn client_config(&self) -> ClientConfig {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &self.bootstrap);
@@ -170,20 +185,9 @@ impl KafkaLog {
     /// Connects, creates the topic if it is missing (and allowed), opens the local replica and
     /// starts copying the topic into it.
     pub async fn open(options: Options) -> Result<Self> {
-        let admin: AdminClient<DefaultClientContext> =
-            options.client_config().create().map_err(|e| kafka("creating the admin client", e))?;
-        ensure_topic(&admin, &options).await?;
-        let producer: FutureProducer = options
-            .client_config()
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            .set("max.in.flight.requests.per.connection", "5")
-            .set("partitioner", "murmur2_random")
-            .set("linger.ms", "5")
-            .set("message.timeout.ms", options.delivery_timeout.as_millis().to_string())
-            .set("message.max.bytes", (options.max_record_bytes + 4096).to_string())
-            .create()
-            .map_err(|e| kafka("creating the producer", e))?;
+        ensure_topic(&options).await?;
+        let producer: FutureProducer =
+            options.producer_config().create().map_err(|e| kafka("creating the producer", e))?;
         let replica_options = options.replica.clone();
         let replica = Arc::new(
             tokio::task::spawn_blocking(move || SledLog::open(replica_options))
@@ -315,7 +319,11 @@ impl KafkaLog {
     }
 }
 
-async fn ensure_topic(admin: &AdminClient<DefaultClientContext>, options: &Options) -> Result<()> {
+/// Creates the topic with the configured partitions and replication if it is missing (and
+/// `create_topic` allows it).
+pub async fn ensure_topic(options: &Options) -> Result<()> {
+    let admin: AdminClient<DefaultClientContext> =
+        options.client_config().create().map_err(|e| kafka("creating the admin client", e))?;
     let partitions = partition_count(admin.inner(), &options.topic, Duration::from_secs(10)).await?;
     if partitions > 0 {
         debug!(topic = %options.topic, partitions, "topic exists");

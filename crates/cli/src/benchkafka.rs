@@ -1,0 +1,268 @@
+//! `beaconport bench kafka`: Beaconport's gRPC ingest into Kafka against a raw rdkafka producer
+//! sending the same encoded events to the same broker, and how far the views fall behind under
+//! sustained ingest.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _, Result};
+use beaconport_log::{stream_key, Record};
+use beaconport_proto::pb::{api, event as pb};
+use bytes::Bytes;
+use clap::Args;
+use prost::Message as _;
+use rdkafka::message::{Header, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+
+use crate::bench::{self, BenchArgs, Encoded, Run};
+use crate::client;
+
+#[derive(Debug, Args, Clone)]
+pub struct KafkaBenchArgs {
+    /// The broker(s), host:port,... Without it, librdkafka's in-process mock cluster (3 brokers)
+    /// stands in: a figure against it measures the clients, not a broker.
+    #[arg(long)]
+    pub bootstrap: Option<String>,
+    /// Events per run.
+    #[arg(long, default_value_t = 100_000)]
+    pub events: usize,
+    /// Concurrent publishers (gRPC clients; raw producer tasks).
+    #[arg(long, default_value_t = 4)]
+    pub publishers: usize,
+    /// Events per batch (gRPC request; raw producer tasks await each batch's delivery reports).
+    #[arg(long, default_value_t = 500)]
+    pub batch_size: usize,
+    /// Partitions of the benchmark's topics.
+    #[arg(long, default_value_t = 6)]
+    pub partitions: i32,
+    /// Replication factor of the benchmark's topics.
+    #[arg(long, default_value_t = 1)]
+    pub replication: i32,
+    /// Rounds of raw then gRPC; medians are reported.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub rounds: u32,
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+}
+
+pub async fn run(a: KafkaBenchArgs) -> Result<ExitCode> {
+    if a.publishers == 0 || a.batch_size == 0 || a.events == 0 {
+        bail!("--events, --publishers and --batch-size must be at least 1");
+    }
+    let mock;
+    let bootstrap = match &a.bootstrap {
+        Some(b) => b.clone(),
+        None => {
+            mock = beaconport_log_kafka::mock::Mock::start(3).map_err(|e| anyhow::anyhow!("mock cluster: {e}"))?;
+            println!("no --bootstrap: librdkafka's in-process mock cluster stands in for a broker");
+            mock.bootstrap().to_string()
+        }
+    };
+    let (n, seed) = (a.events, a.seed);
+    let now = chrono::Utc::now();
+    let events: Vec<pb::Event> = tokio::task::spawn_blocking(move || {
+        beaconport_synth::events_for_bench(seed, n, now).iter().map(beaconport_proto::event_to_pb).collect()
+    })
+    .await?;
+    let records: Arc<Vec<Record>> = Arc::new(
+        events
+            .iter()
+            .map(|e| Record {
+                id: beaconport_log::EventId(e.event_id.parse().expect("generated ids are UUIDs")),
+                key: stream_key(&e.force_code, &e.case_ref),
+                payload: Bytes::from(beaconport_proto::stored::encode(e)),
+            })
+            .collect(),
+    );
+    let requests: Vec<Encoded> = events
+        .chunks(a.batch_size)
+        .map(|c| Encoded { n: c.len(), bytes: api::PublishRequest { events: c.to_vec() }.encode_to_vec().into() })
+        .collect();
+    drop(events);
+    let avg = records.iter().map(|r| r.payload.len()).sum::<usize>() as f64 / n as f64;
+    println!(
+        "{n} events ({avg:.0} bytes each on average) to {bootstrap}; topics of {} partitions, replication {}; {} publishers, batches of {}",
+        a.partitions, a.replication, a.publishers, a.batch_size
+    );
+    let bench_args = BenchArgs {
+        events: n,
+        publishers: a.publishers,
+        batch_size: a.batch_size,
+        seed: a.seed,
+        stream: false,
+        rounds: 1,
+    };
+    let options = |topic: &str, dir: &std::path::Path| {
+        let mut o = beaconport_log_kafka::Options::new(&bootstrap, topic, dir.join("replica"));
+        o.partitions = a.partitions;
+        o.replication = a.replication;
+        o
+    };
+    let env_for = |topic: &str| -> Vec<(String, String)> {
+        vec![
+            ("BEACONPORT_LOG__BACKEND".into(), "kafka".into()),
+            ("BEACONPORT_LOG__KAFKA__BOOTSTRAP".into(), bootstrap.clone()),
+            ("BEACONPORT_LOG__KAFKA__TOPIC".into(), topic.into()),
+            ("BEACONPORT_LOG__KAFKA__PARTITIONS".into(), a.partitions.to_string()),
+            ("BEACONPORT_LOG__KAFKA__REPLICATION".into(), a.replication.to_string()),
+        ]
+    };
+
+    let mut rounds = Vec::new();
+    for round in 1..=a.rounds {
+        let dir = tempfile::tempdir()?;
+        let topic = format!("bench-raw-{}", uuid::Uuid::new_v4().simple());
+        let raw = raw_round(&options(&topic, dir.path()), records.clone(), &a).await?;
+        let topic = format!("bench-grpc-{}", uuid::Uuid::new_v4().simple());
+        let env = env_for(&topic);
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let grpc = bench::grpc_round(&dir.path().join("grpc"), requests.clone(), &bench_args, &env).await?;
+        println!(
+            "round {round}: raw producer {:>8.0} events/s, gRPC ingest into Kafka {:>8.0} events/s, ratio {:.2}",
+            raw.events_per_sec,
+            grpc.run.events_per_sec,
+            grpc.run.events_per_sec / raw.events_per_sec
+        );
+        rounds.push((raw, grpc));
+    }
+    let median = |mut v: Vec<f64>| -> f64 {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let raw_rate = median(rounds.iter().map(|r| r.0.events_per_sec).collect());
+    let grpc_rate = median(rounds.iter().map(|r| r.1.run.events_per_sec).collect());
+    let ratio = median(rounds.iter().map(|r| r.1.run.events_per_sec / r.0.events_per_sec).collect());
+    println!();
+    println!("medians over {} rounds of {n} events", a.rounds);
+    println!("{:<30} {:>12} {:>16} {:>16}", "", "events/s", "p50 batch ack", "p99 batch ack");
+    println!(
+        "{:<30} {:>12.0} {:>13.2} ms {:>13.2} ms",
+        "raw rdkafka producer",
+        raw_rate,
+        median(rounds.iter().map(|r| r.0.p(0.5)).collect()),
+        median(rounds.iter().map(|r| r.0.p(0.99)).collect())
+    );
+    println!(
+        "{:<30} {:>12.0} {:>13.2} ms {:>13.2} ms",
+        "gRPC ingest into Kafka",
+        grpc_rate,
+        median(rounds.iter().map(|r| r.1.run.p(0.5)).collect()),
+        median(rounds.iter().map(|r| r.1.run.p(0.99)).collect())
+    );
+    println!("ratio gRPC / raw: {ratio:.2} (median of the rounds' ratios; target 0.80 or more)");
+    println!(
+        "server CPU: {:.1} µs per event",
+        median(rounds.iter().map(|r| r.1.cpu_seconds * 1e6 / n as f64).collect())
+    );
+
+    // Projection lag: one process ingesting and projecting, sampled while publishers run.
+    let dir = tempfile::tempdir()?;
+    let topic = format!("bench-lag-{}", uuid::Uuid::new_v4().simple());
+    let env = env_for(&topic);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    lag_run(&dir.path().join("lag"), requests, &bench_args, &env).await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The same records through a bare producer configured as the log's, `publishers` tasks each
+/// sending a batch and awaiting its delivery reports before the next.
+async fn raw_round(
+    options: &beaconport_log_kafka::Options,
+    records: Arc<Vec<Record>>,
+    a: &KafkaBenchArgs,
+) -> Result<Run> {
+    beaconport_log_kafka::ensure_topic(options).await?;
+    let producer: FutureProducer = options.producer_config().create().context("creating the raw producer")?;
+    let topic = options.topic.clone();
+    let batches: Vec<std::ops::Range<usize>> =
+        (0..records.len()).step_by(a.batch_size).map(|s| s..(s + a.batch_size).min(records.len())).collect();
+    let at = beaconport_log::now_ms();
+    bench::drive(a.publishers, batches, move |range: std::ops::Range<usize>| {
+        let producer = producer.clone();
+        let records = records.clone();
+        let topic = topic.clone();
+        async move {
+            let mut pending = Vec::with_capacity(range.len());
+            for r in &records[range] {
+                let headers = OwnedHeaders::new()
+                    .insert(Header { key: beaconport_log_kafka::ID_HEADER, value: Some(r.id.as_bytes().as_slice()) });
+                let record = FutureRecord::to(&topic)
+                    .key(r.key.as_bytes())
+                    .payload(r.payload.as_ref())
+                    .timestamp(at)
+                    .headers(headers);
+                pending.push(producer.send(record, Duration::from_secs(30)));
+            }
+            for d in futures::future::join_all(pending).await {
+                d.map_err(|(e, _)| anyhow::anyhow!("raw delivery failed: {e}"))?;
+            }
+            Ok(())
+        }
+    })
+    .await
+}
+
+/// Ingest with the views on: samples the views' lag behind the process's replica while the
+/// publishers run, and how long they take to catch up after the last acknowledgement.
+async fn lag_run(
+    data_dir: &std::path::Path,
+    requests: Vec<Encoded>,
+    a: &BenchArgs,
+    env: &[(&str, &str)],
+) -> Result<()> {
+    let n: usize = requests.iter().map(|r| r.n).sum();
+    let exe = std::env::current_exe().context("locating the beaconport binary")?;
+    let (mut child, url) = crate::serve::spawn_process_with(&exe, data_dir, env)?;
+    let mut clients = Vec::new();
+    for _ in 0..a.publishers {
+        clients.push(client::PreEncodedIngest::new(client::channel(&url).await?));
+    }
+    let mut q = client::query(client::channel(&url).await?);
+    let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let mut q = q.clone();
+        let done = done.clone();
+        tokio::spawn(async move {
+            let mut lags = Vec::new();
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                if let Ok(s) = q.view_status(api::ViewStatusRequest { digest: false, as_of: None }).await {
+                    lags.push(s.into_inner().lag);
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            lags
+        })
+    };
+    let started = Instant::now();
+    let run = bench::unary_publish(clients, requests, a).await?;
+    let acked = Instant::now();
+    done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut lags = sampler.await?;
+    let status = loop {
+        let s = q.view_status(api::ViewStatusRequest { digest: false, as_of: None }).await?.into_inner();
+        if s.applied >= n as u64 || acked.elapsed() > Duration::from_secs(600) {
+            break s;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let caught_up = acked.elapsed();
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM)?;
+    child.wait()?;
+    if status.applied < n as u64 {
+        bail!("the views applied {} of {n} events within 10 minutes", status.applied);
+    }
+    lags.sort_unstable();
+    let pct = |q: f64| lags.get(((lags.len() as f64 - 1.0) * q) as usize).copied().unwrap_or(0);
+    println!();
+    println!(
+        "projection lag under sustained ingest ({:.0} events/s for {:.1} s, views on): median {} events, p95 {}, max {} (sampled every 100 ms); views caught up {:.2} s after the last acknowledgement",
+        run.events_per_sec,
+        (acked - started).as_secs_f64(),
+        pct(0.5),
+        pct(0.95),
+        lags.last().copied().unwrap_or(0),
+        caught_up.as_secs_f64()
+    );
+    Ok(())
+}
