@@ -204,6 +204,11 @@ impl Tree {
 ///   being-acknowledged events (never a batch that will fail).
 /// - **Cancellation**: dropping an `append` future does not cancel the write: the batch may still
 ///   be stored (a retry is then a duplicate, never a second copy).
+///
+/// A distributed backend (Kafka) keeps this contract per process, with two differences it
+/// documents: positions are the process's own (processes may interleave partitions differently,
+/// while one key's events keep their order everywhere), and a batch that fails part-way may be
+/// partly stored, which the client's retry completes without duplicates.
 #[async_trait]
 pub trait EventLog: Send + Sync + 'static {
     /// Appends a batch durably; see the trait's contract.

@@ -52,7 +52,7 @@ pub struct Views {
     pub contributions: HashMap<Key, Contribution>,
     pub identifiers: HashMap<IdentKey, BTreeSet<Key>>,
     pub places: HashMap<String, BTreeSet<Key>>,
-    /// A readable label per place key.
+    /// A readable label per place key: the smallest of those recorded for it.
     pub place_labels: HashMap<String, String>,
     /// Link decisions standing, per case that recorded them.
     decisions: HashMap<CaseKey, Vec<(MentionKey, MentionKey, Decision)>>,
@@ -364,7 +364,16 @@ impl Views {
                 .collect();
             let places = m.places.iter().map(|p| p.key.clone()).collect();
             for p in &m.places {
-                self.place_labels.entry(p.key.clone()).or_insert_with(|| p.label.clone());
+                // The smallest label wins, not the first seen: records spelling one place
+                // differently ("150 North Street, TW66QU", "150 NORTH STREET, TW6 6QU") come in
+                // the order the log's partitions interleave, which replicas do not share.
+                match self.place_labels.get_mut(&p.key) {
+                    Some(label) if *label <= p.label => {}
+                    Some(label) => label.clone_from(&p.label),
+                    None => {
+                        self.place_labels.insert(p.key.clone(), p.label.clone());
+                    }
+                }
             }
             (record, Contribution { role: m.person.role, identifiers, places })
         });
