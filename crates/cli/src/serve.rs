@@ -204,10 +204,21 @@ pub fn spawn_process_with(
     data_dir: &std::path::Path,
     env: &[(&str, &str)],
 ) -> Result<(std::process::Child, String)> {
+    spawn_serve(exe, data_dir, &[], env)
+}
+
+/// [`spawn_process_with`] with extra flags for `serve` (`--roles query`, `--log kafka:...`).
+pub fn spawn_serve(
+    exe: &std::path::Path,
+    data_dir: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Result<(std::process::Child, String)> {
     use std::io::BufRead;
     let mut child = std::process::Command::new(exe)
         .args(["serve", "--insecure-plaintext", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
+        .args(args)
         .env("RUST_LOG", "warn")
         // No rate limit: these runs measure and test what lies behind the transport.
         .env("BEACONPORT_LIMITS__REQUESTS_PER_SECOND", "1000000")

@@ -5,6 +5,7 @@ mod audit;
 mod crash;
 mod hostile;
 mod ingest;
+mod kafka;
 mod malformed;
 mod operator;
 mod privacy;

@@ -1,0 +1,132 @@
+//! Beaconport's roles as separate processes around one Kafka cluster (librdkafka's mock cluster,
+//! reached over loopback like any broker): two ingest replicas take the publishes, two query
+//! replicas each build the views from the topic, in whatever interleaving of partitions they
+//! happen to read, and answer the same.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use beaconport_log_kafka::mock::Mock;
+use beaconport_proto::pb::api;
+use beaconport_tests::NodeProcess;
+
+fn ctx() -> Option<api::QueryContext> {
+    Some(api::QueryContext { purpose: "e2e kafka roles".into(), min_position: 0, wait_ms: 0, as_of: None })
+}
+
+fn start(data_dir: &Path, roles: &str, bootstrap: &str, topic: &str) -> NodeProcess {
+    let log = format!("kafka:{bootstrap}");
+    let (child, url) = beaconport_cli::serve::spawn_serve(
+        Path::new(crate::NODE),
+        data_dir,
+        &["--roles", roles, "--log", &log, "--kafka-topic", topic],
+        &[],
+    )
+    .expect("start a serve process");
+    NodeProcess { child, url }
+}
+
+async fn channel(url: &str) -> tonic::transport::Channel {
+    beaconport_cli::client::channel(url).await.expect("connect")
+}
+
+/// Who each mention is, and the networks, as a query replica answers.
+async fn answers(url: &str) -> (BTreeMap<String, String>, Vec<(u32, u32, u32, Vec<String>)>) {
+    use futures::StreamExt;
+    let mut q = beaconport_cli::client::query(channel(url).await);
+    let mut s = q
+        .export_mentions(api::ExportMentionsRequest {
+            context: ctx(),
+            force_code: String::new(),
+            case_ref: String::new(),
+        })
+        .await
+        .expect("export")
+        .into_inner();
+    let mut persons = BTreeMap::new();
+    while let Some(m) = s.next().await {
+        let m = m.expect("mention");
+        let r = m.mention.expect("mention ref");
+        persons.insert(format!("{}/{}/{}", r.force_code, r.case_ref, r.person_ref), m.person_id);
+    }
+    let mut networks = Vec::new();
+    let mut page_token = String::new();
+    loop {
+        let page = q
+            .list_networks(api::ListNetworksRequest { context: ctx(), min_forces: 0, page_size: 500, page_token })
+            .await
+            .expect("networks")
+            .into_inner();
+        networks.extend(page.networks.into_iter().map(|n| (n.suspects, n.victims, n.cases, n.forces)));
+        if page.next_page_token.is_empty() {
+            break;
+        }
+        page_token = page.next_page_token;
+    }
+    networks.sort();
+    (persons, networks)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ingest_and_query_replicas_on_one_kafka_cluster_agree() {
+    let mock = Mock::start(3).expect("mock cluster");
+    let topic = "beaconport-e2e";
+    mock.create_topic(topic, 4, 3).expect("topic");
+    let dir = tempfile::tempdir().unwrap();
+    let ingest: Vec<NodeProcess> =
+        (0..2).map(|i| start(&dir.path().join(format!("ingest-{i}")), "ingest", mock.bootstrap(), topic)).collect();
+    let query: Vec<NodeProcess> =
+        (0..2).map(|i| start(&dir.path().join(format!("query-{i}")), "query", mock.bootstrap(), topic)).collect();
+
+    // Publishes go to both ingest replicas in turn; the second half is sent again through the
+    // other replica (a client retrying elsewhere): nothing may be stored twice.
+    let events = beaconport_tests::scenario_events(11);
+    let batches: Vec<Vec<_>> = events.chunks(200).map(|c| c.to_vec()).collect();
+    let mut clients = Vec::new();
+    for node in &ingest {
+        clients.push(beaconport_cli::client::ingest(channel(&node.url).await));
+    }
+    for (i, b) in batches.iter().enumerate() {
+        let acks =
+            clients[i % 2].publish(api::PublishRequest { events: b.clone() }).await.expect("publish").into_inner();
+        assert_eq!(acks.acks.len(), b.len());
+    }
+    for (i, b) in batches.iter().enumerate().skip(batches.len() / 2) {
+        let acks = clients[(i + 1) % 2].publish(api::PublishRequest { events: b.clone() }).await.expect("retry");
+        assert!(acks.into_inner().acks.iter().all(|a| a.duplicate), "a retry through the other replica is a duplicate");
+    }
+
+    // A role serves only its services.
+    let mut q_on_ingest = beaconport_cli::client::query(channel(&ingest[0].url).await);
+    let err = q_on_ingest.list_networks(api::ListNetworksRequest { context: ctx(), ..Default::default() }).await;
+    assert_eq!(err.unwrap_err().code(), tonic::Code::Unimplemented, "an ingest replica serves no queries");
+    let mut i_on_query = beaconport_cli::client::ingest(channel(&query[0].url).await);
+    let err = i_on_query.publish(api::PublishRequest { events: batches[0].clone() }).await;
+    assert_eq!(err.unwrap_err().code(), tonic::Code::Unimplemented, "a query replica takes no publishes");
+
+    // Both query replicas copy every event and apply it to their views.
+    let n = events.len() as u64;
+    for node in &query {
+        let mut q = beaconport_cli::client::query(channel(&node.url).await);
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let s = q.view_status(api::ViewStatusRequest { digest: false, as_of: None }).await.unwrap().into_inner();
+            if s.log_head >= n && s.applied >= s.log_head {
+                assert_eq!(s.log_head, n, "every event once, no duplicate from the retries");
+                break;
+            }
+            assert!(Instant::now() < deadline, "views of {} stuck at {}/{} of {n}", node.url, s.applied, s.log_head);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let (persons_a, networks_a) = answers(&query[0].url).await;
+    let (persons_b, networks_b) = answers(&query[1].url).await;
+    assert!(persons_a.len() > 100, "{} mentions", persons_a.len());
+    assert!(!networks_a.is_empty());
+    assert_eq!(persons_a, persons_b, "the replicas resolve every mention to the same person");
+    assert_eq!(networks_a, networks_b, "the replicas find the same networks");
+    for node in ingest.into_iter().chain(query) {
+        assert!(node.stop().success(), "a clean shutdown (producer flushed)");
+    }
+}
