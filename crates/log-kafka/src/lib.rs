@@ -18,7 +18,9 @@
 //! nothing skipped, nothing applied twice. The replica gives the dense positions, reads, lookups
 //! by id and the tamper-evident tree of the [`EventLog`] contract; it is a cache that can be
 //! thrown away and rebuilt from the topic. Partitions added to the topic are found by a periodic
-//! metadata refresh and copied from their beginning.
+//! metadata refresh and copied from their beginning. A publisher's own delivered records are
+//! stored in the replica as soon as every offset before them in their partition is (without
+//! waiting for the consumer to fetch them back); the consumer then skips them.
 //!
 //! **Retries never duplicate.** An id is first looked up in the replica: already stored with the
 //! same content, it is acknowledged as a duplicate with its stored position and not produced; with
@@ -162,9 +164,7 @@ fn kafka(context: &str, e: impl std::fmt::Display) -> Error {
 /// The Kafka log: a producer into the topic and a local replica of it.
 pub struct KafkaLog {
     producer: FutureProducer,
-    replica: Arc<SledLog>,
-    /// What the replica has copied (next offset per partition).
-    copied: watch::Receiver<Offsets>,
+    store: Arc<Store>,
     stop: watch::Sender<bool>,
     task: Mutex<Option<JoinHandle<()>>>,
     options: Options,
@@ -198,20 +198,18 @@ impl KafkaLog {
             Some(b) => decode_offsets(&b)?,
             None => Offsets::new(),
         };
-        let (copied_tx, copied) = watch::channel(start.clone());
+        let store = Arc::new(Store {
+            log: replica,
+            copied: watch::channel(start.clone()).0,
+            progress: tokio::sync::Mutex::new(Progress { offsets: start, delivered: BTreeMap::new() }),
+        });
         let (stop, stopped) = watch::channel(false);
         let lag = Arc::new(AtomicI64::new(0));
-        let copier = Copier {
-            options: options.clone(),
-            replica: replica.clone(),
-            offsets: start,
-            copied: copied_tx,
-            lag: lag.clone(),
-        };
+        let copier = Copier { options: options.clone(), store: store.clone(), lag: lag.clone() };
         let consumer = copier.consumer()?;
         let task = tokio::spawn(copier.run(consumer, stopped));
         info!(bootstrap = %options.bootstrap, topic = %options.topic, replica = %options.replica.path.display(), "kafka log opened");
-        Ok(Self { producer, replica, copied, stop, task: Mutex::new(Some(task)), options, lag })
+        Ok(Self { producer, store, stop, task: Mutex::new(Some(task)), options, lag })
     }
 
     /// Delivers what the producer still holds (waiting up to the delivery timeout), stops the
@@ -228,7 +226,7 @@ impl KafkaLog {
         if let Some(task) = task {
             let _ = task.await;
         }
-        let replica = self.replica.clone();
+        let replica = self.store.log.clone();
         let _ = tokio::task::spawn_blocking(move || replica.close()).await;
     }
 
@@ -244,7 +242,7 @@ impl KafkaLog {
 
     /// The local replica.
     pub fn replica(&self) -> &SledLog {
-        &self.replica
+        &self.store.log
     }
 
     /// Produces the records and waits for every delivery report: (partition, offset) of each.
@@ -302,7 +300,7 @@ impl KafkaLog {
             let e = need.entry(p).or_insert(o);
             *e = (*e).max(o);
         }
-        let mut rx = self.copied.clone();
+        let mut rx = self.store.copied.subscribe();
         let waited = tokio::time::timeout(
             self.options.delivery_timeout,
             rx.wait_for(|copied| need.iter().all(|(p, o)| copied.get(p).is_some_and(|next| next > o))),
@@ -373,12 +371,79 @@ async fn stopped(stop: &mut watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 
+/// The replica and how far it has stored the topic, shared by the copier and this process's
+/// publishers.
+struct Store {
+    log: Arc<SledLog>,
+    progress: tokio::sync::Mutex<Progress>,
+    /// `Progress::offsets`, announced after each store.
+    copied: watch::Sender<Offsets>,
+}
+
+struct Progress {
+    /// Next offset to store, per partition: what the replica has stored.
+    offsets: Offsets,
+    /// Records this process delivered that the replica has not stored yet, by partition and
+    /// offset, with their append time. A publisher need not wait for the copier to fetch back
+    /// what it has just written: its records are stored as soon as every offset before them in
+    /// their partition is (which keeps each partition, so each case, in order).
+    delivered: BTreeMap<i32, BTreeMap<i64, (Record, i64)>>,
+}
+
+/// One fetched record: partition, offset, and the event it holds (`None`: not an event).
+type Fetched = (i32, i64, Option<(Record, i64)>);
+
+impl Store {
+    /// Stores fetched records, and delivered ones that have become next in their partition,
+    /// with the offsets after them, in one atomic append to the replica. Offsets already stored
+    /// are skipped. On failure nothing changes (the copier fetches again what is missing).
+    async fn store(&self, fetched: Vec<Fetched>, delivered: Vec<(i32, i64, (Record, i64))>) -> Result<()> {
+        let mut progress = self.progress.lock().await;
+        let mut offsets = progress.offsets.clone();
+        let mut records = Vec::with_capacity(fetched.len() + delivered.len());
+        for (partition, offset, record) in fetched {
+            let next = offsets.entry(partition).or_insert(0);
+            if offset < *next {
+                continue; // fetched again after a reassignment, or stored when delivered
+            }
+            *next = offset + 1;
+            records.extend(record);
+        }
+        for (partition, offset, record) in delivered {
+            if offset >= offsets.get(&partition).copied().unwrap_or(0) {
+                progress.delivered.entry(partition).or_default().insert(offset, record);
+            }
+        }
+        let mut taken = Vec::new();
+        for (partition, waiting) in progress.delivered.iter_mut() {
+            let next = offsets.entry(*partition).or_insert(0);
+            while waiting.first_key_value().is_some_and(|(o, _)| *o < *next) {
+                waiting.pop_first();
+            }
+            while let Some(entry) = waiting.first_entry() {
+                if *entry.key() != *next {
+                    break;
+                }
+                taken.push(entry.remove());
+                *next += 1;
+            }
+        }
+        progress.delivered.retain(|_, w| !w.is_empty());
+        if records.is_empty() && taken.is_empty() && offsets == progress.offsets {
+            return Ok(());
+        }
+        records.extend(taken);
+        self.log.append_replicated(records, encode_offsets(&offsets)).await?;
+        progress.offsets = offsets;
+        self.copied.send_replace(progress.offsets.clone());
+        Ok(())
+    }
+}
+
 /// Copies the topic into the replica.
 struct Copier {
     options: Options,
-    replica: Arc<SledLog>,
-    offsets: Offsets,
-    copied: watch::Sender<Offsets>,
+    store: Arc<Store>,
     lag: Arc<AtomicI64>,
 }
 
@@ -396,7 +461,7 @@ impl Copier {
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
             .set("isolation.level", "read_committed")
-            .set("fetch.wait.max.ms", "10")
+            .set("fetch.wait.max.ms", "100")
             .create()
             .map_err(|e| kafka("creating the replica's consumer", e))
     }
@@ -405,9 +470,10 @@ impl Copier {
     /// partitions from their beginning).
     async fn assign(&mut self, consumer: &StreamConsumer) -> Result<i32> {
         let n = partition_count(consumer.client(), &self.options.topic, Duration::from_secs(10)).await?;
+        let stored = self.store.progress.lock().await.offsets.clone();
         let mut tpl = TopicPartitionList::new();
         for p in 0..n {
-            let offset = match self.offsets.get(&p) {
+            let offset = match stored.get(&p) {
                 Some(&o) => Offset::Offset(o),
                 None => Offset::Beginning,
             };
@@ -476,11 +542,6 @@ impl Copier {
                 // What was fetched is not stored: go back to the stored offsets and fetch again.
                 warn!(error = %e, "copying into the replica failed; fetching again from the stored offsets");
                 tokio::time::sleep(Duration::from_millis(200)).await;
-                if let Some(b) = self.replica.replicated_source().ok().flatten() {
-                    if let Ok(o) = decode_offsets(&b) {
-                        self.offsets = o;
-                    }
-                }
                 if let Err(e) = self.assign(&consumer).await {
                     warn!(error = %e, "reassigning partitions failed");
                 }
@@ -491,14 +552,8 @@ impl Copier {
 
     /// Stores one fetched batch in the replica with the offsets after it, atomically.
     async fn copy(&mut self, batch: Vec<OwnedMessage>) -> Result<()> {
-        let mut offsets = self.offsets.clone();
-        let mut records = Vec::with_capacity(batch.len());
+        let mut fetched = Vec::with_capacity(batch.len());
         for m in batch {
-            let next = offsets.entry(m.partition()).or_insert(0);
-            if m.offset() < *next {
-                continue; // fetched again after a reassignment: already stored
-            }
-            *next = m.offset() + 1;
             let id = m
                 .headers()
                 .and_then(|h| h.iter().find(|h| h.key == ID_HEADER).and_then(|h| h.value))
@@ -512,25 +567,25 @@ impl Copier {
                     offset = m.offset(),
                     "a record without an event id, key or value is not an event; skipped"
                 );
+                fetched.push((m.partition(), m.offset(), None));
                 continue;
             };
             let at = m.timestamp().to_millis().unwrap_or_else(now_ms);
-            records.push((Record { id, key: key.to_string(), payload: bytes::Bytes::copy_from_slice(payload) }, at));
+            let record = Record { id, key: key.to_string(), payload: bytes::Bytes::copy_from_slice(payload) };
+            fetched.push((m.partition(), m.offset(), Some((record, at))));
         }
-        self.replica.append_replicated(records, encode_offsets(&offsets)).await?;
-        self.offsets = offsets;
-        self.copied.send_replace(self.offsets.clone());
-        Ok(())
+        self.store.store(fetched, Vec::new()).await
     }
 
     /// Records in the topic not yet copied: high watermarks minus the replica's offsets.
     fn measure_lag(&self, consumer: &StreamConsumer) {
         let mut lag = 0i64;
-        for p in 0..self.offsets.len().max(1) as i32 {
+        let offsets = self.store.copied.borrow().clone();
+        for p in 0..offsets.len().max(1) as i32 {
             match tokio::task::block_in_place(|| {
                 consumer.fetch_watermarks(&self.options.topic, p, Duration::from_secs(2))
             }) {
-                Ok((low, high)) => lag += high - self.offsets.get(&p).copied().unwrap_or(low).max(low),
+                Ok((low, high)) => lag += high - offsets.get(&p).copied().unwrap_or(low).max(low),
                 Err(e) => {
                     debug!(error = %e, partition = p, "reading watermarks failed");
                     return;
@@ -555,7 +610,7 @@ impl EventLog for KafkaLog {
             if r.payload.len() > self.options.max_record_bytes {
                 return Err(Error::TooLarge { id: r.id, size: r.payload.len(), max: self.options.max_record_bytes });
             }
-            match self.replica.lookup(&r.id) {
+            match self.store.log.lookup(&r.id) {
                 Some((_, stored)) if stored == h => known.push(true),
                 Some((position, _)) => return Err(Error::Conflict { id: r.id, position }),
                 None => known.push(!seen.insert(r.id)),
@@ -563,12 +618,17 @@ impl EventLog for KafkaLog {
         }
         let new: Vec<&Record> = records.iter().zip(&known).filter(|(_, k)| !**k).map(|(r, _)| r).collect();
         if !new.is_empty() {
-            let delivered = self.produce(&new, now_ms()).await?;
+            let at = now_ms();
+            let delivered = self.produce(&new, at).await?;
+            let ours = new.iter().zip(&delivered).map(|(r, &(p, o))| (p, o, ((*r).clone(), at))).collect();
+            if let Err(e) = self.store.store(Vec::new(), ours).await {
+                debug!(error = %e, "storing delivered records in the replica failed; the copier fetches them");
+            }
             self.wait_copied(&delivered).await?;
         }
         let mut acks = Vec::with_capacity(records.len());
         for ((r, &h), &duplicate) in records.iter().zip(&hashes).zip(&known) {
-            match self.replica.lookup(&r.id) {
+            match self.store.log.lookup(&r.id) {
                 Some((position, stored)) if stored == h => acks.push(Appended { position, duplicate }),
                 Some((position, _)) => return Err(Error::Conflict { id: r.id, position }),
                 None => {
@@ -583,23 +643,23 @@ impl EventLog for KafkaLog {
     }
 
     async fn read(&self, from: Position, max: usize) -> Result<Vec<Entry>> {
-        self.replica.read(from, max).await
+        self.store.log.read(from, max).await
     }
 
     async fn get(&self, id: EventId) -> Result<Option<Entry>> {
-        self.replica.get(id).await
+        self.store.log.get(id).await
     }
 
     fn head(&self) -> Position {
-        self.replica.head()
+        self.store.log.head()
     }
 
     fn subscribe(&self) -> watch::Receiver<Position> {
-        self.replica.subscribe()
+        self.store.log.subscribe()
     }
 
     fn tree(&self) -> Option<&Tree> {
-        self.replica.tree()
+        self.store.log.tree()
     }
 
     fn gauges(&self) -> Vec<(&'static str, i64)> {

@@ -4,3 +4,49 @@
 mod common;
 
 beaconport_log::conformance_tests!(common::KafkaHarness::broker());
+
+/// Partitions added to the topic while a replica runs are found and copied from their
+/// beginning (the mock cluster cannot add partitions; a real broker can).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partitions_added_later_are_copied_from_their_beginning() {
+    use beaconport_log::EventLog;
+    use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions};
+    use rdkafka::client::DefaultClientContext;
+    use rdkafka::message::{Header, OwnedHeaders};
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+
+    let mut h = common::KafkaHarness::broker();
+    h.new_topic().await;
+    let log = h.open().await;
+    log.append(vec![beaconport_log::conformance::record("GMP/1", "before")]).await.unwrap();
+    let admin: AdminClient<DefaultClientContext> =
+        rdkafka::ClientConfig::new().set("bootstrap.servers", h.cluster.bootstrap()).create().unwrap();
+    let more = NewPartitions::new(&h.topic, common::PARTITIONS as usize + 2);
+    for r in admin.create_partitions([&more], &AdminOptions::new()).await.unwrap() {
+        r.unwrap();
+    }
+    // Records written straight into the new partitions, as another client's would be.
+    let producer: FutureProducer = h.options().producer_config().create().unwrap();
+    let new: Vec<_> =
+        (0..2).map(|i| beaconport_log::conformance::record("WYP/7", &format!("new partition {i}"))).collect();
+    for (i, r) in new.iter().enumerate() {
+        let headers = OwnedHeaders::new()
+            .insert(Header { key: beaconport_log_kafka::ID_HEADER, value: Some(r.id.as_bytes().as_slice()) });
+        let record = FutureRecord::to(&h.topic)
+            .partition(common::PARTITIONS + i as i32)
+            .key(r.key.as_bytes())
+            .payload(r.payload.as_ref())
+            .headers(headers);
+        producer.send(record, std::time::Duration::from_secs(10)).await.unwrap();
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while log.head().0 < 3 {
+        assert!(std::time::Instant::now() < deadline, "the new partitions were not copied: head {}", log.head().0);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    for r in &new {
+        assert_eq!(log.get(r.id).await.unwrap().expect("copied").payload, r.payload);
+    }
+    assert_eq!(log.head().0, 3, "each record once");
+    h.close().await;
+}

@@ -340,15 +340,29 @@ fn prepare_blocking(raw: Vec<Bytes>, by_ledger: bool, only_force: Option<&str>) 
 async fn check_targets(log: &Arc<dyn EventLog>, own: &str, records: &[Record], targets: Vec<Target>) -> Result<()> {
     let prefix = format!("{own}/");
     let mut refused = Vec::new();
+    // A correction or retraction targets an event of its own case (stream key): only there is
+    // the target sure to come first in every replica of a partitioned log, whatever the
+    // interleaving of cases.
+    let other_case = |target: &EventId, key: &str| {
+        format!(
+            "{target} is an event of another case ({key}): a correction or retraction targets its own case's events"
+        )
+    };
     for t in targets {
+        let own_key = records.get(t.index).map(|r| r.key.as_str()).unwrap_or_default();
         let reason = if let Some(r) = records.iter().find(|r| r.id == t.target) {
-            (!r.key.starts_with(&prefix)).then(|| format!("{} is another force's event", t.target))
+            if !r.key.starts_with(&prefix) {
+                Some(format!("{} is another force's event", t.target))
+            } else {
+                (r.key != own_key).then(|| other_case(&t.target, &r.key))
+            }
         } else {
             match log.get(t.target).await? {
                 None => None,
                 Some(entry) if !entry.key.starts_with(&prefix) => {
                     Some(format!("{} is another force's event: a force corrects only its own records", t.target))
                 }
+                Some(entry) if entry.key != own_key => Some(other_case(&t.target, &entry.key)),
                 Some(entry) => match beaconport_proto::decode_stored_bytes(&entry.payload) {
                     Ok(e) if e.body.kind().by_investigators() || !e.body.kind().publishable() => Some(format!(
                         "{} is a {} recorded by investigators or the ledger: a force system may not correct it",

@@ -322,8 +322,24 @@ async fn a_force_publishes_only_its_own_events() {
         .unwrap_err();
     assert!(err.message().contains("record_corrected.corrected_event_id"), "{}", err.message());
     assert_eq!(server.log.head().0, 4, "no foreign retraction or correction stored");
+    assert_eq!(own[2].case_ref, own[0].case_ref, "the scenario publishes case by case");
     ingest.publish(api::PublishRequest { events: vec![retract(&own[2].event_id)] }).await.unwrap();
     assert_eq!(server.log.head().0, 5, "its own record it may retract");
+    // ... from the same case only: in a partitioned log a correction must follow its target
+    // everywhere, and only one case's events keep their order everywhere.
+    let elsewhere = events
+        .iter()
+        .find(|e| {
+            e.force_code == "GMP" && e.case_ref != own[0].case_ref && !beaconport_tests::kind_of(e).by_investigators()
+        })
+        .unwrap()
+        .clone();
+    ingest.publish(api::PublishRequest { events: vec![elsewhere.clone()] }).await.unwrap();
+    assert_eq!(server.log.head().0, 6);
+    let err = ingest.publish(api::PublishRequest { events: vec![retract(&elsewhere.event_id)] }).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert!(err.message().contains("another case"), "{}", err.message());
+    assert_eq!(server.log.head().0, 6, "no retraction across cases stored");
 
     // An investigator's act (a review step, a link decision) is not a force system's to publish,
     // not even for its own case.
