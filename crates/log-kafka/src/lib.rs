@@ -429,6 +429,16 @@ impl Store {
             }
         }
         progress.delivered.retain(|_, w| !w.is_empty());
+        for (partition, waiting) in &progress.delivered {
+            if let Some((first, _)) = waiting.first_key_value() {
+                debug!(
+                    partition,
+                    first,
+                    next = offsets.get(partition).copied().unwrap_or(0),
+                    "delivered records wait for the copier"
+                );
+            }
+        }
         if records.is_empty() && taken.is_empty() && offsets == progress.offsets {
             return Ok(());
         }
