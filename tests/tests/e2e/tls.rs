@@ -353,7 +353,7 @@ async fn a_force_publishes_only_its_own_events() {
         assert!(err.message().contains("investigator's act") && err.message().contains(kind), "{}", err.message());
     }
     assert!(events.iter().any(|e| beaconport_tests::kind_of(e).by_investigators()), "the scenario has acts");
-    assert_eq!(server.log.head().0, 5);
+    assert_eq!(server.log.head().0, 6);
     server.stop().await;
 }
 
