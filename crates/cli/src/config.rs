@@ -204,11 +204,23 @@ pub struct ViewsConfig {
     pub cache_mb: u64,
     /// How often the stored views are flushed, in milliseconds.
     pub flush_ms: u64,
+    /// A resolution model to pin (`beaconport model-export` writes one); empty: the model is
+    /// estimated from the data as it grows. Query replicas of a Kafka log resolve alike only
+    /// with one pinned model: each estimates from what it holds when it estimates.
+    pub model_file: PathBuf,
 }
 
 impl Default for ViewsConfig {
     fn default() -> Self {
-        Self { enabled: true, dir: PathBuf::new(), batch: 2000, hub_limit: 30, cache_mb: 64, flush_ms: 1000 }
+        Self {
+            enabled: true,
+            dir: PathBuf::new(),
+            batch: 2000,
+            hub_limit: 30,
+            cache_mb: 64,
+            flush_ms: 1000,
+            model_file: PathBuf::new(),
+        }
     }
 }
 
@@ -484,6 +496,7 @@ impl Config {
         o.hub_limit = self.views.hub_limit;
         o.cache_mb = self.views.cache_mb;
         o.flush_every = std::time::Duration::from_millis(self.views.flush_ms.max(1));
+        o.model_file = (!self.views.model_file.as_os_str().is_empty()).then(|| self.views.model_file.clone());
         o
     }
 

@@ -6,7 +6,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Result;
+use anyhow::{Context as _, Result};
 use clap::{Args, Parser, Subcommand};
 
 pub mod audit;
@@ -61,6 +61,9 @@ pub enum Command {
     Export(import::ExportCommand),
     /// Drops the stored views and replays the log into fresh ones (server stopped).
     Rebuild(RebuildArgs),
+    /// Exports the resolution model the stored views estimated, to pin it on every query
+    /// replica (`[views] model_file`) so that all resolve alike (server stopped).
+    ModelExport(ModelExportArgs),
     /// The auditor's client: replay, signed tree heads, proofs, consultations.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -91,6 +94,15 @@ pub enum BenchCommand {
     Kafka(benchkafka::KafkaBenchArgs),
     /// The national review: building the queue, quality and risk from a log, and queue page latency.
     Review(benchreview::ReviewBenchArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ModelExportArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Where to write the model.
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -313,6 +325,30 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             let config = a.config.load(toml::Table::new())?;
             init_tracing("warn");
             rebuild::run(config).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ModelExport(a) => {
+            let config = a.config.load(toml::Table::new())?;
+            init_tracing("warn");
+            let dir = config.projection_options().dir;
+            let out = a.out.clone();
+            let basis = tokio::task::spawn_blocking(move || -> Result<_> {
+                let store = beaconport_projection::store::Store::open(&dir, 16).map_err(|e| {
+                    anyhow::anyhow!("opening the views in {} (is a server running?): {e}", dir.display())
+                })?;
+                let basis = store.model_basis()?.with_context(|| {
+                    format!("the views in {} have estimated no model yet (they do from 512 mentions)", dir.display())
+                })?;
+                beaconport_projection::store::write_model_file(&out, &basis)?;
+                Ok(basis)
+            })
+            .await??;
+            println!(
+                "wrote {}: a model estimated from {} records when the views held {} mentions; set [views] model_file to it on every query replica",
+                a.out.display(),
+                basis.records.len(),
+                basis.mentions
+            );
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -19,12 +19,20 @@ use crate::{Error, Result};
 const STEP: usize = 4096;
 
 /// Builds the views as they stood at `bound`, from the log's first event to its head now.
-pub async fn build(log: Arc<dyn EventLog>, bound: Bound, hub_limit: usize) -> Result<Views> {
+pub async fn build(
+    log: Arc<dyn EventLog>,
+    bound: Bound,
+    hub_limit: usize,
+    pinned: Option<Arc<crate::views::ModelBasis>>,
+) -> Result<Views> {
     let end = match bound {
         Bound::Position(p) => p.0.min(log.head().0),
         _ => log.head().0,
     };
-    let mut views = Views::new(beaconport_domain::resolution::Model::default(), crate::store::CODEC);
+    let mut views = match &pinned {
+        Some(b) => Views::pinned(b, crate::store::CODEC),
+        None => Views::new(beaconport_domain::resolution::Model::default(), crate::store::CODEC),
+    };
     views.hub_limit = hub_limit;
     let mut next = 0u64;
     while next < end {
@@ -79,13 +87,19 @@ type Kept = (Bound, Position, Arc<RwLock<Views>>);
 const KEEP: usize = 4;
 
 impl Cache {
-    pub async fn get(&self, log: &Arc<dyn EventLog>, bound: Bound, hub_limit: usize) -> Result<Arc<RwLock<Views>>> {
+    pub async fn get(
+        &self,
+        log: &Arc<dyn EventLog>,
+        bound: Bound,
+        hub_limit: usize,
+        pinned: Option<Arc<crate::views::ModelBasis>>,
+    ) -> Result<Arc<RwLock<Views>>> {
         let head = log.head();
         let fits = |(b, h, _): &Kept| *b == bound && (matches!(bound, Bound::Position(_)) || *h == head);
         if let Some((_, _, v)) = self.entries.lock().iter().find(|e| fits(e)) {
             return Ok(v.clone());
         }
-        let views = Arc::new(RwLock::new(build(log.clone(), bound, hub_limit).await?));
+        let views = Arc::new(RwLock::new(build(log.clone(), bound, hub_limit, pinned).await?));
         let mut entries = self.entries.lock();
         entries.retain(|e| e.0 != bound);
         entries.insert(0, (bound, head, views.clone()));

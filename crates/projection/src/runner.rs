@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
 use crate::store::{encode_file, Store};
-use crate::views::Views;
+use crate::views::{ModelBasis, Views};
 use crate::{Error, Result};
 
 /// Settings of the projection runner.
@@ -35,6 +35,11 @@ pub struct Options {
     pub hub_limit: usize,
     /// sled cache, in MiB.
     pub cache_mb: u64,
+    /// A model to pin (`beaconport model export` writes one): resolution uses it and never
+    /// estimates another, so every query replica given the same file builds the same views
+    /// whatever order it reads the partitions of a Kafka log in. `None`: the model is estimated
+    /// from the data as it grows.
+    pub model_file: Option<PathBuf>,
 }
 
 impl Options {
@@ -46,13 +51,17 @@ impl Options {
             commit_every: Duration::from_millis(500),
             hub_limit: crate::views::DEFAULT_HUB_LIMIT,
             cache_mb: 64,
+            model_file: None,
         }
     }
 }
 
 /// Loads the stored views (or starts empty).
-pub fn load(store: &Store, opts: &Options) -> Result<Views> {
-    let mut views = Views::with_basis(store.model_basis()?, crate::store::CODEC);
+pub fn load(store: &Store, opts: &Options, pinned: Option<&ModelBasis>) -> Result<Views> {
+    let mut views = match pinned {
+        Some(b) => Views::pinned(b, crate::store::CODEC),
+        None => Views::with_basis(store.model_basis()?, crate::store::CODEC),
+    };
     views.hub_limit = opts.hub_limit;
     views.set_loading(true);
     let mut cases: Vec<_> = store.cases().collect::<Result<_>>()?;
@@ -95,6 +104,8 @@ pub struct Projector {
     store: Store,
     history: crate::history::Cache,
     hub_limit: usize,
+    /// The pinned model, also for views rebuilt as of an earlier time.
+    pinned: Option<Arc<ModelBasis>>,
 }
 
 impl std::fmt::Debug for Projector {
@@ -107,10 +118,14 @@ impl Projector {
     /// Opens the stored views and starts following `log` from where they stopped.
     pub async fn open(opts: Options, log: Arc<dyn EventLog>) -> Result<Projector> {
         let o = opts.clone();
-        let (store, views) = tokio::task::spawn_blocking(move || -> Result<(Store, Views)> {
+        let (store, views, pinned) = tokio::task::spawn_blocking(move || -> Result<(Store, Views, _)> {
+            let pinned = match &o.model_file {
+                Some(path) => Some(Arc::new(crate::store::read_model_file(path)?)),
+                None => None,
+            };
             let store = Store::open(&o.dir, o.cache_mb)?;
-            let views = load(&store, &o)?;
-            Ok((store, views))
+            let views = load(&store, &o, pinned.as_deref())?;
+            Ok((store, views, pinned))
         })
         .await
         .map_err(|e| Error::Storage(format!("loading views: {e}")))??;
@@ -121,7 +136,7 @@ impl Projector {
         let (stop, stop_rx) = watch::channel(false);
         let hub_limit = opts.hub_limit;
         let task = tokio::spawn(run(opts, log.clone(), views.clone(), store.clone(), applied_tx, stop_rx));
-        Ok(Projector { views, applied, log, stop, task, store, history: Default::default(), hub_limit })
+        Ok(Projector { views, applied, log, stop, task, store, history: Default::default(), hub_limit, pinned })
     }
 
     /// The views, for queries (hold the read lock briefly).
@@ -172,7 +187,7 @@ impl beaconport_views::Live for Projector {
         Projector::wait_for(self, position, timeout).await
     }
     async fn as_of(&self, bound: beaconport_views::Bound) -> std::result::Result<Arc<RwLock<Views>>, String> {
-        self.history.get(&self.log, bound, self.hub_limit).await.map_err(|e| e.to_string())
+        self.history.get(&self.log, bound, self.hub_limit, self.pinned.clone()).await.map_err(|e| e.to_string())
     }
 }
 

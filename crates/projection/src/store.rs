@@ -205,6 +205,26 @@ pub fn encode_basis(b: &ModelBasis) -> Vec<u8> {
     out
 }
 
+/// Reads a model basis written by [`write_model_file`] (`beaconport model export`).
+pub fn read_model_file(path: &Path) -> Result<ModelBasis> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| Error::Storage(format!("views.model_file: reading {}: {e}", path.display())))?;
+    let body = bytes.strip_prefix(MODEL_FILE_MAGIC).ok_or_else(|| {
+        Error::Corrupt(format!("views.model_file: {} is not a Beaconport model file", path.display()))
+    })?;
+    decode_basis(body).map_err(|e| Error::Corrupt(format!("views.model_file: {}: {e}", path.display())))
+}
+
+/// Writes a model basis for [`read_model_file`].
+pub fn write_model_file(path: &Path, basis: &ModelBasis) -> Result<()> {
+    let mut bytes = MODEL_FILE_MAGIC.to_vec();
+    bytes.extend(encode_basis(basis));
+    std::fs::write(path, bytes).map_err(|e| Error::Storage(format!("writing {}: {e}", path.display())))
+}
+
+/// Starts a model file.
+const MODEL_FILE_MAGIC: &[u8] = b"beaconport model basis v1\n";
+
 fn decode_basis(mut bytes: &[u8]) -> Result<ModelBasis> {
     let bad = || corrupt("model basis");
     let mentions = prost::encoding::decode_varint(&mut bytes).map_err(|_| bad())? as usize;

@@ -97,3 +97,80 @@ async fn views_stopped_half_way_resume_without_loss_or_double_application() {
     assert_eq!(digest_when_caught_up(&fresh, all.len() as u64).await, resumed);
     fresh.shutdown().await.unwrap();
 }
+
+/// Who every mention resolves to, once the views have applied `head` events.
+async fn persons_when_caught_up(p: &Projector, head: u64) -> Vec<(String, Option<beaconport_domain::PersonId>)> {
+    assert!(p.wait_for(Position(head), Duration::from_secs(120)).await, "views did not catch up");
+    let v = p.views().read();
+    let mut out: Vec<_> = v
+        .contributions
+        .keys()
+        .map(|k| (format!("{}/{}/{}", k.force, k.case_ref, k.person_ref), v.person_of(k)))
+        .collect();
+    out.sort();
+    out
+}
+
+/// The records with cases taken in reverse order, round-robin: each case keeps its own order,
+/// as in another replica's reading of a partitioned log.
+fn interleaved(records: &[Record]) -> Vec<Record> {
+    let mut cases: Vec<(String, std::collections::VecDeque<Record>)> = Vec::new();
+    for r in records {
+        match cases.iter_mut().find(|(k, _)| *k == r.key) {
+            Some((_, q)) => q.push_back(r.clone()),
+            None => cases.push((r.key.clone(), [r.clone()].into())),
+        }
+    }
+    cases.reverse();
+    let mut out = Vec::with_capacity(records.len());
+    while out.len() < records.len() {
+        for (_, q) in cases.iter_mut() {
+            out.extend(q.pop_front());
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pinned_model_resolves_alike_whatever_the_order_of_cases() {
+    let dir = tempfile::tempdir().unwrap();
+    let recs = records(17);
+    let head = recs.len() as u64;
+    // One replica estimates a model from the data; it is exported and pinned on two others
+    // that read the cases in different orders.
+    let first = Arc::new(beaconport_log::MemoryLog::default());
+    first.append(recs.clone()).await.unwrap();
+    let estimating = Projector::open(Options::new(dir.path().join("first")), first.clone()).await.unwrap();
+    persons_when_caught_up(&estimating, head).await;
+    estimating.shutdown().await.unwrap();
+    let store = beaconport_projection::store::Store::open(&dir.path().join("first"), 16).unwrap();
+    let basis = store.model_basis().unwrap().expect("a model estimated from over 512 mentions");
+    drop(store);
+    let model = dir.path().join("model.bin");
+    beaconport_projection::store::write_model_file(&model, &basis).unwrap();
+    assert_eq!(beaconport_projection::store::read_model_file(&model).unwrap(), basis);
+
+    let mut answers = Vec::new();
+    for (name, order) in [("a", recs.clone()), ("b", interleaved(&recs))] {
+        let log = Arc::new(beaconport_log::MemoryLog::default());
+        for chunk in order.chunks(97) {
+            log.append(chunk.to_vec()).await.unwrap();
+        }
+        let mut o = Options::new(dir.path().join(name));
+        o.model_file = Some(model.clone());
+        let p = Projector::open(o, log.clone()).await.unwrap();
+        answers.push(persons_when_caught_up(&p, head).await);
+        p.shutdown().await.unwrap();
+        let store = beaconport_projection::store::Store::open(&dir.path().join(name), 16).unwrap();
+        assert_eq!(store.model_basis().unwrap(), None, "a pinned model is never estimated again");
+    }
+    assert!(answers[0].len() > 512);
+    assert_eq!(answers[0], answers[1], "both orders resolve every mention to the same person");
+    let err = Projector::open(
+        Options { model_file: Some(dir.path().join("missing")), ..Options::new(dir.path().join("c")) },
+        first.clone(),
+    )
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("views.model_file"), "{err}");
+}

@@ -157,6 +157,15 @@ impl Views {
         }
     }
 
+    /// Views with one fixed model, estimated from `basis` and never again: replicas given the
+    /// same basis resolve alike whatever order they read the log in. (A model estimated from the
+    /// data as it arrives depends on which mentions a replica holds when it estimates.)
+    pub fn pinned(basis: &ModelBasis, codec: Codec) -> Self {
+        let mut v = Views::new(resolution::Model::estimate(&basis.records), codec);
+        v.next_estimate = usize::MAX;
+        v
+    }
+
     /// The basis of a model estimated since the last call, for the runner to store.
     pub fn take_model_basis(&mut self) -> Option<ModelBasis> {
         self.new_model_basis.take()
