@@ -15,13 +15,14 @@ fn ctx() -> Option<api::QueryContext> {
     Some(api::QueryContext { purpose: "e2e kafka roles".into(), min_position: 0, wait_ms: 0, as_of: None })
 }
 
-fn start(data_dir: &Path, roles: &str, bootstrap: &str, topic: &str) -> NodeProcess {
+fn start(data_dir: &Path, roles: &str, bootstrap: &str, topic: &str, model: &Path) -> NodeProcess {
     let log = format!("kafka:{bootstrap}");
+    let model = model.display().to_string();
     let (child, url) = beaconport_cli::serve::spawn_serve(
         Path::new(crate::NODE),
         data_dir,
         &["--roles", roles, "--log", &log, "--kafka-topic", topic],
-        &[],
+        &[("BEACONPORT_VIEWS__MODEL_FILE", model.as_str())],
     )
     .expect("start a serve process");
     NodeProcess { child, url }
@@ -68,20 +69,48 @@ async fn answers(url: &str) -> (BTreeMap<String, String>, Vec<(u32, u32, u32, Ve
     (persons, networks)
 }
 
+/// The model a replica estimates from `events` (in publication order), written as a model file:
+/// what an operator pins on every query replica (`beaconport model-export`).
+async fn model_file(events: &[beaconport_proto::pb::event::Event], dir: &Path) -> std::path::PathBuf {
+    use beaconport_log::EventLog;
+    let log = std::sync::Arc::new(beaconport_log::MemoryLog::default());
+    let records = events
+        .iter()
+        .map(|e| beaconport_log::Record {
+            id: beaconport_log::EventId(e.event_id.parse().unwrap()),
+            key: beaconport_log::stream_key(&e.force_code, &e.case_ref),
+            payload: beaconport_proto::stored::encode(e).into(),
+        })
+        .collect();
+    log.append(records).await.unwrap();
+    let views = dir.join("estimating-views");
+    let p =
+        beaconport_projection::Projector::open(beaconport_projection::Options::new(&views), log.clone()).await.unwrap();
+    assert!(p.wait_for(log.head(), Duration::from_secs(120)).await, "the estimating views caught up");
+    p.shutdown().await.unwrap();
+    let store = beaconport_projection::store::Store::open(&views, 16).unwrap();
+    let basis = store.model_basis().unwrap().expect("the scenario has over 512 mentions");
+    let path = dir.join("model.bin");
+    beaconport_projection::store::write_model_file(&path, &basis).unwrap();
+    path
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ingest_and_query_replicas_on_one_kafka_cluster_agree() {
     let mock = Mock::start(3).expect("mock cluster");
     let topic = "beaconport-e2e";
     mock.create_topic(topic, 4, 3).expect("topic");
     let dir = tempfile::tempdir().unwrap();
-    let ingest: Vec<NodeProcess> =
-        (0..2).map(|i| start(&dir.path().join(format!("ingest-{i}")), "ingest", mock.bootstrap(), topic)).collect();
-    let query: Vec<NodeProcess> =
-        (0..2).map(|i| start(&dir.path().join(format!("query-{i}")), "query", mock.bootstrap(), topic)).collect();
+    let events = beaconport_tests::scenario_events(11);
+    // Query replicas read the partitions in their own order: they resolve alike with one pinned
+    // model (each estimating its own from what it holds when it estimates, they may not).
+    let model = model_file(&events, dir.path()).await;
+    let start = |name: String, roles: &str| start(&dir.path().join(name), roles, mock.bootstrap(), topic, &model);
+    let ingest: Vec<NodeProcess> = (0..2).map(|i| start(format!("ingest-{i}"), "ingest")).collect();
+    let query: Vec<NodeProcess> = (0..2).map(|i| start(format!("query-{i}"), "query")).collect();
 
     // Publishes go to both ingest replicas in turn; the second half is sent again through the
     // other replica (a client retrying elsewhere): nothing may be stored twice.
-    let events = beaconport_tests::scenario_events(11);
     let batches: Vec<Vec<_>> = events.chunks(200).map(|c| c.to_vec()).collect();
     let mut clients = Vec::new();
     for node in &ingest {
