@@ -175,6 +175,15 @@ async fn raw_round(
     beaconport_log_kafka::ensure_topic(options).await?;
     let producer: FutureProducer = options.producer_config().create().context("creating the raw producer")?;
     let topic = options.topic.clone();
+    // Connected, metadata read and producer id granted before the clock starts, as the server's
+    // producer is by the time it serves (otherwise the first batches wait for all that here).
+    producer
+        .send(
+            FutureRecord::<[u8], [u8]>::to(&topic).key(b"warm-up".as_slice()).payload(b"".as_slice()),
+            Duration::from_secs(30),
+        )
+        .await
+        .map_err(|(e, _)| anyhow::anyhow!("warming the raw producer up: {e}"))?;
     let batches: Vec<std::ops::Range<usize>> =
         (0..records.len()).step_by(a.batch_size).map(|s| s..(s + a.batch_size).min(records.len())).collect();
     let at = beaconport_log::now_ms();
