@@ -114,10 +114,6 @@ pub async fn run(a: BenchArgs) -> Result<ExitCode> {
         );
         rounds.push((raw, stats, grpc));
     }
-    let median = |mut v: Vec<f64>| -> f64 {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
     let raw_rate = median(rounds.iter().map(|r| r.0.events_per_sec).collect());
     let grpc_rate = median(rounds.iter().map(|r| r.2.run.events_per_sec).collect());
     let ratio = median(rounds.iter().map(|r| r.2.run.events_per_sec / r.0.events_per_sec).collect());
@@ -338,6 +334,12 @@ where
         latency.add(t.await??).expect("same bounds");
     }
     Ok(Run { events_per_sec: total as f64 / start.elapsed().as_secs_f64(), latency })
+}
+
+/// The median of the rounds' figures (the upper one of an even count).
+pub(crate) fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
 }
 
 /// Events in one unit of work of [`drive`].

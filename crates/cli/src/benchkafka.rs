@@ -12,7 +12,6 @@ use beaconport_proto::pb::{api, event as pb};
 use bytes::Bytes;
 use clap::Args;
 use prost::Message as _;
-use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
 use crate::bench::{self, BenchArgs, Encoded, Run};
@@ -126,10 +125,7 @@ pub async fn run(a: KafkaBenchArgs) -> Result<ExitCode> {
         );
         rounds.push((raw, grpc));
     }
-    let median = |mut v: Vec<f64>| -> f64 {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
+    let median = bench::median;
     let raw_rate = median(rounds.iter().map(|r| r.0.events_per_sec).collect());
     let grpc_rate = median(rounds.iter().map(|r| r.1.run.events_per_sec).collect());
     let ratio = median(rounds.iter().map(|r| r.1.run.events_per_sec / r.0.events_per_sec).collect());
@@ -194,13 +190,7 @@ async fn raw_round(
         async move {
             let mut pending = Vec::with_capacity(range.len());
             for r in &records[range] {
-                let headers = OwnedHeaders::new()
-                    .insert(Header { key: beaconport_log_kafka::ID_HEADER, value: Some(r.id.as_bytes().as_slice()) });
-                let record = FutureRecord::to(&topic)
-                    .key(r.key.as_bytes())
-                    .payload(r.payload.as_ref())
-                    .timestamp(at)
-                    .headers(headers);
+                let record = beaconport_log_kafka::kafka_record(&topic, r, at);
                 pending.push(producer.send(record, Duration::from_secs(30)));
             }
             for d in futures::future::join_all(pending).await {

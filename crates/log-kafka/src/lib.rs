@@ -60,6 +60,13 @@ pub mod mock;
 /// The record header that carries the event id (16 bytes).
 pub const ID_HEADER: &str = "beaconport-event-id";
 
+/// The Kafka record of an event, as the log writes it: key the stream key, value the stored
+/// bytes, the id in [`ID_HEADER`], timestamp the append time `at_ms`.
+pub fn kafka_record<'a>(topic: &'a str, r: &'a Record, at_ms: i64) -> FutureRecord<'a, [u8], [u8]> {
+    let headers = OwnedHeaders::new().insert(Header { key: ID_HEADER, value: Some(r.id.as_bytes().as_slice()) });
+    FutureRecord::to(topic).key(r.key.as_bytes()).payload(r.payload.as_ref()).timestamp(at_ms).headers(headers)
+}
+
 /// How the Kafka log is reached and kept.
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -250,13 +257,7 @@ impl KafkaLog {
         let mut pending = Vec::with_capacity(records.len());
         let deadline = tokio::time::Instant::now() + self.options.delivery_timeout;
         for r in records {
-            let headers =
-                OwnedHeaders::new().insert(Header { key: ID_HEADER, value: Some(r.id.as_bytes().as_slice()) });
-            let mut record = FutureRecord::to(&self.options.topic)
-                .key(r.key.as_bytes())
-                .payload(r.payload.as_ref())
-                .timestamp(at_ms)
-                .headers(headers);
+            let mut record = kafka_record(&self.options.topic, r, at_ms);
             loop {
                 match self.producer.send_result(record) {
                     Ok(delivery) => {

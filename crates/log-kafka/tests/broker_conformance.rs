@@ -12,8 +12,7 @@ async fn partitions_added_later_are_copied_from_their_beginning() {
     use beaconport_log::EventLog;
     use rdkafka::admin::{AdminClient, AdminOptions, NewPartitions};
     use rdkafka::client::DefaultClientContext;
-    use rdkafka::message::{Header, OwnedHeaders};
-    use rdkafka::producer::{FutureProducer, FutureRecord};
+    use rdkafka::producer::FutureProducer;
 
     let mut h = common::KafkaHarness::broker();
     h.new_topic().await;
@@ -45,13 +44,8 @@ async fn partitions_added_later_are_copied_from_their_beginning() {
     let new: Vec<_> =
         (0..2).map(|i| beaconport_log::conformance::record("WYP/7", &format!("new partition {i}"))).collect();
     for (i, r) in new.iter().enumerate() {
-        let headers = OwnedHeaders::new()
-            .insert(Header { key: beaconport_log_kafka::ID_HEADER, value: Some(r.id.as_bytes().as_slice()) });
-        let record = FutureRecord::to(&h.topic)
-            .partition(common::PARTITIONS + i as i32)
-            .key(r.key.as_bytes())
-            .payload(r.payload.as_ref())
-            .headers(headers);
+        let record = beaconport_log_kafka::kafka_record(&h.topic, r, beaconport_log::now_ms())
+            .partition(common::PARTITIONS + i as i32);
         producer.send(record, std::time::Duration::from_secs(10)).await.unwrap();
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);

@@ -347,16 +347,22 @@ impl SledLog {
     /// skipped (its acknowledgement carries the stored position and `duplicate: true`), also when
     /// its content differs: the first copy stays, and [`lookup`](Self::lookup) tells the two apart.
     pub async fn append_replicated(&self, records: Vec<(Record, i64)>, source: Vec<u8>) -> Result<Vec<Appended>> {
+        let (records, at): (Vec<Record>, Vec<i64>) = records.into_iter().unzip();
+        self.send(records, Some((at, source))).await
+    }
+
+    /// Hands a request to the writer and waits for its answer. The hashes are computed here, by
+    /// the publisher's task, not by the single writer.
+    async fn send(&self, records: Vec<Record>, replica: Option<(Vec<i64>, Vec<u8>)>) -> Result<Vec<Appended>> {
         let (reply, rx) = oneshot::channel();
         let tx = self.tx.lock().clone().ok_or(Error::Closed)?;
-        let (records, at): (Vec<Record>, Vec<i64>) = records.into_iter().unzip();
         let hashes = records.iter().map(|r| content_hash(&r.payload)).collect();
         let digests = if self.inner.tree.is_some() {
             records.iter().map(|r| beaconport_log::payload_digest(&r.payload)).collect()
         } else {
             Vec::new()
         };
-        tx.send(Request { records, hashes, digests, replica: Some((at, source)), reply }).map_err(|_| Error::Closed)?;
+        tx.send(Request { records, hashes, digests, replica, reply }).map_err(|_| Error::Closed)?;
         rx.await.map_err(|_| Error::Closed)?
     }
 
@@ -444,16 +450,7 @@ impl EventLog for SledLog {
         if records.is_empty() {
             return Ok(Vec::new());
         }
-        let (reply, rx) = oneshot::channel();
-        let tx = self.tx.lock().clone().ok_or(Error::Closed)?;
-        let hashes = records.iter().map(|r| content_hash(&r.payload)).collect();
-        let digests = if self.inner.tree.is_some() {
-            records.iter().map(|r| beaconport_log::payload_digest(&r.payload)).collect()
-        } else {
-            Vec::new()
-        };
-        tx.send(Request { records, hashes, digests, replica: None, reply }).map_err(|_| Error::Closed)?;
-        rx.await.map_err(|_| Error::Closed)?
+        self.send(records, None).await
     }
 
     async fn read(&self, from: Position, max: usize) -> Result<Vec<Entry>> {
@@ -555,11 +552,10 @@ impl Writer {
         {
             let index = self.inner.index.read();
             for req in group {
-                let lenient = req.replica.is_some();
-                let checked = self.check(&req.records, &req.hashes, &index, &staged, lenient);
-                let times = req.replica.as_ref().map(|(at, _)| at.clone());
-                if let (Ok(_), Some((_, s))) = (&checked, req.replica) {
-                    source = Some(s);
+                let (times, from_source) = req.replica.unzip();
+                let checked = self.check(&req.records, &req.hashes, &index, &staged, times.is_some());
+                if checked.is_ok() && from_source.is_some() {
+                    source = from_source;
                 }
                 match checked {
                     Ok(acks) => {
