@@ -292,6 +292,7 @@ async fn consultation_latency(seed: u64, calls: usize) -> Result<(Histogram<u64>
             for person_id in share {
                 let t = Instant::now();
                 q.linked_suspects(api::LinkedSuspectsRequest {
+                    to_person_id: String::new(),
                     context: ctx(0),
                     person_id,
                     max_hops: 2,

@@ -115,11 +115,13 @@ pub struct HttpConfig {
     pub listen: SocketAddr,
     /// Views further behind the log than this many events make `/readyz` answer 503.
     pub ready_max_lag: u64,
+    /// Serve the browser workspace on this port too (processes that run the views).
+    pub workspace: bool,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { enabled: true, listen: "127.0.0.1:9464".parse().expect("valid"), ready_max_lag: 10_000 }
+        Self { enabled: true, listen: "127.0.0.1:9464".parse().expect("valid"), ready_max_lag: 10_000, workspace: true }
     }
 }
 

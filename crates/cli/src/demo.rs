@@ -584,6 +584,7 @@ async fn views_report(callers: &Callers, head: u64, scenario: &beaconport_synth:
     );
     let linked = q
         .linked_suspects(api::LinkedSuspectsRequest {
+            to_person_id: String::new(),
             context: ctx(),
             person_id,
             max_hops: 2,

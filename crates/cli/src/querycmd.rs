@@ -118,6 +118,7 @@ pub async fn run(a: QueryArgs) -> Result<ExitCode> {
         QueryCommand::Linked { person_id, hops, limit, types } => {
             let r = q
                 .linked_suspects(api::LinkedSuspectsRequest {
+                    to_person_id: String::new(),
                     context,
                     person_id,
                     max_hops: hops,

@@ -107,6 +107,10 @@ pub async fn run(config: Config) -> Result<()> {
             log: dyn_log.clone(),
             views: views.clone(),
             ready_max_lag: config.http.ready_max_lag,
+            web: views
+                .clone()
+                .filter(|_| config.http.workspace)
+                .map(|v| Arc::new(beaconport_server::web::Workspace::new(dyn_log.clone(), v, &options))),
         };
         let mut stopping = stop_rx.clone();
         Some(tokio::spawn(beaconport_server::operator::serve_http(http, state, async move {

@@ -24,6 +24,7 @@ mod logsvc;
 pub mod operator;
 mod query;
 mod review;
+pub mod web;
 
 pub use audit::{check_inclusion, head_from_pb, head_to_pb, Audit};
 pub use consult::{common_name, Caller, Identities, Identity, PRINCIPAL_HEADER, ROLE_HEADER};

@@ -164,6 +164,8 @@ pub struct Operator {
     pub views: Option<Arc<dyn Live>>,
     /// Views further behind the log than this are not ready to answer.
     pub ready_max_lag: u64,
+    /// The browser workspace, served on the same port (nodes that run views).
+    pub web: Option<Arc<crate::web::Workspace>>,
 }
 
 impl std::fmt::Debug for Operator {
@@ -203,6 +205,7 @@ pub async fn serve_http(
     use axum::response::IntoResponse;
     use axum::routing::get;
     let addr: Option<SocketAddr> = listener.local_addr().ok();
+    let web = operator.web.clone();
     let app = axum::Router::new()
         .route(
             "/metrics",
@@ -222,6 +225,10 @@ pub async fn serve_http(
             }),
         )
         .with_state(operator);
+    let app = match web {
+        Some(ws) => app.merge(crate::web::router(ws)),
+        None => app,
+    };
     tracing::info!(addr = ?addr, "operator endpoint serving /metrics, /healthz, /readyz");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)

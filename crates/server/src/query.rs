@@ -536,6 +536,13 @@ pub fn linked(
                     .path
                     .into_iter()
                     .map(|s| api::LinkStep {
+                        reported_on: v
+                            .cases
+                            .get(&s.case)
+                            .and_then(|c| c.opened.as_ref())
+                            .and_then(|o| o.reported_on)
+                            .map(|d| d.to_string())
+                            .unwrap_or_default(),
                         from_person_id: s.from.to_string(),
                         to_person_id: s.to.to_string(),
                         link_type: s.kind.name(),
@@ -708,7 +715,10 @@ impl api::query_service_server::QueryService for Query {
         let req = request.into_inner();
         let admitted = self.admit(req.context.as_ref()).await?;
         let person = parse_person("person_id", &req.person_id)?;
+        let to =
+            if req.to_person_id.is_empty() { None } else { Some(parse_person("to_person_id", &req.to_person_id)?) };
         let hops = match req.max_hops {
+            0 if to.is_some() => 4,
             0 => 2,
             h @ 1..=4 => h,
             h => return Err(bad("max_hops", &format!("{h} is more than 4")).into()),
@@ -717,7 +727,11 @@ impl api::query_service_server::QueryService for Query {
         let (offset, size) = page(req.page_size, &req.page_token)?;
         let answer = self
             .answer(caller, "LinkedSuspects", &req, admitted, false, move |v| {
-                let (all, hubs) = linked(v, person, hops, &allow)?;
+                let (mut all, hubs) = linked(v, person, hops, &allow)?;
+                if let Some(to) = to {
+                    let to = to.to_string();
+                    all.retain(|l| l.person.as_ref().is_some_and(|p| p.person_id == to));
+                }
                 let total = all.len();
                 Ok(api::LinkedSuspectsResponse {
                     suspects: all.into_iter().skip(offset).take(size).collect(),

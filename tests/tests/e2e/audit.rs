@@ -92,7 +92,12 @@ async fn every_query_call_is_recorded_exactly_once_before_its_answer() {
         .await
         .unwrap();
     q.linked_suspects(named(
-        api::LinkedSuspectsRequest { context: ctx("op hawk: links"), person_id: person.clone(), ..Default::default() },
+        api::LinkedSuspectsRequest {
+            to_person_id: String::new(),
+            context: ctx("op hawk: links"),
+            person_id: person.clone(),
+            ..Default::default()
+        },
         who,
     ))
     .await

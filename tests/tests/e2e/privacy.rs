@@ -143,6 +143,7 @@ async fn the_log_holds_no_personal_data_at_its_default_level() {
                 .await
                 .unwrap();
             q.linked_suspects(api::LinkedSuspectsRequest {
+                to_person_id: String::new(),
                 context: ctx("privacy test"),
                 person_id: p.person_id.clone(),
                 ..Default::default()

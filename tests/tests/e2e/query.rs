@@ -36,6 +36,7 @@ async fn every_query_needs_a_purpose() {
     assert_eq!(err.code(), tonic::Code::InvalidArgument);
     let err = q
         .linked_suspects(api::LinkedSuspectsRequest {
+            to_person_id: String::new(),
             context: ctx(0),
             person_id: "not-an-id".into(),
             ..Default::default()
@@ -45,6 +46,7 @@ async fn every_query_needs_a_purpose() {
     assert!(err.message().contains("person_id"), "{}", err.message());
     let err = q
         .linked_suspects(api::LinkedSuspectsRequest {
+            to_person_id: String::new(),
             context: ctx(0),
             person_id: uuid::Uuid::new_v4().to_string(),
             max_hops: 5,
@@ -136,6 +138,7 @@ async fn the_national_picture_over_grpc() {
     assert!(found.persons.iter().any(|x| x.person_id == suspect), "{} not found by name", p.display_name);
     let linked = q
         .linked_suspects(api::LinkedSuspectsRequest {
+            to_person_id: String::new(),
             context: ctx(head),
             person_id: suspect.clone(),
             max_hops: 3,
@@ -158,6 +161,7 @@ async fn the_national_picture_over_grpc() {
     // Hops are shortest: every one-hop suspect is reported at one hop.
     let one = q
         .linked_suspects(api::LinkedSuspectsRequest {
+            to_person_id: String::new(),
             context: ctx(head),
             person_id: suspect,
             max_hops: 1,

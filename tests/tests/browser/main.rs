@@ -1,0 +1,532 @@
+//! The workspace in a real headless browser (Debian's chromium, driven over WebDriver by
+//! chromedriver), against a real `beaconport serve` process on loopback seeded by the synthetic
+//! national scenario (`beaconport demo --data-dir`).
+//!
+//! Run by `tests/browser.sh` (which installs chromium and chromedriver when missing):
+//! `cargo test -p beaconport-tests --test browser -- --nocapture`. Screenshots of each page go
+//! to `target/browser-screenshots/` (or `$BROWSER_SCREENSHOTS`); render times are printed.
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use beaconport_proto::pb::api;
+use serde_json::{json, Value};
+use thirtyfour::prelude::*;
+use tonic::transport::Channel;
+
+const NODE: &str = env!("CARGO_BIN_EXE_beaconport-e2e-node");
+const PURPOSE: &str = "Operation Lantern: browser test";
+
+/// A child process killed when dropped (a failing test leaves nothing running).
+struct Proc(Child);
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn screenshots_dir() -> PathBuf {
+    let dir = std::env::var_os("BROWSER_SCREENSHOTS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/browser-screenshots"));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The seeded ledger: `demo` writes the national scenario into a directory, `serve` serves it
+/// (gRPC and the HTTP port with the workspace). Returns the process, the gRPC URL and the
+/// workspace's origin.
+fn start_ledger(dir: &std::path::Path) -> (Proc, String, String) {
+    let data = dir.join("data");
+    let demo = Command::new(NODE)
+        .args(["demo", "--data-dir"])
+        .arg(&data)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .status()
+        .expect("run demo");
+    assert!(demo.success(), "demo failed: {demo}");
+    let mut child = Command::new(NODE)
+        .args(["serve", "--insecure-plaintext", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .env("RUST_LOG", "warn")
+        .env("BEACONPORT_HTTP__LISTEN", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start serve");
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let grpc = lines.next().unwrap().unwrap();
+    let http = lines.next().unwrap().unwrap();
+    let grpc = format!("http://{}", grpc.strip_prefix(beaconport_cli::serve::LISTENING).expect("gRPC address"));
+    let http = format!("http://{}", http.strip_prefix(beaconport_cli::serve::OPERATOR).expect("HTTP address"));
+    std::thread::spawn(move || for _ in lines {});
+    (Proc(child), grpc, http)
+}
+
+/// chromedriver on a free port, answering.
+async fn start_chromedriver() -> (Proc, String) {
+    let port = free_port();
+    let exe = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+    let child = Command::new(&exe)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting {exe}: {e} (tests/browser.sh installs Debian's chromium-driver)"));
+    let url = format!("http://127.0.0.1:{port}");
+    let until = Instant::now() + Duration::from_secs(30);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        assert!(Instant::now() < until, "chromedriver did not start listening on {port}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (Proc(child), url)
+}
+
+async fn browser(driver_url: &str) -> WebDriver {
+    let mut caps = DesiredCapabilities::chrome();
+    let binary = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    caps.set_binary(&binary).unwrap();
+    for arg in [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1366,900",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-default-apps",
+    ] {
+        caps.add_arg(arg).unwrap();
+    }
+    WebDriver::new(driver_url, caps).await.expect("a chromium session")
+}
+
+/// Polls a script until it returns something other than null/false/"" (30 s at most).
+async fn wait_for(driver: &WebDriver, script: &str, what: &str) -> Value {
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        let v = driver.execute(script, vec![]).await.expect("script").json().clone();
+        let done = !(v.is_null() || v == json!(false) || v == json!(""));
+        if done {
+            return v;
+        }
+        if Instant::now() > until {
+            let status = driver
+                .execute("return document.getElementById('status').textContent + ' | ' + document.getElementById('main').innerText.slice(0, 400)", vec![])
+                .await
+                .map(|r| r.json().clone())
+                .unwrap_or_default();
+            panic!("waited 30 s for {what}; the page says: {status}");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until the page has painted `page` (the app marks `body[data-rendered]`).
+async fn rendered(driver: &WebDriver, page: &str) {
+    wait_for(driver, &format!("return document.body.dataset.rendered === '{page}'"), &format!("page {page}")).await;
+}
+
+async fn unmark(driver: &WebDriver) {
+    driver.execute("delete document.body.dataset.rendered; delete document.body.dataset.recorded", vec![]).await.unwrap();
+}
+
+async fn shot(driver: &WebDriver, name: &str) {
+    let path = screenshots_dir().join(format!("{name}.png"));
+    driver.screenshot(&path).await.expect("screenshot");
+}
+
+/// The last render time the page recorded for `page`.
+async fn timing(driver: &WebDriver, page: &str) -> Value {
+    driver
+        .execute(&format!("return window.bpTimings.filter(t => t.page === '{page}').pop() || null"), vec![])
+        .await
+        .unwrap()
+        .json()
+        .clone()
+}
+
+/// The ledger seen from gRPC (plaintext development mode: the test claims its roles).
+struct Ledger {
+    channel: Channel,
+}
+
+impl Ledger {
+    fn req<T>(&self, m: T, role: &str) -> tonic::Request<T> {
+        let mut r = tonic::Request::new(m);
+        r.metadata_mut().insert(beaconport_server::PRINCIPAL_HEADER, "browser-test-harness".parse().unwrap());
+        r.metadata_mut().insert(beaconport_server::ROLE_HEADER, role.parse().unwrap());
+        r
+    }
+
+    fn context(&self) -> Option<api::QueryContext> {
+        Some(api::QueryContext { purpose: "browser test fixtures".into(), ..Default::default() })
+    }
+
+    /// Waits until the views have applied everything the log holds.
+    async fn settle(&self) {
+        let mut q = beaconport_cli::client::query(self.channel.clone());
+        let until = Instant::now() + Duration::from_secs(60);
+        loop {
+            let s = q.view_status(self.req(api::ViewStatusRequest::default(), "operator")).await.unwrap().into_inner();
+            if s.lag == 0 {
+                return;
+            }
+            assert!(Instant::now() < until, "views did not catch up: {s:?}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Every consultation `principal` made, oldest first: (call, outcome, purpose).
+    async fn consultations(&self, principal: &str) -> Vec<(String, String, String)> {
+        self.settle().await;
+        let mut a = api::audit_service_client::AuditServiceClient::new(self.channel.clone());
+        let mut out = Vec::new();
+        let mut token = String::new();
+        loop {
+            let r = a
+                .list_consultations(self.req(
+                    api::ListConsultationsRequest {
+                        principal: principal.into(),
+                        page_size: 500,
+                        page_token: token.clone(),
+                        ..Default::default()
+                    },
+                    "auditor",
+                ))
+                .await
+                .unwrap()
+                .into_inner();
+            for c in r.consultations {
+                let x = c.consultation.unwrap();
+                out.push((x.call, x.outcome, x.purpose));
+            }
+            if r.next_page_token.is_empty() {
+                break;
+            }
+            token = r.next_page_token;
+        }
+        // The ledger lists the latest first.
+        out.reverse();
+        out
+    }
+}
+
+/// Asserts that exactly one consultation was recorded since `before`, for `call`, with the page's
+/// purpose, and returns the new count.
+async fn exactly_one(ledger: &Ledger, principal: &str, before: usize, call: &str, action: &str) -> usize {
+    let now = ledger.consultations(principal).await;
+    let new = &now[before.min(now.len())..];
+    assert_eq!(new.len(), 1, "{action}: expected exactly one consultation, got {new:?}");
+    assert_eq!(new[0].0, call, "{action}: recorded as {:?}", new[0]);
+    assert_eq!(new[0].2, PURPOSE, "{action}: recorded with purpose {:?}", new[0].2);
+    now.len()
+}
+
+async fn sign_in(driver: &WebDriver, origin: &str, principal: &str, role: &str) {
+    driver.goto(format!("{origin}/#/signin")).await.unwrap();
+    let input = driver.query(By::Id("signin-principal")).first().await.expect("the sign-in form");
+    input.send_keys(principal).await.unwrap();
+    let select = driver.find(By::Id("signin-role")).await.unwrap();
+    driver
+        .execute("arguments[0].value = arguments[1];", vec![select.to_json().unwrap(), json!(role)])
+        .await
+        .unwrap();
+    driver.find(By::Css("#signin-form button")).await.unwrap().click().await.unwrap();
+    wait_for(driver, "return !document.getElementById('nav').hidden", "the signed-in frame").await;
+    let purpose = driver.find(By::Id("purpose")).await.unwrap();
+    purpose.clear().await.unwrap();
+    purpose.send_keys(PURPOSE).await.unwrap();
+    driver.find(By::Css("#purpose-form button")).await.unwrap().click().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_workspace_in_a_real_browser() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let (_server, grpc, origin) = start_ledger(dir.path());
+    let ledger = Ledger { channel: beaconport_cli::client::channel(&grpc).await.unwrap() };
+    ledger.settle().await;
+    println!("seeded ledger ready in {:.1} s", started.elapsed().as_secs_f64());
+
+    // Fixtures, found through the API: a cross-force network of at least 200 nodes (the smallest
+    // such), a person in it with linked suspects, one of them two hops away, and a queued case.
+    let mut q = beaconport_cli::client::query(ledger.channel.clone());
+    let nets = q
+        .list_networks(ledger.req(
+            api::ListNetworksRequest { context: ledger.context(), min_forces: 2, page_size: 500, ..Default::default() },
+            "investigator",
+        ))
+        .await
+        .unwrap()
+        .into_inner()
+        .networks;
+    let size = |n: &api::NetworkSummary| n.suspects + n.victims + n.cases + n.identifiers + n.places;
+    let big = nets.iter().filter(|n| size(n) >= 200).min_by_key(|n| size(n)).expect("a network of 200 nodes or more");
+    let mut person = None;
+    for n in nets.iter().filter(|n| n.suspects >= 3 && size(n) < 200) {
+        let net = q
+            .get_network(ledger.req(
+                api::GetNetworkRequest { context: ledger.context(), network_id: n.network_id.clone(), ..Default::default() },
+                "investigator",
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        for node in net.nodes.iter().filter(|x| x.kind == "person") {
+            let id = node.id.trim_start_matches("person:").to_string();
+            let linked = q
+                .linked_suspects(ledger.req(
+                    api::LinkedSuspectsRequest {
+                        context: ledger.context(),
+                        person_id: id.clone(),
+                        max_hops: 2,
+                        page_size: 200,
+                        ..Default::default()
+                    },
+                    "investigator",
+                ))
+                .await
+                .unwrap()
+                .into_inner();
+            if let Some(far) = linked.suspects.iter().find(|s| s.hops == 2) {
+                person = Some((id, node.label.clone(), far.person.clone().unwrap()));
+                break;
+            }
+        }
+        if person.is_some() {
+            break;
+        }
+    }
+    let (person_id, person_name, far) = person.expect("a person with a suspect two hops away");
+    println!("fixtures: network {} ({} nodes), person {person_id}, path to {}", big.network_id, size(big), far.person_id);
+
+    let (_chromedriver, driver_url) = start_chromedriver().await;
+    let driver = browser(&driver_url).await;
+    let investigator = "browser-investigator";
+    sign_in(&driver, &origin, investigator, "investigator").await;
+    let mut count = ledger.consultations(investigator).await.len();
+    assert_eq!(count, 0, "signing in consults nothing");
+
+    // Search: ranked, fuzzy results; one consultation.
+    // (signing in lands on the search page)
+    rendered(&driver, "search").await;
+    let name = driver.find(By::Id("q-name")).await.unwrap();
+    name.send_keys(&person_name).await.unwrap();
+    unmark(&driver).await;
+    driver.find(By::Css("#search-form button")).await.unwrap().click().await.unwrap();
+    rendered(&driver, "search").await;
+    let results = driver.find(By::Id("search-results")).await.unwrap().text().await.unwrap();
+    assert!(results.contains(&person_name), "search results name {person_name}: {results}");
+    shot(&driver, "search").await;
+    count = exactly_one(&ledger, investigator, count, "QueryService/SearchPersons", "search").await;
+
+    // Open the dossier from the results: one consultation.
+    unmark(&driver).await;
+    driver.find(By::Css(&format!("#search-results a[href='#/person/{person_id}']"))).await.unwrap().click().await.unwrap();
+    rendered(&driver, "dossier").await;
+    let heading = driver.find(By::Id("dossier-name")).await.unwrap().text().await.unwrap();
+    assert_eq!(heading, person_name);
+    let mentions = driver.find_all(By::Css("#mentions tbody tr")).await.unwrap();
+    assert!(!mentions.is_empty(), "the dossier lists mentions");
+    shot(&driver, "dossier").await;
+    count = exactly_one(&ledger, investigator, count, "QueryService/GetPerson", "open a dossier").await;
+
+    // A dossier opened cold (a fresh page load): time to first render.
+    driver.goto("about:blank").await.unwrap();
+    driver.goto(format!("{origin}/#/person/{person_id}")).await.unwrap();
+    rendered(&driver, "dossier").await;
+    let dossier_cold = timing(&driver, "dossier").await;
+    count = exactly_one(&ledger, investigator, count, "QueryService/GetPerson", "reload a dossier").await;
+
+    // The chart of linked suspects: one consultation.
+    unmark(&driver).await;
+    driver.find(By::Css(&format!("a[href='#/chart/{person_id}']"))).await.unwrap().click().await.unwrap();
+    rendered(&driver, "chart").await;
+    let nodes_before = wait_for(&driver, "return window.bpState.chart.cy.nodes().length", "chart nodes").await;
+    count = exactly_one(&ledger, investigator, count, "QueryService/LinkedSuspects", "open the chart").await;
+    // Click an edge: its evidence is shown (no new consultation: the chart holds it).
+    driver.execute("window.bpState.chart.cy.edges()[0].emit('tap')", vec![]).await.unwrap();
+    let evidence = wait_for(&driver, "const e = document.getElementById('edge-evidence'); return e && e.innerText", "edge evidence").await;
+    assert!(evidence.as_str().unwrap().len() > 10, "edge evidence: {evidence}");
+    shot(&driver, "chart").await;
+
+    // Expand the far suspect by one hop (chosen from the keyboard-accessible node list).
+    let list = driver.find(By::Id("node-list")).await.unwrap();
+    driver
+        .execute(
+            "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('change'));",
+            vec![list.to_json().unwrap(), json!(format!("person:{}", far.person_id))],
+        )
+        .await
+        .unwrap();
+    let expand = driver.find(By::Id("expand")).await.unwrap();
+    assert!(expand.is_enabled().await.unwrap(), "a person can be expanded");
+    unmark(&driver).await;
+    expand.click().await.unwrap();
+    rendered(&driver, "expand").await;
+    let nodes_after = driver.execute("return window.bpState.chart.cy.nodes().length", vec![]).await.unwrap().json().clone();
+    assert!(nodes_after.as_u64() >= nodes_before.as_u64(), "expanding keeps what was shown: {nodes_before} then {nodes_after}");
+    count = exactly_one(&ledger, investigator, count, "QueryService/LinkedSuspects", "expand a node").await;
+
+    // Follow the path between the person and the far suspect: highlighted, explained.
+    for (id, value) in [("path-from", person_id.clone()), ("path-to", far.person_id.clone())] {
+        let select = driver.find(By::Id(id)).await.unwrap();
+        driver
+            .execute("arguments[0].value = arguments[1];", vec![select.to_json().unwrap(), json!(format!("person:{value}"))])
+            .await
+            .unwrap();
+    }
+    unmark(&driver).await;
+    driver.find(By::Id("show-path")).await.unwrap().click().await.unwrap();
+    rendered(&driver, "path").await;
+    let explanation = driver.find(By::Id("path-text")).await.unwrap().text().await.unwrap();
+    assert!(explanation.contains(&far.display_name), "the path ends at {}: {explanation}", far.display_name);
+    let highlighted =
+        driver.execute("return window.bpState.chart.cy.$('.path').length", vec![]).await.unwrap().json().as_u64().unwrap();
+    assert!(highlighted >= 5, "a two-hop path highlights at least 3 nodes and 2 edges: {highlighted}");
+    shot(&driver, "path").await;
+    count = exactly_one(&ledger, investigator, count, "QueryService/LinkedSuspects", "follow a path").await;
+
+    // Filter by link type: unticking every type hides every edge.
+    driver
+        .execute(
+            "document.querySelectorAll('#types input').forEach(b => { b.checked = false; b.dispatchEvent(new Event('change')); });",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let visible = driver
+        .execute("return window.bpState.chart.cy.edges().filter(e => !e.hasClass('hidden')).length", vec![])
+        .await
+        .unwrap()
+        .json()
+        .as_u64()
+        .unwrap();
+    assert_eq!(visible, 0, "no link type ticked, no edge shown");
+
+    // A network of 200+ nodes in the same chart, loaded cold: time to first render.
+    driver.goto("about:blank").await.unwrap();
+    driver.goto(format!("{origin}/#/network/{}", big.network_id.replace('/', "%2F"))).await.unwrap();
+    rendered(&driver, "network").await;
+    let chart_cold = timing(&driver, "network").await;
+    assert!(chart_cold["nodes"].as_u64().unwrap() >= 200, "a 200-node chart: {chart_cold}");
+    shot(&driver, "network").await;
+    count = exactly_one(&ledger, investigator, count, "QueryService/GetNetwork", "open a network").await;
+
+    // The review queue: filter, open a case, act on an avenue (recorded as an event).
+    unmark(&driver).await;
+    driver.goto(format!("{origin}/#/review?rape=1")).await.unwrap();
+    rendered(&driver, "queue").await;
+    count = exactly_one(&ledger, investigator, count, "ReviewService/GetQueue", "open the queue").await;
+    shot(&driver, "queue").await;
+    let rows = driver.find_all(By::Css("#queue tbody tr")).await.unwrap();
+    assert!(!rows.is_empty(), "rape allegations are queued");
+    unmark(&driver).await;
+    driver.find(By::Css("#queue tbody tr a")).await.unwrap().click().await.unwrap();
+    rendered(&driver, "review-case").await;
+    count = exactly_one(&ledger, investigator, count, "ReviewService/GetReviewCase", "open a queued case").await;
+    let act = driver.find(By::Css("#avenues button[data-action='AVENUE_ACTION_PURSUED']")).await.expect("an avenue to act on");
+    let avenue = act.attr("data-avenue").await.unwrap().unwrap();
+    act.click().await.unwrap();
+    let position = wait_for(&driver, "return document.body.dataset.recorded", "the review step recorded").await;
+    shot(&driver, "review-case").await;
+    count = exactly_one(&ledger, investigator, count, "ReviewService/RecordReview", "act on the queue").await;
+    let stored = beaconport_tests::read_all(&grpc).await;
+    let step = stored
+        .iter()
+        .find(|e| e.position.to_string() == position.as_str().unwrap())
+        .and_then(|e| e.event.as_ref())
+        .expect("the recorded step is in the log");
+    match step.body.as_ref().and_then(|b| b.kind.as_ref()) {
+        Some(beaconport_proto::pb::event::body::Kind::AvenueActioned(a)) => assert_eq!(a.avenue, avenue),
+        other => panic!("expected an avenue actioned, stored {other:?}"),
+    }
+
+    // Data quality: per-force charts.
+    unmark(&driver).await;
+    driver.goto(format!("{origin}/#/quality")).await.unwrap();
+    rendered(&driver, "quality").await;
+    let forces = driver.find_all(By::Css("#quality tbody tr")).await.unwrap();
+    assert_eq!(forces.len(), 23, "one row per force");
+    shot(&driver, "quality").await;
+    count = exactly_one(&ledger, investigator, count, "ReviewService/GetQuality", "data quality").await;
+
+    // An investigator cannot open the auditor's pages, and the refusal is recorded.
+    driver.goto(format!("{origin}/#/audit")).await.unwrap();
+    let refused = wait_for(&driver, "const e = document.getElementById('error'); return e && e.innerText", "the refusal").await;
+    assert!(refused.as_str().unwrap().contains("Permission denied"), "{refused}");
+    let now = ledger.consultations(investigator).await;
+    assert_eq!(now.len(), count + 1);
+    assert!(now[count].1.starts_with("refused"), "the refusal is recorded: {:?}", now[count]);
+    count += 1;
+
+    // Nothing left the page for the internet: every resource came from this origin, and the
+    // content security policy refuses a request elsewhere.
+    let foreign = driver
+        .execute(
+            "return performance.getEntriesByType('resource').map(r => r.name).filter(n => !n.startsWith(location.origin))",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .json()
+        .clone();
+    assert_eq!(foreign, json!([]), "requests outside the origin");
+    let blocked = driver
+        .execute_async(
+            "const done = arguments[arguments.length - 1]; fetch('https://example.org/').then(() => done('sent'), () => done('blocked'));",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .json()
+        .clone();
+    assert_eq!(blocked, json!("blocked"));
+
+    // The auditor: consultations by investigator (every one above), replay, verification.
+    driver.find(By::Id("sign-out")).await.unwrap().click().await.unwrap();
+    sign_in(&driver, &origin, "browser-auditor", "auditor").await;
+    unmark(&driver).await;
+    driver.goto(format!("{origin}/#/audit?tab=consultations&principal={investigator}")).await.unwrap();
+    rendered(&driver, "audit-consultations").await;
+    let listed = driver.find_all(By::Css("#consultations tbody tr")).await.unwrap();
+    assert_eq!(listed.len(), count, "the auditor sees each of the investigator's consultations");
+    shot(&driver, "audit-consultations").await;
+    unmark(&driver).await;
+    driver.goto(format!("{origin}/#/audit?tab=replay&from=0")).await.unwrap();
+    rendered(&driver, "audit-replay").await;
+    assert_eq!(driver.find_all(By::Css("#replay tbody tr")).await.unwrap().len(), 100);
+    shot(&driver, "audit-replay").await;
+    unmark(&driver).await;
+    driver.goto(format!("{origin}/#/audit?tab=verify")).await.unwrap();
+    rendered(&driver, "audit-verify").await;
+    driver.find(By::Id("verify")).await.unwrap().click().await.unwrap();
+    let verdict = wait_for(&driver, "const e = document.getElementById('verify-verdict'); return e && e.innerText", "the verdict").await;
+    assert_eq!(verdict, json!("INTACT"));
+    shot(&driver, "audit-verify").await;
+    let auditor = ledger.consultations("browser-auditor").await;
+    let calls: Vec<&str> = auditor.iter().map(|c| c.0.as_str()).collect();
+    assert_eq!(calls, ["AuditService/ListConsultations", "AuditService/Replay", "Workspace/Verify"]);
+
+    println!(
+        "time to first render (browser-measured, fresh page load to painted): dossier {} ms; {}-node chart {} ms",
+        dossier_cold["sinceLoad"], chart_cold["nodes"], chart_cold["sinceLoad"]
+    );
+    println!(
+        "  from the route's start: dossier {} ms; chart {} ms",
+        dossier_cold["ms"], chart_cold["ms"]
+    );
+    println!("screenshots in {}", screenshots_dir().display());
+    driver.quit().await.unwrap();
+}
