@@ -738,6 +738,7 @@ impl api::query_service_server::QueryService for Query {
                     next_page_token: next_token(offset, size, total),
                     as_of_position: v.applied.0,
                     skipped_hubs: hubs,
+                    person: Some(summary(v, person)),
                 })
             })
             .await?;

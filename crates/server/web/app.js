@@ -77,12 +77,13 @@ function fail(e) {
 }
 
 // Records how long a page took to show, after the browser has painted it.
-function rendered(page, extra) {
+function rendered(page, extra, after) {
   const started = state.routeStarted;
   requestAnimationFrame(() => requestAnimationFrame(() => {
     const now = performance.now();
     window.bpTimings.push(Object.assign({ page, ms: Math.round(now - started), sinceLoad: Math.round(now) }, extra || {}));
     document.body.dataset.rendered = page;
+    if (after) setTimeout(after, 0);
   }));
 }
 
@@ -351,8 +352,10 @@ const CY_STYLE = [
   { selector: 'edge', style: { width: 1.5, 'line-color': '#8a96a3', 'curve-style': 'haystack' } },
   { selector: 'edge[type = "co_suspect"]', style: { 'line-color': '#a4161a' } },
   { selector: 'edge[type = "shared_victim"], edge[type = "suspect_of_victim"]', style: { 'line-color': '#7a3e00', 'line-style': 'dashed' } },
-  { selector: '.path', style: { 'line-color': '#f2a900', width: 5, 'border-width': 4, 'border-color': '#f2a900', 'z-index': 10 } },
-  { selector: ':selected', style: { 'border-width': 4, 'border-color': '#000', 'line-color': '#000', width: 4 } },
+  { selector: 'edge.path', style: { 'line-color': '#f2a900', width: 5, 'z-index': 10 } },
+  { selector: 'node.path', style: { 'border-width': 4, 'border-color': '#f2a900' } },
+  { selector: 'node:selected', style: { 'border-width': 4, 'border-color': '#000' } },
+  { selector: 'edge:selected', style: { 'line-color': '#000', width: 4 } },
   { selector: '.hidden', style: { display: 'none' } },
 ];
 
@@ -397,7 +400,7 @@ function drawChart(chart, ui, page) {
   });
   state.chart = { cy, chart, ui };
   if (chart.root) cy.getElementById(`person:${chart.root}`).addClass('root');
-  relayout(cy, () => rendered(page, { nodes: cy.nodes().length, edges: cy.edges().length }));
+  relayout(cy, (settle) => rendered(page, { nodes: cy.nodes().length, edges: cy.edges().length }, settle), page);
   cy.on('tap', 'node', (e) => select(e.target.id()));
   cy.on('tap', 'edge', (e) => selectEdge(e.target.id()));
   cy.on('dbltap', 'node', (e) => { select(e.target.id()); expandSelected(); });
@@ -409,15 +412,29 @@ function drawChart(chart, ui, page) {
   refreshPanels();
 }
 
-function relayout(cy, done) {
+// Lays the chart out: first in rings (people inside, what links them outside), which costs
+// milliseconds, so the chart shows at once; then, up to a few hundred nodes, a force-directed
+// layout that reads better settles it (past that it would cost seconds). The largest networks
+// go on a grid.
+function relayout(cy, done, page) {
   const n = cy.nodes().length;
-  const layout = cy.layout(n <= 120
-    ? { name: 'cose', animate: false, randomize: true, numIter: 600, idealEdgeLength: () => 40, nodeRepulsion: () => 8000, fit: true, padding: 20 }
-    : { name: 'concentric', animate: false, fit: true, padding: 20, minNodeSpacing: 6,
+  const rings = n <= 3000
+    ? { name: 'concentric', animate: false, fit: true, padding: 20, minNodeSpacing: 6,
         concentric: (node) => (node.hasClass('root') ? 100 : node.data('kind') === 'person' ? 10 : 5) + node.degree() / 10,
-        levelWidth: () => 2 });
-  if (done) layout.one('layoutstop', done);
-  layout.run();
+        levelWidth: () => 2 }
+    : { name: 'grid', animate: false, fit: true, padding: 10, avoidOverlap: false };
+  const first = cy.layout(rings);
+  const settle = () => {
+    if (n > 400) return;
+    const started = performance.now();
+    const force = cy.layout({ name: 'cose', animate: false, randomize: false, numIter: n <= 120 ? 600 : 300,
+      idealEdgeLength: () => 40, nodeRepulsion: () => 8000, fit: true, padding: 20 });
+    force.one('layoutstop', () => window.bpTimings.push({ page: `${page || 'chart'}-settled`, ms: Math.round(performance.now() - started), nodes: n }));
+    force.run();
+  };
+  // The caller is told once the rings are painted, and hands back when to settle.
+  first.one('layoutstop', () => (done ? done(settle) : settle()));
+  first.run();
 }
 
 function refreshPanels() {
@@ -439,6 +456,10 @@ function refreshPanels() {
   ui.pathTo.replaceChildren(...persons.map(option));
   if (keepFrom) ui.pathFrom.value = keepFrom;
   if (keepTo) ui.pathTo.value = keepTo;
+  // Dates come with linked-suspect paths; a network's edges carry none.
+  const dated = [...chart.edges.values()].some((e) => e.on);
+  ui.from.parentElement.hidden = !dated;
+  ui.to.parentElement.hidden = !dated;
   const forces = [...new Set([...chart.nodes.values()].map((n) => n.force).filter(Boolean))].sort();
   ui.legend.replaceChildren(...forces.map((f) => h('span', {}, h('span', { class: 'swatch', style: `background:${forceColour(f)}` }), f)));
   applyFilters();
@@ -535,7 +556,8 @@ async function chartPage(id) {
   if (needPurpose()) return;
   const r = await call('QueryService', 'LinkedSuspects', { context: context(), person_id: id, max_hops: 2, page_size: 200 });
   const chart = new Chart(id);
-  chart.node(`person:${id}`, 'person', `person:${id}`, '');
+  const me = r.person || {};
+  chart.node(`person:${id}`, 'person', me.display_name || `person:${id}`, (me.forces || [])[0] || '');
   chart.suspects(r.suspects || []);
   const ui = chartShell('Linked suspects', chart);
   if ((r.skipped_hubs || []).length) status(`Not followed (hubs shared by too many): ${r.skipped_hubs.join(', ')}`);

@@ -138,7 +138,10 @@ async fn rendered(driver: &WebDriver, page: &str) {
 }
 
 async fn unmark(driver: &WebDriver) {
-    driver.execute("delete document.body.dataset.rendered; delete document.body.dataset.recorded", vec![]).await.unwrap();
+    driver
+        .execute("delete document.body.dataset.rendered; delete document.body.dataset.recorded", vec![])
+        .await
+        .unwrap();
 }
 
 async fn shot(driver: &WebDriver, name: &str) {
@@ -238,10 +241,7 @@ async fn sign_in(driver: &WebDriver, origin: &str, principal: &str, role: &str) 
     let input = driver.query(By::Id("signin-principal")).first().await.expect("the sign-in form");
     input.send_keys(principal).await.unwrap();
     let select = driver.find(By::Id("signin-role")).await.unwrap();
-    driver
-        .execute("arguments[0].value = arguments[1];", vec![select.to_json().unwrap(), json!(role)])
-        .await
-        .unwrap();
+    driver.execute("arguments[0].value = arguments[1];", vec![select.to_json().unwrap(), json!(role)]).await.unwrap();
     driver.find(By::Css("#signin-form button")).await.unwrap().click().await.unwrap();
     wait_for(driver, "return !document.getElementById('nav').hidden", "the signed-in frame").await;
     let purpose = driver.find(By::Id("purpose")).await.unwrap();
@@ -277,7 +277,11 @@ async fn the_workspace_in_a_real_browser() {
     for n in nets.iter().filter(|n| n.suspects >= 3 && size(n) < 200) {
         let net = q
             .get_network(ledger.req(
-                api::GetNetworkRequest { context: ledger.context(), network_id: n.network_id.clone(), ..Default::default() },
+                api::GetNetworkRequest {
+                    context: ledger.context(),
+                    network_id: n.network_id.clone(),
+                    ..Default::default()
+                },
                 "investigator",
             ))
             .await
@@ -309,7 +313,12 @@ async fn the_workspace_in_a_real_browser() {
         }
     }
     let (person_id, person_name, far) = person.expect("a person with a suspect two hops away");
-    println!("fixtures: network {} ({} nodes), person {person_id}, path to {}", big.network_id, size(big), far.person_id);
+    println!(
+        "fixtures: network {} ({} nodes), person {person_id}, path to {}",
+        big.network_id,
+        size(big),
+        far.person_id
+    );
 
     let (_chromedriver, driver_url) = start_chromedriver().await;
     let driver = browser(&driver_url).await;
@@ -333,7 +342,13 @@ async fn the_workspace_in_a_real_browser() {
 
     // Open the dossier from the results: one consultation.
     unmark(&driver).await;
-    driver.find(By::Css(&format!("#search-results a[href='#/person/{person_id}']"))).await.unwrap().click().await.unwrap();
+    driver
+        .find(By::Css(format!("#search-results a[href='#/person/{person_id}']")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     rendered(&driver, "dossier").await;
     let heading = driver.find(By::Id("dossier-name")).await.unwrap().text().await.unwrap();
     assert_eq!(heading, person_name);
@@ -351,13 +366,18 @@ async fn the_workspace_in_a_real_browser() {
 
     // The chart of linked suspects: one consultation.
     unmark(&driver).await;
-    driver.find(By::Css(&format!("a[href='#/chart/{person_id}']"))).await.unwrap().click().await.unwrap();
+    driver.find(By::Css(format!("a[href='#/chart/{person_id}']"))).await.unwrap().click().await.unwrap();
     rendered(&driver, "chart").await;
     let nodes_before = wait_for(&driver, "return window.bpState.chart.cy.nodes().length", "chart nodes").await;
     count = exactly_one(&ledger, investigator, count, "QueryService/LinkedSuspects", "open the chart").await;
     // Click an edge: its evidence is shown (no new consultation: the chart holds it).
     driver.execute("window.bpState.chart.cy.edges()[0].emit('tap')", vec![]).await.unwrap();
-    let evidence = wait_for(&driver, "const e = document.getElementById('edge-evidence'); return e && e.innerText", "edge evidence").await;
+    let evidence = wait_for(
+        &driver,
+        "const e = document.getElementById('edge-evidence'); return e && e.innerText",
+        "edge evidence",
+    )
+    .await;
     assert!(evidence.as_str().unwrap().len() > 10, "edge evidence: {evidence}");
     shot(&driver, "chart").await;
 
@@ -375,15 +395,22 @@ async fn the_workspace_in_a_real_browser() {
     unmark(&driver).await;
     expand.click().await.unwrap();
     rendered(&driver, "expand").await;
-    let nodes_after = driver.execute("return window.bpState.chart.cy.nodes().length", vec![]).await.unwrap().json().clone();
-    assert!(nodes_after.as_u64() >= nodes_before.as_u64(), "expanding keeps what was shown: {nodes_before} then {nodes_after}");
+    let nodes_after =
+        driver.execute("return window.bpState.chart.cy.nodes().length", vec![]).await.unwrap().json().clone();
+    assert!(
+        nodes_after.as_u64() >= nodes_before.as_u64(),
+        "expanding keeps what was shown: {nodes_before} then {nodes_after}"
+    );
     count = exactly_one(&ledger, investigator, count, "QueryService/LinkedSuspects", "expand a node").await;
 
     // Follow the path between the person and the far suspect: highlighted, explained.
     for (id, value) in [("path-from", person_id.clone()), ("path-to", far.person_id.clone())] {
         let select = driver.find(By::Id(id)).await.unwrap();
         driver
-            .execute("arguments[0].value = arguments[1];", vec![select.to_json().unwrap(), json!(format!("person:{value}"))])
+            .execute(
+                "arguments[0].value = arguments[1];",
+                vec![select.to_json().unwrap(), json!(format!("person:{value}"))],
+            )
             .await
             .unwrap();
     }
@@ -392,8 +419,13 @@ async fn the_workspace_in_a_real_browser() {
     rendered(&driver, "path").await;
     let explanation = driver.find(By::Id("path-text")).await.unwrap().text().await.unwrap();
     assert!(explanation.contains(&far.display_name), "the path ends at {}: {explanation}", far.display_name);
-    let highlighted =
-        driver.execute("return window.bpState.chart.cy.$('.path').length", vec![]).await.unwrap().json().as_u64().unwrap();
+    let highlighted = driver
+        .execute("return window.bpState.chart.cy.$('.path').length", vec![])
+        .await
+        .unwrap()
+        .json()
+        .as_u64()
+        .unwrap();
     assert!(highlighted >= 5, "a two-hop path highlights at least 3 nodes and 2 edges: {highlighted}");
     shot(&driver, "path").await;
     count = exactly_one(&ledger, investigator, count, "QueryService/LinkedSuspects", "follow a path").await;
@@ -420,6 +452,12 @@ async fn the_workspace_in_a_real_browser() {
     driver.goto(format!("{origin}/#/network/{}", big.network_id.replace('/', "%2F"))).await.unwrap();
     rendered(&driver, "network").await;
     let chart_cold = timing(&driver, "network").await;
+    let settled = wait_for(
+        &driver,
+        "return window.bpTimings.filter(t => t.page === 'network-settled').pop()",
+        "the settled layout",
+    )
+    .await;
     assert!(chart_cold["nodes"].as_u64().unwrap() >= 200, "a 200-node chart: {chart_cold}");
     shot(&driver, "network").await;
     count = exactly_one(&ledger, investigator, count, "QueryService/GetNetwork", "open a network").await;
@@ -436,7 +474,10 @@ async fn the_workspace_in_a_real_browser() {
     driver.find(By::Css("#queue tbody tr a")).await.unwrap().click().await.unwrap();
     rendered(&driver, "review-case").await;
     count = exactly_one(&ledger, investigator, count, "ReviewService/GetReviewCase", "open a queued case").await;
-    let act = driver.find(By::Css("#avenues button[data-action='AVENUE_ACTION_PURSUED']")).await.expect("an avenue to act on");
+    let act = driver
+        .find(By::Css("#avenues button[data-action='AVENUE_ACTION_PURSUED']"))
+        .await
+        .expect("an avenue to act on");
     let avenue = act.attr("data-avenue").await.unwrap().unwrap();
     act.click().await.unwrap();
     let position = wait_for(&driver, "return document.body.dataset.recorded", "the review step recorded").await;
@@ -464,7 +505,8 @@ async fn the_workspace_in_a_real_browser() {
 
     // An investigator cannot open the auditor's pages, and the refusal is recorded.
     driver.goto(format!("{origin}/#/audit")).await.unwrap();
-    let refused = wait_for(&driver, "const e = document.getElementById('error'); return e && e.innerText", "the refusal").await;
+    let refused =
+        wait_for(&driver, "const e = document.getElementById('error'); return e && e.innerText", "the refusal").await;
     assert!(refused.as_str().unwrap().contains("Permission denied"), "{refused}");
     let now = ledger.consultations(investigator).await;
     assert_eq!(now.len(), count + 1);
@@ -512,7 +554,12 @@ async fn the_workspace_in_a_real_browser() {
     driver.goto(format!("{origin}/#/audit?tab=verify")).await.unwrap();
     rendered(&driver, "audit-verify").await;
     driver.find(By::Id("verify")).await.unwrap().click().await.unwrap();
-    let verdict = wait_for(&driver, "const e = document.getElementById('verify-verdict'); return e && e.innerText", "the verdict").await;
+    let verdict = wait_for(
+        &driver,
+        "const e = document.getElementById('verify-verdict'); return e && e.innerText",
+        "the verdict",
+    )
+    .await;
     assert_eq!(verdict, json!("INTACT"));
     shot(&driver, "audit-verify").await;
     let auditor = ledger.consultations("browser-auditor").await;
@@ -524,8 +571,8 @@ async fn the_workspace_in_a_real_browser() {
         dossier_cold["sinceLoad"], chart_cold["nodes"], chart_cold["sinceLoad"]
     );
     println!(
-        "  from the route's start: dossier {} ms; chart {} ms",
-        dossier_cold["ms"], chart_cold["ms"]
+        "  from the route's start: dossier {} ms; chart {} ms; the chart's force-directed layout then settled in {} ms more",
+        dossier_cold["ms"], chart_cold["ms"], settled["ms"]
     );
     println!("screenshots in {}", screenshots_dir().display());
     driver.quit().await.unwrap();
