@@ -397,8 +397,15 @@ fn request<T>(caller: &Caller, message: T) -> tonic::Request<T> {
 
 fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, Response> {
     let body = if body.is_empty() { b"{}".as_slice() } else { body };
-    serde_json::from_slice(body)
-        .map_err(|e| problem(StatusCode::BAD_REQUEST, "invalid_argument", &format!("the request message: {e}")))
+    serde_path_to_error::deserialize(&mut serde_json::Deserializer::from_slice(body)).map_err(|e| {
+        let field = e.path().to_string();
+        let message = if field.is_empty() || field == "." {
+            format!("the request message: {}", e.inner())
+        } else {
+            format!("{field}: {}", e.inner())
+        };
+        problem(StatusCode::BAD_REQUEST, "invalid_argument", &message)
+    })
 }
 
 fn to_json<T: serde::Serialize>(r: Result<tonic::Response<T>, tonic::Status>) -> Result<Value, Response> {

@@ -13,6 +13,7 @@ mod publish_cli;
 mod query;
 mod review;
 mod tls;
+mod web;
 
 /// The `beaconport` command's code, built by this package under a test name.
 pub const NODE: &str = env!("CARGO_BIN_EXE_beaconport-e2e-node");
