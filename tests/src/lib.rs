@@ -43,20 +43,7 @@ impl TestServer {
 
     /// [`TestServer::start_tls`] with other options (limits).
     pub async fn start_tls_with(pki: &beaconport_cli::certs::DevPki, options: beaconport_server::Options) -> Self {
-        let read = |p: &Path| std::fs::read_to_string(p).expect("PEM file");
-        let mut identities = beaconport_server::Identities::default();
-        for c in pki.clients.iter().chain(&pki.expired) {
-            identities.by_common_name.insert(
-                c.principal.clone(),
-                beaconport_server::Identity { role: c.role.into(), force: c.force.clone() },
-            );
-        }
-        let tls = beaconport_server::Tls {
-            cert_pem: read(&pki.server_cert),
-            key_pem: read(&pki.server_key),
-            client_ca_pem: read(&pki.ca_cert),
-            identities: Arc::new(identities),
-        };
+        let tls = server_tls(pki);
         let mut server =
             Self::start_with_options(|log| log, beaconport_server::Options { tls: Some(tls), ..options }).await;
         server.url = server.url.replace("http://", "https://");
@@ -141,6 +128,24 @@ impl TestServer {
         if let Some(t) = self.task.take() {
             t.await.expect("server task").expect("server result");
         }
+    }
+}
+
+/// The server's TLS settings for the development PKI `pki`, every client certificate of it
+/// mapped to its role.
+pub fn server_tls(pki: &beaconport_cli::certs::DevPki) -> beaconport_server::Tls {
+    let read = |p: &Path| std::fs::read_to_string(p).expect("PEM file");
+    let mut identities = beaconport_server::Identities::default();
+    for c in pki.clients.iter().chain(&pki.expired) {
+        identities
+            .by_common_name
+            .insert(c.principal.clone(), beaconport_server::Identity { role: c.role.into(), force: c.force.clone() });
+    }
+    beaconport_server::Tls {
+        cert_pem: read(&pki.server_cert),
+        key_pem: read(&pki.server_key),
+        client_ca_pem: read(&pki.ca_cert),
+        identities: Arc::new(identities),
     }
 }
 

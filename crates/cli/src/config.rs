@@ -117,11 +117,20 @@ pub struct HttpConfig {
     pub ready_max_lag: u64,
     /// Serve the browser workspace on this port too (processes that run the views).
     pub workspace: bool,
+    /// Serve this port over TLS with [tls]'s certificate; browsers then present client
+    /// certificates of [tls]'s client CA, mapped by the identities like gRPC callers.
+    pub tls: bool,
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { enabled: true, listen: "127.0.0.1:9464".parse().expect("valid"), ready_max_lag: 10_000, workspace: true }
+        Self {
+            enabled: true,
+            listen: "127.0.0.1:9464".parse().expect("valid"),
+            ready_max_lag: 10_000,
+            workspace: true,
+            tls: false,
+        }
     }
 }
 
@@ -367,6 +376,9 @@ impl Config {
             if id.role == "force" && beaconport_domain::reference::force(&id.force).is_none() {
                 bail!("tls.identities[{i}].force: {:?} is not a force code (a force system needs its force)", id.force);
             }
+        }
+        if self.http.tls && set != 3 {
+            bail!("http.tls: serving the HTTP port over TLS needs [tls] cert, key and client_ca");
         }
         if self.grpc.max_message_bytes < 1024 {
             bail!("grpc.max_message_bytes: {} is too small (at least 1024)", self.grpc.max_message_bytes);

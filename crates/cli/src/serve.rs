@@ -111,6 +111,7 @@ pub async fn run(config: Config) -> Result<()> {
                 .clone()
                 .filter(|_| config.http.workspace)
                 .map(|v| Arc::new(beaconport_server::web::Workspace::new(dyn_log.clone(), v, &options))),
+            tls: options.tls.clone().filter(|_| config.http.tls),
         };
         let mut stopping = stop_rx.clone();
         Some(tokio::spawn(beaconport_server::operator::serve_http(http, state, async move {

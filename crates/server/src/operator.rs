@@ -166,6 +166,10 @@ pub struct Operator {
     pub ready_max_lag: u64,
     /// The browser workspace, served on the same port (nodes that run views).
     pub web: Option<Arc<crate::web::Workspace>>,
+    /// Serve the port over TLS with the ledger's certificate. Client certificates signed by the
+    /// client CA are asked for but not required: the workspace knows its users by them, while
+    /// probes and scrapers without one still reach `/healthz`, `/readyz` and `/metrics`.
+    pub tls: Option<crate::Tls>,
 }
 
 impl std::fmt::Debug for Operator {
@@ -206,6 +210,7 @@ pub async fn serve_http(
     use axum::routing::get;
     let addr: Option<SocketAddr> = listener.local_addr().ok();
     let web = operator.web.clone();
+    let tls = operator.tls.clone();
     let app = axum::Router::new()
         .route(
             "/metrics",
@@ -229,9 +234,94 @@ pub async fn serve_http(
         Some(ws) => app.merge(crate::web::router(ws)),
         None => app,
     };
-    tracing::info!(addr = ?addr, "operator endpoint serving /metrics, /healthz, /readyz");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(|e| crate::Error::Transport(format!("operator endpoint: {e}")))
+    tracing::info!(addr = ?addr, tls = tls.is_some(), "operator endpoint serving /metrics, /healthz, /readyz");
+    match tls {
+        None => axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(|e| crate::Error::Transport(format!("operator endpoint: {e}"))),
+        Some(tls) => serve_tls(listener, app, &tls, shutdown).await,
+    }
+}
+
+/// The rustls configuration of the HTTP port: the ledger's certificate, and client
+/// certificates of the client CA verified when presented.
+pub fn tls_config(tls: &crate::Tls) -> crate::Result<rustls::ServerConfig> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer};
+    let bad = |what: &str, e: &dyn std::fmt::Display| crate::Error::Transport(format!("HTTP port TLS: {what}: {e}"));
+    let certs = CertificateDer::pem_slice_iter(tls.cert_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| bad("the server certificate", &e))?;
+    let key = PrivateKeyDer::from_pem_slice(tls.key_pem.as_bytes()).map_err(|e| bad("the server key", &e))?;
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in CertificateDer::pem_slice_iter(tls.client_ca_pem.as_bytes()) {
+        roots.add(ca.map_err(|e| bad("the client CA", &e))?).map_err(|e| bad("the client CA", &e))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .allow_unauthenticated()
+        .build()
+        .map_err(|e| bad("the client verifier", &e))?;
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| bad("protocol versions", &e))?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(certs, key)
+        .map_err(|e| bad("the server certificate and key", &e))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// Serves `app` over TLS: each connection's client certificate (if any) is read once, and its
+/// common name handed to every request of the connection.
+async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    tls: &crate::Tls,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> crate::Result<()> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls_config(tls)?));
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            _ = &mut shutdown => return Ok(()),
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    tracing::warn!(error = %e, "operator endpoint: accepting a connection failed");
+                    continue;
+                }
+            },
+        };
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        tokio::spawn(async move {
+            let stream = match tokio::time::timeout(std::time::Duration::from_secs(10), acceptor.accept(tcp)).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "operator endpoint: TLS handshake failed");
+                    return;
+                }
+                Err(_) => return,
+            };
+            let cn = stream
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .and_then(|c| crate::consult::common_name(c.as_ref()));
+            let app = match cn {
+                Some(cn) => app.layer(axum::Extension(crate::web::PeerCommonName(cn))),
+                None => app,
+            };
+            let service = hyper_util::service::TowerToHyperService::new(app);
+            let served = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+            if let Err(e) = served {
+                tracing::debug!(%peer, error = %e, "operator endpoint: connection ended with an error");
+            }
+        });
+    }
 }

@@ -262,7 +262,10 @@ async fn me(State(ws): State<Arc<Workspace>>, req: axum::extract::Request) -> Re
         None => {
             let why = match mode {
                 "claimed" => "not signed in: development mode, claim a principal and a role",
-                _ => "no client certificate this ledger knows: present one its identities file maps",
+                _ => {
+                    "no client certificate this ledger knows: present one its identities file maps (the workspace reads \
+                     certificates when the HTTP port serves TLS: [http] tls = true)"
+                }
             };
             let mut r = problem(StatusCode::UNAUTHORIZED, "unauthenticated", why);
             if let Ok(v) = HeaderValue::from_str(mode) {

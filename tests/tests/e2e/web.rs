@@ -23,7 +23,13 @@ struct Answer {
 
 impl Web {
     async fn start(server: &TestServer) -> Self {
-        let options = beaconport_server::Options { insecure_plaintext: true, ..Default::default() };
+        Self::start_with(server, None).await
+    }
+
+    /// The workspace; with `tls`, its port serves TLS and users are their client certificates.
+    async fn start_with(server: &TestServer, tls: Option<beaconport_server::Tls>) -> Self {
+        let options =
+            beaconport_server::Options { insecure_plaintext: tls.is_none(), tls: tls.clone(), ..Default::default() };
         let views = server.projector.clone() as Arc<dyn beaconport_views::Live>;
         let log = server.log.clone() as Arc<dyn beaconport_log::EventLog>;
         let ws = Arc::new(beaconport_server::web::Workspace::new(log.clone(), views.clone(), &options));
@@ -33,6 +39,7 @@ impl Web {
             views: Some(views),
             ready_max_lag: 10_000,
             web: Some(ws),
+            tls,
         };
         let listener = beaconport_server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
@@ -298,4 +305,95 @@ async fn settle(server: &TestServer) {
         assert!(std::time::Instant::now() < until, "views did not catch up");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+/// One HTTP/1.1 request over TLS presenting `client` (a certificate and key, or none): the status
+/// code and the body, or the TLS error.
+async fn over_tls(
+    base: &str,
+    ca: &std::path::Path,
+    client: Option<&beaconport_cli::certs::Issued>,
+    method: &str,
+    path: &str,
+    body: &str,
+) -> Result<(u16, String), String> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(CertificateDer::from_pem_file(ca).unwrap()).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots);
+    let config = match client {
+        Some(c) => builder
+            .with_client_auth_cert(
+                vec![CertificateDer::from_pem_file(&c.cert).unwrap()],
+                PrivateKeyDer::from_pem_file(&c.key).unwrap(),
+            )
+            .unwrap(),
+        None => builder.with_no_client_auth(),
+    };
+    let addr = base.trim_start_matches("http://");
+    let tcp = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    let mut s = connector.connect(ServerName::try_from("localhost").unwrap(), tcp).await.map_err(|e| e.to_string())?;
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\n\
+         x-beaconport-purpose: tls test\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(request.as_bytes()).await.map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.map_err(|e| e.to_string())?;
+    let out = String::from_utf8_lossy(&out).to_string();
+    let code = out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    Ok((code, body))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn over_tls_the_workspace_knows_its_users_by_client_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = beaconport_cli::certs::write_test_pki(&dir.path().join("pki"), &["GMP".to_string()]).unwrap();
+    let stranger = beaconport_cli::certs::write_test_pki(&dir.path().join("other"), &["GMP".to_string()]).unwrap();
+    let server = TestServer::start_tls(&pki).await;
+    let web = Web::start_with(&server, Some(beaconport_tests::server_tls(&pki))).await;
+    let who = |name: &str| pki.clients.iter().find(|c| c.principal == name).unwrap();
+    let ca = &pki.ca_cert;
+
+    // The certificate says who the user is; there is nothing to sign in to.
+    let (code, body) = over_tls(&web.base, ca, Some(who("investigator-01")), "GET", "/api/me", "").await.unwrap();
+    assert_eq!(code, 200, "{body}");
+    let me: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(me, json!({"principal": "investigator-01", "role": "investigator", "sign_in": "certificate"}));
+    let claim = r#"{"principal":"auditor-01","role":"auditor"}"#;
+    let (code, _) = over_tls(&web.base, ca, Some(who("investigator-01")), "POST", "/api/session", claim).await.unwrap();
+    assert_eq!(code, 400, "no claiming another identity over TLS");
+
+    // Roles as on the gRPC API.
+    let (code, body) =
+        over_tls(&web.base, ca, Some(who("investigator-01")), "POST", "/api/call/AuditService/GetTreeHead", "{}")
+            .await
+            .unwrap();
+    assert_eq!(code, 403, "{body}");
+    let (code, body) =
+        over_tls(&web.base, ca, Some(who("auditor-01")), "POST", "/api/call/AuditService/GetTreeHead", "{}")
+            .await
+            .unwrap();
+    assert_eq!(code, 200, "{body}");
+
+    // No certificate: the operator's paths answer, the workspace does not.
+    let (code, _) = over_tls(&web.base, ca, None, "GET", "/healthz", "").await.unwrap();
+    assert_eq!(code, 200);
+    let (code, body) = over_tls(&web.base, ca, None, "GET", "/api/me", "").await.unwrap();
+    assert_eq!(code, 401, "{body}");
+
+    // A certificate of another CA gets no connection at all.
+    let other = stranger.clients.iter().find(|c| c.principal == "investigator-01").unwrap();
+    let refused = over_tls(&web.base, ca, Some(other), "GET", "/api/me", "").await;
+    assert!(refused.is_err() || refused.as_ref().is_ok_and(|(c, _)| *c == 0), "{refused:?}");
+    server.stop().await;
 }
