@@ -214,26 +214,33 @@ async function personPage(id) {
   if (needPurpose()) return;
   const d = await call('QueryService', 'GetPerson', { context: context(), person_id: id });
   const s = d.person || {};
-  const decide = async (ev, decision) => {
-    const reason = prompt(decision === 'LINK_DECISION_SAME'
-      ? 'Why are these the same person? (recorded in the ledger)'
-      : 'Why are these different people? (recorded in the ledger)');
-    if (!reason) return;
+  const decide = async (ev, decision, reasonInput) => {
+    const reason = reasonInput.value.trim();
+    if (!reason) {
+      status('Say why: the reason is recorded in the ledger with the decision.', true);
+      reasonInput.focus();
+      return;
+    }
     try {
       const r = await call('QueryService', 'DecideLink', {
         context: context(), a: ev.a, b: ev.b, decision, reason,
         force_code: ev.a.force_code, case_ref: ev.a.case_ref,
       });
-      status(`Decision recorded at position ${r.position}${r.duplicate ? ' (already recorded)' : ''}.`);
+      status(`Decision recorded at position ${r.position}${r.duplicate ? ' (already recorded)' : ''}. The resolution follows it.`);
+      document.body.dataset.recorded = String(r.position);
     } catch (e) { status(e.message, true); }
   };
-  const evidence = (d.evidence || []).map((ev) => h('li', {},
-    `${mention(ev.a)} ↔ ${mention(ev.b)}: `,
-    ev.asserted ? h('strong', {}, 'asserted by an investigator') : `weight ${(ev.weight || 0).toFixed(1)}, probability ${pct(ev.probability)}`,
-    h('ul', {}, (ev.fields || []).map((f) => h('li', {}, `${f.field}: ${f.level} (${(f.weight || 0).toFixed(1)})`))),
-    h('div', { class: 'actions' },
-      h('button', { type: 'button', class: 'secondary', onclick: () => decide(ev, 'LINK_DECISION_SAME') }, 'Assert same person'),
-      h('button', { type: 'button', class: 'danger', onclick: () => decide(ev, 'LINK_DECISION_DIFFERENT') }, 'Reject link'))));
+  const evidence = (d.evidence || []).map((ev, i) => {
+    const reason = h('input', { id: `reason-${i}`, size: 40, maxlength: 2000 });
+    return h('li', {},
+      `${mention(ev.a)} ↔ ${mention(ev.b)}: `,
+      ev.asserted ? h('strong', {}, 'asserted by an investigator') : `weight ${(ev.weight || 0).toFixed(1)}, probability ${pct(ev.probability)}`,
+      h('ul', {}, (ev.fields || []).map((f) => h('li', {}, `${f.field}: ${f.level} (${(f.weight || 0).toFixed(1)})`))),
+      h('div', { class: 'actions' },
+        h('label', { for: `reason-${i}`, class: 'field' }, 'Reason for a decision', reason),
+        h('button', { type: 'button', class: 'secondary', 'data-decision': 'same', onclick: () => decide(ev, 'LINK_DECISION_SAME', reason) }, 'Assert same person'),
+        h('button', { type: 'button', class: 'danger', 'data-decision': 'different', onclick: () => decide(ev, 'LINK_DECISION_DIFFERENT', reason) }, 'Reject link')));
+  });
   show(
     h('h1', { id: 'dossier-name' }, s.display_name || id),
     h('p', {},

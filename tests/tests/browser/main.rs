@@ -144,7 +144,27 @@ async fn unmark(driver: &WebDriver) {
         .unwrap();
 }
 
+/// Every form control on the page has a label a screen reader announces, and every chart or
+/// bar an accessible name: checked on each page before its screenshot.
+async fn assert_labelled(driver: &WebDriver, page: &str) {
+    let unlabelled = driver
+        .execute(
+            "return [...document.querySelectorAll('input, select, textarea')]
+                .filter(e => e.type !== 'hidden' && !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
+                .map(e => e.id || e.outerHTML.slice(0, 80))
+                .concat([...document.querySelectorAll('[role=img]')].filter(e => !e.getAttribute('aria-label')).map(e => e.id || 'img'))
+                .concat([...document.querySelectorAll('button')].filter(e => !e.innerText.trim() && !e.getAttribute('aria-label')).map(e => e.id || 'button'))",
+            vec![],
+        )
+        .await
+        .unwrap()
+        .json()
+        .clone();
+    assert_eq!(unlabelled, json!([]), "controls without a label on page {page}");
+}
+
 async fn shot(driver: &WebDriver, name: &str) {
+    assert_labelled(driver, name).await;
     let path = screenshots_dir().join(format!("{name}.png"));
     driver.screenshot(&path).await.expect("screenshot");
 }
@@ -313,6 +333,40 @@ async fn the_workspace_in_a_real_browser() {
         }
     }
     let (person_id, person_name, far) = person.expect("a person with a suspect two hops away");
+    // A person resolved from several mentions (their dossier shows the evidence of each merge).
+    let mut merged = None;
+    'nets: for n in nets.iter().filter(|n| size(n) < 200).take(20) {
+        let net = q
+            .get_network(ledger.req(
+                api::GetNetworkRequest {
+                    context: ledger.context(),
+                    network_id: n.network_id.clone(),
+                    ..Default::default()
+                },
+                "investigator",
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        for node in net.nodes.iter().filter(|x| x.kind == "person") {
+            let id = node.id.trim_start_matches("person:").to_string();
+            let d = q
+                .get_person(
+                    ledger.req(
+                        api::GetPersonRequest { context: ledger.context(), person_id: id.clone() },
+                        "investigator",
+                    ),
+                )
+                .await
+                .unwrap()
+                .into_inner();
+            if !d.evidence.is_empty() {
+                merged = Some(id);
+                break 'nets;
+            }
+        }
+    }
+    let merged = merged.expect("a person resolved from several mentions");
     println!(
         "fixtures: network {} ({} nodes), person {person_id}, path to {}",
         big.network_id,
@@ -492,6 +546,29 @@ async fn the_workspace_in_a_real_browser() {
     match step.body.as_ref().and_then(|b| b.kind.as_ref()) {
         Some(beaconport_proto::pb::event::body::Kind::AvenueActioned(a)) => assert_eq!(a.avenue, avenue),
         other => panic!("expected an avenue actioned, stored {other:?}"),
+    }
+
+    // A dossier's resolution evidence, and an investigator's decision on it (an event).
+    unmark(&driver).await;
+    driver.goto(format!("{origin}/#/person/{merged}")).await.unwrap();
+    rendered(&driver, "dossier").await;
+    count = exactly_one(&ledger, investigator, count, "QueryService/GetPerson", "open a merged dossier").await;
+    driver.find(By::Id("reason-0")).await.unwrap().send_keys("same passport, seen together").await.unwrap();
+    driver.find(By::Css("#evidence button[data-decision='same']")).await.unwrap().click().await.unwrap();
+    let position = wait_for(&driver, "return document.body.dataset.recorded", "the link decision recorded").await;
+    shot(&driver, "dossier-evidence").await;
+    count = exactly_one(&ledger, investigator, count, "QueryService/DecideLink", "decide a link").await;
+    let stored = beaconport_tests::read_all(&grpc).await;
+    let decided = stored
+        .iter()
+        .find(|e| e.position.to_string() == position.as_str().unwrap())
+        .and_then(|e| e.event.as_ref())
+        .expect("the decision is in the log");
+    match decided.body.as_ref().and_then(|b| b.kind.as_ref()) {
+        Some(beaconport_proto::pb::event::body::Kind::LinkDecided(l)) => {
+            assert_eq!(l.reason, "same passport, seen together")
+        }
+        other => panic!("expected a link decision, stored {other:?}"),
     }
 
     // Data quality: per-force charts.
