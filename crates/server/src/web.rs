@@ -81,6 +81,9 @@ pub struct Workspace {
     recorder: Recorder,
     sign_in: SignIn,
     sessions: Mutex<Sessions>,
+    /// The gRPC API's limits, held per principal here too (a browser is no way around them).
+    limits: authorise::Limits,
+    rate: governor::DefaultKeyedRateLimiter<String>,
 }
 
 #[derive(Default)]
@@ -114,7 +117,29 @@ impl Workspace {
                 None => SignIn::Claimed,
             },
             sessions: Mutex::new(Sessions::default()),
+            rate: governor::RateLimiter::keyed(
+                governor::Quota::per_second(
+                    std::num::NonZeroU32::new(options.limits.requests_per_second.clamp(1, 1_000_000_000))
+                        .expect("at least 1"),
+                )
+                .allow_burst(std::num::NonZeroU32::new(options.limits.burst.max(1)).expect("at least 1")),
+            ),
+            limits: options.limits.clone(),
         }
+    }
+
+    /// Spends one of `caller`'s requests, or says which limit they are over.
+    fn spend(&self, caller: &Caller) -> Result<(), Response> {
+        self.rate.check_key(&caller.principal).map_err(|_| {
+            problem(
+                StatusCode::TOO_MANY_REQUESTS,
+                "resource_exhausted",
+                &format!(
+                    "{} is over its limit of {} requests per second (limits.requests_per_second, burst {})",
+                    caller.principal, self.limits.requests_per_second, self.limits.burst
+                ),
+            )
+        })
     }
 
     /// Who is asking: the session's user (claimed mode) or the client certificate's identity.
@@ -381,14 +406,30 @@ async fn call(
         let why = format!("role {} may not call {service}/{method} (allowed: {})", caller.role, entry.roles.join(", "));
         return ws.refuse(&caller, &format!("{service}/{method}"), why).await;
     }
+    if let Err(r) = ws.spend(&caller) {
+        return r;
+    }
     let headers = req.headers().clone();
-    let body = match axum::body::to_bytes(req.into_body(), 4 << 20).await {
+    let body = match axum::body::to_bytes(req.into_body(), ws.limits.max_message_bytes).await {
         Ok(b) => b,
-        Err(e) => return problem(StatusCode::PAYLOAD_TOO_LARGE, "resource_exhausted", &format!("the request: {e}")),
+        Err(e) => {
+            let why = format!(
+                "the request is larger than this ledger accepts (grpc.max_message_bytes = {}): {e}",
+                ws.limits.max_message_bytes
+            );
+            return problem(StatusCode::PAYLOAD_TOO_LARGE, "resource_exhausted", &why);
+        }
     };
-    match dispatch(&ws, &caller, &service, &method, &body, &headers).await {
-        Ok(v) => json_ok(v),
-        Err(r) => r,
+    match tokio::time::timeout(ws.limits.request_timeout, dispatch(&ws, &caller, &service, &method, &body, &headers))
+        .await
+    {
+        Ok(Ok(v)) => json_ok(v),
+        Ok(Err(r)) => r,
+        Err(_) => problem(
+            StatusCode::GATEWAY_TIMEOUT,
+            "deadline_exceeded",
+            &format!("no answer within {} s (grpc.request_timeout_secs)", ws.limits.request_timeout.as_secs()),
+        ),
     }
 }
 
@@ -614,6 +655,9 @@ async fn verify(State(ws): State<Arc<Workspace>>, req: axum::extract::Request) -
     if !authorise::allowed(&format!("/beaconport.api.v1.{CALL}")).contains(&caller.role.as_str()) {
         let why = format!("role {} may not verify the ledger (auditors only)", caller.role);
         return ws.refuse(&caller, "Workspace/Verify", why).await;
+    }
+    if let Err(r) = ws.spend(&caller) {
+        return r;
     }
     let purpose = match purpose_of(req.headers()) {
         Ok(p) => p,

@@ -214,6 +214,8 @@ async function personPage(id) {
   if (needPurpose()) return;
   const d = await call('QueryService', 'GetPerson', { context: context(), person_id: id });
   const s = d.person || {};
+  // One event id per decision as first tried: a retry after a failure records nothing twice.
+  const ids = new Map();
   const decide = async (ev, decision, reasonInput) => {
     const reason = reasonInput.value.trim();
     if (!reason) {
@@ -222,10 +224,13 @@ async function personPage(id) {
       return;
     }
     try {
+      const key = `${mention(ev.a)}|${mention(ev.b)}|${decision}|${reason}`;
+      if (!ids.has(key)) ids.set(key, eventId());
       const r = await call('QueryService', 'DecideLink', {
         context: context(), a: ev.a, b: ev.b, decision, reason,
-        force_code: ev.a.force_code, case_ref: ev.a.case_ref,
+        force_code: ev.a.force_code, case_ref: ev.a.case_ref, event_id: ids.get(key),
       });
+      ids.delete(key);
       status(`Decision recorded at position ${r.position}${r.duplicate ? ' (already recorded)' : ''}. The resolution follows it.`);
       document.body.dataset.recorded = String(r.position);
     } catch (e) { status(e.message, true); }
@@ -636,9 +641,14 @@ function eventId() { return crypto.randomUUID(); }
 async function reviewCasePage(force, ref) {
   if (needPurpose()) return;
   const c = await call('ReviewService', 'GetReviewCase', { context: context(), force_code: force, case_ref: ref });
+  // One event id per step as first tried: a retry after a failure records nothing twice.
+  const ids = new Map();
   const record = async (step, what) => {
+    const key = JSON.stringify(step);
+    if (!ids.has(key)) ids.set(key, eventId());
     try {
-      const r = await call('ReviewService', 'RecordReview', Object.assign({ context: context(), force_code: force, case_ref: ref, event_id: eventId() }, step));
+      const r = await call('ReviewService', 'RecordReview', Object.assign({ context: context(), force_code: force, case_ref: ref, event_id: ids.get(key) }, step));
+      ids.delete(key);
       status(`${what} recorded at position ${r.position}.`);
       document.body.dataset.recorded = String(r.position);
     } catch (e) { status(e.message, true); }

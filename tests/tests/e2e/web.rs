@@ -28,8 +28,20 @@ impl Web {
 
     /// The workspace; with `tls`, its port serves TLS and users are their client certificates.
     async fn start_with(server: &TestServer, tls: Option<beaconport_server::Tls>) -> Self {
-        let options =
-            beaconport_server::Options { insecure_plaintext: tls.is_none(), tls: tls.clone(), ..Default::default() };
+        Self::start_with_limits(server, tls, Default::default()).await
+    }
+
+    async fn start_with_limits(
+        server: &TestServer,
+        tls: Option<beaconport_server::Tls>,
+        limits: beaconport_server::authorise::Limits,
+    ) -> Self {
+        let options = beaconport_server::Options {
+            insecure_plaintext: tls.is_none(),
+            tls: tls.clone(),
+            limits,
+            ..Default::default()
+        };
         let views = server.projector.clone() as Arc<dyn beaconport_views::Live>;
         let log = server.log.clone() as Arc<dyn beaconport_log::EventLog>;
         let ws = Arc::new(beaconport_server::web::Workspace::new(log.clone(), views.clone(), &options));
@@ -395,5 +407,35 @@ async fn over_tls_the_workspace_knows_its_users_by_client_certificate() {
     let other = stranger.clients.iter().find(|c| c.principal == "investigator-01").unwrap();
     let refused = over_tls(&web.base, ca, Some(other), "GET", "/api/me", "").await;
     assert!(refused.is_err() || refused.as_ref().is_ok_and(|(c, _)| *c == 0), "{refused:?}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_browser_is_held_to_the_same_limits_as_the_grpc_api() {
+    let server = TestServer::start().await;
+    let limits = beaconport_server::authorise::Limits {
+        requests_per_second: 1,
+        burst: 2,
+        max_message_bytes: 2048,
+        ..Default::default()
+    };
+    let web = Web::start_with_limits(&server, None, limits).await;
+    let inv = web.sign_in("web-investigator", "investigator").await;
+    let ask = json!({"context": purpose("Operation Limits"), "name": "a"});
+    let codes: Vec<u16> =
+        futures::future::join_all((0..3).map(|_| web.call(&inv, "QueryService/SearchPersons", ask.clone())))
+            .await
+            .iter()
+            .map(|a| a.status)
+            .collect();
+    assert_eq!(codes.iter().filter(|c| **c == 429).count(), 1, "two within the burst, the third refused: {codes:?}");
+    let other = web.sign_in("web-investigator-2", "investigator").await;
+    let big = json!({"context": purpose("Operation Limits"), "name": "x".repeat(4096)});
+    let a = web.call(&other, "QueryService/SearchPersons", big).await;
+    assert_eq!(a.status, 413, "{}", a.body);
+    assert!(a.body["message"].as_str().unwrap().contains("grpc.max_message_bytes = 2048"), "{}", a.body);
+    let over = web.call(&inv, "QueryService/SearchPersons", ask).await;
+    assert_eq!(over.status, 429);
+    assert!(over.body["message"].as_str().unwrap().contains("limits.requests_per_second"), "{}", over.body);
     server.stop().await;
 }
