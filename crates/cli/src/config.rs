@@ -718,6 +718,9 @@ mod tests {
         std::fs::write(&file, "unknown_key = 1\n").unwrap();
         let err = Config::load(Some(&file), env(&[]), Table::new()).unwrap_err();
         assert!(format!("{err:#}").contains("unknown_key"), "{err:#}");
+        // The HTTP port over TLS needs the ledger's certificate.
+        let err = Config::load(None, env(&[("BEACONPORT_HTTP__TLS", "true")]), Table::new()).unwrap_err();
+        assert!(format!("{err:#}").contains("http.tls: serving the HTTP port over TLS needs [tls]"), "{err:#}");
     }
 
     #[test]

@@ -253,8 +253,17 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                     }
                 };
                 let tls = if config.tls.cert.as_os_str().is_empty() { "plaintext" } else { "mutual TLS" };
+                let http = match (&config.http, config.serves("query")) {
+                    (h, _) if !h.enabled => "no HTTP port".to_string(),
+                    (h, query) => format!(
+                        "HTTP on {} ({}{})",
+                        h.listen,
+                        if h.tls { "TLS" } else { "plaintext" },
+                        if h.workspace && query && config.views.enabled { ", with the browser workspace" } else { "" }
+                    ),
+                };
                 println!(
-                    "configuration accepted: roles {}, gRPC on {} ({tls}), {log}",
+                    "configuration accepted: roles {}, gRPC on {} ({tls}), {http}, {log}",
                     config.roles.join(","),
                     config.listen
                 );
