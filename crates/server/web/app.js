@@ -401,18 +401,23 @@ function chartShell(title, chart) {
 }
 
 function drawChart(chart, ui, page) {
+  const elements = chart.elements();
+  // Thousands of nodes: labels only where the user looks (selected, or on the path), and the
+  // cheapest drawing; the names stay in the node list beside the chart.
+  const huge = elements.length > 4000;
   const cy = cytoscape({
     container: document.getElementById('cy'),
-    elements: chart.elements(),
-    style: CY_STYLE,
+    elements,
+    style: huge ? CY_STYLE.concat([{ selector: 'node', style: { label: '' } }, { selector: 'node:selected, node.path, node.root', style: { label: 'data(label)' } }]) : CY_STYLE,
     layout: { name: 'preset' },
     wheelSensitivity: 0.3,
     textureOnViewport: true,
     hideEdgesOnViewport: true,
+    pixelRatio: huge ? 1 : 'auto',
   });
   state.chart = { cy, chart, ui };
   if (chart.root) cy.getElementById(`person:${chart.root}`).addClass('root');
-  relayout(cy, (settle) => rendered(page, { nodes: cy.nodes().length, edges: cy.edges().length }, settle), page);
+  relayout(cy, (settle) => rendered(page, { nodes: cy.nodes().length, edges: cy.edges().length, answered: state.answeredMs }, settle), page);
   cy.on('tap', 'node', (e) => select(e.target.id()));
   cy.on('tap', 'edge', (e) => selectEdge(e.target.id()));
   cy.on('dbltap', 'node', (e) => { select(e.target.id()); expandSelected(); });
@@ -566,7 +571,9 @@ async function showPathBetween() {
 
 async function chartPage(id) {
   if (needPurpose()) return;
+  const asked = performance.now();
   const r = await call('QueryService', 'LinkedSuspects', { context: context(), person_id: id, max_hops: 2, page_size: 200 });
+  state.answeredMs = Math.round(performance.now() - asked);
   const chart = new Chart(id);
   const me = r.person || {};
   chart.node(`person:${id}`, 'person', me.display_name || `person:${id}`, (me.forces || [])[0] || '');
@@ -578,7 +585,9 @@ async function chartPage(id) {
 
 async function networkPage(id) {
   if (needPurpose()) return;
+  const asked = performance.now();
   const net = await call('QueryService', 'GetNetwork', { context: context(), network_id: id });
+  state.answeredMs = Math.round(performance.now() - asked);
   const chart = new Chart(null);
   chart.network(net);
   const s = net.summary || {};
@@ -741,8 +750,11 @@ async function auditPage(q) {
       table(['Position', 'When', 'Who', 'Role', 'Purpose', 'Call', 'Disclosed', 'Outcome'],
         (r.consultations || []).map((c) => {
           const x = c.consultation || {};
-          return [String(c.position), (c.recorded_at || '').slice(0, 19), x.principal, x.role, x.purpose, x.call,
-            `${x.disclosed_count || 0} (${(x.disclosed_persons || []).length} persons)`, x.outcome];
+          const persons = x.disclosed_persons || [];
+          const byPerson = persons.slice(0, 3).map((p) => h('div', {}, link(`#/audit?tab=consultations&person=${encodeURIComponent(p)}`, `${p.slice(0, 8)}…`)));
+          return [String(c.position), (c.recorded_at || '').slice(0, 19),
+            link(`#/audit?tab=consultations&principal=${encodeURIComponent(x.principal)}`, x.principal), x.role, x.purpose, x.call,
+            h('div', {}, `${x.disclosed_count || 0} disclosed`, byPerson, persons.length > 3 ? h('div', {}, `and ${persons.length - 3} more`) : ''), x.outcome];
         }), { id: 'consultations' }));
   } else if (tab === 'replay') {
     const from = Number(q.from || 0);
