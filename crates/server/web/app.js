@@ -104,6 +104,18 @@ function params(query) {
 }
 
 function link(href, text) { return h('a', { href }, text); }
+
+// Links to the first and the next page of a long list, keeping the page's other parameters.
+function pager(route, q, next) {
+  const at = (token) => {
+    const p = new URLSearchParams(q);
+    if (token) p.set('page', token); else p.delete('page');
+    return `${route}?${p.toString()}`;
+  };
+  return h('p', { class: 'actions', id: 'pager' },
+    q.page ? link(at(''), 'First page') : '',
+    next ? link(at(next), 'Next page') : '');
+}
 function personLink(id, name) { return link(`#/person/${id}`, name || id); }
 function pct(x) { return x === undefined || x === null ? '–' : `${(x * 100).toFixed(1)}%`; }
 function mention(m) { return m ? `${m.force_code}/${m.case_ref}/${m.person_ref}` : ''; }
@@ -598,7 +610,7 @@ async function networkPage(id) {
 async function networksPage(q) {
   if (needPurpose()) return;
   const min = Number(q.min_forces || 2);
-  const r = await call('QueryService', 'ListNetworks', { context: context(), min_forces: min, page_size: 100 });
+  const r = await call('QueryService', 'ListNetworks', { context: context(), min_forces: min, page_size: 100, page_token: q.page || '' });
   const input = h('input', { id: 'min-forces', type: 'number', min: 1, max: 50, value: min });
   const form = h('form', { class: 'row' }, h('label', { for: 'min-forces' }, 'Spanning at least this many forces', input), h('button', { type: 'submit' }, 'List'));
   form.addEventListener('submit', (ev) => { ev.preventDefault(); location.hash = `#/networks?min_forces=${input.value}`; });
@@ -607,7 +619,8 @@ async function networksPage(q) {
     table(['Network', 'Forces', 'Suspects', 'Victims', 'Cases', 'Identifiers', 'Places'],
       (r.networks || []).map((n) => [link(`#/network/${encodeURIComponent(n.network_id)}`, n.network_id), (n.forces || []).join(', '),
         String(n.suspects || 0), String(n.victims || 0), String(n.cases || 0), String(n.identifiers || 0), String(n.places || 0)]),
-      { id: 'networks' }));
+      { id: 'networks' }),
+    pager('#/networks', q, r.next_page_token));
   rendered('networks');
 }
 
@@ -615,7 +628,7 @@ async function networksPage(q) {
 
 async function reviewPage(q) {
   if (needPurpose()) return;
-  const req = { context: context(), page_size: 100, force_code: q.force || '', rape_only: q.rape === '1', band: q.band || '', status: q.status || '' };
+  const req = { context: context(), page_size: 100, page_token: q.page || '', force_code: q.force || '', rape_only: q.rape === '1', band: q.band || '', status: q.status || '' };
   const r = await call('ReviewService', 'GetQueue', req);
   const force = h('input', { id: 'f-force', value: q.force || '', size: 6 });
   const band = h('select', { id: 'f-band' }, ['', 'high', 'medium', 'standard'].map((b) => h('option', { value: b, selected: b === (q.band || '') }, b || 'any')));
@@ -640,7 +653,8 @@ async function reviewPage(q) {
       (r.items || []).map((i) => [String(i.rank), link(`#/review/${encodeURIComponent(i.force_code)}/${encodeURIComponent(i.case_ref)}`, `${i.force_code} ${i.case_ref}`),
         `${i.title || ''} (${i.offence_code || ''})`, i.rape ? 'yes' : '', `${i.band} (${i.score})`, `${i.open_avenues || 0} of ${i.avenues || 0}`,
         String(i.other_force_cases || 0), i.status || '', i.force_flagged ? 'yes' : 'no', i.standard_group_based ? 'yes' : 'no']),
-      { id: 'queue' }));
+      { id: 'queue' }),
+    pager('#/review', q, r.next_page_token));
   rendered('queue', { items: (r.items || []).length });
 }
 
@@ -755,7 +769,8 @@ async function auditPage(q) {
           return [String(c.position), (c.recorded_at || '').slice(0, 19),
             link(`#/audit?tab=consultations&principal=${encodeURIComponent(x.principal)}`, x.principal), x.role, x.purpose, x.call,
             h('div', {}, `${x.disclosed_count || 0} disclosed`, byPerson, persons.length > 3 ? h('div', {}, `and ${persons.length - 3} more`) : ''), x.outcome];
-        }), { id: 'consultations' }));
+        }), { id: 'consultations' }),
+      pager('#/audit', q, r.next_page_token));
   } else if (tab === 'replay') {
     const from = Number(q.from || 0);
     const r = await call('AuditService', 'Replay', { from_position: from, limit: 100, force_codes: q.force ? [q.force] : [] });

@@ -548,6 +548,19 @@ async fn the_workspace_in_a_real_browser() {
         other => panic!("expected an avenue actioned, stored {other:?}"),
     }
 
+    // The queue's next page (236 rape allegations, 100 a page).
+    unmark(&driver).await;
+    driver.goto(format!("{origin}/#/review?rape=1")).await.unwrap();
+    rendered(&driver, "queue").await;
+    count = exactly_one(&ledger, investigator, count, "ReviewService/GetQueue", "the queue again").await;
+    let first_rank = driver.find(By::Css("#queue tbody tr td")).await.unwrap().text().await.unwrap();
+    unmark(&driver).await;
+    driver.find(By::XPath("//p[@id='pager']/a[text()='Next page']")).await.unwrap().click().await.unwrap();
+    rendered(&driver, "queue").await;
+    let next_rank = driver.find(By::Css("#queue tbody tr td")).await.unwrap().text().await.unwrap();
+    assert_eq!((first_rank.as_str(), next_rank.as_str()), ("1", "101"), "the second page starts at rank 101");
+    count = exactly_one(&ledger, investigator, count, "ReviewService/GetQueue", "the queue's next page").await;
+
     // A dossier's resolution evidence, and an investigator's decision on it (an event).
     unmark(&driver).await;
     driver.goto(format!("{origin}/#/person/{merged}")).await.unwrap();
