@@ -6,7 +6,8 @@
 //! - **Who**: the same identities and roles as the gRPC API. Over mutual TLS the browser's client
 //!   certificate is mapped by the identities file; in plaintext development mode the user claims
 //!   a principal and a role at sign-in, exactly as a plaintext gRPC caller claims them in headers.
-//!   A session is a random token in an `HttpOnly`, `SameSite=Strict` cookie.
+//!   A session is a random token in an `HttpOnly`, `SameSite=Strict` cookie; it ends at sign-out,
+//!   after [`SESSION_IDLE`] unused or [`SESSION_MAX`] after sign-in.
 //! - **What**: `POST /api/call/{Service}/{Method}` takes the request message in proto3 JSON and
 //!   answers the response in proto3 JSON. The gate's table ([`crate::authorise::CALLS`]) decides
 //!   which roles may make the call; a refusal is recorded in the ledger like the gate's.
@@ -24,6 +25,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -84,13 +86,29 @@ pub struct Workspace {
     /// The gRPC API's limits, held per principal here too (a browser is no way around them).
     limits: authorise::Limits,
     rate: governor::DefaultKeyedRateLimiter<String>,
+    /// How long a session lasts unused, and at most.
+    session_idle: Duration,
+    session_max: Duration,
 }
 
 #[derive(Default)]
 struct Sessions {
-    by_token: HashMap<String, (u64, Caller)>,
+    by_token: HashMap<String, Session>,
     next: u64,
 }
+
+struct Session {
+    /// Order of opening (the oldest goes first when too many are open).
+    n: u64,
+    caller: Caller,
+    opened: Instant,
+    seen: Instant,
+}
+
+/// A session unused this long is over (development mode: certificates need none).
+pub const SESSION_IDLE: Duration = Duration::from_secs(30 * 60);
+/// A session is over this long after sign-in, however busy.
+pub const SESSION_MAX: Duration = Duration::from_secs(12 * 60 * 60);
 
 impl std::fmt::Debug for Workspace {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -125,7 +143,16 @@ impl Workspace {
                 .allow_burst(std::num::NonZeroU32::new(options.limits.burst.max(1)).expect("at least 1")),
             ),
             limits: options.limits.clone(),
+            session_idle: SESSION_IDLE,
+            session_max: SESSION_MAX,
         }
+    }
+
+    /// The workspace with other session lifetimes (unused, and at most).
+    pub fn with_session_limits(mut self, idle: Duration, max: Duration) -> Self {
+        self.session_idle = idle;
+        self.session_max = max;
+        self
     }
 
     /// Spends one of `caller`'s requests, or says which limit they are over.
@@ -152,7 +179,17 @@ impl Workspace {
             }
             SignIn::Claimed => {
                 let token = cookie(headers, COOKIE)?;
-                self.sessions.lock().by_token.get(&token).map(|(_, c)| c.clone())
+                let mut sessions = self.sessions.lock();
+                let now = Instant::now();
+                let session = sessions.by_token.get_mut(&token)?;
+                if now.duration_since(session.seen) > self.session_idle
+                    || now.duration_since(session.opened) > self.session_max
+                {
+                    sessions.by_token.remove(&token);
+                    return None;
+                }
+                session.seen = now;
+                Some(session.caller.clone())
             }
         }
     }
@@ -161,13 +198,14 @@ impl Workspace {
         let token = format!("{}{}", uuid::Uuid::new_v4().simple(), uuid::Uuid::new_v4().simple());
         let mut s = self.sessions.lock();
         if s.by_token.len() >= MAX_SESSIONS {
-            if let Some(oldest) = s.by_token.iter().min_by_key(|(_, (n, _))| *n).map(|(t, _)| t.clone()) {
+            if let Some(oldest) = s.by_token.iter().min_by_key(|(_, x)| x.n).map(|(t, _)| t.clone()) {
                 s.by_token.remove(&oldest);
             }
         }
         s.next += 1;
         let n = s.next;
-        s.by_token.insert(token.clone(), (n, caller));
+        let now = Instant::now();
+        s.by_token.insert(token.clone(), Session { n, caller, opened: now, seen: now });
         token
     }
 

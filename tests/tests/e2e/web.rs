@@ -439,3 +439,39 @@ async fn the_browser_is_held_to_the_same_limits_as_the_grpc_api() {
     assert!(over.body["message"].as_str().unwrap().contains("limits.requests_per_second"), "{}", over.body);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unused_session_ends() {
+    let server = TestServer::start().await;
+    let options = beaconport_server::Options { insecure_plaintext: true, ..Default::default() };
+    let views = server.projector.clone() as Arc<dyn beaconport_views::Live>;
+    let log = server.log.clone() as Arc<dyn beaconport_log::EventLog>;
+    let idle = std::time::Duration::from_millis(1500);
+    let ws = beaconport_server::web::Workspace::new(log.clone(), views.clone(), &options)
+        .with_session_limits(idle, std::time::Duration::from_secs(3600));
+    let operator = beaconport_server::operator::Operator {
+        metrics: options.metrics.clone(),
+        log,
+        views: Some(views),
+        ready_max_lag: 10_000,
+        web: Some(Arc::new(ws)),
+        tls: None,
+    };
+    let listener = beaconport_server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(beaconport_server::operator::serve_http(listener, operator, async {
+        let _ = stopped.await;
+    }));
+    let web = Web { base, http: reqwest::Client::new(), _stop };
+    let inv = web.sign_in("web-investigator", "investigator").await;
+    // Used within the idle time, it lasts (each use counts).
+    for _ in 0..3 {
+        tokio::time::sleep(idle / 3).await;
+        assert_eq!(web.send(reqwest::Method::GET, "/api/me", Some(&inv), None).await.status, 200);
+    }
+    // Unused for longer, it is over.
+    tokio::time::sleep(idle * 2).await;
+    assert_eq!(web.send(reqwest::Method::GET, "/api/me", Some(&inv), None).await.status, 401);
+    server.stop().await;
+}
