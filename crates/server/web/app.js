@@ -519,9 +519,16 @@ function select(id) {
   if (!n) return;
   chart.selected = id;
   ui.expand.disabled = n.kind !== 'person';
+  // The node's links as buttons: each edge's evidence is reachable from the keyboard too.
+  const name = (x) => (chart.nodes.get(x) || {}).label || x;
+  const links = [...chart.edges.values()].filter((e) => e.source === id || e.target === id);
   ui.detail.replaceChildren(
     h('p', {}, h('strong', {}, n.label), ` (${n.kind}${n.force ? ', ' + n.force : ''})`),
-    n.kind === 'person' ? h('p', {}, personLink(id.slice('person:'.length), 'Open dossier')) : '');
+    n.kind === 'person' ? h('p', {}, personLink(id.slice('person:'.length), 'Open dossier')) : '',
+    links.length ? h('ul', { id: 'node-links', class: 'evidence' }, links.slice(0, 30).map((e) => h('li', {},
+      h('button', { type: 'button', class: 'secondary', onclick: () => selectEdge(e.id) },
+        `${e.type.replaceAll('_', ' ')}: ${name(e.source === id ? e.target : e.source)}`)))) : '',
+    links.length > 30 ? h('p', { class: 'note' }, `and ${links.length - 30} more links`) : '');
 }
 
 function selectEdge(id) {

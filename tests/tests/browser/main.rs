@@ -433,6 +433,23 @@ async fn the_workspace_in_a_real_browser() {
     )
     .await;
     assert!(evidence.as_str().unwrap().len() > 10, "edge evidence: {evidence}");
+    // From the keyboard: pick the person in the node list, then one of their links.
+    let list = driver.find(By::Id("node-list")).await.unwrap();
+    driver
+        .execute(
+            "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('change'));",
+            vec![list.to_json().unwrap(), json!(format!("person:{person_id}"))],
+        )
+        .await
+        .unwrap();
+    driver.find(By::Css("#node-links button")).await.unwrap().send_keys(Key::Enter).await.unwrap();
+    let by_keyboard = wait_for(
+        &driver,
+        "const e = document.getElementById('edge-evidence'); return e && e.innerText",
+        "edge evidence from the keyboard",
+    )
+    .await;
+    assert!(by_keyboard.as_str().unwrap().contains(&person_name), "the link names the person: {by_keyboard}");
     shot(&driver, "chart").await;
 
     // Expand the far suspect by one hop (chosen from the keyboard-accessible node list).
