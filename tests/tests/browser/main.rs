@@ -196,6 +196,24 @@ impl Ledger {
         Some(api::QueryContext { purpose: "browser test fixtures".into(), ..Default::default() })
     }
 
+    /// The persons of a network: (person id, name).
+    async fn persons_in(&self, network_id: &str) -> Vec<(String, String)> {
+        let mut q = beaconport_cli::client::query(self.channel.clone());
+        let net = q
+            .get_network(self.req(
+                api::GetNetworkRequest { context: self.context(), network_id: network_id.into(), ..Default::default() },
+                "investigator",
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        net.nodes
+            .into_iter()
+            .filter(|x| x.kind == "person")
+            .map(|x| (x.id.trim_start_matches("person:").to_string(), x.label))
+            .collect()
+    }
+
     /// Waits until the views have applied everything the log holds.
     async fn settle(&self) {
         let mut q = beaconport_cli::client::query(self.channel.clone());
@@ -243,6 +261,18 @@ impl Ledger {
         out.reverse();
         out
     }
+}
+
+/// The body of the event stored at the position the page reported (a JSON string).
+async fn stored_at(grpc: &str, position: &Value) -> Option<beaconport_proto::pb::event::body::Kind> {
+    let position: u64 = position.as_str().and_then(|p| p.parse().ok()).expect("a position");
+    beaconport_tests::read_all(grpc)
+        .await
+        .into_iter()
+        .find(|e| e.position == position)
+        .and_then(|e| e.event)
+        .and_then(|e| e.body)
+        .and_then(|b| b.kind)
 }
 
 /// Asserts that exactly one consultation was recorded since `before`, for `call`, with the page's
@@ -295,20 +325,7 @@ async fn the_workspace_in_a_real_browser() {
     let big = nets.iter().filter(|n| size(n) >= 200).min_by_key(|n| size(n)).expect("a network of 200 nodes or more");
     let mut person = None;
     for n in nets.iter().filter(|n| n.suspects >= 3 && size(n) < 200) {
-        let net = q
-            .get_network(ledger.req(
-                api::GetNetworkRequest {
-                    context: ledger.context(),
-                    network_id: n.network_id.clone(),
-                    ..Default::default()
-                },
-                "investigator",
-            ))
-            .await
-            .unwrap()
-            .into_inner();
-        for node in net.nodes.iter().filter(|x| x.kind == "person") {
-            let id = node.id.trim_start_matches("person:").to_string();
+        for (id, label) in ledger.persons_in(&n.network_id).await {
             let linked = q
                 .linked_suspects(ledger.req(
                     api::LinkedSuspectsRequest {
@@ -324,7 +341,7 @@ async fn the_workspace_in_a_real_browser() {
                 .unwrap()
                 .into_inner();
             if let Some(far) = linked.suspects.iter().find(|s| s.hops == 2) {
-                person = Some((id, node.label.clone(), far.person.clone().unwrap()));
+                person = Some((id, label, far.person.clone().unwrap()));
                 break;
             }
         }
@@ -336,20 +353,7 @@ async fn the_workspace_in_a_real_browser() {
     // A person resolved from several mentions (their dossier shows the evidence of each merge).
     let mut merged = None;
     'nets: for n in nets.iter().filter(|n| size(n) < 200).take(20) {
-        let net = q
-            .get_network(ledger.req(
-                api::GetNetworkRequest {
-                    context: ledger.context(),
-                    network_id: n.network_id.clone(),
-                    ..Default::default()
-                },
-                "investigator",
-            ))
-            .await
-            .unwrap()
-            .into_inner();
-        for node in net.nodes.iter().filter(|x| x.kind == "person") {
-            let id = node.id.trim_start_matches("person:").to_string();
+        for (id, _) in ledger.persons_in(&n.network_id).await {
             let d = q
                 .get_person(
                     ledger.req(
@@ -554,13 +558,7 @@ async fn the_workspace_in_a_real_browser() {
     let position = wait_for(&driver, "return document.body.dataset.recorded", "the review step recorded").await;
     shot(&driver, "review-case").await;
     count = exactly_one(&ledger, investigator, count, "ReviewService/RecordReview", "act on the queue").await;
-    let stored = beaconport_tests::read_all(&grpc).await;
-    let step = stored
-        .iter()
-        .find(|e| e.position.to_string() == position.as_str().unwrap())
-        .and_then(|e| e.event.as_ref())
-        .expect("the recorded step is in the log");
-    match step.body.as_ref().and_then(|b| b.kind.as_ref()) {
+    match stored_at(&grpc, &position).await {
         Some(beaconport_proto::pb::event::body::Kind::AvenueActioned(a)) => assert_eq!(a.avenue, avenue),
         other => panic!("expected an avenue actioned, stored {other:?}"),
     }
@@ -588,13 +586,7 @@ async fn the_workspace_in_a_real_browser() {
     let position = wait_for(&driver, "return document.body.dataset.recorded", "the link decision recorded").await;
     shot(&driver, "dossier-evidence").await;
     count = exactly_one(&ledger, investigator, count, "QueryService/DecideLink", "decide a link").await;
-    let stored = beaconport_tests::read_all(&grpc).await;
-    let decided = stored
-        .iter()
-        .find(|e| e.position.to_string() == position.as_str().unwrap())
-        .and_then(|e| e.event.as_ref())
-        .expect("the decision is in the log");
-    match decided.body.as_ref().and_then(|b| b.kind.as_ref()) {
+    match stored_at(&grpc, &position).await {
         Some(beaconport_proto::pb::event::body::Kind::LinkDecided(l)) => {
             assert_eq!(l.reason, "same passport, seen together")
         }
