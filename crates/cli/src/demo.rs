@@ -277,6 +277,15 @@ pub async fn run(a: DemoArgs) -> Result<ExitCode> {
         stats.disk_bytes as f64 / (1 << 20) as f64,
         if a.data_dir.is_some() { format!(" (kept in {})", data_dir.display()) } else { String::new() }
     );
+    match &a.data_dir {
+        Some(dir) => println!(
+            "to work these views in the browser: beaconport serve --data-dir {} --insecure-plaintext, then open http://127.0.0.1:9464/",
+            dir.display()
+        ),
+        None => println!(
+            "to work these views in the browser, keep them (demo --data-dir DIR), then: beaconport serve --data-dir DIR --insecure-plaintext, and open http://127.0.0.1:9464/"
+        ),
+    }
     Ok(ExitCode::SUCCESS)
 }
 
