@@ -531,23 +531,36 @@ impl Copier {
                 m = consumer.recv() => m,
             };
             let mut batch: Vec<OwnedMessage> = Vec::new();
+            // Records already stored (this process's own, stored when delivered) are dropped as
+            // they come, before they are copied out of librdkafka's buffers.
+            let stored = self.store.copied.borrow().clone();
+            let fresh = |m: &rdkafka::message::BorrowedMessage<'_>| {
+                m.offset() >= stored.get(&m.partition()).copied().unwrap_or(0)
+            };
             match first {
-                Ok(m) => batch.push(m.detach()),
+                Ok(m) if fresh(&m) => batch.push(m.detach()),
+                Ok(_) => {}
                 Err(e) => {
                     warn!(error = %e, "replica consumer error");
                     continue;
                 }
             }
             // Take what else is already fetched, without waiting.
-            while batch.len() < COPY_BATCH {
+            let mut looked = 1;
+            while batch.len() < COPY_BATCH && looked < 4 * COPY_BATCH {
+                looked += 1;
                 match futures::FutureExt::now_or_never(consumer.recv()) {
-                    Some(Ok(m)) => batch.push(m.detach()),
+                    Some(Ok(m)) if fresh(&m) => batch.push(m.detach()),
+                    Some(Ok(_)) => {}
                     Some(Err(e)) => {
                         warn!(error = %e, "replica consumer error");
                         break;
                     }
                     None => break,
                 }
+            }
+            if batch.is_empty() {
+                continue;
             }
             if let Err(e) = self.copy(batch).await {
                 // What was fetched is not stored: go back to the stored offsets and fetch again.
