@@ -113,6 +113,10 @@ pub async fn run(config: Config) -> Result<()> {
                 .map(|v| Arc::new(beaconport_server::web::Workspace::new(dyn_log.clone(), v, &options))),
             tls: options.tls.clone().filter(|_| config.http.tls),
         };
+        // A certificate the HTTP port cannot serve stops the start, not just the port.
+        if let Some(tls) = &state.tls {
+            beaconport_server::operator::tls_config(tls).context("[http] tls")?;
+        }
         let mut stopping = stop_rx.clone();
         Some(tokio::spawn(beaconport_server::operator::serve_http(http, state, async move {
             let _ = stopping.wait_for(|s| *s).await;

@@ -475,3 +475,48 @@ async fn an_unused_session_ends() {
     assert_eq!(web.send(reqwest::Method::GET, "/api/me", Some(&inv), None).await.status, 401);
     server.stop().await;
 }
+
+/// `beaconport serve` with `[http] tls = true`: the configuration reaches the port, which then
+/// knows browsers by their certificates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_with_http_tls_serves_the_workspace_to_certificates() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let pki = beaconport_cli::certs::write_dev_pki(&dir.path().join("pki"), &["GMP".to_string()], 30).unwrap();
+    let ids = std::fs::read_to_string(dir.path().join("pki/identities.toml")).unwrap();
+    let config = dir.path().join("beaconport.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "listen = \"127.0.0.1:0\"\ndata_dir = {:?}\n[http]\nlisten = \"127.0.0.1:0\"\ntls = true\n\
+             [tls]\ncert = {:?}\nkey = {:?}\nclient_ca = {:?}\n{ids}",
+            dir.path().join("data"),
+            pki.server_cert,
+            pki.server_key,
+            pki.ca_cert
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(crate::NODE)
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let _grpc = lines.next().unwrap().unwrap();
+    let http = lines.next().unwrap().unwrap();
+    let base = format!("http://{}", http.strip_prefix(beaconport_cli::serve::OPERATOR).expect("HTTP address"));
+    let investigator = pki.clients.iter().find(|c| c.principal == "investigator-01").unwrap();
+    let answer = over_tls(&base, &pki.ca_cert, Some(investigator), "GET", "/api/me", "").await;
+    let _ = child.kill();
+    let _ = child.wait();
+    let (code, body) = answer.unwrap();
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        body.contains("\"principal\":\"investigator-01\"") && body.contains("\"sign_in\":\"certificate\""),
+        "{body}"
+    );
+}
