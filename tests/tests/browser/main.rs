@@ -144,8 +144,8 @@ async fn unmark(driver: &WebDriver) {
         .unwrap();
 }
 
-/// Every form control on the page has a label a screen reader announces, and every chart or
-/// bar an accessible name: checked on each page before its screenshot.
+/// Every form control on the page has a label a screen reader announces, every chart or bar an
+/// accessible name, and all text enough contrast: checked on each page before its screenshot.
 async fn assert_labelled(driver: &WebDriver, page: &str) {
     let unlabelled = driver
         .execute(
@@ -161,6 +161,43 @@ async fn assert_labelled(driver: &WebDriver, page: &str) {
         .json()
         .clone();
     assert_eq!(unlabelled, json!([]), "controls without a label on page {page}");
+    // Text contrast (WCAG 2 AA): 4.5:1 against the background it is drawn on, 3:1 for large
+    // text; disabled controls are exempt, as WCAG has it.
+    let low = driver
+        .execute(
+            r#"
+            const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+            const lum = ([r, g, b]) => {
+                const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+                return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+            };
+            const background = (el) => {
+                for (let e = el; e; e = e.parentElement) {
+                    const c = rgb(getComputedStyle(e).backgroundColor);
+                    if (c.length === 3 || (c.length === 4 && c[3] > 0.5)) return c.slice(0, 3);
+                }
+                return [255, 255, 255];
+            };
+            const out = [];
+            for (const el of document.querySelectorAll('body *')) {
+                if (el.closest('#cy') || el.disabled || !el.offsetParent) continue;
+                const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+                if (!own) continue;
+                const style = getComputedStyle(el);
+                const a = lum(rgb(style.color)), b = lum(background(el));
+                const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+                const large = parseFloat(style.fontSize) >= 24 || (parseFloat(style.fontSize) >= 18.66 && Number(style.fontWeight) >= 700);
+                if (ratio < (large ? 3 : 4.5)) out.push(`${el.tagName} "${el.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}`);
+            }
+            return out.slice(0, 10);
+            "#,
+            vec![],
+        )
+        .await
+        .unwrap()
+        .json()
+        .clone();
+    assert_eq!(low, json!([]), "text below WCAG AA contrast on page {page}");
 }
 
 async fn shot(driver: &WebDriver, name: &str) {
