@@ -120,6 +120,18 @@ impl TestServer {
         beaconport_cli::reviewcmd::client(self.channel().await)
     }
 
+    /// Waits until the views have applied every event in the log, the resolution models they
+    /// wrote into it meanwhile included; the log's head then.
+    pub async fn views_caught_up(&self) -> beaconport_domain::Position {
+        loop {
+            let head = self.log.head();
+            assert!(self.projector.wait_for(head, std::time::Duration::from_secs(120)).await, "views caught up");
+            if self.log.head() == head {
+                return head;
+            }
+        }
+    }
+
     /// Stops serving and waits for the server to finish.
     pub async fn stop(mut self) {
         if let Some(s) = self.stop.take() {

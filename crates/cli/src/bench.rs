@@ -41,9 +41,25 @@ pub struct BenchArgs {
     /// Publish over `PublishStream`, one stream per publisher, instead of unary calls.
     #[arg(long)]
     pub stream: bool,
+    /// With `--stream`: batches each publisher has sent and not yet seen acknowledged. The raw
+    /// run then appends with as many batches in flight (publishers x window), so that both runs
+    /// have the same concurrency.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub window: u32,
     /// Rounds of raw then gRPC; medians are reported.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=20))]
     pub rounds: u32,
+}
+
+impl BenchArgs {
+    /// Batches in flight at once: one per publisher, or a window each over streams.
+    pub(crate) fn in_flight(&self) -> usize {
+        if self.stream {
+            self.publishers * self.window as usize
+        } else {
+            self.publishers
+        }
+    }
 }
 
 pub(crate) struct Run {
@@ -163,7 +179,7 @@ pub async fn run(a: BenchArgs) -> Result<ExitCode> {
 async fn raw_round(config: &Config, records: &[Record], a: &BenchArgs) -> Result<(Run, beaconport_log_sled::Stats)> {
     let log = Arc::new(SledLog::open(config.sled_options())?);
     let batches: Vec<Vec<Record>> = records.chunks(a.batch_size).map(<[Record]>::to_vec).collect();
-    let raw = drive(a.publishers, batches, {
+    let raw = drive(a.in_flight(), batches, {
         let log = log.clone();
         move |b: Vec<Record>| {
             let log = log.clone();
@@ -207,8 +223,11 @@ pub(crate) async fn grpc_round(
     for _ in 0..a.publishers {
         clients.push(client::PreEncodedIngest::new(client::channel(&url).await?));
     }
-    let run =
-        if a.stream { stream_publish(clients, requests).await? } else { unary_publish(clients, requests, a).await? };
+    let run = if a.stream {
+        stream_publish(clients, requests, a.window as usize).await?
+    } else {
+        unary_publish(clients, requests, a).await?
+    };
     let mut reader = client::log_reader(client::channel(&url).await?);
     let head = reader.head(api::HeadRequest {}).await?.into_inner().next_position;
     let peak_kib = peak_rss_kib(child.id()).unwrap_or(0);
@@ -250,9 +269,10 @@ pub(crate) async fn unary_publish(
     .await
 }
 
-/// Each publisher sends its share of the requests over one `PublishStream`; a batch's latency
-/// runs from handing it to the stream to receiving its answer.
-async fn stream_publish(clients: Vec<client::PreEncodedIngest>, requests: Vec<Encoded>) -> Result<Run> {
+/// Each publisher sends its share of the requests over one `PublishStream`, with at most
+/// `window` batches unacknowledged (as a publisher that keeps what it has not seen acknowledged
+/// must); a batch's latency runs from handing it to the stream to receiving its answer.
+async fn stream_publish(clients: Vec<client::PreEncodedIngest>, requests: Vec<Encoded>, window: usize) -> Result<Run> {
     use futures::StreamExt;
     let total: usize = requests.iter().map(|r| r.n).sum();
     let p = clients.len();
@@ -266,11 +286,17 @@ async fn stream_publish(clients: Vec<client::PreEncodedIngest>, requests: Vec<En
         tasks.push(tokio::spawn(async move {
             let sent = Arc::new(std::sync::Mutex::new(Vec::with_capacity(share.len())));
             let sizes: Vec<usize> = share.iter().map(|r| r.n).collect();
+            let room = Arc::new(tokio::sync::Semaphore::new(window));
             let outgoing = {
                 let sent = sent.clone();
-                futures::stream::iter(share).map(move |r| {
-                    sent.lock().expect("sent").push(Instant::now());
-                    r.bytes
+                let room = room.clone();
+                futures::stream::iter(share).then(move |r| {
+                    let (sent, room) = (sent.clone(), room.clone());
+                    async move {
+                        room.acquire().await.expect("never closed").forget();
+                        sent.lock().expect("sent").push(Instant::now());
+                        r.bytes
+                    }
                 })
             };
             let mut answers =
@@ -287,6 +313,7 @@ async fn stream_publish(clients: Vec<client::PreEncodedIngest>, requests: Vec<En
                 }
                 let at = sent.lock().expect("sent")[i];
                 h.record(at.elapsed().as_micros().max(1) as u64).expect("in bounds");
+                room.add_permits(1);
                 i += 1;
             }
             if i != sizes.len() {

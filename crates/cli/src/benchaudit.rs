@@ -78,6 +78,7 @@ pub async fn run(a: AuditBenchArgs) -> Result<ExitCode> {
         batch_size: a.batch_size,
         seed,
         stream: false,
+        window: 1,
         rounds: a.rounds,
     };
 

@@ -90,6 +90,7 @@ pub async fn run(a: KafkaBenchArgs) -> Result<ExitCode> {
         batch_size: a.batch_size,
         seed: a.seed,
         stream: false,
+        window: 1,
         rounds: 1,
     };
     let options = |topic: &str, dir: &std::path::Path| {

@@ -511,6 +511,7 @@ impl Config {
         o.cache_mb = self.views.cache_mb;
         o.flush_every = std::time::Duration::from_millis(self.views.flush_ms.max(1));
         o.model_file = (!self.views.model_file.as_os_str().is_empty()).then(|| self.views.model_file.clone());
+        o.ledger_force = self.audit.ledger_force.clone();
         o
     }
 

@@ -61,8 +61,8 @@ pub enum Command {
     Export(import::ExportCommand),
     /// Drops the stored views and replays the log into fresh ones (server stopped).
     Rebuild(RebuildArgs),
-    /// Exports the resolution model the stored views estimated, to pin it on every query
-    /// replica (`[views] model_file`) so that all resolve alike (server stopped).
+    /// Exports the resolution model the stored views adopted from the log, to pin it
+    /// (`[views] model_file`): a pinned model is never replaced by a later one (server stopped).
     ModelExport(ModelExportArgs),
     /// The auditor's client: replay, signed tree heads, proofs, consultations.
     #[command(subcommand)]
@@ -341,22 +341,26 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
             init_tracing("warn");
             let dir = config.projection_options().dir;
             let out = a.out.clone();
-            let basis = tokio::task::spawn_blocking(move || -> Result<_> {
+            let (level, mentions) = tokio::task::spawn_blocking(move || -> Result<_> {
                 let store = beaconport_projection::store::Store::open(&dir, 16).map_err(|e| {
                     anyhow::anyhow!("opening the views in {} (is a server running?): {e}", dir.display())
                 })?;
-                let basis = store.model_basis()?.with_context(|| {
-                    format!("the views in {} have estimated no model yet (they do from 512 mentions)", dir.display())
+                let (event, encoded) = store.model_event()?.with_context(|| {
+                    format!(
+                        "the views in {} have adopted no model yet (one is estimated from 512 mentions)",
+                        dir.display()
+                    )
                 })?;
-                beaconport_projection::store::write_model_file(&out, &basis)?;
-                Ok(basis)
+                beaconport_projection::store::write_model_file(&out, &encoded)?;
+                match event.body {
+                    beaconport_domain::Body::ResolutionModelEstimated(r) => Ok((r.level, r.mentions)),
+                    _ => unreachable!("the store holds model events only there"),
+                }
             })
             .await??;
             println!(
-                "wrote {}: a model estimated from {} records when the views held {} mentions; set [views] model_file to it on every query replica",
+                "wrote {}: the model of level {level}, estimated when the views held {mentions} mentions; set [views] model_file to it to pin it (processes otherwise adopt the models written in the log)",
                 a.out.display(),
-                basis.records.len(),
-                basis.mentions
             );
             Ok(ExitCode::SUCCESS)
         }

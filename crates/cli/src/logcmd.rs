@@ -112,6 +112,9 @@ pub fn kind_summary(e: &pb::Event) -> String {
         K::RecordRetracted(_) => "record_retracted".into(),
         K::LinkDecided(_) => "link_decided".into(),
         K::ConsultationRecorded(c) => format!("consultation_recorded {} {}", c.call, c.outcome),
+        K::ResolutionModelEstimated(r) => {
+            format!("resolution_model_estimated level {} from {} mentions", r.level, r.mentions)
+        }
         K::ReviewStarted(_) => "review_started".into(),
         K::AvenueActioned(a) => format!("avenue_actioned {}", a.avenue),
         K::ReviewConcluded(_) => "review_concluded".into(),

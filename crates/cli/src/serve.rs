@@ -98,6 +98,7 @@ pub async fn run(config: Config) -> Result<()> {
     };
     let options = config.server_options()?;
     let views = projector.clone().map(|p| p as Arc<dyn beaconport_views::Live>);
+    let services = beaconport_server::Services::new(&dyn_log, views.clone(), &options);
     let operator = if config.http.enabled {
         let http = beaconport_server::bind(config.http.listen).await?;
         let http_addr = http.local_addr().context("reading the operator endpoint's address")?;
@@ -107,10 +108,12 @@ pub async fn run(config: Config) -> Result<()> {
             log: dyn_log.clone(),
             views: views.clone(),
             ready_max_lag: config.http.ready_max_lag,
-            web: views
-                .clone()
-                .filter(|_| config.http.workspace)
-                .map(|v| Arc::new(beaconport_server::web::Workspace::new(dyn_log.clone(), v, &options))),
+            web: config
+                .http
+                .workspace
+                .then(|| beaconport_server::web::Workspace::new(dyn_log.clone(), &services, &options))
+                .flatten()
+                .map(Arc::new),
             tls: options.tls.clone().filter(|_| config.http.tls),
         };
         // A certificate the HTTP port cannot serve stops the start, not just the port.
@@ -124,7 +127,7 @@ pub async fn run(config: Config) -> Result<()> {
     } else {
         None
     };
-    let server = beaconport_server::serve(listener, dyn_log, views, options, shutdown);
+    let server = beaconport_server::serve_services(listener, dyn_log, services, options, shutdown);
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     tokio::select! {
         r = server => r?,
@@ -223,7 +226,6 @@ pub fn spawn_serve(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> Result<(std::process::Child, String)> {
-    use std::io::BufRead;
     let mut child = std::process::Command::new(exe)
         .args(["serve", "--insecure-plaintext", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
@@ -238,15 +240,32 @@ pub fn spawn_serve(
         .stderr(std::process::Stdio::inherit())
         .spawn()
         .with_context(|| format!("starting {}", exe.display()))?;
-    let stdout = child.stdout.take().context("server stdout")?;
-    let mut line = String::new();
-    std::io::BufReader::new(stdout).read_line(&mut line)?;
-    match line.trim().strip_prefix(LISTENING) {
-        Some(addr) => Ok((child, format!("http://{addr}"))),
-        None => {
+    match announced(&mut child, false) {
+        Ok((grpc, _)) => Ok((child, format!("http://{grpc}"))),
+        Err(e) => {
             let _ = child.kill();
             let _ = child.wait();
-            anyhow::bail!("the server said {line:?} instead of its address")
+            Err(e)
         }
     }
+}
+
+/// Reads what a `serve` child (started with its standard output piped) announces: the gRPC
+/// address and, when `http` is asked for, the operator endpoint's address (`127.0.0.1:PORT`).
+/// The rest of its output is drained on a thread, so the child never writes to a closed pipe.
+pub fn announced(child: &mut std::process::Child, http: bool) -> Result<(String, Option<String>)> {
+    use std::io::BufRead;
+    let stdout = child.stdout.take().context("the server's standard output is not piped")?;
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let mut next = |prefix: &str| -> Result<String> {
+        let line = lines.next().context("the server stopped before announcing its address")??;
+        match line.trim().strip_prefix(prefix) {
+            Some(addr) => Ok(addr.to_string()),
+            None => anyhow::bail!("the server said {line:?} instead of {prefix:?} and its address"),
+        }
+    };
+    let grpc = next(LISTENING)?;
+    let operator = if http { Some(next(OPERATOR)?) } else { None };
+    std::thread::spawn(move || lines.for_each(drop));
+    Ok((grpc, operator))
 }

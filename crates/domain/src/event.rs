@@ -39,6 +39,7 @@ pub enum Body {
     RecordRetracted(RecordRetracted),
     LinkDecided(LinkDecided),
     ConsultationRecorded(ConsultationRecorded),
+    ResolutionModelEstimated(ResolutionModelEstimated),
     ReviewStarted(ReviewStarted),
     AvenueActioned(AvenueActioned),
     ReviewConcluded(ReviewConcluded),
@@ -64,13 +65,14 @@ pub enum EventKind {
     RecordRetracted,
     LinkDecided,
     ConsultationRecorded,
+    ResolutionModelEstimated,
     ReviewStarted,
     AvenueActioned,
     ReviewConcluded,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 20] = [
+    pub const ALL: [EventKind; 21] = [
         EventKind::CaseOpened,
         EventKind::PersonRecorded,
         EventKind::OffenceRecorded,
@@ -88,6 +90,7 @@ impl EventKind {
         EventKind::RecordRetracted,
         EventKind::LinkDecided,
         EventKind::ConsultationRecorded,
+        EventKind::ResolutionModelEstimated,
         EventKind::ReviewStarted,
         EventKind::AvenueActioned,
         EventKind::ReviewConcluded,
@@ -100,7 +103,7 @@ impl EventKind {
 
     /// Kinds a force may publish: all but those the ledger writes itself.
     pub fn publishable(self) -> bool {
-        self != EventKind::ConsultationRecorded
+        !matches!(self, EventKind::ConsultationRecorded | EventKind::ResolutionModelEstimated)
     }
 
     /// Kinds that record an investigator's act (a review's steps, a decision that two mentions
@@ -133,6 +136,7 @@ impl EventKind {
             EventKind::RecordRetracted => "record_retracted",
             EventKind::LinkDecided => "link_decided",
             EventKind::ConsultationRecorded => "consultation_recorded",
+            EventKind::ResolutionModelEstimated => "resolution_model_estimated",
             EventKind::ReviewStarted => "review_started",
             EventKind::AvenueActioned => "avenue_actioned",
             EventKind::ReviewConcluded => "review_concluded",
@@ -160,6 +164,7 @@ impl Body {
             Body::RecordRetracted(_) => EventKind::RecordRetracted,
             Body::LinkDecided(_) => EventKind::LinkDecided,
             Body::ConsultationRecorded(_) => EventKind::ConsultationRecorded,
+            Body::ResolutionModelEstimated(_) => EventKind::ResolutionModelEstimated,
             Body::ReviewStarted(_) => EventKind::ReviewStarted,
             Body::AvenueActioned(_) => EventKind::AvenueActioned,
             Body::ReviewConcluded(_) => EventKind::ReviewConcluded,
@@ -493,6 +498,17 @@ pub struct LinkDecided {
     pub b: MentionRef,
     pub decision: LinkDecision,
     pub reason: String,
+}
+
+/// The person-resolution model a query process estimated from the mentions its views held when
+/// they first numbered 2^`level`. Written by the ledger itself, one event id per level; every
+/// process resolves under the model of the highest level in the log (see the views).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResolutionModelEstimated {
+    pub level: u32,
+    /// Mentions the views held when they estimated it.
+    pub mentions: u64,
+    pub model: crate::resolution::Model,
 }
 
 /// A query the ledger answered, recorded before the answer was returned (Data Protection Act

@@ -101,7 +101,10 @@ pub static FORCES: &[Force] = &[
 
 /// Looks a force up by its short code (exact, upper case).
 pub fn force(code: &str) -> Option<&'static Force> {
-    FORCES.iter().find(|f| f.code == code)
+    // Every ingested event looks its force up: by a map built once, not a scan of the table.
+    static BY_CODE: std::sync::LazyLock<std::collections::HashMap<&str, &Force>> =
+        std::sync::LazyLock::new(|| FORCES.iter().map(|f| (f.code, f)).collect());
+    BY_CODE.get(code).copied()
 }
 
 /// One Home Office Counting Rules classification.
@@ -157,7 +160,9 @@ pub static OFFENCES: &[OffenceClass] = &[
 
 /// Looks an offence classification up by its code (exact, upper case).
 pub fn offence(code: &str) -> Option<&'static OffenceClass> {
-    OFFENCES.iter().find(|o| o.code == code)
+    static BY_CODE: std::sync::LazyLock<std::collections::HashMap<&str, &OffenceClass>> =
+        std::sync::LazyLock::new(|| OFFENCES.iter().map(|o| (o.code, o)).collect());
+    BY_CODE.get(code).copied()
 }
 
 /// The 19 self-defined ethnic groups of the 2021 Census of England and Wales (ONS ethnic group

@@ -309,6 +309,8 @@ fn check_body(e: &Event, body: &Body, p: &str, ctx: &Context, ck: &mut Checker) 
             ck.not_future_date(format_args!("{p}.concluded_on"), r.concluded_on, ctx);
             ck.required_text(format_args!("{p}.summary"), &r.summary, MAX_TEXT);
         }
+        // Its numbers are checked as it is decoded (a model that reads back is a model).
+        Body::ResolutionModelEstimated(_) => {}
         Body::ConsultationRecorded(c) => {
             ck.required_text(format_args!("{p}.principal"), &c.principal, MAX_SHORT_TEXT);
             ck.required_text(format_args!("{p}.role"), &c.role, MAX_SHORT_TEXT);

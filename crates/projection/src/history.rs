@@ -14,6 +14,7 @@ use beaconport_views::{Bound, Views};
 use parking_lot::{Mutex, RwLock};
 
 use crate::{Error, Result};
+use beaconport_domain::resolution::Model;
 
 /// Events read from the log per step.
 const STEP: usize = 4096;
@@ -23,14 +24,14 @@ pub async fn build(
     log: Arc<dyn EventLog>,
     bound: Bound,
     hub_limit: usize,
-    pinned: Option<Arc<crate::views::ModelBasis>>,
+    pinned: Option<Arc<beaconport_domain::resolution::Model>>,
 ) -> Result<Views> {
     let end = match bound {
         Bound::Position(p) => p.0.min(log.head().0),
         _ => log.head().0,
     };
     let mut views = match &pinned {
-        Some(b) => Views::pinned(b, crate::store::CODEC),
+        Some(m) => Views::pinned(Model::clone(m), crate::store::CODEC),
         None => Views::new(beaconport_domain::resolution::Model::default(), crate::store::CODEC),
     };
     views.hub_limit = hub_limit;
@@ -92,7 +93,7 @@ impl Cache {
         log: &Arc<dyn EventLog>,
         bound: Bound,
         hub_limit: usize,
-        pinned: Option<Arc<crate::views::ModelBasis>>,
+        pinned: Option<Arc<beaconport_domain::resolution::Model>>,
     ) -> Result<Arc<RwLock<Views>>> {
         let head = log.head();
         let fits = |(b, h, _): &Kept| *b == bound && (matches!(bound, Bound::Position(_)) || *h == head);

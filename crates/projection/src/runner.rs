@@ -15,8 +15,9 @@ use tokio::sync::watch;
 use tracing::{debug, info, warn};
 
 use crate::store::{encode_file, Store};
-use crate::views::{ModelBasis, Views};
+use crate::views::Views;
 use crate::{Error, Result};
+use beaconport_domain::resolution::Model;
 
 /// Settings of the projection runner.
 #[derive(Debug, Clone)]
@@ -35,11 +36,12 @@ pub struct Options {
     pub hub_limit: usize,
     /// sled cache, in MiB.
     pub cache_mb: u64,
-    /// A model to pin (`beaconport model export` writes one): resolution uses it and never
-    /// estimates another, so every query replica given the same file builds the same views
-    /// whatever order it reads the partitions of a Kafka log in. `None`: the model is estimated
-    /// from the data as it grows.
+    /// A model to pin (`beaconport model export` writes one): resolution uses it, never
+    /// estimates another and adopts none from the log. `None`: the model is estimated from the
+    /// data as it grows, written into the log, and adopted from there by every process alike.
     pub model_file: Option<PathBuf>,
+    /// The force code under which the ledger records its own events (its resolution models).
+    pub ledger_force: String,
 }
 
 impl Options {
@@ -52,15 +54,18 @@ impl Options {
             hub_limit: crate::views::DEFAULT_HUB_LIMIT,
             cache_mb: 64,
             model_file: None,
+            ledger_force: "NCA".into(),
         }
     }
 }
 
 /// Loads the stored views (or starts empty).
-pub fn load(store: &Store, opts: &Options, pinned: Option<&ModelBasis>) -> Result<Views> {
-    let mut views = match pinned {
-        Some(b) => Views::pinned(b, crate::store::CODEC),
-        None => Views::with_basis(store.model_basis()?, crate::store::CODEC),
+pub fn load(store: &Store, opts: &Options, pinned: Option<&Model>) -> Result<Views> {
+    let mut views = match (pinned, store.model_event()?) {
+        (Some(m), _) => Views::pinned(m.clone(), crate::store::CODEC),
+        (None, Some((event, encoded))) => Views::with_adopted(&event, encoded, crate::store::CODEC)
+            .ok_or_else(|| Error::Corrupt("the adopted model's event is not a model".into()))?,
+        (None, None) => Views::new(Model::default(), crate::store::CODEC),
     };
     views.hub_limit = opts.hub_limit;
     views.set_loading(true);
@@ -87,6 +92,7 @@ pub fn load(store: &Store, opts: &Options, pinned: Option<&ModelBasis>) -> Resul
         });
     }
     views.set_loading(false);
+    views.estimate_if_due();
     views.take_dirty();
     views.applied = store.applied()?;
     views.cases_applied = views.applied;
@@ -105,7 +111,7 @@ pub struct Projector {
     history: crate::history::Cache,
     hub_limit: usize,
     /// The pinned model, also for views rebuilt as of an earlier time.
-    pinned: Option<Arc<ModelBasis>>,
+    pinned: Option<Arc<Model>>,
 }
 
 impl std::fmt::Debug for Projector {
@@ -135,7 +141,20 @@ impl Projector {
         let (applied_tx, applied) = watch::channel(start);
         let (stop, stop_rx) = watch::channel(false);
         let hub_limit = opts.hub_limit;
-        let task = tokio::spawn(run(opts, log.clone(), views.clone(), store.clone(), applied_tx, stop_rx));
+        let ledger_force = reference::force(&opts.ledger_force)
+            .ok_or_else(|| Error::Storage(format!("ledger_force: {} is not a known force code", opts.ledger_force)))?;
+        // A model the loaded views estimated (one due before a crash may not have been written):
+        // written before anyone can ask, so that a caller who sees the log's head waits for it.
+        let awaiting = write_proposal(&log, &views, ledger_force, start).await;
+        let task = tokio::spawn(run(
+            opts,
+            log.clone(),
+            views.clone(),
+            store.clone(),
+            applied_tx,
+            stop_rx,
+            Runner { ledger_force, awaiting },
+        ));
         Ok(Projector { views, applied, log, stop, task, store, history: Default::default(), hub_limit, pinned })
     }
 
@@ -251,6 +270,7 @@ async fn run(
     store: Store,
     applied_tx: watch::Sender<Position>,
     mut stop: watch::Receiver<bool>,
+    Runner { ledger_force, awaiting }: Runner,
 ) -> Result<()> {
     let start = views.read().applied;
     let (tx, mut rx) = tokio::sync::mpsc::channel(2);
@@ -262,6 +282,10 @@ async fn run(
     // Whether the last batch reached the log's head: only then is an empty queue "caught up"
     // (otherwise the next batch is still being decoded).
     let mut at_head = true;
+    // The position of a model these views wrote into the log and have not applied yet: waiters
+    // are not told of positions past it until it is, so that an answer after a wait resolves
+    // under the model the data called for.
+    let mut awaiting_model: Option<Position> = awaiting;
     loop {
         if *stop.borrow() {
             if uncommitted {
@@ -282,27 +306,30 @@ async fn run(
             Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => return Ok(()),
             Err(tokio::sync::mpsc::error::TryRecvError::Empty) => {
                 // Caught up: store what is pending, bring networks up to date, then wait for more.
-                if uncommitted {
-                    let flush = last_flush.elapsed() >= opts.flush_every;
-                    commit_blocking(views.clone(), store.clone(), flush).await?;
-                    uncommitted = false;
-                    last_commit = Instant::now();
-                    if flush {
+                // (Not while a model the views wrote is on its way: it comes next, and changes them all.)
+                if awaiting_model.is_none() {
+                    if uncommitted {
+                        let flush = last_flush.elapsed() >= opts.flush_every;
+                        commit_blocking(views.clone(), store.clone(), flush).await?;
+                        uncommitted = false;
+                        last_commit = Instant::now();
+                        if flush {
+                            last_flush = Instant::now();
+                        }
+                    }
+                    if views.read().networks.is_stale() {
+                        let v = views.clone();
+                        tokio::task::spawn_blocking(move || v.write().refresh_networks())
+                            .await
+                            .map_err(|e| Error::Storage(format!("networks: {e}")))?;
+                    }
+                    if last_flush.elapsed() >= opts.flush_every {
+                        let s = store.clone();
+                        tokio::task::spawn_blocking(move || s.flush())
+                            .await
+                            .map_err(|e| Error::Storage(e.to_string()))??;
                         last_flush = Instant::now();
                     }
-                }
-                if views.read().networks.is_stale() {
-                    let v = views.clone();
-                    tokio::task::spawn_blocking(move || v.write().refresh_networks())
-                        .await
-                        .map_err(|e| Error::Storage(format!("networks: {e}")))?;
-                }
-                if last_flush.elapsed() >= opts.flush_every {
-                    let s = store.clone();
-                    tokio::task::spawn_blocking(move || s.flush())
-                        .await
-                        .map_err(|e| Error::Storage(e.to_string()))??;
-                    last_flush = Instant::now();
                 }
                 tokio::select! {
                     b = rx.recv() => match b {
@@ -344,8 +371,70 @@ async fn run(
             }
         }
         debug!(applied = last.next().0, "views applied");
-        applied_tx.send_replace(last.next());
+        awaiting_model = write_proposal(&log, &views, ledger_force, last.next()).await.or(awaiting_model);
+        match awaiting_model {
+            Some(p) if p >= last.next() => {}
+            _ => {
+                awaiting_model = None;
+                applied_tx.send_replace(last.next());
+            }
+        }
     }
+}
+
+/// Writes the model the views estimated, if they did, into the log; its position if the views
+/// have yet to apply it (every event before `applied` they have).
+async fn write_proposal(
+    log: &Arc<dyn EventLog>,
+    views: &Arc<RwLock<Views>>,
+    ledger_force: &'static reference::Force,
+    applied: Position,
+) -> Option<Position> {
+    let estimate = views.write().take_model_proposal()?;
+    let level = estimate.level;
+    match append_model(log, estimate, ledger_force).await {
+        Ok(position) => {
+            info!(level, position = position.0, "resolution model estimated and written to the log");
+            (position >= applied).then_some(position)
+        }
+        // The next level, or the next start, estimates again.
+        Err(e) => {
+            warn!(level, error = %e, "the resolution model estimated could not be written to the log");
+            None
+        }
+    }
+}
+
+/// Writes a model estimate into the log under the ledger's force code; its position (the first
+/// one's, if another process wrote the same level first).
+async fn append_model(
+    log: &Arc<dyn EventLog>,
+    estimate: beaconport_domain::ResolutionModelEstimated,
+    ledger_force: &'static reference::Force,
+) -> Result<Position> {
+    let event = crate::views::model_event(estimate, ledger_force, chrono::Utc::now());
+    let payload = beaconport_proto::stored::encode(&beaconport_proto::event_to_pb(&event));
+    // What every process will read back must decode: checked before it is written.
+    crate::store::decode_model_event(&payload).map_err(|why| Error::Log(format!("model event: {why}")))?;
+    let record = beaconport_log::Record {
+        id: beaconport_log::EventId(event.id.0),
+        key: beaconport_log::stream_key(event.force.code, &event.case_ref),
+        payload: payload.into(),
+    };
+    match log.append(vec![record]).await {
+        Ok(acks) => acks.first().map(|a| a.position).ok_or_else(|| Error::Log("no acknowledgement".into())),
+        // Another process wrote its estimate of this level first: that one stands, everywhere.
+        Err(beaconport_log::Error::Conflict { position, .. }) => Ok(position),
+        Err(e) => Err(Error::Log(e.to_string())),
+    }
+}
+
+/// What the runner starts with besides the views and the log.
+struct Runner {
+    /// The force code of the ledger's own events.
+    ledger_force: &'static reference::Force,
+    /// The position of a model the views wrote and have yet to apply.
+    awaiting: Option<Position>,
 }
 
 /// Aborts a task when dropped (the reader stops with the runner).
@@ -361,15 +450,15 @@ impl Drop for AbortOnDrop {
 /// position applied, in one atomic batch; flushes if asked.
 async fn commit_blocking(views: Arc<RwLock<Views>>, store: Store, flush: bool) -> Result<()> {
     tokio::task::spawn_blocking(move || -> Result<()> {
-        let (files, consultations, basis, applied) = {
+        let (files, consultations, model_event, applied) = {
             let mut w = views.write();
             let dirty = w.take_dirty();
             let files: Vec<_> =
                 dirty.into_iter().filter_map(|k| w.cases.get(&k).map(|c| (k, encode_file(&c.events)))).collect();
             let consultations = w.consultations.take_unstored().into_iter().map(|c| (c.position, c.encoded)).collect();
-            (files, consultations, w.take_model_basis(), w.applied)
+            (files, consultations, w.take_model_event(), w.applied)
         };
-        store.commit(files, consultations, basis.as_ref(), applied)?;
+        store.commit(files, consultations, model_event.as_deref(), applied)?;
         if flush {
             store.flush()?;
         }

@@ -4,7 +4,8 @@
 //!
 //! Keys: `c` + force + `\0` + case reference → the case file (each event as its log position and
 //! its stored protobuf encoding, corrections applied); `k` + position (u64 BE) → a consultation of
-//! the ledger (its stored encoding); `m/applied` → the position applied (u64 BE).
+//! the ledger (its stored encoding); `m/applied` → the position applied (u64 BE); `m/model-event`
+//! → the stored encoding of the event whose resolution model the views adopted.
 //! Persons, identifiers, places and networks are indexes over the case files, rebuilt in memory
 //! on open: they are not stored twice.
 
@@ -15,13 +16,11 @@ use beaconport_proto::pb;
 use prost::Message;
 
 use crate::case::{CaseKey, Effective};
-use crate::views::ModelBasis;
 use crate::{Error, Result};
-use beaconport_domain::resolution::Record;
-use beaconport_domain::{Body, PersonRecorded, Role};
+use beaconport_domain::{Body, Event};
 
 const APPLIED: &[u8] = b"m/applied";
-const MODEL: &[u8] = b"m/model";
+const MODEL_EVENT: &[u8] = b"m/model-event";
 
 /// The stored views.
 #[derive(Debug, Clone)]
@@ -77,19 +76,21 @@ impl Store {
         })
     }
 
-    /// What the current resolution model was estimated from, if it was.
-    pub fn model_basis(&self) -> Result<Option<ModelBasis>> {
-        let Some(v) = self.tree.get(MODEL).map_err(storage)? else { return Ok(None) };
-        decode_basis(&v).map(Some)
+    /// The event whose resolution model the views adopted, if they did: decoded, and as stored.
+    pub fn model_event(&self) -> Result<Option<(Event, bytes::Bytes)>> {
+        let Some(v) = self.tree.get(MODEL_EVENT).map_err(storage)? else { return Ok(None) };
+        let bytes = bytes::Bytes::copy_from_slice(&v);
+        let event = decode_model_event(&bytes).map_err(|_| corrupt("the adopted model's event"))?;
+        Ok(Some((event, bytes)))
     }
 
-    /// Stores changed case files, new consultations, a new model basis if any, and the position
-    /// applied, atomically.
+    /// Stores changed case files, new consultations, the event of a newly adopted model if any,
+    /// and the position applied, atomically.
     pub fn commit(
         &self,
         files: Vec<(CaseKey, Vec<u8>)>,
         consultations: Vec<(Position, bytes::Bytes)>,
-        basis: Option<&ModelBasis>,
+        model_event: Option<&[u8]>,
         applied: Position,
     ) -> Result<()> {
         let mut batch = sled::Batch::default();
@@ -99,8 +100,8 @@ impl Store {
             k.extend_from_slice(&position.0.to_be_bytes());
             batch.insert(k, encoded.as_ref());
         }
-        if let Some(b) = basis {
-            batch.insert(MODEL, encode_basis(b));
+        if let Some(e) = model_event {
+            batch.insert(MODEL_EVENT, e);
         }
         for (key, file) in files {
             batch.insert(case_key(&key), file);
@@ -177,78 +178,38 @@ fn decode_file(key: &CaseKey, mut bytes: &[u8]) -> Result<Vec<Effective>> {
     Ok(out)
 }
 
-/// Encodes a model basis: the mention count (varint), then each record as a length-delimited
-/// `PersonRecorded` (its first name the record's first name, the rest aliases).
-pub fn encode_basis(b: &ModelBasis) -> Vec<u8> {
-    let mut out = Vec::new();
-    prost::encoding::encode_varint(b.mentions as u64, &mut out);
-    for r in &b.records {
-        let person = PersonRecorded {
-            person_ref: "basis".into(),
-            role: Role::Witness,
-            name: r.names.first().cloned(),
-            aliases: r.names.iter().skip(1).cloned().collect(),
-            date_of_birth: r.date_of_birth,
-            sex: r.sex,
-            self_defined_ethnicity: None,
-            officer_observed_ethnicity: None,
-            nationalities: Vec::new(),
-            addresses: r.addresses.clone(),
-            identifiers: r.identifiers.clone(),
-            vital_status: None,
-            date_of_death: None,
-            description: String::new(),
-        };
-        let body = beaconport_proto::convert::body_to_pb(&Body::PersonRecorded(person));
-        body.encode_length_delimited(&mut out).expect("a Vec grows");
+/// Decodes a stored resolution-model event; the error says why it is not one.
+pub fn decode_model_event(bytes: &[u8]) -> std::result::Result<Event, String> {
+    let event = beaconport_proto::decode_stored_bytes(bytes)?;
+    match event.body {
+        Body::ResolutionModelEstimated(_) => Ok(event),
+        _ => Err(format!("is a {} event, not a resolution model", event.body.kind().name())),
     }
-    out
 }
 
-/// Reads a model basis written by [`write_model_file`] (`beaconport model export`).
-pub fn read_model_file(path: &Path) -> Result<ModelBasis> {
+/// Reads a model written by [`write_model_file`] (`beaconport model export`).
+pub fn read_model_file(path: &Path) -> Result<beaconport_domain::resolution::Model> {
     let bytes = std::fs::read(path)
         .map_err(|e| Error::Storage(format!("views.model_file: reading {}: {e}", path.display())))?;
     let body = bytes.strip_prefix(MODEL_FILE_MAGIC).ok_or_else(|| {
         Error::Corrupt(format!("views.model_file: {} is not a Beaconport model file", path.display()))
     })?;
-    decode_basis(body).map_err(|e| Error::Corrupt(format!("views.model_file: {}: {e}", path.display())))
+    match decode_model_event(body) {
+        Ok(Event { body: Body::ResolutionModelEstimated(r), .. }) => Ok(r.model),
+        Ok(_) => unreachable!("decode_model_event gives model events only"),
+        Err(why) => Err(Error::Corrupt(format!("views.model_file: {}: {why}", path.display()))),
+    }
 }
 
-/// Writes a model basis for [`read_model_file`].
-pub fn write_model_file(path: &Path, basis: &ModelBasis) -> Result<()> {
+/// Writes a model's stored event (as [`Store::model_event`] gives it) for [`read_model_file`].
+pub fn write_model_file(path: &Path, event: &[u8]) -> Result<()> {
     let mut bytes = MODEL_FILE_MAGIC.to_vec();
-    bytes.extend(encode_basis(basis));
+    bytes.extend_from_slice(event);
     std::fs::write(path, bytes).map_err(|e| Error::Storage(format!("writing {}: {e}", path.display())))
 }
 
 /// Starts a model file.
-const MODEL_FILE_MAGIC: &[u8] = b"beaconport model basis v1\n";
-
-fn decode_basis(mut bytes: &[u8]) -> Result<ModelBasis> {
-    let bad = || corrupt("model basis");
-    let mentions = prost::encoding::decode_varint(&mut bytes).map_err(|_| bad())? as usize;
-    let mut records = Vec::new();
-    while !bytes.is_empty() {
-        let body = pb::event::Body::decode_length_delimited(&mut bytes).map_err(|_| bad())?;
-        // Decoded through a stand-in envelope: the conversions are defined on whole events.
-        let event = pb::event::Event {
-            event_id: "00000000-0000-7000-8000-000000000000".into(),
-            force_code: "NCA".into(),
-            case_ref: "basis".into(),
-            occurred_at: "2000-01-01T00:00:00Z".into(),
-            recorded_at: "2000-01-01T00:00:00Z".into(),
-            schema_version: 1,
-            recorded_by: "basis".into(),
-            body: Some(body),
-        };
-        match beaconport_proto::decode_stored(event).map_err(|_| bad())?.body {
-            Body::PersonRecorded(p) => records.push(Record::from_person(&p)),
-            _ => return Err(bad()),
-        }
-    }
-    Ok(ModelBasis { mentions, records })
-}
+const MODEL_FILE_MAGIC: &[u8] = b"beaconport resolution model v2\n";
 
 fn storage(e: sled::Error) -> Error {
     Error::Storage(e.to_string())

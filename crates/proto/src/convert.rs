@@ -611,7 +611,84 @@ fn decode_body(b: pb::Body, prefix: &str, ck: &mut Checker) -> Option<d::Body> {
             outcome: c.outcome,
             as_of: c.as_of,
         }),
+        K::ResolutionModelEstimated(r) => {
+            let k = "resolution_model_estimated";
+            if r.level > 40 {
+                ck.fail(f(k, "level"), format!("{} is beyond any population (at most 40)", r.level));
+                return None;
+            }
+            if r.mentions < 1u64 << r.level {
+                ck.fail(f(k, "mentions"), format!("{} is fewer than 2^level ({})", r.mentions, 1u64 << r.level));
+                return None;
+            }
+            let mut terms_ok = true;
+            let term_frequencies = r
+                .term_frequencies
+                .into_iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    if t.values.len() != t.counts.len() {
+                        ck.fail(
+                            format!("{prefix}{k}.term_frequencies[{i}].counts"),
+                            format!("has {} counts for {} values", t.counts.len(), t.values.len()),
+                        );
+                        terms_ok = false;
+                    }
+                    d::resolution::TermFrequencies {
+                        field: t.field,
+                        total: t.total,
+                        terms: t.values.into_iter().zip(t.counts).collect(),
+                    }
+                })
+                .collect();
+            let parts = d::resolution::ModelParts {
+                prior: r.prior_log2_odds,
+                fields: r
+                    .fields
+                    .into_iter()
+                    .map(|f| d::resolution::FieldParts { field: f.field, m: f.m, u: f.u })
+                    .collect(),
+                term_frequencies,
+            };
+            if !terms_ok {
+                return None;
+            }
+            match d::resolution::Model::from_written(parts) {
+                Ok(model) => d::Body::ResolutionModelEstimated(d::ResolutionModelEstimated {
+                    level: r.level,
+                    mentions: r.mentions,
+                    model,
+                }),
+                Err((field, reason)) => {
+                    ck.fail(format!("{prefix}{k}.{field}"), reason);
+                    return None;
+                }
+            }
+        }
     })
+}
+
+/// Most values of each term-frequency table a written model keeps (the model event stays well
+/// under the log's 1 MiB record limit).
+pub const MODEL_MAX_TERMS: usize = 4_000;
+
+/// The wire form of a model estimate.
+pub fn model_to_pb(r: &d::ResolutionModelEstimated) -> pb::ResolutionModelEstimated {
+    let parts = r.model.parts(MODEL_MAX_TERMS);
+    pb::ResolutionModelEstimated {
+        level: r.level,
+        mentions: r.mentions,
+        prior_log2_odds: parts.prior,
+        fields: parts.fields.into_iter().map(|f| pb::ResolutionField { field: f.field, m: f.m, u: f.u }).collect(),
+        term_frequencies: parts
+            .term_frequencies
+            .into_iter()
+            .map(|t| {
+                let (values, counts) = t.terms.into_iter().unzip();
+                pb::TermFrequencies { field: t.field, total: t.total, values, counts }
+            })
+            .collect(),
+    }
 }
 
 // ---- domain -> wire ----
@@ -839,6 +916,7 @@ pub fn body_to_pb(b: &d::Body) -> pb::Body {
             reason: l.reason.clone(),
         }),
         d::Body::ConsultationRecorded(c) => K::ConsultationRecorded(consultation_to_pb(c)),
+        d::Body::ResolutionModelEstimated(r) => K::ResolutionModelEstimated(model_to_pb(r)),
         d::Body::ReviewStarted(r) => K::ReviewStarted(pb::ReviewStarted {
             programme: r.programme.clone(),
             started_on: r.started_on.to_string(),
@@ -907,6 +985,7 @@ pub fn kind_of(k: &pb::body::Kind) -> d::EventKind {
         K::RecordRetracted(_) => E::RecordRetracted,
         K::LinkDecided(_) => E::LinkDecided,
         K::ConsultationRecorded(_) => E::ConsultationRecorded,
+        K::ResolutionModelEstimated(_) => E::ResolutionModelEstimated,
         K::ReviewStarted(_) => E::ReviewStarted,
         K::AvenueActioned(_) => E::AvenueActioned,
         K::ReviewConcluded(_) => E::ReviewConcluded,

@@ -89,6 +89,34 @@ impl Default for Options {
     }
 }
 
+/// The services that answer over the views, built once per process so that gRPC and the browser
+/// workspace share them (one review cache, one background refresh).
+#[derive(Clone, Debug)]
+pub struct Services {
+    /// QueryService, with views.
+    pub query: Option<Query>,
+    /// ReviewService, with views.
+    pub review: Option<ReviewApi>,
+    /// AuditService (view rebuilds only with views).
+    pub audit: Audit,
+}
+
+impl Services {
+    /// The services over `log` and, when the process has them, its views.
+    pub fn new(log: &Arc<dyn EventLog>, views: Option<Arc<dyn Live>>, options: &Options) -> Self {
+        let identities = options.tls.as_ref().map(|t| t.identities.clone()).unwrap_or_default();
+        let query = views.clone().map(|p| {
+            let ledger = Ingest::new(log.clone()).with_metrics(options.metrics.clone());
+            Query::with_identities(p, ledger, &options.ledger_force, identities)
+        });
+        Self {
+            review: query.clone().map(ReviewApi::new),
+            query,
+            audit: Audit::new(log.clone(), options.signer.clone(), views),
+        }
+    }
+}
+
 /// Serves the gRPC API on `listener` until `shutdown` resolves, then stops taking requests and
 /// lets the requests in flight finish (their batches are committed and acknowledged).
 /// With a projector, QueryService is served too.
@@ -96,6 +124,18 @@ pub async fn serve(
     listener: TcpListener,
     log: Arc<dyn EventLog>,
     projector: Option<Arc<dyn Live>>,
+    options: Options,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let services = Services::new(&log, projector, &options);
+    serve_services(listener, log, services, options, shutdown).await
+}
+
+/// [`serve`] with services already built (shared with the browser workspace).
+pub async fn serve_services(
+    listener: TcpListener,
+    log: Arc<dyn EventLog>,
+    services: Services,
     options: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
@@ -120,14 +160,9 @@ pub async fn serve(
         .map_err(|e| Error::Transport(e.to_string()))?;
 
     // IngestService is served through its wire view (events as raw bytes); see `ingest`.
-    let projector_for_audit = projector.clone();
-    let identities = options.tls.as_ref().map(|t| t.identities.clone()).unwrap_or_default();
-    let query = projector.map(|p| {
-        let ledger = Ingest::new(log.clone()).with_metrics(options.metrics.clone());
-        Query::with_identities(p, ledger, &options.ledger_force, identities.clone())
-    });
-    let review = query.clone().map(|q| {
-        api::review_service_server::ReviewServiceServer::new(ReviewApi::new(q))
+    let Services { query, review, audit } = services;
+    let review = review.map(|r| {
+        api::review_service_server::ReviewServiceServer::new(r)
             .max_decoding_message_size(max_message_bytes)
             .max_encoding_message_size(max_message_bytes)
     });
@@ -151,13 +186,9 @@ pub async fn serve(
             .max_decoding_message_size(max_message_bytes)
             .max_encoding_message_size(max_message_bytes)
     });
-    let audit = api::audit_service_server::AuditServiceServer::new(Audit::new(
-        log.clone(),
-        options.signer.clone(),
-        projector_for_audit,
-    ))
-    .max_decoding_message_size(max_message_bytes)
-    .max_encoding_message_size(max_message_bytes);
+    let audit = api::audit_service_server::AuditServiceServer::new(audit)
+        .max_decoding_message_size(max_message_bytes)
+        .max_encoding_message_size(max_message_bytes);
     health.set_serving::<api::audit_service_server::AuditServiceServer<Audit>>().await;
     let reader = api::log_service_server::LogServiceServer::new(LogReader::new(log))
         .max_decoding_message_size(max_message_bytes)

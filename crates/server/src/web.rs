@@ -35,7 +35,6 @@ use beaconport_log::head::{SignedHead, Signer};
 use beaconport_log::merkle::RootBuilder;
 use beaconport_log::{EventLog, Position};
 use beaconport_proto::pb::{api, event as pb};
-use beaconport_views::Live;
 use futures::StreamExt;
 use parking_lot::Mutex;
 use prost::Message;
@@ -117,16 +116,16 @@ impl std::fmt::Debug for Workspace {
 }
 
 impl Workspace {
-    /// The workspace over `log` and its views, with the server's options (identities, ledger
-    /// force, signing key, metrics).
-    pub fn new(log: Arc<dyn EventLog>, views: Arc<dyn Live>, options: &crate::Options) -> Self {
+    /// The workspace over `log` and the services the gRPC server answers with (which need views:
+    /// `None` without them), with the server's options (identities, ledger force, signing key,
+    /// metrics).
+    pub fn new(log: Arc<dyn EventLog>, services: &crate::Services, options: &crate::Options) -> Option<Self> {
         let identities = options.tls.as_ref().map(|t| t.identities.clone()).unwrap_or_default();
         let ingest = Ingest::new(log.clone()).with_metrics(options.metrics.clone());
-        let query = Query::with_identities(views.clone(), ingest.clone(), &options.ledger_force, identities.clone());
-        Self {
-            review: ReviewApi::new(query.clone()),
-            query,
-            audit: Audit::new(log.clone(), options.signer.clone(), Some(views)),
+        Some(Self {
+            review: services.review.clone()?,
+            query: services.query.clone()?,
+            audit: services.audit.clone(),
             log,
             signer: options.signer.clone(),
             recorder: Recorder::new(ingest, &options.ledger_force),
@@ -145,7 +144,7 @@ impl Workspace {
             limits: options.limits.clone(),
             session_idle: SESSION_IDLE,
             session_max: SESSION_MAX,
-        }
+        })
     }
 
     /// The workspace with other session lifetimes (unused, and at most).

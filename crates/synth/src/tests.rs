@@ -558,6 +558,7 @@ fn approx_encoded_len(e: &Event) -> usize {
             Body::ConsultationRecorded(c) => {
                 s(&c.principal) + s(&c.role) + s(&c.purpose) + s(&c.call) + s(&c.request) + s(&c.outcome) + 24
             }
+            Body::ResolutionModelEstimated(_) => 0,
             Body::ReviewStarted(r) => s(&r.programme) + 12 + s(&r.note),
             Body::AvenueActioned(a) => s(&a.avenue) + 2 + 12 + s(&a.note),
             Body::ReviewConcluded(r) => 2 + 12 + s(&r.summary),

@@ -227,6 +227,8 @@ impl Case {
             Body::RecordCorrected(_) | Body::RecordRetracted(_) => return,
             // Consultations belong to no case: the views keep them apart.
             Body::ConsultationRecorded(_) => return,
+            // The resolution model belongs to no case either.
+            Body::ResolutionModelEstimated(_) => return,
         }
         self.events.push(Effective { position, id: event.id, encoded });
         self.changed = self.changed.max(position);

@@ -5,7 +5,9 @@
 //! and grow with every query, so they are held (and stored by the runner) one by one, in log
 //! order.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use foldhash::HashMap;
 
 use beaconport_domain::resolution::Resolver;
 use beaconport_domain::{ConsultationRecorded, EventId, PersonId, Position};

@@ -6,7 +6,9 @@
 //! takes something away (a retraction, a correction, a split, an identifier becoming a hub) marks
 //! the networks stale, and they are recomputed from the views before they are next read.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use foldhash::{HashMap, HashMapExt as _, HashSet};
 
 use beaconport_domain::resolution::MentionKey;
 use beaconport_domain::{PersonId, Role};
@@ -440,8 +442,8 @@ impl Views {
     /// shortest path, through suspects only (a victim or witness ends a path, never extends it).
     pub fn linked_suspects(&self, person: PersonId, max_hops: u32, allow: &dyn Fn(&LinkKind) -> bool) -> LinkedAnswer {
         let mut answer = LinkedAnswer::default();
-        let mut seen: HashSet<PersonId> = HashSet::from([person]);
-        let mut paths: HashMap<PersonId, Vec<Step>> = HashMap::from([(person, Vec::new())]);
+        let mut seen: HashSet<PersonId> = [person].into_iter().collect();
+        let mut paths: HashMap<PersonId, Vec<Step>> = [(person, Vec::new())].into_iter().collect();
         let mut queue = VecDeque::from([(person, 0u32)]);
         while let Some((p, hops)) = queue.pop_front() {
             if hops >= max_hops {

@@ -9,7 +9,9 @@
 //! and risk) are derived for the whole [`Review`] once per position of the views, when first
 //! asked, and shared by every query at that position.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::{HashMap, HashMapExt as _, HashSet, HashSetExt as _};
 use std::sync::Arc;
 
 use beaconport_domain::resolution::{normalise_identifier, MentionKey};

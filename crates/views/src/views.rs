@@ -9,7 +9,9 @@
 //! Everything here is synchronous and does no I/O: [`Views::apply`] is a function of the views and
 //! one event. The runner owns reading the log and storing the case files.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
+
+use foldhash::{HashMap, HashMapExt as _};
 
 use beaconport_domain::resolution::{self, Decision, MentionKey, Record, Resolver};
 use beaconport_domain::{self as d, Body, Event, EventId, IdentifierKind, LinkDecision, PersonId, Position, Role};
@@ -62,10 +64,19 @@ pub struct Views {
     dirty: BTreeSet<CaseKey>,
     /// Events that could not be applied (a stored event that no longer decodes), by position.
     pub skipped: Vec<(Position, String)>,
-    /// Mentions at which the resolution model is next estimated from the data (doubling).
-    next_estimate: usize,
-    /// The records the current model was estimated from, until the runner has stored them.
-    new_model_basis: Option<ModelBasis>,
+    /// The level of the last model these views estimated (they estimate each level once).
+    proposed_level: Option<u32>,
+    /// A model these views estimated, for the runner to write into the log (see
+    /// [`Views::take_model_proposal`]); it is adopted, like every other process's, when read back.
+    proposal: Option<d::ResolutionModelEstimated>,
+    /// The level of the model adopted from the log (`None`: the documented priors).
+    pub model_level: Option<u32>,
+    /// The stored encoding of the event that brought the adopted model, until the runner has
+    /// stored it with the views.
+    new_model_event: Option<bytes::Bytes>,
+    /// A model was given (`beaconport model export`, `[views] model_file`): models in the log
+    /// are not adopted and none is estimated.
+    pinned: bool,
     /// While loading stored views: the stored model stands, no re-estimation.
     loading: bool,
     /// What applying events has cost so far, for benchmarks and operators.
@@ -97,22 +108,13 @@ pub struct Work {
     pub estimates: u64,
 }
 
-/// What a resolution model was estimated from: a deterministic sample of the mentions' records
-/// (at most [`MODEL_SAMPLE`], evenly spread in key order) when there were `mentions` of them.
-/// Storing the basis, not the model, keeps the model a function of data the store already knows
-/// how to encode, and re-estimating from it gives the same model bit for bit.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ModelBasis {
-    pub mentions: usize,
-    pub records: Vec<Record>,
-}
-
-/// Mentions before the model is first estimated from the data (term frequencies need a few
-/// hundred values to mean anything); until then the documented priors stand.
-pub const FIRST_ESTIMATE: usize = 512;
-/// Mentions beyond which the model is no longer estimated again: each estimate resolves every
-/// mention again, and beyond this many a sample of [`MODEL_SAMPLE`] says what a larger one would.
-pub const LAST_ESTIMATE: usize = 1 << 17;
+/// The levels at which a model is estimated: when the mentions first reach 2^level (512, 1,024,
+/// 2,048, 4,096, then every fourfold growth: 16,384 and 65,536). Below 512 the documented priors
+/// stand (term frequencies need a few hundred values to mean anything); beyond 65,536 each
+/// estimate would resolve every mention again for little, a sample of [`MODEL_SAMPLE`] saying
+/// what a larger one would. A function of the count alone, so that a process that stopped and
+/// started estimates the same levels as one that did not, and a rebuild as the live views.
+pub const MODEL_LEVELS: [u32; 6] = [9, 10, 11, 12, 14, 16];
 /// Most records a model is estimated from.
 pub const MODEL_SAMPLE: usize = 20_000;
 
@@ -134,8 +136,11 @@ impl Views {
             hub_limit: DEFAULT_HUB_LIMIT,
             dirty: BTreeSet::new(),
             skipped: Vec::new(),
-            next_estimate: FIRST_ESTIMATE,
-            new_model_basis: None,
+            proposed_level: None,
+            proposal: None,
+            model_level: None,
+            new_model_event: None,
+            pinned: false,
             loading: false,
             work: Work::default(),
             pending: BTreeMap::new(),
@@ -145,51 +150,75 @@ impl Views {
         }
     }
 
-    /// Views whose model is estimated from a stored basis (on open).
-    pub fn with_basis(basis: Option<ModelBasis>, codec: Codec) -> Self {
-        match basis {
-            Some(b) => {
-                let mut v = Views::new(resolution::Model::estimate(&b.records), codec);
-                v.next_estimate = next_doubling(b.mentions);
-                v
-            }
-            None => Views::new(resolution::Model::default(), codec),
-        }
+    /// Views resolving under a model adopted from the log earlier (`event`, as stored), on open.
+    pub fn with_adopted(event: &Event, encoded: bytes::Bytes, codec: Codec) -> Option<Self> {
+        let Body::ResolutionModelEstimated(r) = &event.body else { return None };
+        let mut v = Views::new(r.model.clone(), codec);
+        v.model_level = Some(r.level);
+        v.new_model_event = Some(encoded);
+        Some(v)
     }
 
-    /// Views with one fixed model, estimated from `basis` and never again: replicas given the
-    /// same basis resolve alike whatever order they read the log in. (A model estimated from the
-    /// data as it arrives depends on which mentions a replica holds when it estimates.)
-    pub fn pinned(basis: &ModelBasis, codec: Codec) -> Self {
-        let mut v = Views::new(resolution::Model::estimate(&basis.records), codec);
-        v.next_estimate = usize::MAX;
+    /// Views with one fixed model, never another: neither estimated nor adopted from the log.
+    pub fn pinned(model: resolution::Model, codec: Codec) -> Self {
+        let mut v = Views::new(model, codec);
+        v.pinned = true;
         v
     }
 
-    /// The basis of a model estimated since the last call, for the runner to store.
-    pub fn take_model_basis(&mut self) -> Option<ModelBasis> {
-        self.new_model_basis.take()
+    /// The model these views estimated since the last call, for the runner to write into the
+    /// log as a [`d::ResolutionModelEstimated`] (see [`model_event`]). Nothing adopts it until
+    /// it is read back from the log, the same for every process: a model estimated at the same
+    /// level by another process first is the one stored (one event id per level).
+    pub fn take_model_proposal(&mut self) -> Option<d::ResolutionModelEstimated> {
+        let p = self.proposal.take()?;
+        (Some(p.level) > self.model_level).then_some(p)
     }
 
-    /// Estimates the model again from the data when the mentions have grown enough since the
-    /// last estimate (see [`next_doubling`]), for every mention to be resolved again under it
-    /// when the batch is settled. The points are a function of the log (the mentions present
-    /// when the count first reaches 512, 1,024, ...), so replaying the log gives the same models
-    /// at the same places.
+    /// Estimates a model now if the mentions have reached the next level (for views just
+    /// loaded: a model estimated before a crash may never have reached the log).
+    pub fn estimate_if_due(&mut self) {
+        self.maybe_estimate();
+    }
+
+    /// The stored encoding of the event of a model adopted since the last call, for the runner
+    /// to store with the views.
+    pub fn take_model_event(&mut self) -> Option<bytes::Bytes> {
+        self.new_model_event.take()
+    }
+
+    /// Estimates the model from the data when the mentions first reach a level of
+    /// [`MODEL_LEVELS`] above the model standing, as a proposal for the log. The sample is evenly
+    /// spread in key order over the mentions held then.
     fn maybe_estimate(&mut self) {
         let n = self.contributions.len();
-        if self.loading || n < self.next_estimate || self.next_estimate > LAST_ESTIMATE {
+        if self.loading || self.pinned || n < 1 << MODEL_LEVELS[0] {
             return;
         }
-        self.next_estimate = next_doubling(n);
+        let Some(level) = MODEL_LEVELS.iter().rev().copied().find(|l| n >= 1 << l) else { return };
+        if Some(level) <= self.model_level || Some(level) <= self.proposed_level {
+            return;
+        }
+        self.proposed_level = Some(level);
         let mut keys: Vec<&crate::views::Key> = self.contributions.keys().collect();
         keys.sort();
         let step = keys.len().div_ceil(MODEL_SAMPLE).max(1);
         let records: Vec<Record> = keys.iter().step_by(step).filter_map(|k| self.current_record(k).cloned()).collect();
         let model = resolution::Model::estimate(&records);
         self.work.estimates += 1;
-        self.new_model_basis = Some(ModelBasis { mentions: n, records });
-        self.pending_model = Some(model);
+        self.proposal = Some(d::ResolutionModelEstimated { level, mentions: n as u64, model });
+    }
+
+    /// Adopts a model read from the log if it is of a higher level than the one standing: every
+    /// mention is resolved again under it when the batch is settled. The model standing is so
+    /// the highest level's in the log whatever order the events came in.
+    fn adopt(&mut self, r: &d::ResolutionModelEstimated, event: &Event, encoded: Option<bytes::Bytes>) {
+        if self.pinned || Some(r.level) <= self.model_level {
+            return;
+        }
+        self.model_level = Some(r.level);
+        self.pending_model = Some(r.model.clone());
+        self.new_model_event = Some(encoded.unwrap_or_else(|| (self.codec.encode)(event).into()));
     }
 
     /// A mention's record as it stands, settled or not.
@@ -247,6 +276,10 @@ impl Views {
         let codec = self.codec;
         debug_assert!(position >= self.applied);
         self.applied = position.next();
+        if let Body::ResolutionModelEstimated(r) = &event.body {
+            self.adopt(r, &event, encoded);
+            return;
+        }
         if let Body::ConsultationRecorded(c) = &event.body {
             let encoded = encoded.unwrap_or_else(|| (codec.encode)(&event).into());
             self.consultations.push(Consultation {
@@ -635,14 +668,30 @@ pub struct Counts {
     pub places: usize,
 }
 
-/// When to estimate next: the next power of two above `n` while the data are small, then every
-/// fourfold growth.
-fn next_doubling(n: usize) -> usize {
-    let next = (n + 1).next_power_of_two().max(FIRST_ESTIMATE);
-    if next > 4096 {
-        next.max(4 * n.next_power_of_two())
-    } else {
-        next
+/// Case reference of the ledger's resolution-model events.
+pub const MODEL_CASE: &str = "RESOLUTION-MODEL";
+
+/// The event recording a model estimate, under the ledger's force code: its id is a function of
+/// the level alone, so that processes estimating the same level store one event (the log keeps
+/// the first; a second is a duplicate).
+pub fn model_event(
+    estimate: d::ResolutionModelEstimated,
+    ledger_force: &'static d::reference::Force,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Event {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(format!("beaconport resolution model, level {}", estimate.level));
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    Event {
+        id: EventId(uuid::Uuid::new_v8(bytes)),
+        force: ledger_force,
+        case_ref: MODEL_CASE.into(),
+        occurred_at: now,
+        recorded_at: now,
+        schema_version: 1,
+        recorded_by: "beaconport-views".into(),
+        body: Body::ResolutionModelEstimated(estimate),
     }
 }
 

@@ -6,16 +6,17 @@
 //! (cross-force networks, corrections and retractions, investigators' link decisions, the review
 //! team's steps) is applied in its publishing order and in other interleavings that keep each
 //! case's order, each with positions dense in its own order and its own batching, and everything
-//! a user can see that is not a position must come out the same. The resolution model is
-//! pinned (see the test for why).
+//! a user can see that is not a position must come out the same. That includes the resolution
+//! model: processes estimate models from what they hold when they estimate, which differs, and
+//! write them into the log (one event id per level); every process adopts the highest level's
+//! model it reads there, whatever point of its reading that comes at.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
 
-use beaconport_domain::resolution::{MentionKey, Record};
+use beaconport_domain::resolution::MentionKey;
 use beaconport_domain::{Body, Event, EventId, PersonId, Position};
 use beaconport_views::graph::{LinkKind, Node};
-use beaconport_views::views::{ModelBasis, LAST_ESTIMATE};
 use beaconport_views::Views;
 
 /// The stored encoding, as the projection supplies it.
@@ -130,19 +131,41 @@ fn target(body: &Body) -> Option<EventId> {
 type Batches = Box<dyn FnMut() -> usize>;
 
 /// Applies `events` at positions 0, 1, ... in batches of the sizes `batch` gives (at least 1),
-/// under the model estimated from `basis` and never estimated again.
-fn build(events: &[Event], basis: &[Record], mut batch: impl FnMut() -> usize) -> Views {
-    let pinned = ModelBasis { mentions: LAST_ESTIMATE, records: basis.to_vec() };
-    let mut views = Views::with_basis(Some(pinned), CODEC);
+/// adopting the models the events bring. The levels of the models these views estimated
+/// themselves (proposals the runner would write into the log) come back with them.
+fn build(events: &[Event], mut batch: impl FnMut() -> usize) -> (Views, Vec<u32>) {
+    let mut views = Views::new(beaconport_domain::resolution::Model::default(), CODEC);
+    let mut proposed = Vec::new();
     let mut next = 0usize;
     while next < events.len() {
         let end = (next + batch().max(1)).min(events.len());
         views.apply_batch((next..end).map(|i| (Position(i as u64), events[i].clone(), None)));
+        proposed.extend(views.take_model_proposal().map(|p| p.level));
         next = end;
     }
     assert_eq!(views.applied, Position(events.len() as u64));
     assert!(views.skipped.is_empty(), "{:?}", views.skipped);
-    views
+    (views, proposed)
+}
+
+/// The log as one process publishing `events` in batches of 500 and estimating models writes
+/// it: each model it estimates is written after the batch that reached its level (while
+/// publishers go on publishing), and adopted when read back.
+fn log_with_models(events: &[Event], at: chrono::DateTime<chrono::Utc>) -> Vec<Event> {
+    let nca = beaconport_domain::reference::force("NCA").expect("the NCA is a force code");
+    let mut views = Views::new(beaconport_domain::resolution::Model::default(), CODEC);
+    let mut log: Vec<Event> = Vec::with_capacity(events.len() + 8);
+    for chunk in events.chunks(500) {
+        let start = log.len();
+        views.apply_batch(chunk.iter().enumerate().map(|(i, e)| (Position((start + i) as u64), e.clone(), None)));
+        log.extend_from_slice(chunk);
+        if let Some(p) = views.take_model_proposal() {
+            let e = beaconport_views::views::model_event(p, nca, at);
+            views.apply_batch([(Position(log.len() as u64), e.clone(), None)]);
+            log.push(e);
+        }
+    }
+    log
 }
 
 fn label(k: &MentionKey) -> String {
@@ -348,21 +371,17 @@ fn views_do_not_depend_on_how_partitions_interleave() {
         }
     }
 
-    // One model for every interleaving, estimated from every record of the scenario (so not the
-    // priors) and never estimated again. Left to themselves, the views estimate their model
-    // from the mentions they hold when there are first 512, 1,024, ... of them, and two
-    // interleavings do not hold the same mentions then: with this scenario that alone resolves a
-    // suspect into another person and reorders the review queue. A model that is a function of
-    // the events, not of their order, needs more than the views (see ARCHITECTURE.md,
-    // "resolution does not depend on arrival order"); until then the model is pinned here and
-    // everything else is checked.
-    let basis: Vec<Record> = events
+    // The models one process estimated, written into the log among the events.
+    let published = events.len();
+    let events = log_with_models(&events, opts.now);
+    let models: Vec<u32> = events
         .iter()
         .filter_map(|e| match &e.body {
-            Body::PersonRecorded(p) => Some(Record::from_person(p)),
+            Body::ResolutionModelEstimated(r) => Some(r.level),
             _ => None,
         })
         .collect();
+    assert!(models.len() >= 2, "models estimated as the mentions doubled: levels {models:?}");
 
     // Some interleaving must bring an investigators' link decision before a mention it names.
     let early_decision = |order: &[Event]| {
@@ -388,14 +407,18 @@ fn views_do_not_depend_on_how_partitions_interleave() {
         }),
         ("whole cases, last opened first, batches of 97", streams_backwards(&events), Box::new(|| 97)),
     ];
-    let mut reference = build(&events, &basis, || 500);
+    let (mut reference, _) = build(&events, || 500);
     let mentions = reference.counts().mentions;
     let expected = observe(&mut reference, today);
     drop(reference);
     assert!(orders.iter().any(|(_, order, _)| early_decision(order)), "a link decision comes before its mentions");
     for (name, order, batch) in orders {
         check_interleaving(&events, &order);
-        let mut views = build(&order, &basis, batch);
+        let (mut views, proposed) = build(&order, batch);
+        // What this process estimated itself would be refused by the log as a level already
+        // written (one event id per level; the first written stands).
+        assert!(proposed.iter().all(|l| models.contains(l)), "{name}: proposed {proposed:?}, logged {models:?}");
+        assert!(views.model_level.is_some() && views.model_level == models.iter().max().copied(), "{name}");
         let found = observe(&mut views, today);
         let (n, diff) = differences(&expected, &found, 12);
         assert!(
@@ -406,8 +429,9 @@ fn views_do_not_depend_on_how_partitions_interleave() {
         );
     }
     eprintln!(
-        "{}, {mentions} mentions, {} observations compared over 4 interleavings in {:.1} s (seed {SEED})",
+        "{}, {published} published and {} model events (levels {models:?}), {mentions} mentions, {} observations compared over 4 interleavings in {:.1} s (seed {SEED})",
         scenario_summary(&events),
+        models.len(),
         expected.len(),
         started.elapsed().as_secs_f64()
     );

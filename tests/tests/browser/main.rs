@@ -111,11 +111,21 @@ async fn browser(driver_url: &str) -> WebDriver {
     WebDriver::new(driver_url, caps).await.expect("a chromium session")
 }
 
+/// What `script` returns on the page (its `arguments` are `args`).
+async fn js_with(driver: &WebDriver, script: &str, args: Vec<Value>) -> Value {
+    driver.execute(script, args).await.unwrap_or_else(|e| panic!("script {script:.60}: {e}")).json().clone()
+}
+
+/// What `script` returns on the page.
+async fn js(driver: &WebDriver, script: &str) -> Value {
+    js_with(driver, script, vec![]).await
+}
+
 /// Polls a script until it returns something other than null/false/"" (30 s at most).
 async fn wait_for(driver: &WebDriver, script: &str, what: &str) -> Value {
     let until = Instant::now() + Duration::from_secs(30);
     loop {
-        let v = driver.execute(script, vec![]).await.expect("script").json().clone();
+        let v = js(driver, script).await;
         let done = !(v.is_null() || v == json!(false) || v == json!(""));
         if done {
             return v;
@@ -138,34 +148,21 @@ async fn rendered(driver: &WebDriver, page: &str) {
 }
 
 async fn unmark(driver: &WebDriver) {
-    driver
-        .execute("delete document.body.dataset.rendered; delete document.body.dataset.recorded", vec![])
-        .await
-        .unwrap();
+    js(driver, "delete document.body.dataset.rendered; delete document.body.dataset.recorded").await;
 }
 
 /// Every form control on the page has a label a screen reader announces, every chart or bar an
 /// accessible name, and all text enough contrast: checked on each page before its screenshot.
 async fn assert_labelled(driver: &WebDriver, page: &str) {
-    let unlabelled = driver
-        .execute(
-            "return [...document.querySelectorAll('input, select, textarea')]
+    let unlabelled = js(driver, "return [...document.querySelectorAll('input, select, textarea')]
                 .filter(e => e.type !== 'hidden' && !(e.labels && e.labels.length) && !e.getAttribute('aria-label'))
                 .map(e => e.id || e.outerHTML.slice(0, 80))
                 .concat([...document.querySelectorAll('[role=img]')].filter(e => !e.getAttribute('aria-label')).map(e => e.id || 'img'))
-                .concat([...document.querySelectorAll('button')].filter(e => !e.innerText.trim() && !e.getAttribute('aria-label')).map(e => e.id || 'button'))",
-            vec![],
-        )
-        .await
-        .unwrap()
-        .json()
-        .clone();
+                .concat([...document.querySelectorAll('button')].filter(e => !e.innerText.trim() && !e.getAttribute('aria-label')).map(e => e.id || 'button'))").await;
     assert_eq!(unlabelled, json!([]), "controls without a label on page {page}");
     // Text contrast (WCAG 2 AA): 4.5:1 against the background it is drawn on, 3:1 for large
     // text; disabled controls are exempt, as WCAG has it.
-    let low = driver
-        .execute(
-            r#"
+    let low = js(driver, r#"
             const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
             const lum = ([r, g, b]) => {
                 const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
@@ -190,13 +187,7 @@ async fn assert_labelled(driver: &WebDriver, page: &str) {
                 if (ratio < (large ? 3 : 4.5)) out.push(`${el.tagName} "${el.textContent.trim().slice(0, 30)}" ${ratio.toFixed(2)}`);
             }
             return out.slice(0, 10);
-            "#,
-            vec![],
-        )
-        .await
-        .unwrap()
-        .json()
-        .clone();
+            "#).await;
     assert_eq!(low, json!([]), "text below WCAG AA contrast on page {page}");
 }
 
@@ -208,12 +199,7 @@ async fn shot(driver: &WebDriver, name: &str) {
 
 /// The last render time the page recorded for `page`.
 async fn timing(driver: &WebDriver, page: &str) -> Value {
-    driver
-        .execute(&format!("return window.bpTimings.filter(t => t.page === '{page}').pop() || null"), vec![])
-        .await
-        .unwrap()
-        .json()
-        .clone()
+    js(driver, &format!("return window.bpTimings.filter(t => t.page === '{page}').pop() || null")).await
 }
 
 /// The ledger seen from gRPC (plaintext development mode: the test claims its roles).
@@ -328,7 +314,7 @@ async fn sign_in(driver: &WebDriver, origin: &str, principal: &str, role: &str) 
     let input = driver.query(By::Id("signin-principal")).first().await.expect("the sign-in form");
     input.send_keys(principal).await.unwrap();
     let select = driver.find(By::Id("signin-role")).await.unwrap();
-    driver.execute("arguments[0].value = arguments[1];", vec![select.to_json().unwrap(), json!(role)]).await.unwrap();
+    js_with(driver, "arguments[0].value = arguments[1];", vec![select.to_json().unwrap(), json!(role)]).await;
     driver.find(By::Css("#signin-form button")).await.unwrap().click().await.unwrap();
     wait_for(driver, "return !document.getElementById('nav').hidden", "the signed-in frame").await;
     let purpose = driver.find(By::Id("purpose")).await.unwrap();
@@ -466,7 +452,7 @@ async fn the_workspace_in_a_real_browser() {
     let nodes_before = wait_for(&driver, "return window.bpState.chart.cy.nodes().length", "chart nodes").await;
     count = exactly_one(&ledger, investigator, count, "QueryService/LinkedSuspects", "open the chart").await;
     // Click an edge: its evidence is shown (no new consultation: the chart holds it).
-    driver.execute("window.bpState.chart.cy.edges()[0].emit('tap')", vec![]).await.unwrap();
+    js(&driver, "window.bpState.chart.cy.edges()[0].emit('tap')").await;
     let evidence = wait_for(
         &driver,
         "const e = document.getElementById('edge-evidence'); return e && e.innerText",
@@ -476,13 +462,12 @@ async fn the_workspace_in_a_real_browser() {
     assert!(evidence.as_str().unwrap().len() > 10, "edge evidence: {evidence}");
     // From the keyboard: pick the person in the node list, then one of their links.
     let list = driver.find(By::Id("node-list")).await.unwrap();
-    driver
-        .execute(
-            "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('change'));",
-            vec![list.to_json().unwrap(), json!(format!("person:{person_id}"))],
-        )
-        .await
-        .unwrap();
+    js_with(
+        &driver,
+        "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('change'));",
+        vec![list.to_json().unwrap(), json!(format!("person:{person_id}"))],
+    )
+    .await;
     driver.find(By::Css("#node-links button")).await.unwrap().send_keys(Key::Enter).await.unwrap();
     let by_keyboard = wait_for(
         &driver,
@@ -495,20 +480,18 @@ async fn the_workspace_in_a_real_browser() {
 
     // Expand the far suspect by one hop (chosen from the keyboard-accessible node list).
     let list = driver.find(By::Id("node-list")).await.unwrap();
-    driver
-        .execute(
-            "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('change'));",
-            vec![list.to_json().unwrap(), json!(format!("person:{}", far.person_id))],
-        )
-        .await
-        .unwrap();
+    js_with(
+        &driver,
+        "arguments[0].value = arguments[1]; arguments[0].dispatchEvent(new Event('change'));",
+        vec![list.to_json().unwrap(), json!(format!("person:{}", far.person_id))],
+    )
+    .await;
     let expand = driver.find(By::Id("expand")).await.unwrap();
     assert!(expand.is_enabled().await.unwrap(), "a person can be expanded");
     unmark(&driver).await;
     expand.click().await.unwrap();
     rendered(&driver, "expand").await;
-    let nodes_after =
-        driver.execute("return window.bpState.chart.cy.nodes().length", vec![]).await.unwrap().json().clone();
+    let nodes_after = js(&driver, "return window.bpState.chart.cy.nodes().length").await;
     assert!(
         nodes_after.as_u64() >= nodes_before.as_u64(),
         "expanding keeps what was shown: {nodes_before} then {nodes_after}"
@@ -518,43 +501,27 @@ async fn the_workspace_in_a_real_browser() {
     // Follow the path between the person and the far suspect: highlighted, explained.
     for (id, value) in [("path-from", person_id.clone()), ("path-to", far.person_id.clone())] {
         let select = driver.find(By::Id(id)).await.unwrap();
-        driver
-            .execute(
-                "arguments[0].value = arguments[1];",
-                vec![select.to_json().unwrap(), json!(format!("person:{value}"))],
-            )
-            .await
-            .unwrap();
+        js_with(
+            &driver,
+            "arguments[0].value = arguments[1];",
+            vec![select.to_json().unwrap(), json!(format!("person:{value}"))],
+        )
+        .await;
     }
     unmark(&driver).await;
     driver.find(By::Id("show-path")).await.unwrap().click().await.unwrap();
     rendered(&driver, "path").await;
     let explanation = driver.find(By::Id("path-text")).await.unwrap().text().await.unwrap();
     assert!(explanation.contains(&far.display_name), "the path ends at {}: {explanation}", far.display_name);
-    let highlighted = driver
-        .execute("return window.bpState.chart.cy.$('.path').length", vec![])
-        .await
-        .unwrap()
-        .json()
-        .as_u64()
-        .unwrap();
+    let highlighted = js(&driver, "return window.bpState.chart.cy.$('.path').length").await.as_u64().unwrap();
     assert!(highlighted >= 5, "a two-hop path highlights at least 3 nodes and 2 edges: {highlighted}");
     shot(&driver, "path").await;
     count = exactly_one(&ledger, investigator, count, "QueryService/LinkedSuspects", "follow a path").await;
 
     // Filter by link type: unticking every type hides every edge.
-    driver
-        .execute(
-            "document.querySelectorAll('#types input').forEach(b => { b.checked = false; b.dispatchEvent(new Event('change')); });",
-            vec![],
-        )
+    js(&driver, "document.querySelectorAll('#types input').forEach(b => { b.checked = false; b.dispatchEvent(new Event('change')); });").await;
+    let visible = js(&driver, "return window.bpState.chart.cy.edges().filter(e => !e.hasClass('hidden')).length")
         .await
-        .unwrap();
-    let visible = driver
-        .execute("return window.bpState.chart.cy.edges().filter(e => !e.hasClass('hidden')).length", vec![])
-        .await
-        .unwrap()
-        .json()
         .as_u64()
         .unwrap();
     assert_eq!(visible, 0, "no link type ticked, no edge shown");
@@ -651,15 +618,11 @@ async fn the_workspace_in_a_real_browser() {
 
     // Nothing left the page for the internet: every resource came from this origin, and the
     // content security policy refuses a request elsewhere.
-    let foreign = driver
-        .execute(
-            "return performance.getEntriesByType('resource').map(r => r.name).filter(n => !n.startsWith(location.origin))",
-            vec![],
-        )
-        .await
-        .unwrap()
-        .json()
-        .clone();
+    let foreign = js(
+        &driver,
+        "return performance.getEntriesByType('resource').map(r => r.name).filter(n => !n.startsWith(location.origin))",
+    )
+    .await;
     assert_eq!(foreign, json!([]), "requests outside the origin");
     let blocked = driver
         .execute_async(
@@ -717,9 +680,7 @@ async fn the_workspace_in_a_real_browser() {
     driver.goto("about:blank").await.unwrap();
     driver.goto(format!("{origin}/#/network/{}", largest.network_id.replace('/', "%2F"))).await.unwrap();
     let until = Instant::now() + Duration::from_secs(120);
-    while driver.execute("return document.body.dataset.rendered === 'network'", vec![]).await.unwrap().json()
-        != &json!(true)
-    {
+    while js(&driver, "return document.body.dataset.rendered === 'network'").await != json!(true) {
         assert!(Instant::now() < until, "the largest network did not render within 2 minutes");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

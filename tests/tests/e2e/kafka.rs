@@ -15,14 +15,13 @@ fn ctx() -> Option<api::QueryContext> {
     Some(api::QueryContext { purpose: "e2e kafka roles".into(), min_position: 0, wait_ms: 0, as_of: None })
 }
 
-fn start(data_dir: &Path, roles: &str, bootstrap: &str, topic: &str, model: &Path) -> NodeProcess {
+fn start(data_dir: &Path, roles: &str, bootstrap: &str, topic: &str) -> NodeProcess {
     let log = format!("kafka:{bootstrap}");
-    let model = model.display().to_string();
     let (child, url) = beaconport_cli::serve::spawn_serve(
         Path::new(crate::NODE),
         data_dir,
         &["--roles", roles, "--log", &log, "--kafka-topic", topic],
-        &[("BEACONPORT_VIEWS__MODEL_FILE", model.as_str())],
+        &[],
     )
     .expect("start a serve process");
     NodeProcess { child, url }
@@ -69,32 +68,6 @@ async fn answers(url: &str) -> (BTreeMap<String, String>, Vec<(u32, u32, u32, Ve
     (persons, networks)
 }
 
-/// The model a replica estimates from `events` (in publication order), written as a model file:
-/// what an operator pins on every query replica (`beaconport model-export`).
-async fn model_file(events: &[beaconport_proto::pb::event::Event], dir: &Path) -> std::path::PathBuf {
-    use beaconport_log::EventLog;
-    let log = std::sync::Arc::new(beaconport_log::MemoryLog::default());
-    let records = events
-        .iter()
-        .map(|e| beaconport_log::Record {
-            id: beaconport_log::EventId(e.event_id.parse().unwrap()),
-            key: beaconport_log::stream_key(&e.force_code, &e.case_ref),
-            payload: beaconport_proto::stored::encode(e).into(),
-        })
-        .collect();
-    log.append(records).await.unwrap();
-    let views = dir.join("estimating-views");
-    let p =
-        beaconport_projection::Projector::open(beaconport_projection::Options::new(&views), log.clone()).await.unwrap();
-    assert!(p.wait_for(log.head(), Duration::from_secs(120)).await, "the estimating views caught up");
-    p.shutdown().await.unwrap();
-    let store = beaconport_projection::store::Store::open(&views, 16).unwrap();
-    let basis = store.model_basis().unwrap().expect("the scenario has over 512 mentions");
-    let path = dir.join("model.bin");
-    beaconport_projection::store::write_model_file(&path, &basis).unwrap();
-    path
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ingest_and_query_replicas_on_one_kafka_cluster_agree() {
     let mock = Mock::start(3).expect("mock cluster");
@@ -102,10 +75,10 @@ async fn ingest_and_query_replicas_on_one_kafka_cluster_agree() {
     mock.create_topic(topic, 4, 3).expect("topic");
     let dir = tempfile::tempdir().unwrap();
     let events = beaconport_tests::scenario_events(11);
-    // Query replicas read the partitions in their own order: they resolve alike with one pinned
-    // model (each estimating its own from what it holds when it estimates, they may not).
-    let model = model_file(&events, dir.path()).await;
-    let start = |name: String, roles: &str| start(&dir.path().join(name), roles, mock.bootstrap(), topic, &model);
+    // Query replicas read the partitions in their own order, and each estimates resolution
+    // models from what it holds then and writes them into the topic: they adopt the same ones
+    // from there, and so resolve alike, with no model pinned.
+    let start = |name: String, roles: &str| start(&dir.path().join(name), roles, mock.bootstrap(), topic);
     let ingest: Vec<NodeProcess> = (0..2).map(|i| start(format!("ingest-{i}"), "ingest")).collect();
     let query: Vec<NodeProcess> = (0..2).map(|i| start(format!("query-{i}"), "query")).collect();
 
@@ -134,21 +107,31 @@ async fn ingest_and_query_replicas_on_one_kafka_cluster_agree() {
     let err = i_on_query.publish(api::PublishRequest { events: batches[0].clone() }).await;
     assert_eq!(err.unwrap_err().code(), tonic::Code::Unimplemented, "a query replica takes no publishes");
 
-    // Both query replicas copy every event and apply it to their views.
+    // Both query replicas copy every event, and the models they wrote, and apply them all.
     let n = events.len() as u64;
+    let mut status = Vec::new();
     for node in &query {
-        let mut q = beaconport_cli::client::query(channel(&node.url).await);
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let s = q.view_status(api::ViewStatusRequest { digest: false, as_of: None }).await.unwrap().into_inner();
-            if s.log_head >= n && s.applied >= s.log_head {
-                assert_eq!(s.log_head, n, "every event once, no duplicate from the retries");
-                break;
-            }
-            assert!(Instant::now() < deadline, "views of {} stuck at {}/{} of {n}", node.url, s.applied, s.log_head);
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        status.push(beaconport_cli::client::query(channel(&node.url).await));
     }
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let mut settled = 0;
+    let mut last = Vec::new();
+    while settled < 5 {
+        let mut now = Vec::new();
+        for q in status.iter_mut() {
+            let s = q.view_status(api::ViewStatusRequest { digest: false, as_of: None }).await.unwrap().into_inner();
+            now.push((s.log_head, s.applied));
+        }
+        let caught_up = now.iter().all(|(head, applied)| *head > n && applied >= head && *head == now[0].0);
+        settled = if caught_up && now == last { settled + 1 } else { 0 };
+        assert!(Instant::now() < deadline, "views stuck at {now:?} (applied, head) of {n} events and the models");
+        last = now;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Levels 9 (512 mentions) to 17 at most, one event each: the published events are stored
+    // once (no duplicate from the retries), and each level's model once.
+    let models = last[0].0 - n;
+    assert!((1..=9).contains(&models), "{models} events beyond the {n} published");
     let (persons_a, networks_a) = answers(&query[0].url).await;
     let (persons_b, networks_b) = answers(&query[1].url).await;
     assert!(persons_a.len() > 100, "{} mentions", persons_a.len());

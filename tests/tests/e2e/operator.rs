@@ -2,8 +2,6 @@
 //! did (events stored and retried, rejected batches by field, positions and lag of the views),
 //! `/healthz` answers, `/readyz` says whether the views are close enough to the log to answer.
 
-use std::io::BufRead;
-
 use beaconport_proto::pb::api;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -38,11 +36,8 @@ async fn metrics_count_what_the_ledger_did() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let grpc = lines.next().unwrap().unwrap();
-    let http = lines.next().unwrap().unwrap();
-    let url = format!("http://{}", grpc.strip_prefix(beaconport_cli::serve::LISTENING).expect("gRPC address"));
-    let http = http.strip_prefix(beaconport_cli::serve::OPERATOR).expect("operator address").to_string();
+    let (grpc, http) = beaconport_cli::serve::announced(&mut child, true).unwrap();
+    let (url, http) = (format!("http://{grpc}"), http.unwrap());
 
     assert_eq!(get(&http, "/healthz").await, (200, "ok\n".to_string()));
     let events = beaconport_tests::one_of_each_kind(21);

@@ -4,7 +4,6 @@
 //! holds none of the names, dates of birth, identifiers or addresses it was given.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::BufRead;
 
 use beaconport_cli::client::Connector;
 use beaconport_proto::pb::{api, event as pb};
@@ -64,9 +63,7 @@ async fn the_log_holds_no_personal_data_at_its_default_level() {
         .stderr(std::fs::File::create(&log_file).unwrap())
         .spawn()
         .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let addr = line.trim().strip_prefix(beaconport_cli::serve::LISTENING).expect("the address").to_string();
+    let (addr, _) = beaconport_cli::serve::announced(&mut child, false).unwrap();
     let url = format!("https://{addr}");
     let as_principal = |name: &str| {
         let c = pki.clients.iter().find(|c| c.principal == name).unwrap();

@@ -44,7 +44,8 @@ impl Web {
         };
         let views = server.projector.clone() as Arc<dyn beaconport_views::Live>;
         let log = server.log.clone() as Arc<dyn beaconport_log::EventLog>;
-        let ws = Arc::new(beaconport_server::web::Workspace::new(log.clone(), views.clone(), &options));
+        let services = beaconport_server::Services::new(&log, Some(views.clone()), &options);
+        let ws = Arc::new(beaconport_server::web::Workspace::new(log.clone(), &services, &options).expect("views"));
         let operator = beaconport_server::operator::Operator {
             metrics: options.metrics.clone(),
             log,
@@ -447,7 +448,9 @@ async fn an_unused_session_ends() {
     let views = server.projector.clone() as Arc<dyn beaconport_views::Live>;
     let log = server.log.clone() as Arc<dyn beaconport_log::EventLog>;
     let idle = std::time::Duration::from_millis(1500);
-    let ws = beaconport_server::web::Workspace::new(log.clone(), views.clone(), &options)
+    let services = beaconport_server::Services::new(&log, Some(views.clone()), &options);
+    let ws = beaconport_server::web::Workspace::new(log.clone(), &services, &options)
+        .expect("views")
         .with_session_limits(idle, std::time::Duration::from_secs(3600));
     let operator = beaconport_server::operator::Operator {
         metrics: options.metrics.clone(),
@@ -480,7 +483,6 @@ async fn an_unused_session_ends() {
 /// knows browsers by their certificates.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_with_http_tls_serves_the_workspace_to_certificates() {
-    use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let pki = beaconport_cli::certs::write_dev_pki(&dir.path().join("pki"), &["GMP".to_string()], 30).unwrap();
     let ids = std::fs::read_to_string(dir.path().join("pki/identities.toml")).unwrap();
@@ -505,10 +507,8 @@ async fn serve_with_http_tls_serves_the_workspace_to_certificates() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let _grpc = lines.next().unwrap().unwrap();
-    let http = lines.next().unwrap().unwrap();
-    let base = format!("http://{}", http.strip_prefix(beaconport_cli::serve::OPERATOR).expect("HTTP address"));
+    let (_, http) = beaconport_cli::serve::announced(&mut child, true).unwrap();
+    let base = format!("http://{}", http.unwrap());
     let investigator = pki.clients.iter().find(|c| c.principal == "investigator-01").unwrap();
     let answer = over_tls(&base, &pki.ca_cert, Some(investigator), "GET", "/api/me", "").await;
     let _ = child.kill();

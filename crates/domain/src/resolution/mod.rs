@@ -82,7 +82,7 @@ mod resolver;
 mod tests;
 
 pub use block::BLOCK_CAP;
-pub use model::{Model, DEFAULT_PRIOR, SWAP_WEIGHT};
+pub use model::{FieldParts, Model, ModelParts, TermFrequencies, DEFAULT_PRIOR, SWAP_WEIGHT};
 pub use normalize::{fold, identifier as normalise_identifier, phonetic};
 pub use resolver::Resolver;
 

@@ -228,6 +228,33 @@ pub struct Model {
     pub(crate) bounds: Bounds,
 }
 
+/// A model's numbers as written down (see [`Model::parts`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelParts {
+    /// Log2 prior odds that two records taken at random are of one person.
+    pub prior: f64,
+    /// Every compared field, in the model's order.
+    pub fields: Vec<FieldParts>,
+    /// The term-frequency tables: given name, surname, date of birth, postcode, town.
+    pub term_frequencies: Vec<TermFrequencies>,
+}
+
+/// `m` and `u` of every level of one field.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FieldParts {
+    pub field: String,
+    pub m: Vec<f64>,
+    pub u: Vec<f64>,
+}
+
+/// How often values of one field recur: `total` values counted, the most frequent listed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TermFrequencies {
+    pub field: String,
+    pub total: u32,
+    pub terms: Vec<(String, u32)>,
+}
+
 /// The largest weight of any level (the plain exact weight included) of a field, and of the
 /// given name's relative-test weight.
 #[derive(Debug, Clone, PartialEq)]
@@ -284,6 +311,87 @@ impl Model {
             fore_rel: max(&w_rel[FORENAME]),
         };
         Model { m, u, w, w_rel, tf, prior, bounds }
+    }
+
+    /// The model's estimated numbers, to be written down (in the ledger, so that every process
+    /// resolves under the same model): `m` and `u` of every level of every field, the prior, and
+    /// the term-frequency tables, each holding its `max_terms` most frequent values seen more
+    /// than once (a value not listed counts as seen once, as an unseen value does).
+    pub fn parts(&self, max_terms: usize) -> ModelParts {
+        let fields = SPECS
+            .iter()
+            .enumerate()
+            .map(|(f, s)| FieldParts { field: s.name.to_string(), m: self.m[f].clone(), u: self.u[f].clone() })
+            .collect();
+        let term_frequencies = TF_FIELDS
+            .iter()
+            .zip(&self.tf)
+            .map(|(&f, tf)| {
+                let mut terms: Vec<(String, u32)> =
+                    tf.counts.iter().filter(|(_, c)| **c > 1).map(|(v, c)| (v.clone(), *c)).collect();
+                terms.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+                terms.truncate(max_terms);
+                TermFrequencies { field: SPECS[f].name.to_string(), total: tf.total, terms }
+            })
+            .collect();
+        ModelParts { prior: self.prior, fields, term_frequencies }
+    }
+
+    /// A model from numbers written down by [`Model::parts`]; an error names the part (a path
+    /// under `fields` or `term_frequencies`, or `prior`) and the reason.
+    pub fn from_written(p: ModelParts) -> Result<Model, (String, String)> {
+        if !p.prior.is_finite() || p.prior > 0.0 {
+            return Err(("prior".into(), format!("{} is not a log2 odds below 1", p.prior)));
+        }
+        if p.fields.len() != FIELDS {
+            return Err(("fields".into(), format!("has {} fields; the model compares {FIELDS}", p.fields.len())));
+        }
+        let (mut m, mut u) = (Vec::with_capacity(FIELDS), Vec::with_capacity(FIELDS));
+        for (f, (spec, given)) in SPECS.iter().zip(p.fields).enumerate() {
+            let at = |what: &str| format!("fields[{f}].{what}");
+            if given.field != spec.name {
+                return Err((at("field"), format!("is {:?}; field {f} is {:?}", given.field, spec.name)));
+            }
+            for (what, v) in [("m", &given.m), ("u", &given.u)] {
+                if v.len() != spec.levels.len() {
+                    return Err((at(what), format!("has {} levels; {} has {}", v.len(), spec.name, spec.levels.len())));
+                }
+                if let Some(x) = v.iter().find(|x| !(x.is_finite() && (0.0..=1.0).contains(*x))) {
+                    return Err((at(what), format!("{x} is not a probability")));
+                }
+            }
+            m.push(given.m);
+            u.push(given.u);
+        }
+        if p.term_frequencies.len() != TF_FIELDS.len() {
+            return Err((
+                "term_frequencies".into(),
+                format!("has {} tables; the model keeps {}", p.term_frequencies.len(), TF_FIELDS.len()),
+            ));
+        }
+        let mut tf = Vec::with_capacity(TF_FIELDS.len());
+        for (t, (&f, given)) in TF_FIELDS.iter().zip(p.term_frequencies).enumerate() {
+            let at = |what: &str| format!("term_frequencies[{t}].{what}");
+            if given.field != SPECS[f].name {
+                return Err((at("field"), format!("is {:?}; table {t} is {:?}", given.field, SPECS[f].name)));
+            }
+            let mut table = Tf { counts: FxMap::default(), total: given.total };
+            let mut sum = 0u64;
+            for (value, count) in given.terms {
+                if value.is_empty() {
+                    return Err((at("values"), "holds an empty value".into()));
+                }
+                sum += u64::from(count);
+                if table.counts.insert(value, count).is_some() {
+                    return Err((at("values"), "holds a value twice".into()));
+                }
+            }
+            if sum > u64::from(given.total) {
+                return Err((at("total"), format!("{} is less than the counts listed ({sum})", given.total)));
+            }
+            tf.push(table);
+        }
+        Ok(Model::from_parts(m, u, tf, p.prior))
     }
 
     /// Log2 prior odds that two records taken at random are of one person.

@@ -7,7 +7,9 @@
 //! mention), indexed by a 64-bit hash (a collision falls back to a small exact map).
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
+
+use foldhash::{HashMap, HashMapExt as _, HashSet, HashSetExt as _};
 use std::hash::{Hash, Hasher};
 
 use super::block::{self, Members, BLOCK_CAP};
