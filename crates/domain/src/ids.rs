@@ -15,6 +15,11 @@ impl EventId {
     pub fn from_bytes(b: [u8; 16]) -> Self {
         Self(Uuid::from_bytes(b))
     }
+    /// The id in its hyphenated lower-case form, as `to_string` gives it, without the
+    /// formatting machinery (one per acknowledged event).
+    pub fn to_hyphenated(&self) -> String {
+        self.0.hyphenated().encode_lower(&mut Uuid::encode_buffer()).to_owned()
+    }
 }
 
 impl fmt::Display for EventId {
@@ -61,5 +66,17 @@ impl std::str::FromStr for PersonId {
 impl fmt::Display for PersonId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.0.fmt(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hyphenated_form_is_the_display_form() {
+        for id in [Uuid::nil(), Uuid::max(), Uuid::from_u128(0x0190_1234_abcd_7ef0_8123_4567_89ab_cdef)] {
+            assert_eq!(EventId(id).to_hyphenated(), EventId(id).to_string());
+        }
     }
 }

@@ -162,9 +162,16 @@ pub fn check_identifier(kind: IdentifierKind, value: &str) -> Result<(), String>
     check_text(value, MAX_IDENTIFIER)?;
     let ok = match kind {
         IdentifierKind::Phone => {
-            let digits: String = value.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.')).collect();
-            let digits = digits.strip_prefix('+').unwrap_or(&digits);
-            (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+            // Separators aside, an optional leading `+` then 7 to 15 digits.
+            let mut digits = value.bytes().filter(|b| !matches!(b, b' ' | b'-' | b'(' | b')' | b'.')).peekable();
+            if digits.peek() == Some(&b'+') {
+                digits.next();
+            }
+            let mut n = 0;
+            digits.all(|b| {
+                n += 1;
+                b.is_ascii_digit()
+            }) && (7..=15).contains(&n)
         }
         IdentifierKind::Email => {
             let mut parts = value.split('@');
@@ -180,8 +187,8 @@ pub fn check_identifier(kind: IdentifierKind, value: &str) -> Result<(), String>
             }
         }
         IdentifierKind::Vehicle => {
-            let compact: String = value.chars().filter(|c| *c != ' ').collect();
-            (2..=10).contains(&compact.len()) && compact.chars().all(|c| c.is_ascii_alphanumeric())
+            let compact = value.bytes().filter(|b| *b != b' ');
+            (2..=10).contains(&compact.clone().count()) && compact.clone().all(|b| b.is_ascii_alphanumeric())
         }
         IdentifierKind::SocialHandle => value.chars().count() <= 64 && !value.contains(char::is_whitespace),
         IdentifierKind::PncId => is_pnc_id(value),
@@ -215,9 +222,21 @@ fn is_pnc_id(s: &str) -> bool {
 
 /// A UK postcode (`M1 1AE`, `SW1A 2AA`), upper case, with or without the space.
 pub fn check_uk_postcode(s: &str) -> Result<(), String> {
-    let compact: String = s.chars().filter(|c| *c != ' ').collect();
-    let b = compact.as_bytes();
-    let valid = (5..=7).contains(&b.len()) && {
+    // At most 7 characters once spaces are gone, so a stack buffer holds them (a longer or
+    // non-ASCII value is no postcode).
+    let mut buf = [0u8; 7];
+    let mut len = 0;
+    let mut fits = true;
+    for c in s.bytes().filter(|c| *c != b' ') {
+        if len == buf.len() {
+            fits = false;
+            break;
+        }
+        buf[len] = c;
+        len += 1;
+    }
+    let b = &buf[..len];
+    let valid = fits && (5..=7).contains(&b.len()) && {
         let (outward, inward) = b.split_at(b.len() - 3);
         let inward_ok = inward[0].is_ascii_digit() && inward[1].is_ascii_uppercase() && inward[2].is_ascii_uppercase();
         let letters = outward.iter().take_while(|c| c.is_ascii_uppercase()).count();
@@ -307,6 +326,59 @@ mod tests {
         }
         for bad in ["", "M1", "11 1AA", "m1 1ae", "SW1A 2A", "ABC1 1AA"] {
             assert!(check_uk_postcode(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// The checks above avoid allocating; these are their plain definitions, which they must
+    /// agree with on any input.
+    mod same_as_plain_definitions {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn plain_postcode(s: &str) -> bool {
+            let compact: String = s.chars().filter(|c| *c != ' ').collect();
+            let b = compact.as_bytes();
+            (5..=7).contains(&b.len()) && {
+                let (outward, inward) = b.split_at(b.len() - 3);
+                let letters = outward.iter().take_while(|c| c.is_ascii_uppercase()).count();
+                let rest = &outward[letters..];
+                inward[0].is_ascii_digit()
+                    && inward[1].is_ascii_uppercase()
+                    && inward[2].is_ascii_uppercase()
+                    && (1..=2).contains(&letters)
+                    && !rest.is_empty()
+                    && rest.len() <= 2
+                    && rest[0].is_ascii_digit()
+                    && rest[1..].iter().all(|c| c.is_ascii_digit() || c.is_ascii_uppercase())
+            }
+        }
+
+        fn plain_phone(value: &str) -> bool {
+            let digits: String = value.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.')).collect();
+            let digits = digits.strip_prefix('+').unwrap_or(&digits);
+            (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+        }
+
+        fn plain_vehicle(value: &str) -> bool {
+            let compact: String = value.chars().filter(|c| *c != ' ').collect();
+            (2..=10).contains(&compact.len()) && compact.chars().all(|c| c.is_ascii_alphanumeric())
+        }
+
+        proptest! {
+            #[test]
+            fn postcode(s in prop_oneof!["[A-Z0-9 aé+]{0,12}", "[A-Z]{1,3}[0-9A-Z]{1,3} {0,2}[0-9][A-Z]{2}"]) {
+                prop_assert_eq!(check_uk_postcode(&s).is_ok(), plain_postcode(&s));
+            }
+
+            #[test]
+            fn phone(s in "[0-9 ()+.\\-xé]{1,20}") {
+                prop_assert_eq!(check_identifier(IdentifierKind::Phone, &s).is_ok(), plain_phone(&s));
+            }
+
+            #[test]
+            fn vehicle(s in "[A-Z0-9 a\\-é]{1,14}") {
+                prop_assert_eq!(check_identifier(IdentifierKind::Vehicle, &s).is_ok(), plain_vehicle(&s));
+            }
         }
     }
 

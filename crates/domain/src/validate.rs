@@ -56,8 +56,15 @@ pub struct Checker {
 }
 
 impl Checker {
-    pub fn new(index: usize, event_id: &str) -> Self {
-        Self { index, event_id: event_id.to_string(), errors: Vec::new() }
+    /// A checker of the event at `index` of its batch; give it the id string by value where the
+    /// caller has no further use for it (no copy).
+    pub fn new(index: usize, event_id: impl Into<String>) -> Self {
+        Self { index, event_id: event_id.into(), errors: Vec::new() }
+    }
+
+    /// The event id as it was given (whatever its form).
+    pub fn event_id(&self) -> &str {
+        &self.event_id
     }
 
     /// Records a problem with `field`. Field paths are formatted only here, on failure: pass
@@ -446,32 +453,63 @@ fn check_place(field: impl fmt::Display + Copy, place: &Place, required: bool, c
 /// Checks what only the whole batch can tell: its size, and no event id twice. `ids` are the
 /// event ids as sent, in batch order.
 pub fn validate_batch<'a>(ids: impl IntoIterator<Item = &'a str>) -> Vec<FieldError> {
-    let mut errors = Vec::new();
-    let mut seen = std::collections::HashMap::new();
+    let ids = ids.into_iter();
+    let mut seen = BatchIds::with_capacity(ids.size_hint().0);
     let mut n = 0;
-    for (i, id) in ids.into_iter().enumerate() {
-        n += 1;
-        if id.is_empty() {
-            continue;
-        }
-        if let Some(first) = seen.insert(id, i) {
-            errors.push(FieldError {
-                index: i,
-                event_id: id.to_string(),
-                field: "event_id".into(),
-                reason: format!("duplicates the id of event #{first} in the same batch"),
-            });
-        }
-    }
-    if n > rules::MAX_BATCH {
-        errors.push(FieldError {
-            index: 0,
-            event_id: String::new(),
-            field: "events".into(),
-            reason: format!("a batch holds at most {} events, this one {n}", rules::MAX_BATCH),
-        });
-    }
+    let mut errors: Vec<FieldError> = ids
+        .enumerate()
+        .filter_map(|(i, id)| {
+            n += 1;
+            seen.check(i, id)
+        })
+        .collect();
+    errors.extend(batch_size(n));
     errors
+}
+
+/// The problem with a batch of `n` events if it holds more than a batch may.
+pub fn batch_size(n: usize) -> Option<FieldError> {
+    (n > rules::MAX_BATCH).then(|| FieldError {
+        index: 0,
+        event_id: String::new(),
+        field: "events".into(),
+        reason: format!("a batch holds at most {} events, this one {n}", rules::MAX_BATCH),
+    })
+}
+
+/// The event ids seen so far in a batch, to refuse one sent twice. An id is compared as the
+/// UUID it spells (so `A1…` and `a1…` are the same event, as the log would take them); one
+/// that is no UUID (refused anyway) as its text.
+pub struct BatchIds {
+    ids: std::collections::HashMap<uuid::Uuid, usize, foldhash::fast::RandomState>,
+    other: std::collections::HashMap<String, usize, foldhash::fast::RandomState>,
+}
+
+impl BatchIds {
+    pub fn with_capacity(n: usize) -> Self {
+        Self {
+            ids: std::collections::HashMap::with_capacity_and_hasher(n, Default::default()),
+            other: Default::default(),
+        }
+    }
+
+    /// Notes the id of the event at `index`; the problem if an earlier event had it. An empty
+    /// id is not compared (it is refused on its own).
+    pub fn check(&mut self, index: usize, id: &str) -> Option<FieldError> {
+        if id.is_empty() {
+            return None;
+        }
+        let first = match uuid::Uuid::try_parse(id) {
+            Ok(u) => self.ids.insert(u, index),
+            Err(_) => self.other.insert(id.to_string(), index),
+        }?;
+        Some(FieldError {
+            index,
+            event_id: id.to_string(),
+            field: "event_id".into(),
+            reason: format!("duplicates the id of event #{first} in the same batch"),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -626,6 +664,17 @@ mod tests {
         assert_eq!(errs.len(), 1);
         assert_eq!(errs[0].index, 2);
         assert!(errs[0].reason.contains("event #0"));
+    }
+
+    #[test]
+    fn one_uuid_spelt_two_ways_is_a_duplicate() {
+        let lower = "0190aaaa-0000-7000-8000-00000000000b";
+        let upper = lower.to_uppercase();
+        let errs = validate_batch([lower, "0190aaaa-0000-7000-8000-00000000000c", upper.as_str()]);
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!((errs[0].index, errs[0].event_id.as_str()), (2, upper.as_str()));
+        assert!(errs[0].reason.contains("event #0"));
+        assert!(validate_batch([lower, "0190aaaa-0000-7000-8000-00000000000c"]).is_empty());
     }
 
     #[test]

@@ -247,7 +247,11 @@ pub trait EventLog: Send + Sync + 'static {
 
 /// The stream key of an event: force code and case reference.
 pub fn stream_key(force: &str, case_ref: &str) -> String {
-    format!("{force}/{case_ref}")
+    let mut key = String::with_capacity(force.len() + 1 + case_ref.len());
+    key.push_str(force);
+    key.push('/');
+    key.push_str(case_ref);
+    key
 }
 
 /// A 64-bit content hash of a payload, used to tell a retry from a reused id.

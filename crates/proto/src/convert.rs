@@ -22,9 +22,10 @@ pub fn decode_stored(e: pb::Event) -> Result<d::Event, Vec<FieldError>> {
     decode(0, e, None)
 }
 
-fn decode(index: usize, e: pb::Event, ctx: Option<&Context>) -> Result<d::Event, Vec<FieldError>> {
-    let mut ck = Checker::new(index, &e.event_id);
-    let id = ck.take("event_id", rules::parse_event_id(&e.event_id)).map(EventId);
+fn decode(index: usize, mut e: pb::Event, ctx: Option<&Context>) -> Result<d::Event, Vec<FieldError>> {
+    let mut ck = Checker::new(index, std::mem::take(&mut e.event_id));
+    let id = rules::parse_event_id(ck.event_id());
+    let id = ck.take("event_id", id).map(EventId);
     let force = if e.force_code.is_empty() {
         ck.fail("force_code", "is required");
         None
@@ -86,19 +87,33 @@ fn decode(index: usize, e: pb::Event, ctx: Option<&Context>) -> Result<d::Event,
 /// with field `event`.
 pub fn decode_wire_batch<B: AsRef<[u8]>>(raw: &[B], ctx: &Context) -> Result<Vec<d::Event>, Vec<FieldError>> {
     use prost::Message;
-    let mut errors = Vec::new();
-    let mut events = Vec::with_capacity(raw.len());
+    // One pass: each event is decoded and validated as it comes, so that no batch of decoded
+    // messages is held (or moved) in between. Once one event is not a readable event at all,
+    // only such problems are reported.
+    let mut unreadable = Vec::new();
+    let mut errors: Vec<FieldError> = d::validate::batch_size(raw.len()).into_iter().collect();
+    let mut seen = d::validate::BatchIds::with_capacity(raw.len());
+    let mut out = Vec::with_capacity(raw.len());
     for (index, bytes) in raw.iter().enumerate() {
         let bytes = bytes.as_ref();
         match pb::Event::decode(bytes) {
-            Ok(e) if e.encoded_len() == bytes.len() => events.push(e),
-            Ok(e) => errors.push(FieldError {
+            Ok(e) if e.encoded_len() == bytes.len() => {
+                if !unreadable.is_empty() {
+                    continue;
+                }
+                errors.extend(seen.check(index, &e.event_id));
+                match decode_event(index, e, ctx) {
+                    Ok(ev) => out.push(ev),
+                    Err(mut errs) => errors.append(&mut errs),
+                }
+            }
+            Ok(e) => unreadable.push(FieldError {
                 index,
                 event_id: e.event_id,
                 field: "event".into(),
                 reason: "holds fields this ledger does not know (a newer schema?) or is not canonically encoded".into(),
             }),
-            Err(err) => errors.push(FieldError {
+            Err(err) => unreadable.push(FieldError {
                 index,
                 event_id: String::new(),
                 field: "event".into(),
@@ -106,10 +121,15 @@ pub fn decode_wire_batch<B: AsRef<[u8]>>(raw: &[B], ctx: &Context) -> Result<Vec
             }),
         }
     }
-    if !errors.is_empty() {
-        return Err(errors);
+    if !unreadable.is_empty() {
+        return Err(unreadable);
     }
-    decode_batch(events, ctx)
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        errors.sort_by_key(|e| e.index);
+        Err(errors)
+    }
 }
 
 /// Decodes and validates a batch: all or nothing.

@@ -149,7 +149,11 @@ fn response(ids: &[EventId], acks: Vec<Appended>) -> api::PublishResponse {
         acks: ids
             .iter()
             .zip(acks)
-            .map(|(id, a)| api::EventAck { event_id: id.to_string(), position: a.position.0, duplicate: a.duplicate })
+            .map(|(id, a)| api::EventAck {
+                event_id: id.to_hyphenated(),
+                position: a.position.0,
+                duplicate: a.duplicate,
+            })
             .collect(),
     }
 }
