@@ -480,6 +480,7 @@ pub fn batch_size(n: usize) -> Option<FieldError> {
 /// The event ids seen so far in a batch, to refuse one sent twice. An id is compared as the
 /// UUID it spells (so `A1…` and `a1…` are the same event, as the log would take them); one
 /// that is no UUID (refused anyway) as its text.
+#[derive(Debug)]
 pub struct BatchIds {
     ids: std::collections::HashMap<uuid::Uuid, usize, foldhash::fast::RandomState>,
     other: std::collections::HashMap<String, usize, foldhash::fast::RandomState>,
@@ -558,7 +559,7 @@ mod tests {
     }
 
     fn errors(e: &Event) -> Vec<(String, String)> {
-        let mut ck = Checker::new(0, &e.id.to_string());
+        let mut ck = Checker::new(0, e.id.to_string());
         check_event(e, &ctx(), &mut ck);
         ck.into_errors().into_iter().map(|f| (f.field, f.reason)).collect()
     }

@@ -53,7 +53,7 @@ fn assert_valid(events: &[Event], now: DateTime<Utc>, sorted: bool) {
     let mut ids = HashSet::new();
     for (i, e) in events.iter().enumerate() {
         let id = e.id.to_string();
-        let mut ck = Checker::new(i, &id);
+        let mut ck = Checker::new(i, id.as_str());
         check_event(e, &ctx, &mut ck);
         assert!(ck.is_ok(), "{:?}\n{e:#?}", ck.into_errors());
         assert!(ids.insert(e.id), "duplicate id {id}");
