@@ -16,7 +16,7 @@ pub mod validate;
 
 pub use event::*;
 pub use ids::{EventId, PersonId, Position};
-pub use validate::{validate_batch, Checker, Context, FieldError};
+pub use validate::{Checker, Context, FieldError};
 
 /// Errors of the domain: always rejected input, which the caller must change.
 #[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]

@@ -450,22 +450,8 @@ fn check_place(field: impl fmt::Display + Copy, place: &Place, required: bool, c
     }
 }
 
-/// Checks what only the whole batch can tell: its size, and no event id twice. `ids` are the
-/// event ids as sent, in batch order.
-pub fn validate_batch<'a>(ids: impl IntoIterator<Item = &'a str>) -> Vec<FieldError> {
-    let ids = ids.into_iter();
-    let mut seen = BatchIds::with_capacity(ids.size_hint().0);
-    let mut n = 0;
-    let mut errors: Vec<FieldError> = ids
-        .enumerate()
-        .filter_map(|(i, id)| {
-            n += 1;
-            seen.check(i, id)
-        })
-        .collect();
-    errors.extend(batch_size(n));
-    errors
-}
+// What only the whole batch can tell, its size and no event id twice, is checked event by
+// event as a batch is decoded (see `beaconport_proto`'s batch decoding).
 
 /// The problem with a batch of `n` events if it holds more than a batch may.
 pub fn batch_size(n: usize) -> Option<FieldError> {
@@ -659,9 +645,15 @@ mod tests {
         assert_eq!(fields, vec!["offence_recorded.victim_refs", "offence_recorded.committed_to"]);
     }
 
+    /// The duplicate-id problems of a batch of ids, in batch order.
+    fn duplicates<'a>(ids: impl IntoIterator<Item = &'a str>) -> Vec<FieldError> {
+        let mut seen = BatchIds::with_capacity(0);
+        ids.into_iter().enumerate().filter_map(|(i, id)| seen.check(i, id)).collect()
+    }
+
     #[test]
     fn duplicate_ids_in_a_batch_name_both_events() {
-        let errs = validate_batch(["a", "b", "a", ""]);
+        let errs = duplicates(["a", "b", "a", ""]);
         assert_eq!(errs.len(), 1);
         assert_eq!(errs[0].index, 2);
         assert!(errs[0].reason.contains("event #0"));
@@ -671,11 +663,11 @@ mod tests {
     fn one_uuid_spelt_two_ways_is_a_duplicate() {
         let lower = "0190aaaa-0000-7000-8000-00000000000b";
         let upper = lower.to_uppercase();
-        let errs = validate_batch([lower, "0190aaaa-0000-7000-8000-00000000000c", upper.as_str()]);
+        let errs = duplicates([lower, "0190aaaa-0000-7000-8000-00000000000c", upper.as_str()]);
         assert_eq!(errs.len(), 1, "{errs:?}");
         assert_eq!((errs[0].index, errs[0].event_id.as_str()), (2, upper.as_str()));
         assert!(errs[0].reason.contains("event #0"));
-        assert!(validate_batch([lower, "0190aaaa-0000-7000-8000-00000000000c"]).is_empty());
+        assert!(duplicates([lower, "0190aaaa-0000-7000-8000-00000000000c"]).is_empty());
     }
 
     #[test]

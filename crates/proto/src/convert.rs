@@ -91,20 +91,13 @@ pub fn decode_wire_batch<B: AsRef<[u8]>>(raw: &[B], ctx: &Context) -> Result<Vec
     // messages is held (or moved) in between. Once one event is not a readable event at all,
     // only such problems are reported.
     let mut unreadable = Vec::new();
-    let mut errors: Vec<FieldError> = d::validate::batch_size(raw.len()).into_iter().collect();
-    let mut seen = d::validate::BatchIds::with_capacity(raw.len());
-    let mut out = Vec::with_capacity(raw.len());
+    let mut batch = Batch::new(raw.len());
     for (index, bytes) in raw.iter().enumerate() {
         let bytes = bytes.as_ref();
         match pb::Event::decode(bytes) {
             Ok(e) if e.encoded_len() == bytes.len() => {
-                if !unreadable.is_empty() {
-                    continue;
-                }
-                errors.extend(seen.check(index, &e.event_id));
-                match decode_event(index, e, ctx) {
-                    Ok(ev) => out.push(ev),
-                    Err(mut errs) => errors.append(&mut errs),
+                if unreadable.is_empty() {
+                    batch.push(index, e, ctx);
                 }
             }
             Ok(e) => unreadable.push(FieldError {
@@ -124,29 +117,51 @@ pub fn decode_wire_batch<B: AsRef<[u8]>>(raw: &[B], ctx: &Context) -> Result<Vec
     if !unreadable.is_empty() {
         return Err(unreadable);
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        errors.sort_by_key(|e| e.index);
-        Err(errors)
-    }
+    batch.finish()
 }
 
 /// Decodes and validates a batch: all or nothing.
 pub fn decode_batch(events: Vec<pb::Event>, ctx: &Context) -> Result<Vec<d::Event>, Vec<FieldError>> {
-    let mut errors = d::validate_batch(events.iter().map(|e| e.event_id.as_str()));
-    let mut out = Vec::with_capacity(events.len());
-    for (i, e) in events.into_iter().enumerate() {
-        match decode_event(i, e, ctx) {
-            Ok(ev) => out.push(ev),
-            Err(mut errs) => errors.append(&mut errs),
+    let mut batch = Batch::new(events.len());
+    for (index, e) in events.into_iter().enumerate() {
+        batch.push(index, e, ctx);
+    }
+    batch.finish()
+}
+
+/// A batch being decoded event by event: the events that passed, every problem found so far
+/// (the batch's size, ids sent twice, each event's own), and the ids seen.
+struct Batch {
+    out: Vec<d::Event>,
+    errors: Vec<FieldError>,
+    seen: d::validate::BatchIds,
+}
+
+impl Batch {
+    fn new(n: usize) -> Self {
+        Self {
+            out: Vec::with_capacity(n),
+            errors: d::validate::batch_size(n).into_iter().collect(),
+            seen: d::validate::BatchIds::with_capacity(n),
         }
     }
-    if errors.is_empty() {
-        Ok(out)
-    } else {
-        errors.sort_by_key(|e| e.index);
-        Err(errors)
+
+    fn push(&mut self, index: usize, e: pb::Event, ctx: &Context) {
+        self.errors.extend(self.seen.check(index, &e.event_id));
+        match decode_event(index, e, ctx) {
+            Ok(ev) => self.out.push(ev),
+            Err(mut errs) => self.errors.append(&mut errs),
+        }
+    }
+
+    /// All or nothing: the events, or every problem in batch order.
+    fn finish(mut self) -> Result<Vec<d::Event>, Vec<FieldError>> {
+        if self.errors.is_empty() {
+            Ok(self.out)
+        } else {
+            self.errors.sort_by_key(|e| e.index);
+            Err(self.errors)
+        }
     }
 }
 
