@@ -433,6 +433,7 @@ pub async fn run_views(a: ViewsArgs) -> Result<ExitCode> {
     let baseline = decoded as f64 / t.elapsed().as_secs_f64();
 
     let rss_before = vm_rss_kib();
+    let cpu_before = crate::bench::cpu_seconds(std::process::id());
     let t = Instant::now();
     let dyn_log: Arc<dyn EventLog> = log.clone();
     let mut options = config.projection_options();
@@ -444,6 +445,7 @@ pub async fn run_views(a: ViewsArgs) -> Result<ExitCode> {
     }
     bar.finish_and_clear();
     let secs = t.elapsed().as_secs_f64();
+    let cpu = crate::bench::cpu_seconds(std::process::id()).zip(cpu_before).map(|(a, b)| a - b);
     let views = projector.views().clone();
     let (counts, work) = {
         let v = views.read();
@@ -459,6 +461,13 @@ pub async fn run_views(a: ViewsArgs) -> Result<ExitCode> {
         counts.persons,
         projector.size_on_disk() as f64 / (1 << 20) as f64
     );
+    if let Some(cpu) = cpu {
+        println!(
+            "projection CPU: {cpu:.1} s in all threads, {:.1} µs per event ({:.2} cores busy)",
+            cpu * 1e6 / n as f64,
+            cpu / secs
+        );
+    }
     println!(
         "memory: resident {:.0} MiB before the views, {:.0} MiB with them; peak {:.0} MiB",
         rss_before as f64 / 1024.0,

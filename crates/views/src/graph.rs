@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use foldhash::{HashMap, HashMapExt as _, HashSet};
 
 use beaconport_domain::resolution::MentionKey;
-use beaconport_domain::{PersonId, Role};
+use beaconport_domain::{IdentifierKind, PersonId, Role};
 
 use crate::case::CaseKey;
 use crate::views::{IdentKey, Views};
@@ -26,24 +26,64 @@ pub enum Node {
     Person(PersonId),
 }
 
+/// A node of the graph, borrowed: what a lookup needs, so that finding a node already in the
+/// graph copies nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum NodeRef<'a> {
+    Case(&'a str, &'a str),
+    Mention(&'a MentionKey),
+    Identifier(IdentifierKind, &'a str),
+    Place(&'a str),
+    Person(PersonId),
+}
+
+impl Node {
+    fn as_ref(&self) -> NodeRef<'_> {
+        match self {
+            Node::Case((f, c)) => NodeRef::Case(f, c),
+            Node::Mention(m) => NodeRef::Mention(m),
+            Node::Identifier((k, v)) => NodeRef::Identifier(*k, v),
+            Node::Place(p) => NodeRef::Place(p),
+            Node::Person(p) => NodeRef::Person(*p),
+        }
+    }
+}
+
+impl NodeRef<'_> {
+    fn hash(&self) -> u64 {
+        use std::hash::BuildHasher as _;
+        foldhash::fast::FixedState::with_seed(0x6265_6163_6f6e).hash_one(self)
+    }
+}
+
 /// Networks as a union-find over the graph's nodes.
 #[derive(Debug, Default)]
 pub struct Networks {
-    ids: HashMap<Node, u32>,
+    /// The index of every node, by the hash of its [`NodeRef`].
+    ids: hashbrown::HashTable<u32>,
     nodes: Vec<Node>,
     parent: Vec<u32>,
     stale: bool,
 }
 
 impl Networks {
-    fn id(&mut self, n: Node) -> u32 {
-        if let Some(&i) = self.ids.get(&n) {
+    /// The index of a node, if it is in the graph.
+    fn get(&self, n: NodeRef<'_>) -> Option<u32> {
+        self.ids.find(n.hash(), |&i| self.nodes[i as usize].as_ref() == n).copied()
+    }
+
+    /// The index of a node, added (`make` builds it) if new.
+    fn id(&mut self, n: NodeRef<'_>, make: impl FnOnce() -> Node) -> u32 {
+        let h = n.hash();
+        let nodes = &self.nodes;
+        if let Some(&i) = self.ids.find(h, |&i| nodes[i as usize].as_ref() == n) {
             return i;
         }
         let i = self.nodes.len() as u32;
-        self.nodes.push(n.clone());
+        self.nodes.push(make());
         self.parent.push(i);
-        self.ids.insert(n, i);
+        let nodes = &self.nodes;
+        self.ids.insert_unique(h, i, |&j| nodes[j as usize].as_ref().hash());
         i
     }
 
@@ -65,8 +105,7 @@ impl Networks {
         root
     }
 
-    fn union(&mut self, a: Node, b: Node) {
-        let (a, b) = (self.id(a), self.id(b));
+    fn union(&mut self, a: u32, b: u32) {
         let (ra, rb) = (self.find_mut(a), self.find_mut(b));
         if ra != rb {
             // The smaller id becomes the root: deterministic whatever the order of unions.
@@ -88,21 +127,24 @@ impl Networks {
         if role == Role::Witness {
             return;
         }
-        let m = Node::Mention(key.clone());
-        self.union(m.clone(), Node::Case(case.clone()));
+        let m = self.id(NodeRef::Mention(key), || Node::Mention(key.clone()));
+        let c = self.id(NodeRef::Case(&case.0, &case.1), || Node::Case(case.clone()));
+        self.union(m, c);
         for i in idents {
-            self.union(m.clone(), Node::Identifier((*i).clone()));
+            let x = self.id(NodeRef::Identifier(i.0, &i.1), || Node::Identifier((*i).clone()));
+            self.union(m, x);
         }
         for p in places {
-            self.union(m.clone(), Node::Place((*p).clone()));
+            let x = self.id(NodeRef::Place(p), || Node::Place((*p).clone()));
+            self.union(m, x);
         }
     }
 
     /// Joins a mention to the person it was resolved into.
     pub fn join_person(&mut self, key: &crate::views::Key, person: PersonId) {
-        let m = Node::Mention(key.clone());
-        if self.ids.contains_key(&m) {
-            self.union(m, Node::Person(person));
+        if let Some(m) = self.get(NodeRef::Mention(key)) {
+            let p = self.id(NodeRef::Person(person), || Node::Person(person));
+            self.union(m, p);
         }
     }
 
@@ -117,7 +159,7 @@ impl Networks {
 
     /// The root of a node's network, if the node is in the graph.
     pub fn root_of(&self, n: &Node) -> Option<u32> {
-        self.ids.get(n).map(|&i| self.find(i))
+        self.get(n.as_ref()).map(|i| self.find(i))
     }
 
     fn clear(&mut self) {
@@ -232,7 +274,13 @@ impl Views {
         let members: Vec<u32> =
             (0..self.networks.nodes.len() as u32).filter(|&i| self.networks.find(i) == root).collect();
         let summary = self.summarise(root, &members);
-        let nodes = members.iter().map(|&i| self.networks.nodes[i as usize].clone()).collect();
+        // A person merged into another stays in the union-find (it only ever joins) but is gone.
+        let nodes = members
+            .iter()
+            .map(|&i| &self.networks.nodes[i as usize])
+            .filter(|n| !matches!(n, Node::Person(p) if self.resolver.members(*p).is_empty()))
+            .cloned()
+            .collect();
         Some((summary, nodes))
     }
 

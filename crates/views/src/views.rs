@@ -459,7 +459,10 @@ impl Views {
             self.networks.invalidate();
         }
         if let Some(n) = new {
-            for i in &n.identifiers {
+            // A mention already in the graph in the same part: only what it did not hold before
+            // is added (what it held is indexed and joined already, or the networks are stale).
+            let held = old.as_ref().filter(|o| o.role == n.role);
+            for i in n.identifiers.iter().filter(|i| held.is_none_or(|o| !o.identifiers.contains(*i))) {
                 let set = self.identifiers.entry(i.clone()).or_default();
                 set.insert(key.clone());
                 if set.len() == self.hub_limit + 1 {
@@ -467,16 +470,30 @@ impl Views {
                     self.networks.invalidate();
                 }
             }
-            for p in &n.places {
+            for p in n.places.iter().filter(|p| held.is_none_or(|o| !o.places.contains(*p))) {
                 let set = self.places.entry(p.clone()).or_default();
                 set.insert(key.clone());
                 if set.len() == self.hub_limit + 1 {
                     self.networks.invalidate();
                 }
             }
-            let idents: Vec<&IdentKey> =
-                n.identifiers.iter().filter(|i| self.sharing_identifier(i).is_some()).collect();
-            let places: Vec<&String> = n.places.iter().filter(|p| self.sharing_place(p).is_some()).collect();
+            if held.is_some_and(|o| o.identifiers.is_superset(&n.identifiers) && o.places.is_superset(&n.places)) {
+                // Nothing new to join; a change of person comes with the resolver's changes.
+                self.contributions.insert(key, n);
+                return;
+            }
+            let idents: Vec<&IdentKey> = n
+                .identifiers
+                .iter()
+                .filter(|i| held.is_none_or(|o| !o.identifiers.contains(*i)))
+                .filter(|i| self.sharing_identifier(i).is_some())
+                .collect();
+            let places: Vec<&String> = n
+                .places
+                .iter()
+                .filter(|p| held.is_none_or(|o| !o.places.contains(*p)))
+                .filter(|p| self.sharing_place(p).is_some())
+                .collect();
             self.networks.add_mention(&key, case, n.role, &idents, &places);
             if let Some(person) = self.resolver.person_of(&key) {
                 self.networks.join_person(&key, person);

@@ -134,18 +134,73 @@ type Batches = Box<dyn FnMut() -> usize>;
 /// adopting the models the events bring. The levels of the models these views estimated
 /// themselves (proposals the runner would write into the log) come back with them.
 fn build(events: &[Event], mut batch: impl FnMut() -> usize) -> (Views, Vec<u32>) {
+    build_checking(events, &mut batch, false)
+}
+
+/// [`build`]; with `check_networks`, after every batch that left the networks current, they
+/// must equal networks recomputed from the views.
+fn build_checking(events: &[Event], batch: &mut dyn FnMut() -> usize, check_networks: bool) -> (Views, Vec<u32>) {
     let mut views = Views::new(beaconport_domain::resolution::Model::default(), CODEC);
     let mut proposed = Vec::new();
     let mut next = 0usize;
+    let mut checked = 0;
     while next < events.len() {
         let end = (next + batch().max(1)).min(events.len());
         views.apply_batch((next..end).map(|i| (Position(i as u64), events[i].clone(), None)));
         proposed.extend(views.take_model_proposal().map(|p| p.level));
         next = end;
+        if check_networks {
+            // Recomputed after every batch, so that the next batch starts from current networks.
+            let kept = (!views.networks.is_stale()).then(|| networks_seen(&views));
+            views.networks.invalidate();
+            views.refresh_networks();
+            if let Some(kept) = kept {
+                let now = networks_seen(&views);
+                let mut problems = Vec::new();
+                for k in &kept {
+                    match now.iter().find(|n| n.0 == k.0) {
+                        None => problems.push(format!("network {} is not recomputed", k.0)),
+                        Some(n) if n != k => problems.push(format!(
+                            "network {}: kept only {:?}; recomputed only {:?}; suspects {:?} / {:?}; victims {:?} / {:?}",
+                            k.0,
+                            k.4.iter().filter(|x| !n.4.contains(x)).collect::<Vec<_>>(),
+                            n.4.iter().filter(|x| !k.4.contains(x)).collect::<Vec<_>>(),
+                            k.2.len(),
+                            n.2.len(),
+                            k.3.len(),
+                            n.3.len()
+                        )),
+                        Some(_) => {}
+                    }
+                }
+                for n in now.iter().filter(|n| !kept.iter().any(|k| k.0 == n.0)) {
+                    problems.push(format!("network {} is only recomputed", n.0));
+                }
+                assert!(
+                    problems.is_empty(),
+                    "networks kept as events came differ from networks recomputed, after position {end}:\n{}",
+                    problems.join("\n")
+                );
+                checked += 1;
+            }
+        }
     }
+    assert!(!check_networks || checked > 0, "no batch left the networks current");
     assert_eq!(views.applied, Position(events.len() as u64));
     assert!(views.skipped.is_empty(), "{:?}", views.skipped);
     (views, proposed)
+}
+
+/// Every network (two suspects or more) and its members, sorted.
+fn networks_seen(v: &Views) -> Vec<(String, Vec<String>, BTreeSet<PersonId>, BTreeSet<PersonId>, Vec<Node>)> {
+    v.network_summaries()
+        .into_iter()
+        .map(|n| {
+            let (_, mut nodes) = v.network_by_id(&n.id).expect("a listed network is found by its id");
+            nodes.sort();
+            (n.id, n.forces, n.suspects, n.victims, nodes)
+        })
+        .collect()
 }
 
 /// The log as one process publishing `events` in batches of 500 and estimating models writes
@@ -407,7 +462,7 @@ fn views_do_not_depend_on_how_partitions_interleave() {
         }),
         ("whole cases, last opened first, batches of 97", streams_backwards(&events), Box::new(|| 97)),
     ];
-    let (mut reference, _) = build(&events, || 500);
+    let (mut reference, _) = build_checking(&events, &mut || 500, true);
     let mentions = reference.counts().mentions;
     let expected = observe(&mut reference, today);
     drop(reference);
