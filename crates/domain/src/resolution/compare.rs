@@ -65,6 +65,8 @@ pub(crate) struct Prepared {
     pub sex: Option<Sex>,
     /// (field index, normalised value), sorted.
     pub ids: Vec<(usize, String)>,
+    /// Each of `ids`' values packed ([`pack`]), in the same order.
+    pub id_packed: Vec<u128>,
     pub addresses: Vec<PAddr>,
     /// Bounds for [`levels_if_link`]: the largest exact-agreement weight of any given-name token,
     /// surname, postcode and town (`-inf` when there is none).
@@ -279,7 +281,26 @@ fn finish(
     let sur_max = max(&mut names.iter().flat_map(|n: &PName| n.sur.iter().map(|t| t.w_exact)));
     let postcode_max = max(&mut addresses.iter().map(|a: &PAddr| a.w_postcode));
     let town_max = max(&mut addresses.iter().map(|a: &PAddr| a.w_town));
-    Prepared { names, dob, sex, ids, addresses, fore_max, sur_max, postcode_max, town_max }
+    let id_packed = ids.iter().map(|(_, v)| pack(v)).collect();
+    Prepared { names, dob, sex, ids, id_packed, addresses, fore_max, sur_max, postcode_max, town_max }
+}
+
+/// A value's first 16 bytes, packed (little-endian, zeros past its end): two values of one
+/// length up to 16 bytes are equal when their packed forms are.
+pub(crate) fn pack(s: &str) -> u128 {
+    let mut b = [0u8; 16];
+    let n = s.len().min(16);
+    b[..n].copy_from_slice(&s.as_bytes()[..n]);
+    u128::from_le_bytes(b)
+}
+
+/// How many of the 16 bytes of two packed values differ.
+pub(crate) fn bytes_differing(x: u128, y: u128) -> u32 {
+    let d = x ^ y;
+    let d = d | (d >> 4);
+    let d = d | (d >> 2);
+    let d = d | (d >> 1);
+    (d & 0x0101_0101_0101_0101_0101_0101_0101_0101).count_ones()
 }
 
 /// The values counted for term frequencies, by TF field.
@@ -834,13 +855,23 @@ fn id_fields(model: &Model, a: &Prepared, b: &Prepared, lv: &mut Levels) {
         } else {
             let last = SPECS[f].levels.len() as u8 - 1;
             let mut level = last;
-            'pairs: for (_, x) in xs {
-                for (_, y) in ys {
-                    if x == y {
+            let (px, py) = (&a.id_packed[i..i_end], &b.id_packed[j..j_end]);
+            'pairs: for ((_, x), &kx) in xs.iter().zip(px) {
+                for ((_, y), &ky) in ys.iter().zip(py) {
+                    let same_len = x.len() == y.len();
+                    if same_len && kx == ky && (x.len() <= 16 || x == y) {
                         level = 0;
                         break 'pairs;
                     }
-                    if last == 2 && x.len() >= 5 && y.len() >= 5 && within_one_edit(x, y) {
+                    // One edit of two values of one length up to 16 bytes (a substitution or a
+                    // transposition) changes at most two of their bytes.
+                    if last == 2
+                        && level > 1
+                        && x.len() >= 5
+                        && y.len() >= 5
+                        && (!same_len || x.len() > 16 || bytes_differing(kx, ky) <= 2)
+                        && within_one_edit(x, y)
+                    {
                         level = 1;
                     }
                 }
@@ -956,5 +987,73 @@ mod tests {
         assert!(within_one_edit("7364009", "7346009"));
         assert!(within_one_edit("7364009", "736409"));
         assert!(!within_one_edit("7364009", "7463009"));
+    }
+
+    /// The id fields' levels by their plain definition: exact agreement of any pair, else one
+    /// edit between any pair of values of five characters or more (fields with that level).
+    fn id_levels_plain(a: &Prepared, b: &Prepared) -> Vec<Option<u8>> {
+        (0..FIELDS)
+            .map(|f| {
+                let xs: Vec<&String> = a.ids.iter().filter(|(k, _)| *k == f).map(|(_, v)| v).collect();
+                let ys: Vec<&String> = b.ids.iter().filter(|(k, _)| *k == f).map(|(_, v)| v).collect();
+                if xs.is_empty() || ys.is_empty() {
+                    return None;
+                }
+                let last = SPECS[f].levels.len() as u8 - 1;
+                let pairs = || xs.iter().flat_map(|x| ys.iter().map(move |y| (x, y)));
+                Some(if pairs().any(|(x, y)| x == y) {
+                    0
+                } else if last == 2 && pairs().any(|(x, y)| x.len() >= 5 && y.len() >= 5 && within_one_edit(x, y)) {
+                    1
+                } else {
+                    last
+                })
+            })
+            .collect()
+    }
+
+    fn with_ids(ids: Vec<(usize, String)>) -> Prepared {
+        let mut ids = ids;
+        ids.sort();
+        ids.dedup();
+        finish(Vec::new(), None, None, ids, Vec::new())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn id_levels_match_their_plain_definition(
+            a in proptest::collection::vec((0usize..7, "[0-9]{4,12}|[a-z0-9_.@]{5,24}"), 0..5),
+            b in proptest::collection::vec((0usize..7, "[0-9]{4,12}|[a-z0-9_.@]{5,24}"), 0..5),
+            edits in proptest::collection::vec((0usize..5, 0usize..24, 0u8..4, "[0-9a-z]"), 0..4),
+        ) {
+            let ids = [model::PHONE, model::EMAIL, model::VEHICLE, model::SOCIAL, model::PNC, model::PASSPORT, model::NATIONAL_ID];
+            let field = |k: usize| ids[k % ids.len()];
+            let a: Vec<(usize, String)> = a.into_iter().map(|(k, v)| (field(k), v)).collect();
+            // b: its own values, and values of a one edit away (or equal), so every level comes up.
+            let mut b: Vec<(usize, String)> = b.into_iter().map(|(k, v)| (field(k), v)).collect();
+            for (i, at, op, c) in edits {
+                let Some((f, v)) = a.get(i % a.len().max(1)).cloned() else { continue };
+                let mut v: Vec<u8> = v.into_bytes();
+                let at = at % v.len();
+                match op {
+                    0 => v[at] = c.as_bytes()[0],
+                    1 => v.insert(at, c.as_bytes()[0]),
+                    2 if v.len() > 1 => {
+                        v.remove(at);
+                    }
+                    _ if at + 1 < v.len() => v.swap(at, at + 1),
+                    _ => {}
+                }
+                b.push((f, String::from_utf8(v).expect("ascii")));
+            }
+            let (pa, pb) = (with_ids(a), with_ids(b));
+            let model = Model::default();
+            let mut lv = Levels::default();
+            id_fields(&model, &pa, &pb, &mut lv);
+            let plain = id_levels_plain(&pa, &pb);
+            for f in &ids {
+                proptest::prop_assert_eq!(lv.fields[*f], plain[*f], "field {}", SPECS[*f].name);
+            }
+        }
     }
 }
