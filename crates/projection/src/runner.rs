@@ -286,8 +286,12 @@ async fn run(
     // are not told of positions past it until it is, so that an answer after a wait resolves
     // under the model the data called for.
     let mut awaiting_model: Option<Position> = awaiting;
+    // A commit being stored while the next batch is applied (commits are stored in order: each
+    // waits for the one before).
+    let mut committing: Option<tokio::task::JoinHandle<Result<()>>> = None;
     loop {
         if *stop.borrow() {
+            finish_commit(&mut committing).await?;
             if uncommitted {
                 commit_blocking(views.clone(), store.clone(), true).await?;
             }
@@ -308,6 +312,7 @@ async fn run(
                 // Caught up: store what is pending, bring networks up to date, then wait for more.
                 // (Not while a model the views wrote is on its way: it comes next, and changes them all.)
                 if awaiting_model.is_none() {
+                    finish_commit(&mut committing).await?;
                     if uncommitted {
                         let flush = last_flush.elapsed() >= opts.flush_every;
                         commit_blocking(views.clone(), store.clone(), flush).await?;
@@ -363,7 +368,10 @@ async fn run(
         .map_err(|e| Error::Storage(format!("projection batch: {e}")))?;
         uncommitted = true;
         if commit {
-            commit_blocking(views.clone(), store.clone(), flush).await?;
+            finish_commit(&mut committing).await?;
+            // The case files changed and the position are taken together when it starts (under
+            // the views' lock), so what it stores is consistent whenever the next batch applies.
+            committing = Some(tokio::spawn(commit_blocking(views.clone(), store.clone(), flush)));
             uncommitted = false;
             last_commit = Instant::now();
             if flush {
@@ -443,6 +451,14 @@ struct AbortOnDrop(tokio::task::JoinHandle<()>);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+/// Waits for the commit being stored, if any.
+async fn finish_commit(committing: &mut Option<tokio::task::JoinHandle<Result<()>>>) -> Result<()> {
+    match committing.take() {
+        Some(h) => h.await.map_err(|e| Error::Storage(format!("storing views: {e}")))?,
+        None => Ok(()),
     }
 }
 

@@ -233,11 +233,17 @@ impl Views {
     /// a new model was estimated, resolves every mention again under it). Queries see settled
     /// views only: the runner settles every batch before it lets go of the views.
     pub fn settle(&mut self) {
-        for (k, record) in std::mem::take(&mut self.pending) {
+        let pending: Vec<(MentionKey, Option<Record>)> = std::mem::take(&mut self.pending).into_iter().collect();
+        let mut prepared = prepare_all(&self.resolver, &pending).into_iter();
+        for (k, record) in pending {
+            let prepared = prepared.next().flatten();
             let changes = match record {
                 Some(r) => {
                     self.work.upserts += 1;
-                    self.resolver.upsert(k, r)
+                    match prepared {
+                        Some(p) => self.resolver.upsert_prepared(k, r, p),
+                        None => self.resolver.upsert(k, r),
+                    }
                 }
                 None => {
                     self.work.removes += 1;
@@ -721,6 +727,37 @@ fn persons_named(body: &Body) -> Vec<String> {
         Body::LocationObserved(l) => l.person_refs.clone(),
         _ => Vec::new(),
     }
+}
+
+/// Fewest records to upsert for which preparing them is shared between threads.
+const PREPARE_APART: usize = 64;
+
+/// The records of `pending` prepared for the resolver (content hashes, normal forms, phonetic
+/// codes, term-frequency weights: the part of an upsert that depends on the record alone), on
+/// every core; `None` for each when there are too few to be worth the threads (the upsert then
+/// prepares its record itself) and for removals.
+fn prepare_all(
+    resolver: &Resolver,
+    pending: &[(MentionKey, Option<Record>)],
+) -> Vec<Option<resolution::PreparedRecord>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+    if threads < 2 || pending.len() < PREPARE_APART {
+        return Vec::new();
+    }
+    let prepare = |part: &[(MentionKey, Option<Record>)]| -> Vec<Option<resolution::PreparedRecord>> {
+        part.iter().map(|(_, r)| r.as_ref().map(|r| resolver.prepare(r))).collect()
+    };
+    let chunk = pending.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let mut parts = pending.chunks(chunk);
+        let first = parts.next().unwrap_or_default();
+        let others: Vec<_> = parts.map(|part| scope.spawn(move || prepare(part))).collect();
+        let mut out = prepare(first);
+        for h in others {
+            out.extend(h.join().expect("preparing records does not panic"));
+        }
+        out
+    })
 }
 
 fn remove_from<K: std::hash::Hash + Eq>(index: &mut HashMap<K, BTreeSet<Key>>, k: &K, key: &MentionKey) {

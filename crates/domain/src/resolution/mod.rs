@@ -84,7 +84,7 @@ mod tests;
 pub use block::BLOCK_CAP;
 pub use model::{FieldParts, Model, ModelParts, TermFrequencies, DEFAULT_PRIOR, SWAP_WEIGHT};
 pub use normalize::{fold, identifier as normalise_identifier, phonetic};
-pub use resolver::Resolver;
+pub use resolver::{PreparedRecord, Resolver};
 
 use crate::ids::PersonId;
 use crate::{Address, Identifier, Name, PartialDate, PersonRecorded, Sex};

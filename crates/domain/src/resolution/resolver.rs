@@ -109,6 +109,14 @@ pub struct Resolver {
     epoch: u32,
 }
 
+/// A record's content hash and prepared form ([`Resolver::prepare`]), for
+/// [`Resolver::upsert_prepared`] under the same model.
+#[derive(Debug)]
+pub struct PreparedRecord {
+    content: u64,
+    prep: Prepared,
+}
+
 /// The elements of sorted `old` not in sorted `new`, and of `new` not in `old`.
 fn diff(old: &[u64], new: &[u64]) -> (Vec<u64>, Vec<u64>) {
     let (mut gone, mut added) = (Vec::new(), Vec::new());
@@ -244,10 +252,30 @@ impl Resolver {
     /// Adds a mention, or replaces its record (a correction); resolves it against the candidates
     /// of its blocking keys and returns every mention whose person changed.
     pub fn upsert(&mut self, key: MentionKey, record: Record) -> Vec<Change> {
+        self.upsert_with(key, record, None)
+    }
+
+    /// The work of an upsert that depends on the record and the model alone (its content hash
+    /// and its prepared form), done apart: so that many records can be prepared at once, on
+    /// several threads, before they are upserted in order with [`Resolver::upsert_prepared`].
+    pub fn prepare(&self, record: &Record) -> PreparedRecord {
+        PreparedRecord { content: hash_of(record), prep: compare::prepare(&self.model, record) }
+    }
+
+    /// [`Resolver::upsert`] of a record prepared by [`Resolver::prepare`] under the same model
+    /// (the result is the same).
+    pub fn upsert_prepared(&mut self, key: MentionKey, record: Record, prepared: PreparedRecord) -> Vec<Change> {
+        self.upsert_with(key, record, Some(prepared))
+    }
+
+    fn upsert_with(&mut self, key: MentionKey, record: Record, prepared: Option<PreparedRecord>) -> Vec<Change> {
         let mut seeds: Vec<u32> = Vec::new();
         let mut recompute: Vec<u32> = Vec::new();
         let mut before: HashMap<u32, Option<PersonId>> = HashMap::new();
-        let content = hash_of(&record);
+        let (content, given) = match prepared {
+            Some(p) => (p.content, Some(p.prep)),
+            None => (hash_of(&record), None),
+        };
         let m = match self.lookup(&key) {
             Some(m) => {
                 let n = self.mention(m).node;
@@ -257,13 +285,15 @@ impl Resolver {
                 }
                 if node.members.len() == 1 && self.find_node(content, &record).is_none() {
                     // The mention's own node, revised in place.
-                    self.revise(n, record, content, &mut seeds, &mut recompute);
+                    self.revise(n, record, content, given, &mut seeds, &mut recompute);
                     self.recompute_edges(&recompute, &mut seeds);
                     return self.recluster(seeds, before);
                 }
                 let prep = self.find_node(content, &record).is_none().then(|| {
-                    let node = self.node(n);
-                    compare::revise(&self.model, node.prep.clone(), &node.record, &record)
+                    given.unwrap_or_else(|| {
+                        let node = self.node(n);
+                        compare::revise(&self.model, node.prep.clone(), &node.record, &record)
+                    })
                 });
                 self.detach(m, &mut seeds, &mut recompute);
                 self.attach(m, record, content, prep, &mut seeds, &mut recompute);
@@ -300,7 +330,7 @@ impl Resolver {
                 m
             }
         };
-        self.attach(m, record, content, None, &mut seeds, &mut recompute);
+        self.attach(m, record, content, given, &mut seeds, &mut recompute);
         self.recompute_edges(&recompute, &mut seeds);
         self.recluster(seeds, before)
     }
@@ -394,7 +424,16 @@ impl Resolver {
     /// in place: the prepared form is revised (unchanged fields reused), only the blocking keys
     /// that changed are filed and unfiled, and the node is scanned again. Equal to taking the
     /// node out and making a new one (the result depends only on the final blocks and records).
-    fn revise(&mut self, n: u32, record: Record, content: u64, seeds: &mut Vec<u32>, recompute: &mut Vec<u32>) {
+    /// `prep`, when given, is the record's prepared form.
+    fn revise(
+        &mut self,
+        n: u32,
+        record: Record,
+        content: u64,
+        prep: Option<Prepared>,
+        seeds: &mut Vec<u32>,
+        recompute: &mut Vec<u32>,
+    ) {
         let mut node = self.nodes[n as usize].take().expect("live node");
         // The old neighbours: their components may split.
         seeds.extend(self.edges[n as usize].iter().map(|e| e.0));
@@ -406,7 +445,7 @@ impl Resolver {
         }
         self.by_content.entry(content).or_default().push(n);
         let old_prep = std::mem::take(&mut node.prep);
-        let prep = compare::revise(&self.model, old_prep, &node.record, &record);
+        let prep = prep.unwrap_or_else(|| compare::revise(&self.model, old_prep, &node.record, &record));
         let keys = block::keys(&prep);
         let (gone, new) = diff(&node.keys, &keys);
         self.unfile(n, &gone, recompute);

@@ -525,11 +525,18 @@ fn revisions_and_rebuild_with_equal_a_fresh_resolver() {
     }
     let decisions = [(key(0), key(3), Decision::Different), (key(10), key(40), Decision::Same)];
     let mut inc = Resolver::new(Model::default());
+    // The same upserts, each record prepared apart first (as a batch is, on several threads).
+    let mut prepared = Resolver::new(Model::default());
+    let upsert_prepared = |res: &mut Resolver, k: &MentionKey, r: &Record| {
+        let p = res.prepare(r);
+        res.upsert_prepared(k.clone(), r.clone(), p)
+    };
     for (k, r) in &pop {
-        inc.upsert(k.clone(), r.clone());
+        assert_eq!(inc.upsert(k.clone(), r.clone()), upsert_prepared(&mut prepared, k, r));
     }
     for (a, b, d) in &decisions {
         inc.decide(a, b, *d);
+        prepared.decide(a, b, *d);
     }
     for (i, (k, r)) in pop.iter_mut().enumerate() {
         match i % 6 {
@@ -540,9 +547,13 @@ fn revisions_and_rebuild_with_equal_a_fresh_resolver() {
             4 => r.identifiers.push(id(IdentifierKind::PncId, "12/345678A")),
             _ => continue,
         }
-        inc.upsert(k.clone(), r.clone());
+        assert_eq!(inc.upsert(k.clone(), r.clone()), upsert_prepared(&mut prepared, k, r));
     }
     let keys: Vec<MentionKey> = pop.iter().map(|(k, _)| k.clone()).collect();
+    assert_eq!(assignment(&inc, &keys), assignment(&prepared, &keys));
+    for p in keys.iter().filter_map(|k| inc.person_of(k)) {
+        assert_eq!(inc.links(p), prepared.links(p));
+    }
     let mut fresh = Resolver::new(Model::default());
     for (a, b, d) in &decisions {
         fresh.decide(a, b, *d);
