@@ -191,8 +191,11 @@ fn build_checking(events: &[Event], batch: &mut dyn FnMut() -> usize, check_netw
     (views, proposed)
 }
 
+/// A network as a user sees it: id, forces, suspects, victims and its nodes, sorted.
+type NetworkSeen = (String, Vec<String>, BTreeSet<PersonId>, BTreeSet<PersonId>, Vec<Node>);
+
 /// Every network (two suspects or more) and its members, sorted.
-fn networks_seen(v: &Views) -> Vec<(String, Vec<String>, BTreeSet<PersonId>, BTreeSet<PersonId>, Vec<Node>)> {
+fn networks_seen(v: &Views) -> Vec<NetworkSeen> {
     v.network_summaries()
         .into_iter()
         .map(|n| {
