@@ -234,22 +234,25 @@ impl Views {
     /// views only: the runner settles every batch before it lets go of the views.
     pub fn settle(&mut self) {
         let pending: Vec<(MentionKey, Option<Record>)> = std::mem::take(&mut self.pending).into_iter().collect();
-        let mut prepared = prepare_all(&self.resolver, &pending).into_iter();
+        let prepared = prepare_all(&self.resolver, &pending);
+        let mut prepared = prepared.into_iter().chain(std::iter::repeat_with(|| None));
+        // Retractions one by one, then the records in one batch: a component that many of them
+        // touch (a common name, a shared address) is clustered once for the lot.
+        let mut upserts = Vec::with_capacity(pending.len());
         for (k, record) in pending {
             let prepared = prepared.next().flatten();
-            let changes = match record {
-                Some(r) => {
-                    self.work.upserts += 1;
-                    match prepared {
-                        Some(p) => self.resolver.upsert_prepared(k, r, p),
-                        None => self.resolver.upsert(k, r),
-                    }
-                }
+            match record {
+                Some(r) => upserts.push((k, r, prepared)),
                 None => {
                     self.work.removes += 1;
-                    self.resolver.remove(&k)
+                    let changes = self.resolver.remove(&k);
+                    self.note_changes(&changes);
                 }
-            };
+            }
+        }
+        if !upserts.is_empty() {
+            self.work.upserts += upserts.len() as u64;
+            let changes = self.resolver.upsert_batch(upserts);
             self.note_changes(&changes);
         }
         if let Some(model) = self.pending_model.take() {

@@ -268,10 +268,42 @@ impl Resolver {
         self.upsert_with(key, record, Some(prepared))
     }
 
+    /// Upserts many records (distinct keys; each prepared by [`Resolver::prepare`] under the
+    /// same model, or not) and clusters once: the components they touch are re-clustered once
+    /// for the lot rather than once per record. The persons are those of upserting them one by
+    /// one (resolution is a function of the set of records and decisions); the changes report
+    /// every mention whose person differs from before the call (`before: None` for a new one).
+    pub fn upsert_batch(
+        &mut self,
+        items: impl IntoIterator<Item = (MentionKey, Record, Option<PreparedRecord>)>,
+    ) -> Vec<Change> {
+        let mut seeds: Vec<u32> = Vec::new();
+        let mut before: HashMap<u32, Option<PersonId>> = HashMap::new();
+        for (key, record, prepared) in items {
+            self.stage(key, record, prepared, &mut seeds, &mut before);
+        }
+        self.recluster(seeds, before)
+    }
+
     fn upsert_with(&mut self, key: MentionKey, record: Record, prepared: Option<PreparedRecord>) -> Vec<Change> {
         let mut seeds: Vec<u32> = Vec::new();
-        let mut recompute: Vec<u32> = Vec::new();
         let mut before: HashMap<u32, Option<PersonId>> = HashMap::new();
+        self.stage(key, record, prepared, &mut seeds, &mut before);
+        self.recluster(seeds, before)
+    }
+
+    /// The work of an upsert short of clustering: the mention made or found, its record's node
+    /// attached (or revised) and its links scored. The nodes whose components must be
+    /// re-clustered join `seeds`; a new mention joins `before` (it had no person).
+    fn stage(
+        &mut self,
+        key: MentionKey,
+        record: Record,
+        prepared: Option<PreparedRecord>,
+        seeds: &mut Vec<u32>,
+        before: &mut HashMap<u32, Option<PersonId>>,
+    ) {
+        let mut recompute: Vec<u32> = Vec::new();
         let (content, given) = match prepared {
             Some(p) => (p.content, Some(p.prep)),
             None => (hash_of(&record), None),
@@ -281,13 +313,13 @@ impl Resolver {
                 let n = self.mention(m).node;
                 let node = self.node(n);
                 if node.content == content && node.record == record {
-                    return Vec::new();
+                    return;
                 }
                 if node.members.len() == 1 && self.find_node(content, &record).is_none() {
                     // The mention's own node, revised in place.
-                    self.revise(n, record, content, given, &mut seeds, &mut recompute);
-                    self.recompute_edges(&recompute, &mut seeds);
-                    return self.recluster(seeds, before);
+                    self.revise(n, record, content, given, seeds, &mut recompute);
+                    self.recompute_edges(&recompute, seeds);
+                    return;
                 }
                 let prep = self.find_node(content, &record).is_none().then(|| {
                     given.unwrap_or_else(|| {
@@ -295,10 +327,10 @@ impl Resolver {
                         compare::revise(&self.model, node.prep.clone(), &node.record, &record)
                     })
                 });
-                self.detach(m, &mut seeds, &mut recompute);
-                self.attach(m, record, content, prep, &mut seeds, &mut recompute);
-                self.recompute_edges(&recompute, &mut seeds);
-                return self.recluster(seeds, before);
+                self.detach(m, seeds, &mut recompute);
+                self.attach(m, record, content, prep, seeds, &mut recompute);
+                self.recompute_edges(&recompute, seeds);
+                return;
             }
             None => {
                 let person = key.person_id();
@@ -330,9 +362,8 @@ impl Resolver {
                 m
             }
         };
-        self.attach(m, record, content, given, &mut seeds, &mut recompute);
-        self.recompute_edges(&recompute, &mut seeds);
-        self.recluster(seeds, before)
+        self.attach(m, record, content, given, seeds, &mut recompute);
+        self.recompute_edges(&recompute, seeds);
     }
 
     /// Removes a mention (retracted); returns every mention whose person changed, the removed

@@ -591,3 +591,73 @@ fn revisions_and_rebuild_with_equal_a_fresh_resolver() {
     }
     assert_eq!(assignment(&rebuilt, &keys), assignment(&fresh, &keys));
 }
+
+/// The net effect of changes reported one by one: each key's first `before` and last `after`,
+/// where they differ, sorted by key.
+fn net(changes: impl IntoIterator<Item = Change>) -> Vec<Change> {
+    let mut by_key: std::collections::BTreeMap<MentionKey, (Option<PersonId>, Option<PersonId>)> = Default::default();
+    for c in changes {
+        by_key.entry(c.key).and_modify(|e| e.1 = c.after).or_insert((c.before, c.after));
+    }
+    by_key
+        .into_iter()
+        .filter(|(_, (b, a))| b != a)
+        .map(|(key, (before, after))| Change { key, before, after })
+        .collect()
+}
+
+#[test]
+fn a_batch_upsert_equals_upserts_one_by_one() {
+    // The population with shared records, then revisions (some making records identical),
+    // upserted in batches of uneven sizes, some records prepared apart: after every batch the
+    // persons are those of upserting one by one, and the changes are their net effect.
+    let mut pop = population();
+    let n = pop.len();
+    for i in (0..n).step_by(3) {
+        let r = pop[i].1.clone();
+        pop.push((MentionKey::new("02", "dup", format!("p{i}")), r));
+    }
+    let mut revised = pop.clone();
+    for (i, (_, r)) in revised.iter_mut().enumerate() {
+        match i % 5 {
+            0 => r.identifiers.push(id(IdentifierKind::Phone, &format!("07700 91{:04}", i % 7))),
+            1 => r.date_of_birth = dob(1984, 3, 7),
+            2 => r.addresses.push(addr("4 Mill Lane", "Leeds", "LS1 4AB")),
+            3 => r.names.push(name("Jack", "Walsh")),
+            _ => r.identifiers.push(id(IdentifierKind::PncId, "12/345678A")),
+        }
+    }
+    let keys: Vec<MentionKey> = pop.iter().map(|(k, _)| k.clone()).collect();
+    let mut one = Resolver::new(Model::default());
+    let mut batched = Resolver::new(Model::default());
+    one.decide(&key(10), &key(40), Decision::Same);
+    batched.decide(&key(10), &key(40), Decision::Same);
+    let mut batches = 0;
+    for round in [&pop, &revised] {
+        let mut at = 0;
+        let mut size = 1;
+        while at < round.len() {
+            let part = &round[at..(at + size).min(round.len())];
+            let mut changes = Vec::new();
+            for (k, r) in part {
+                changes.extend(one.upsert(k.clone(), r.clone()));
+            }
+            let items: Vec<_> = part
+                .iter()
+                .enumerate()
+                .map(|(i, (k, r))| (k.clone(), r.clone(), (i % 2 == 0).then(|| batched.prepare(r))))
+                .collect();
+            assert_eq!(batched.upsert_batch(items), net(changes), "batch at {at} of {size}");
+            assert_eq!(assignment(&batched, &keys), assignment(&one, &keys));
+            at += size;
+            size = size % 13 + 4;
+            batches += 1;
+        }
+    }
+    assert!(batches > 4);
+    assert_eq!(batched.persons(), one.persons());
+    assert_eq!(batched.distinct_records(), one.distinct_records());
+    for p in keys.iter().filter_map(|k| one.person_of(k)) {
+        assert_eq!(batched.links(p), one.links(p));
+    }
+}
