@@ -23,6 +23,10 @@ use crate::ids::PersonId;
 /// still deterministic).
 const CONFLICT_CHECK_LIMIT: usize = 4096;
 
+/// Most pairs of records [`Resolver::personal`] keeps between clusterings (beyond it the memo
+/// starts again: it is a cache, the results do not depend on it).
+const PAIR_MEMO_CAP: usize = 1 << 21;
+
 #[derive(Debug)]
 struct Mention {
     key: MentionKey,
@@ -55,6 +59,9 @@ struct Node {
     self_personal: f64,
     self_flags: u8,
     self_link: bool,
+    /// Distinct for every record a node slot has held (a new node, a revision): what the pair
+    /// memo checks its entries against.
+    stamp: u64,
 }
 
 /// What clustering decides for some mentions: one mention, or the members of a node taking part
@@ -107,6 +114,21 @@ pub struct Resolver {
     persons: HashMap<PersonId, Vec<u32>>,
     mark: Vec<u32>,
     epoch: u32,
+    /// The personal weight and flags of pairs of nodes that clustering compared without a link
+    /// between them, kept from one clustering to the next (a large component is clustered again
+    /// whenever a record joins it, and compares mostly the same pairs): keyed by the two node
+    /// numbers, valid while both nodes' stamps are those stored.
+    pair_memo: FxMap<u64, PairMemo>,
+    next_stamp: u64,
+}
+
+/// An entry of [`Resolver::pair_memo`]: the stamps of the smaller and the larger node, the
+/// pair's personal weight and flags.
+#[derive(Debug, Clone, Copy)]
+struct PairMemo {
+    stamps: (u64, u64),
+    personal: f64,
+    flags: u8,
 }
 
 /// A record's content hash and prepared form ([`Resolver::prepare`]), for
@@ -173,7 +195,14 @@ impl Resolver {
             persons: HashMap::new(),
             mark: Vec::new(),
             epoch: 0,
+            pair_memo: FxMap::default(),
+            next_stamp: 0,
         }
+    }
+
+    fn stamp(&mut self) -> u64 {
+        self.next_stamp += 1;
+        self.next_stamp
     }
 
     pub fn model(&self) -> &Model {
@@ -207,7 +236,15 @@ impl Resolver {
             })
             .collect();
         let len = nodes.len();
-        let mut r = Resolver { model, nodes, edges: vec![Vec::new(); len], mark: vec![0; len], epoch: 0, ..self };
+        let mut r = Resolver {
+            model,
+            nodes,
+            edges: vec![Vec::new(); len],
+            mark: vec![0; len],
+            epoch: 0,
+            pair_memo: FxMap::default(),
+            ..self
+        };
         // Every candidate pair scored once (from its smaller node), both directions filed.
         let live: Vec<u32> = (0..len as u32).filter(|&n| r.nodes[n as usize].is_some()).collect();
         for &x in &live {
@@ -505,6 +542,7 @@ impl Resolver {
         node.prep = prep;
         node.keys = keys;
         node.search_keys = search_keys;
+        node.stamp = self.stamp();
         // As a new node: its member is assigned afresh.
         node.settled = None;
         node.pending.clear();
@@ -549,6 +587,7 @@ impl Resolver {
                 let (self_weight, self_personal) = compare::weigh(&self.model, &self_levels);
                 let self_flags = compare::flags(&self_levels);
                 let self_link = compare::is_link(&self.model, self_weight, self_personal);
+                let stamp = self.stamp();
                 let node = Node {
                     record,
                     content,
@@ -564,6 +603,7 @@ impl Resolver {
                     self_personal,
                     self_flags,
                     self_link,
+                    stamp,
                 };
                 let n = match self.free_nodes.pop() {
                     Some(n) => {
@@ -879,6 +919,10 @@ impl Resolver {
     fn recluster(&mut self, seeds: Vec<u32>, mut before: HashMap<u32, Option<PersonId>>) -> Vec<Change> {
         let mut visited: HashSet<u32> = HashSet::new();
         let mut assignments: Vec<Assign> = Vec::new();
+        let mut memo = std::mem::take(&mut self.pair_memo);
+        if memo.len() > PAIR_MEMO_CAP {
+            memo.clear();
+        }
         let mut nb = Vec::new();
         for s in seeds {
             if self.nodes[s as usize].is_none() || !visited.insert(s) {
@@ -896,8 +940,9 @@ impl Resolver {
                 }
                 i += 1;
             }
-            self.cluster(&comp, &mut assignments);
+            self.cluster(&comp, &mut assignments, &mut memo);
         }
+        self.pair_memo = memo;
         let mut changes = Vec::new();
         for a in assignments {
             match a {
@@ -961,7 +1006,7 @@ impl Resolver {
     /// then scored links by weight, each joining two clusters unless a `Different` decision or
     /// (for a scored link between clusters no `Same` decision vouches for) a failed relative test
     /// lies across.
-    fn cluster(&self, comp: &[u32], out: &mut Vec<Assign>) {
+    fn cluster(&self, comp: &[u32], out: &mut Vec<Assign>, memo: &mut FxMap<u64, PairMemo>) {
         if comp.len() == 1 {
             let node = self.node(comp[0]);
             if node.members.len() == 1 && node.decided == 1 {
@@ -1054,7 +1099,6 @@ impl Resolver {
             }
             i
         }
-        let mut memo: HashMap<(u32, u32), (f64, u8)> = HashMap::new();
         for (asserted, _, a, b) in links {
             let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
             if ra == rb {
@@ -1069,11 +1113,7 @@ impl Resolver {
             }
             // An investigator's `Same` vouches for its cluster's mixed records: no relative
             // test against it.
-            if !asserted
-                && !vouched[ra]
-                && !vouched[rb]
-                && self.conflict(&elements, &members[ra], &members[rb], &mut memo)
-            {
+            if !asserted && !vouched[ra] && !vouched[rb] && self.conflict(&elements, &members[ra], &members[rb], memo) {
                 continue;
             }
             // The smaller local index (smaller key) becomes the root.
@@ -1095,21 +1135,28 @@ impl Resolver {
         }
     }
 
-    /// The personal weight between two nodes' records, and the pair's flags (memoised for one
-    /// clustering).
-    fn personal(&self, x: u32, y: u32, memo: &mut HashMap<(u32, u32), (f64, u8)>) -> (f64, u8) {
+    /// The personal weight between two nodes' records, and the pair's flags: a link's, or
+    /// memoised across clusterings (see [`Resolver::pair_memo`]).
+    fn personal(&self, x: u32, y: u32, memo: &mut FxMap<u64, PairMemo>) -> (f64, u8) {
         if x == y {
             let node = self.node(x);
             return (node.self_personal, node.self_flags);
         }
-        let k = (x.min(y), x.max(y));
-        *memo.entry(k).or_insert_with(|| {
-            if let Some(e) = self.edges[k.0 as usize].iter().find(|e| e.0 == k.1) {
-                return (e.2, e.3);
+        let (lo, hi) = (x.min(y), x.max(y));
+        let stamps = (self.node(lo).stamp, self.node(hi).stamp);
+        let key = (lo as u64) << 32 | hi as u64;
+        if let Some(m) = memo.get(&key).filter(|m| m.stamps == stamps) {
+            return (m.personal, m.flags);
+        }
+        let (personal, flags) = match self.edges[lo as usize].iter().find(|e| e.0 == hi) {
+            Some(e) => (e.2, e.3),
+            None => {
+                let lv = compare::levels(&self.model, &self.node(lo).prep, &self.node(hi).prep);
+                (compare::weigh(&self.model, &lv).1, compare::flags(&lv))
             }
-            let lv = compare::levels(&self.model, &self.node(k.0).prep, &self.node(k.1).prep);
-            (compare::weigh(&self.model, &lv).1, compare::flags(&lv))
-        })
+        };
+        memo.insert(key, PairMemo { stamps, personal, flags });
+        (personal, flags)
     }
 
     /// Whether two clusters are in conflict: at least half of the pairs of mentions across them
@@ -1121,13 +1168,7 @@ impl Resolver {
     /// or agrees exactly on given name and full date of birth, and passes the relative test
     /// itself settles it: no conflict. A tie is a conflict only when a pair against has full
     /// dates of birth that disagree (a record without a date cannot tie a father to his son).
-    fn conflict(
-        &self,
-        elements: &[Element],
-        a: &[usize],
-        b: &[usize],
-        memo: &mut HashMap<(u32, u32), (f64, u8)>,
-    ) -> bool {
+    fn conflict(&self, elements: &[Element], a: &[usize], b: &[usize], memo: &mut FxMap<u64, PairMemo>) -> bool {
         if a.len() * b.len() > CONFLICT_CHECK_LIMIT {
             return false;
         }
