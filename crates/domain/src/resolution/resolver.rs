@@ -23,6 +23,14 @@ use crate::ids::PersonId;
 /// still deterministic).
 const CONFLICT_CHECK_LIMIT: usize = 4096;
 
+/// Largest connected component clustered as one. A larger one (hub records, such as a name
+/// alone or an identifier many people gave, chaining people together) is clustered in *parts*:
+/// the components of its links of weight above the lowest weight at which a part would grow
+/// past this size (asserted links always held). The parts are a function of the links, so the
+/// result still does not depend on the order records came in; a part none of whose records
+/// changed, clustered as it stands before, is not clustered again.
+const COMPONENT_CAP: usize = 10_000;
+
 /// Most pairs of records [`Resolver::personal`] keeps between clusterings (beyond it the memo
 /// starts again: it is a cache, the results do not depend on it).
 const PAIR_MEMO_CAP: usize = 1 << 21;
@@ -62,6 +70,9 @@ struct Node {
     /// Distinct for every record a node slot has held (a new node, a revision): what the pair
     /// memo checks its entries against.
     stamp: u64,
+    /// The fingerprint of the part of a large component this node was last clustered in (see
+    /// [`COMPONENT_CAP`]); 0 when it was clustered in a whole component.
+    print: u64,
 }
 
 /// What clustering decides for some mentions: one mention, or the members of a node taking part
@@ -120,6 +131,8 @@ pub struct Resolver {
     /// numbers, valid while both nodes' stamps are those stored.
     pair_memo: FxMap<u64, PairMemo>,
     next_stamp: u64,
+    /// [`COMPONENT_CAP`] (smaller in tests).
+    component_cap: usize,
 }
 
 /// An entry of [`Resolver::pair_memo`]: the stamps of the smaller and the larger node, the
@@ -197,7 +210,37 @@ impl Resolver {
             epoch: 0,
             pair_memo: FxMap::default(),
             next_stamp: 0,
+            component_cap: COMPONENT_CAP,
         }
+    }
+
+    /// The number of nodes of the largest connected component.
+    #[cfg(test)]
+    pub(crate) fn largest_component(&self) -> usize {
+        let mut seen: HashSet<u32> = HashSet::new();
+        let mut largest = 0;
+        let mut nb = Vec::new();
+        for s in (0..self.nodes.len() as u32).filter(|&n| self.nodes[n as usize].is_some()) {
+            if !seen.insert(s) {
+                continue;
+            }
+            let mut comp = vec![s];
+            let mut i = 0;
+            while i < comp.len() {
+                nb.clear();
+                self.neighbours(comp[i], &mut nb);
+                comp.extend(nb.iter().copied().filter(|&y| seen.insert(y)));
+                i += 1;
+            }
+            largest = largest.max(comp.len());
+        }
+        largest
+    }
+
+    /// Clusters components larger than `cap` in parts (see [`COMPONENT_CAP`]).
+    #[cfg(test)]
+    pub(crate) fn set_component_cap(&mut self, cap: usize) {
+        self.component_cap = cap;
     }
 
     fn stamp(&mut self) -> u64 {
@@ -232,6 +275,7 @@ impl Resolver {
                 x.self_link = compare::is_link(&model, self_weight, self_personal);
                 x.settled = None;
                 x.pending.clear();
+                x.print = 0;
                 Some(x)
             })
             .collect();
@@ -604,6 +648,7 @@ impl Resolver {
                     self_flags,
                     self_link,
                     stamp,
+                    print: 0,
                 };
                 let n = match self.free_nodes.pop() {
                     Some(n) => {
@@ -897,6 +942,11 @@ impl Resolver {
     /// Neighbours of a node in the component graph: links and `Same` decisions of its members.
     fn neighbours(&self, x: u32, out: &mut Vec<u32>) {
         out.extend(self.edges[x as usize].iter().map(|e| e.0));
+        self.same_partners(x, out);
+    }
+
+    /// The nodes of the mentions a `Same` decision joins to a member of a node.
+    fn same_partners(&self, x: u32, out: &mut Vec<u32>) {
         let node = self.node(x);
         if node.decided == 0 {
             return;
@@ -924,6 +974,7 @@ impl Resolver {
             memo.clear();
         }
         let mut nb = Vec::new();
+        let seeded: HashSet<u32> = seeds.iter().copied().collect();
         for s in seeds {
             if self.nodes[s as usize].is_none() || !visited.insert(s) {
                 continue;
@@ -940,7 +991,25 @@ impl Resolver {
                 }
                 i += 1;
             }
-            self.cluster(&comp, &mut assignments, &mut memo);
+            if comp.len() <= self.component_cap {
+                self.cluster(&comp, &mut assignments, &mut memo);
+                for &n in &comp {
+                    self.node_mut(n).print = 0;
+                }
+                continue;
+            }
+            for part in self.parts(&comp) {
+                let print = self.fingerprint(&part);
+                let unchanged =
+                    !part.iter().any(|n| seeded.contains(n)) && part.iter().all(|&n| self.node(n).print == print);
+                if unchanged {
+                    continue;
+                }
+                self.cluster(&part, &mut assignments, &mut memo);
+                for &n in &part {
+                    self.node_mut(n).print = print;
+                }
+            }
         }
         self.pair_memo = memo;
         let mut changes = Vec::new();
@@ -966,6 +1035,98 @@ impl Resolver {
         }
         changes.sort_by(|a, b| a.key.cmp(&b.key));
         changes
+    }
+
+    /// The parts of a component larger than [`COMPONENT_CAP`]: the components of its asserted
+    /// links and of its scored links weighing more than the heaviest weight at which (all links
+    /// of that weight and above taken) a part would hold more than the cap.
+    fn parts(&self, comp: &[u32]) -> Vec<Vec<u32>> {
+        let local: HashMap<u32, usize> = comp.iter().enumerate().map(|(i, &n)| (n, i)).collect();
+        let mut asserted: Vec<(usize, usize)> = Vec::new();
+        let mut scored: Vec<(f64, usize, usize)> = Vec::new();
+        let mut nb = Vec::new();
+        for (i, &n) in comp.iter().enumerate() {
+            for &(o, w, _, _) in &self.edges[n as usize] {
+                if n < o {
+                    scored.push((w, i, local[&o]));
+                }
+            }
+            nb.clear();
+            self.same_partners(n, &mut nb);
+            asserted.extend(nb.iter().filter_map(|o| local.get(o)).map(|&j| (i, j)));
+        }
+        scored.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
+        let uf = |cutoff: Option<f64>| -> (Vec<usize>, Option<f64>) {
+            let mut parent: Vec<usize> = (0..comp.len()).collect();
+            let mut size = vec![1usize; comp.len()];
+            fn find(parent: &mut [usize], mut i: usize) -> usize {
+                while parent[i] != i {
+                    parent[i] = parent[parent[i]];
+                    i = parent[i];
+                }
+                i
+            }
+            let mut union = |parent: &mut Vec<usize>, a: usize, b: usize| -> usize {
+                let (ra, rb) = (find(parent, a), find(parent, b));
+                if ra == rb {
+                    return size[ra];
+                }
+                let (big, small) = if size[ra] >= size[rb] { (ra, rb) } else { (rb, ra) };
+                parent[small] = big;
+                size[big] += size[small];
+                size[big]
+            };
+            for &(a, b) in &asserted {
+                union(&mut parent, a, b);
+            }
+            let mut largest = 0;
+            let mut found = None;
+            let mut i = 0;
+            while i < scored.len() {
+                let w = scored[i].0;
+                if cutoff.is_some_and(|c| w <= c) {
+                    break;
+                }
+                // A whole group of equal weight at once: the parts do not depend on the order
+                // of links of one weight.
+                while i < scored.len() && scored[i].0 == w {
+                    largest = largest.max(union(&mut parent, scored[i].1, scored[i].2));
+                    i += 1;
+                }
+                if cutoff.is_none() && largest > self.component_cap {
+                    found = Some(w);
+                    break;
+                }
+            }
+            for j in 0..parent.len() {
+                parent[j] = find(&mut parent, j);
+            }
+            (parent, found)
+        };
+        let (roots, cutoff) = uf(None);
+        let roots = match cutoff {
+            Some(c) => uf(Some(c)).0,
+            None => roots,
+        };
+        let mut parts: HashMap<usize, Vec<u32>> = HashMap::new();
+        for (i, &n) in comp.iter().enumerate() {
+            parts.entry(roots[i]).or_default().push(n);
+        }
+        parts.into_values().collect()
+    }
+
+    /// A fingerprint of a set of nodes and the records they hold (their stamps), whatever their
+    /// order; never 0.
+    fn fingerprint(&self, nodes: &[u32]) -> u64 {
+        let mix = |mut z: u64| {
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        };
+        let sum = nodes.iter().fold(0u64, |acc, &n| {
+            acc.wrapping_add(mix(self.node(n).stamp.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ n as u64))
+        });
+        mix(sum ^ nodes.len() as u64) | 1
     }
 
     /// Recomputes a node's smallest-keyed member taking part in no decision.

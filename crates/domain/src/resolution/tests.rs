@@ -661,3 +661,75 @@ fn a_batch_upsert_equals_upserts_one_by_one() {
         assert_eq!(batched.links(p), one.links(p));
     }
 }
+
+#[test]
+fn a_large_component_is_clustered_in_parts_whatever_the_order() {
+    // Components past the cap are clustered in parts; the persons are the same upserting one
+    // by one, in batches in another order with revisions, or the final records afresh.
+    let mut pop = population();
+    let n = pop.len();
+    for i in (0..n).step_by(3) {
+        let r = pop[i].1.clone();
+        pop.push((MentionKey::new("02", "dup", format!("p{i}")), r));
+    }
+    let mut revised = pop.clone();
+    for (i, (_, r)) in revised.iter_mut().enumerate().filter(|(i, _)| i % 4 == 1) {
+        match i % 3 {
+            0 => r.identifiers.push(id(IdentifierKind::Phone, "07700 900777")),
+            1 => r.addresses.push(addr("4 Mill Lane", "Leeds", "LS1 4AB")),
+            _ => r.date_of_birth = dob(1984, 3, 7),
+        }
+    }
+    let keys: Vec<MentionKey> = pop.iter().map(|(k, _)| k.clone()).collect();
+    let whole = {
+        let mut r = Resolver::new(Model::default());
+        r.decide(&key(10), &key(40), Decision::Same);
+        for (k, rec) in &revised {
+            r.upsert(k.clone(), rec.clone());
+        }
+        r
+    };
+    let largest = whole.largest_component();
+    assert!(largest > 8, "the population has a component of {largest} nodes");
+    for cap in [3, 8, largest - 1] {
+        let mut one = Resolver::new(Model::default());
+        one.set_component_cap(cap);
+        one.decide(&key(10), &key(40), Decision::Same);
+        for (k, r) in pop.iter().chain(&revised) {
+            one.upsert(k.clone(), r.clone());
+        }
+        let mut batched = Resolver::new(Model::default());
+        batched.set_component_cap(cap);
+        for round in [&pop, &revised] {
+            let items: Vec<&(MentionKey, Record)> = round.iter().rev().collect();
+            for part in items.chunks(11) {
+                batched.upsert_batch(part.iter().map(|(k, r)| (k.clone(), r.clone(), None)));
+            }
+        }
+        batched.decide(&key(10), &key(40), Decision::Same);
+        let mut fresh = Resolver::new(Model::default());
+        fresh.set_component_cap(cap);
+        fresh.decide(&key(10), &key(40), Decision::Same);
+        for i in (0..revised.len()).map(|i| (i * 7) % revised.len()) {
+            fresh.upsert(revised[i].0.clone(), revised[i].1.clone());
+        }
+        assert_eq!(assignment(&one, &keys), assignment(&fresh, &keys), "cap {cap}");
+        assert_eq!(assignment(&batched, &keys), assignment(&fresh, &keys), "cap {cap}");
+        assert_eq!(one.persons(), fresh.persons());
+        if cap == 3 {
+            // Parts this small leave out links the whole component's clustering follows.
+            assert_ne!(assignment(&one, &keys), assignment(&whole, &keys));
+        }
+        // The rebuild under another model clusters in parts the same way.
+        let records: Vec<Record> = revised.iter().map(|(_, r)| r.clone()).collect();
+        let model = Model::estimate(&records);
+        let rebuilt = one.rebuild_with(model.clone());
+        let mut again = Resolver::new(model);
+        again.set_component_cap(cap);
+        again.decide(&key(10), &key(40), Decision::Same);
+        for (k, r) in revised.iter().rev() {
+            again.upsert(k.clone(), r.clone());
+        }
+        assert_eq!(assignment(&rebuilt, &keys), assignment(&again, &keys), "cap {cap}");
+    }
+}
