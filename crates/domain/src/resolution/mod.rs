@@ -55,6 +55,14 @@
 //! national id, or agrees exactly on given name and full date of birth, and passes the relative
 //! test itself, settles the vote for joining.
 //!
+//! A component of more than 10,000 distinct records (hub records, a name alone or an identifier
+//! many people gave, chaining people together) is clustered in *parts*: the components of its
+//! asserted links and of its scored links heavier than the heaviest weight at which a part would
+//! pass that size. Its weakest links, the ones chaining strangers, are so left out; the parts are
+//! a function of the links, so the invariant below holds. The records of a batch are attached
+//! and scored first and each component they touch clustered once (`Resolver::upsert_batch`),
+//! and a part of a large component none of whose records changed is not clustered again.
+//!
 //! # Order independence and incrementality
 //! **Invariant:** the assignment of mentions to persons is a pure function of the *set* of
 //! current records and decisions (and the model), never of their order: a pair's score depends
