@@ -234,8 +234,7 @@ impl Views {
     /// views only: the runner settles every batch before it lets go of the views.
     pub fn settle(&mut self) {
         let pending: Vec<(MentionKey, Option<Record>)> = std::mem::take(&mut self.pending).into_iter().collect();
-        let prepared = prepare_all(&self.resolver, &pending);
-        let mut prepared = prepared.into_iter().chain(std::iter::repeat_with(|| None));
+        let mut prepared = prepare_all(&self.resolver, &pending).into_iter();
         // Retractions one by one, then the records in one batch: a component that many of them
         // touch (a common name, a shared address) is clustered once for the lot.
         let mut upserts = Vec::with_capacity(pending.len());

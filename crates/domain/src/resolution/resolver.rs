@@ -25,7 +25,7 @@ const CONFLICT_CHECK_LIMIT: usize = 4096;
 
 /// Largest connected component clustered as one. A larger one (hub records, such as a name
 /// alone or an identifier many people gave, chaining people together) is clustered in *parts*:
-/// the components of its links of weight above the lowest weight at which a part would grow
+/// the components of its links heavier than the heaviest weight at which a part would grow
 /// past this size (asserted links always held). The parts are a function of the links, so the
 /// result still does not depend on the order records came in; a part none of whose records
 /// changed, clustered as it stands before, is not clustered again.
@@ -152,6 +152,15 @@ pub struct PreparedRecord {
     prep: Prepared,
 }
 
+/// The root of `i` in a union-find forest (halving the path on the way).
+fn find(parent: &mut [usize], mut i: usize) -> usize {
+    while parent[i] != i {
+        parent[i] = parent[parent[i]];
+        i = parent[i];
+    }
+    i
+}
+
 /// The elements of sorted `old` not in sorted `new`, and of `new` not in `old`.
 fn diff(old: &[u64], new: &[u64]) -> (Vec<u64>, Vec<u64>) {
     let (mut gone, mut added) = (Vec::new(), Vec::new());
@@ -218,21 +227,12 @@ impl Resolver {
     #[cfg(test)]
     pub(crate) fn largest_component(&self) -> usize {
         let mut seen: HashSet<u32> = HashSet::new();
-        let mut largest = 0;
         let mut nb = Vec::new();
-        for s in (0..self.nodes.len() as u32).filter(|&n| self.nodes[n as usize].is_some()) {
-            if !seen.insert(s) {
-                continue;
+        let mut largest = 0;
+        for s in 0..self.nodes.len() as u32 {
+            if self.nodes[s as usize].is_some() && seen.insert(s) {
+                largest = largest.max(self.component(s, &mut seen, &mut nb).len());
             }
-            let mut comp = vec![s];
-            let mut i = 0;
-            while i < comp.len() {
-                nb.clear();
-                self.neighbours(comp[i], &mut nb);
-                comp.extend(nb.iter().copied().filter(|&y| seen.insert(y)));
-                i += 1;
-            }
-            largest = largest.max(comp.len());
         }
         largest
     }
@@ -333,7 +333,7 @@ impl Resolver {
     /// Adds a mention, or replaces its record (a correction); resolves it against the candidates
     /// of its blocking keys and returns every mention whose person changed.
     pub fn upsert(&mut self, key: MentionKey, record: Record) -> Vec<Change> {
-        self.upsert_with(key, record, None)
+        self.upsert_batch([(key, record, None)])
     }
 
     /// The work of an upsert that depends on the record and the model alone (its content hash
@@ -346,7 +346,7 @@ impl Resolver {
     /// [`Resolver::upsert`] of a record prepared by [`Resolver::prepare`] under the same model
     /// (the result is the same).
     pub fn upsert_prepared(&mut self, key: MentionKey, record: Record, prepared: PreparedRecord) -> Vec<Change> {
-        self.upsert_with(key, record, Some(prepared))
+        self.upsert_batch([(key, record, Some(prepared))])
     }
 
     /// Upserts many records (distinct keys; each prepared by [`Resolver::prepare`] under the
@@ -363,13 +363,6 @@ impl Resolver {
         for (key, record, prepared) in items {
             self.stage(key, record, prepared, &mut seeds, &mut before);
         }
-        self.recluster(seeds, before)
-    }
-
-    fn upsert_with(&mut self, key: MentionKey, record: Record, prepared: Option<PreparedRecord>) -> Vec<Change> {
-        let mut seeds: Vec<u32> = Vec::new();
-        let mut before: HashMap<u32, Option<PersonId>> = HashMap::new();
-        self.stage(key, record, prepared, &mut seeds, &mut before);
         self.recluster(seeds, before)
     }
 
@@ -964,6 +957,20 @@ impl Resolver {
         }
     }
 
+    /// The connected component of node `s` (already in `visited`): the nodes reached through
+    /// [`Resolver::neighbours`] not yet in `visited`, all added to it; `nb` is scratch space.
+    fn component(&self, s: u32, visited: &mut HashSet<u32>, nb: &mut Vec<u32>) -> Vec<u32> {
+        let mut comp = vec![s];
+        let mut i = 0;
+        while i < comp.len() {
+            nb.clear();
+            self.neighbours(comp[i], nb);
+            comp.extend(nb.iter().copied().filter(|&y| visited.insert(y)));
+            i += 1;
+        }
+        comp
+    }
+
     /// Re-clusters the components of the seed nodes and reports every mention whose person
     /// changed.
     fn recluster(&mut self, seeds: Vec<u32>, mut before: HashMap<u32, Option<PersonId>>) -> Vec<Change> {
@@ -974,23 +981,13 @@ impl Resolver {
             memo.clear();
         }
         let mut nb = Vec::new();
-        let seeded: HashSet<u32> = seeds.iter().copied().collect();
-        for s in seeds {
+        // The seeds as a set, made only when a component is clustered in parts.
+        let mut seeded: Option<HashSet<u32>> = None;
+        for &s in &seeds {
             if self.nodes[s as usize].is_none() || !visited.insert(s) {
                 continue;
             }
-            let mut comp = vec![s];
-            let mut i = 0;
-            while i < comp.len() {
-                nb.clear();
-                self.neighbours(comp[i], &mut nb);
-                for &y in &nb {
-                    if visited.insert(y) {
-                        comp.push(y);
-                    }
-                }
-                i += 1;
-            }
+            let comp = self.component(s, &mut visited, &mut nb);
             if comp.len() <= self.component_cap {
                 self.cluster(&comp, &mut assignments, &mut memo);
                 for &n in &comp {
@@ -998,6 +995,7 @@ impl Resolver {
                 }
                 continue;
             }
+            let seeded = seeded.get_or_insert_with(|| seeds.iter().copied().collect());
             for part in self.parts(&comp) {
                 let print = self.fingerprint(&part);
                 let unchanged =
@@ -1059,13 +1057,6 @@ impl Resolver {
         let uf = |cutoff: Option<f64>| -> (Vec<usize>, Option<f64>) {
             let mut parent: Vec<usize> = (0..comp.len()).collect();
             let mut size = vec![1usize; comp.len()];
-            fn find(parent: &mut [usize], mut i: usize) -> usize {
-                while parent[i] != i {
-                    parent[i] = parent[parent[i]];
-                    i = parent[i];
-                }
-                i
-            }
             let mut union = |parent: &mut Vec<usize>, a: usize, b: usize| -> usize {
                 let (ra, rb) = (find(parent, a), find(parent, b));
                 if ra == rb {
@@ -1253,13 +1244,6 @@ impl Resolver {
         let mut parent: Vec<usize> = (0..n).collect();
         let mut members: Vec<Vec<usize>> = (0..n).map(|i| vec![i]).collect();
         let mut vouched = vec![false; n];
-        fn find(parent: &mut [usize], mut i: usize) -> usize {
-            while parent[i] != i {
-                parent[i] = parent[parent[i]];
-                i = parent[i];
-            }
-            i
-        }
         for (asserted, _, a, b) in links {
             let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
             if ra == rb {

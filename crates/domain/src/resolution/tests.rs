@@ -365,6 +365,16 @@ fn population() -> Vec<(MentionKey, Record)> {
     out
 }
 
+/// The population with every third record also recorded under a second key (shared nodes).
+fn population_with_shared_records() -> Vec<(MentionKey, Record)> {
+    let mut pop = population();
+    for i in (0..pop.len()).step_by(3) {
+        let r = pop[i].1.clone();
+        pop.push((MentionKey::new("02", "dup", format!("p{i}")), r));
+    }
+    pop
+}
+
 fn assignment(r: &Resolver, keys: &[MentionKey]) -> Vec<Option<PersonId>> {
     keys.iter().map(|k| r.person_of(k)).collect()
 }
@@ -517,12 +527,7 @@ fn revisions_and_rebuild_with_equal_a_fresh_resolver() {
     // Every third record also recorded under a second key (shared nodes); then revisions of one
     // field (an identifier observed, a corrected date of birth, a new address, a new alias),
     // some making a record identical to another one.
-    let mut pop = population();
-    let n = pop.len();
-    for i in (0..n).step_by(3) {
-        let r = pop[i].1.clone();
-        pop.push((MentionKey::new("02", "dup", format!("p{i}")), r));
-    }
+    let mut pop = population_with_shared_records();
     let decisions = [(key(0), key(3), Decision::Different), (key(10), key(40), Decision::Same)];
     let mut inc = Resolver::new(Model::default());
     // The same upserts, each record prepared apart first (as a batch is, on several threads).
@@ -611,12 +616,7 @@ fn a_batch_upsert_equals_upserts_one_by_one() {
     // The population with shared records, then revisions (some making records identical),
     // upserted in batches of uneven sizes, some records prepared apart: after every batch the
     // persons are those of upserting one by one, and the changes are their net effect.
-    let mut pop = population();
-    let n = pop.len();
-    for i in (0..n).step_by(3) {
-        let r = pop[i].1.clone();
-        pop.push((MentionKey::new("02", "dup", format!("p{i}")), r));
-    }
+    let pop = population_with_shared_records();
     let mut revised = pop.clone();
     for (i, (_, r)) in revised.iter_mut().enumerate() {
         match i % 5 {
@@ -666,12 +666,7 @@ fn a_batch_upsert_equals_upserts_one_by_one() {
 fn a_large_component_is_clustered_in_parts_whatever_the_order() {
     // Components past the cap are clustered in parts; the persons are the same upserting one
     // by one, in batches in another order with revisions, or the final records afresh.
-    let mut pop = population();
-    let n = pop.len();
-    for i in (0..n).step_by(3) {
-        let r = pop[i].1.clone();
-        pop.push((MentionKey::new("02", "dup", format!("p{i}")), r));
-    }
+    let pop = population_with_shared_records();
     let mut revised = pop.clone();
     for (i, (_, r)) in revised.iter_mut().enumerate().filter(|(i, _)| i % 4 == 1) {
         match i % 3 {
