@@ -31,6 +31,43 @@ const CONFLICT_CHECK_LIMIT: usize = 4096;
 /// changed, clustered as it stands before, is not clustered again.
 const COMPONENT_CAP: usize = 10_000;
 
+/// Fewest nodes [`Resolver::scan_many`] scans on more than one thread (two in tests, so that
+/// the tests' small batches take the threaded path).
+const SCAN_APART: usize = if cfg!(test) { 2 } else { 64 };
+
+/// Threads that scan links at once (this machine's, at most four; three in tests, whatever the
+/// machine, so that the interleaving is exercised).
+fn scan_threads() -> usize {
+    if cfg!(test) {
+        return 3;
+    }
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4))
+}
+
+/// Scratch marks of one scanning thread: a node is marked with the current epoch once it has
+/// been compared in the scan at hand.
+#[derive(Debug, Default)]
+struct Marks {
+    mark: Vec<u32>,
+    epoch: u32,
+}
+
+impl Marks {
+    /// Starts a scan over `len` nodes: a new epoch (the marks cleared when it wraps).
+    fn next(&mut self, len: usize) -> u32 {
+        if self.mark.len() < len {
+            self.mark.resize(len, 0);
+        }
+        self.epoch = self.epoch.wrapping_add(1);
+        if self.epoch == 0 {
+            self.mark.iter_mut().for_each(|m| *m = 0);
+            self.epoch = 1;
+        }
+        self.epoch
+    }
+}
+
 /// Most pairs of records [`Resolver::personal`] keeps between clusterings (beyond it the memo
 /// starts again: it is a cache, the results do not depend on it).
 const PAIR_MEMO_CAP: usize = 1 << 21;
@@ -123,8 +160,8 @@ pub struct Resolver {
     /// The other keys of every decision a key takes part in.
     decided: HashMap<MentionKey, Vec<MentionKey>>,
     persons: HashMap<PersonId, Vec<u32>>,
-    mark: Vec<u32>,
-    epoch: u32,
+    /// Scratch marks of scans, one set per scanning thread (see [`Resolver::scan_many`]).
+    marks: Vec<Marks>,
     /// The personal weight and flags of pairs of nodes that clustering compared without a link
     /// between them, kept from one clustering to the next (a large component is clustered again
     /// whenever a record joins it, and compares mostly the same pairs): keyed by the two node
@@ -215,8 +252,7 @@ impl Resolver {
             decisions: BTreeMap::new(),
             decided: HashMap::new(),
             persons: HashMap::new(),
-            mark: Vec::new(),
-            epoch: 0,
+            marks: Vec::new(),
             pair_memo: FxMap::default(),
             next_stamp: 0,
             component_cap: COMPONENT_CAP,
@@ -280,19 +316,13 @@ impl Resolver {
             })
             .collect();
         let len = nodes.len();
-        let mut r = Resolver {
-            model,
-            nodes,
-            edges: vec![Vec::new(); len],
-            mark: vec![0; len],
-            epoch: 0,
-            pair_memo: FxMap::default(),
-            ..self
-        };
-        // Every candidate pair scored once (from its smaller node), both directions filed.
+        let mut r = Resolver { model, nodes, edges: vec![Vec::new(); len], pair_memo: FxMap::default(), ..self };
+        // Every candidate pair scored once (from its smaller node, on several threads), both
+        // directions filed.
         let live: Vec<u32> = (0..len as u32).filter(|&n| r.nodes[n as usize].is_some()).collect();
-        for &x in &live {
-            for (y, w, p, f) in r.scan_above(x) {
+        let scanned = r.scan_many(&live, true);
+        for (&x, links) in live.iter().zip(scanned) {
+            for (y, w, p, f) in links {
                 r.edges[x as usize].push((y, w, p, f));
                 r.edges[y as usize].push((x, w, p, f));
             }
@@ -360,15 +390,21 @@ impl Resolver {
     ) -> Vec<Change> {
         let mut seeds: Vec<u32> = Vec::new();
         let mut before: HashMap<u32, Option<PersonId>> = HashMap::new();
+        let mut rescan: Vec<u32> = Vec::new();
         for (key, record, prepared) in items {
-            self.stage(key, record, prepared, &mut seeds, &mut before);
+            self.stage(key, record, prepared, &mut seeds, &mut before, &mut rescan);
         }
+        // Every node whose candidates changed is scanned once, against the blocks the whole
+        // batch left (the links are a function of the blocks and records: equal to scanning
+        // each as it came).
+        self.recompute_edges(&rescan, &mut seeds);
         self.recluster(seeds, before)
     }
 
-    /// The work of an upsert short of clustering: the mention made or found, its record's node
-    /// attached (or revised) and its links scored. The nodes whose components must be
-    /// re-clustered join `seeds`; a new mention joins `before` (it had no person).
+    /// The work of an upsert short of scanning and clustering: the mention made or found, its
+    /// record's node attached (or revised) and filed. The nodes whose links must be scanned
+    /// join `recompute`, those whose components must be re-clustered `seeds`; a new mention
+    /// joins `before` (it had no person).
     fn stage(
         &mut self,
         key: MentionKey,
@@ -376,8 +412,8 @@ impl Resolver {
         prepared: Option<PreparedRecord>,
         seeds: &mut Vec<u32>,
         before: &mut HashMap<u32, Option<PersonId>>,
+        recompute: &mut Vec<u32>,
     ) {
-        let mut recompute: Vec<u32> = Vec::new();
         let (content, given) = match prepared {
             Some(p) => (p.content, Some(p.prep)),
             None => (hash_of(&record), None),
@@ -391,8 +427,7 @@ impl Resolver {
                 }
                 if node.members.len() == 1 && self.find_node(content, &record).is_none() {
                     // The mention's own node, revised in place.
-                    self.revise(n, record, content, given, seeds, &mut recompute);
-                    self.recompute_edges(&recompute, seeds);
+                    self.revise(n, record, content, given, seeds, recompute);
                     return;
                 }
                 let prep = self.find_node(content, &record).is_none().then(|| {
@@ -401,9 +436,8 @@ impl Resolver {
                         compare::revise(&self.model, node.prep.clone(), &node.record, &record)
                     })
                 });
-                self.detach(m, seeds, &mut recompute);
-                self.attach(m, record, content, prep, seeds, &mut recompute);
-                self.recompute_edges(&recompute, seeds);
+                self.detach(m, seeds, recompute);
+                self.attach(m, record, content, prep, seeds, recompute);
                 return;
             }
             None => {
@@ -436,8 +470,7 @@ impl Resolver {
                 m
             }
         };
-        self.attach(m, record, content, given, seeds, &mut recompute);
-        self.recompute_edges(&recompute, seeds);
+        self.attach(m, record, content, given, seeds, recompute);
     }
 
     /// Removes a mention (retracted); returns every mention whose person changed, the removed
@@ -584,8 +617,8 @@ impl Resolver {
         node.settled = None;
         node.pending.clear();
         self.nodes[n as usize] = Some(node);
-        let e = self.scan(n);
-        self.set_edges(n, e);
+        // Its links are scanned with the batch's (see `recompute_edges`).
+        recompute.push(n);
         seeds.push(n);
     }
 
@@ -651,7 +684,6 @@ impl Resolver {
                     None => {
                         self.nodes.push(Some(node));
                         self.edges.push(Vec::new());
-                        self.mark.push(0);
                         (self.nodes.len() - 1) as u32
                     }
                 };
@@ -660,8 +692,8 @@ impl Resolver {
                 for k in search_keys {
                     self.search_blocks.entry(k).or_default().push(n);
                 }
-                let e = self.scan(n);
-                self.set_edges(n, e);
+                // Its links are scanned with the batch's (see `recompute_edges`).
+                recompute.push(n);
                 n
             }
         };
@@ -860,43 +892,63 @@ impl Resolver {
         }
     }
 
-    /// Recomputes the links of nodes whose candidates changed; their old and new neighbours join
-    /// the seeds.
+    /// Recomputes the links of nodes whose candidates changed (new and revised nodes, members
+    /// of blocks that crossed the cap), all scanned against the blocks as they now stand; their
+    /// old and new neighbours join the seeds.
     fn recompute_edges(&mut self, recompute: &[u32], seeds: &mut Vec<u32>) {
         let mut r = recompute.to_vec();
         r.sort_unstable();
         r.dedup();
-        for s in r {
-            if self.nodes[s as usize].is_none() {
-                continue;
-            }
+        r.retain(|&s| self.nodes[s as usize].is_some());
+        let scanned = self.scan_many(&r, false);
+        for (s, e) in r.into_iter().zip(scanned) {
             seeds.push(s);
             seeds.extend(self.edges[s as usize].iter().map(|e| e.0));
-            let e = self.scan(s);
             seeds.extend(e.iter().map(|e| e.0));
             self.set_edges(s, e);
         }
     }
 
-    /// The links of a node: candidates from its blocks within the cap, scored.
-    fn scan(&mut self, x: u32) -> Vec<Edge> {
-        self.scan_from(x, 0)
+    /// The links of each of `xs` (`above`: to nodes numbered above it only), scored against
+    /// the blocks as they stand, on several threads when there are many: scanning reads the
+    /// resolver alone, so the result is that of scanning them one by one.
+    fn scan_many(&mut self, xs: &[u32], above: bool) -> Vec<Vec<Edge>> {
+        let threads = if xs.len() < SCAN_APART { 1 } else { scan_threads() };
+        let mut marks = std::mem::take(&mut self.marks);
+        marks.resize_with(threads.max(marks.len()), Marks::default);
+        let this = &*self;
+        // Thread t scans xs[t], xs[t + threads], ...: the work of a scan above a node falls as
+        // its number grows, so interleaving balances the threads.
+        let scan = move |t: usize, m: &mut Marks| -> Vec<Vec<Edge>> {
+            xs.iter().skip(t).step_by(threads).map(|&x| this.scan_with(x, if above { x + 1 } else { 0 }, m)).collect()
+        };
+        let out = if threads == 1 {
+            scan(0, &mut marks[0])
+        } else {
+            let mut per: Vec<std::vec::IntoIter<Vec<Edge>>> = std::thread::scope(|scope| {
+                let (first, rest) = marks.split_first_mut().expect("one set of marks per thread");
+                let handles: Vec<_> = rest
+                    .iter_mut()
+                    .take(threads - 1)
+                    .enumerate()
+                    .map(|(i, m)| scope.spawn(move || scan(i + 1, m)))
+                    .collect();
+                let mut per = vec![scan(0, first).into_iter()];
+                per.extend(handles.into_iter().map(|h| h.join().expect("scanning does not panic").into_iter()));
+                per
+            });
+            (0..xs.len()).map(|i| per[i % threads].next().expect("one result per node")).collect()
+        };
+        self.marks = marks;
+        out
     }
 
-    /// The links of a node to nodes numbered above it.
-    fn scan_above(&mut self, x: u32) -> Vec<Edge> {
-        self.scan_from(x, x + 1)
-    }
-
-    /// The links of a node to nodes numbered `from` or above.
-    fn scan_from(&mut self, x: u32, from: u32) -> Vec<Edge> {
-        self.epoch = self.epoch.wrapping_add(1);
-        if self.epoch == 0 {
-            self.mark.iter_mut().for_each(|m| *m = 0);
-            self.epoch = 1;
-        }
-        let epoch = self.epoch;
-        self.mark[x as usize] = epoch;
+    /// The links of a node to nodes numbered `from` or above: candidates from its blocks within
+    /// the cap, scored (`marks` is the calling thread's scratch space).
+    fn scan_with(&self, x: u32, from: u32, marks: &mut Marks) -> Vec<Edge> {
+        let epoch = marks.next(self.nodes.len());
+        let mark = &mut marks.mark;
+        mark[x as usize] = epoch;
         let node = self.nodes[x as usize].as_ref().expect("live node");
         let mut out = Vec::new();
         for k in &node.keys {
@@ -905,10 +957,10 @@ impl Resolver {
                 continue;
             }
             for &y in b.as_slice() {
-                if y < from || self.mark[y as usize] == epoch {
+                if y < from || mark[y as usize] == epoch {
                     continue;
                 }
-                self.mark[y as usize] = epoch;
+                mark[y as usize] = epoch;
                 let other = self.nodes[y as usize].as_ref().expect("live node");
                 let Some(lv) = compare::levels_if_link(&self.model, &node.prep, &other.prep) else { continue };
                 let (total, personal) = compare::weigh(&self.model, &lv);
