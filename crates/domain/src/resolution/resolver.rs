@@ -68,7 +68,10 @@ impl Marks {
     }
 }
 
-/// Most pairs of records [`Resolver::personal`] keeps between clusterings (beyond it the memo
+/// Fewest nodes [`Resolver::cluster_many`] clusters on more than one thread (two in tests).
+const CLUSTER_APART: usize = if cfg!(test) { 2 } else { 256 };
+
+/// Most pairs of records [`Resolver::personal`] keeps (over all its threads' memos) between clusterings (beyond it the memo
 /// starts again: it is a cache, the results do not depend on it).
 const PAIR_MEMO_CAP: usize = 1 << 21;
 
@@ -166,7 +169,8 @@ pub struct Resolver {
     /// between them, kept from one clustering to the next (a large component is clustered again
     /// whenever a record joins it, and compares mostly the same pairs): keyed by the two node
     /// numbers, valid while both nodes' stamps are those stored.
-    pair_memo: FxMap<u64, PairMemo>,
+    /// One memo per clustering thread (see [`Resolver::cluster_many`]).
+    pair_memo: Vec<FxMap<u64, PairMemo>>,
     next_stamp: u64,
     /// [`COMPONENT_CAP`] (smaller in tests).
     component_cap: usize,
@@ -253,7 +257,7 @@ impl Resolver {
             decided: HashMap::new(),
             persons: HashMap::new(),
             marks: Vec::new(),
-            pair_memo: FxMap::default(),
+            pair_memo: Vec::new(),
             next_stamp: 0,
             component_cap: COMPONENT_CAP,
         }
@@ -316,7 +320,7 @@ impl Resolver {
             })
             .collect();
         let len = nodes.len();
-        let mut r = Resolver { model, nodes, edges: vec![Vec::new(); len], pair_memo: FxMap::default(), ..self };
+        let mut r = Resolver { model, nodes, edges: vec![Vec::new(); len], pair_memo: Vec::new(), ..self };
         // Every candidate pair scored once (from its smaller node, on several threads), both
         // directions filed.
         let live: Vec<u32> = (0..len as u32).filter(|&n| r.nodes[n as usize].is_some()).collect();
@@ -1027,12 +1031,10 @@ impl Resolver {
     /// changed.
     fn recluster(&mut self, seeds: Vec<u32>, mut before: HashMap<u32, Option<PersonId>>) -> Vec<Change> {
         let mut visited: HashSet<u32> = HashSet::new();
-        let mut assignments: Vec<Assign> = Vec::new();
-        let mut memo = std::mem::take(&mut self.pair_memo);
-        if memo.len() > PAIR_MEMO_CAP {
-            memo.clear();
-        }
         let mut nb = Vec::new();
+        // What to cluster (components, or the parts of a large one that changed, with the
+        // fingerprint they are clustered under), then clustered on several threads.
+        let mut jobs: Vec<(Vec<u32>, u64)> = Vec::new();
         // The seeds as a set, made only when a component is clustered in parts.
         let mut seeded: Option<HashSet<u32>> = None;
         for &s in &seeds {
@@ -1041,10 +1043,7 @@ impl Resolver {
             }
             let comp = self.component(s, &mut visited, &mut nb);
             if comp.len() <= self.component_cap {
-                self.cluster(&comp, &mut assignments, &mut memo);
-                for &n in &comp {
-                    self.node_mut(n).print = 0;
-                }
+                jobs.push((comp, 0));
                 continue;
             }
             let seeded = seeded.get_or_insert_with(|| seeds.iter().copied().collect());
@@ -1052,16 +1051,17 @@ impl Resolver {
                 let print = self.fingerprint(&part);
                 let unchanged =
                     !part.iter().any(|n| seeded.contains(n)) && part.iter().all(|&n| self.node(n).print == print);
-                if unchanged {
-                    continue;
-                }
-                self.cluster(&part, &mut assignments, &mut memo);
-                for &n in &part {
-                    self.node_mut(n).print = print;
+                if !unchanged {
+                    jobs.push((part, print));
                 }
             }
         }
-        self.pair_memo = memo;
+        let assignments = self.cluster_many(&jobs);
+        for (nodes, print) in &jobs {
+            for &n in nodes {
+                self.node_mut(n).print = *print;
+            }
+        }
         let mut changes = Vec::new();
         for a in assignments {
             match a {
@@ -1210,6 +1210,54 @@ impl Resolver {
     /// then scored links by weight, each joining two clusters unless a `Different` decision or
     /// (for a scored link between clusters no `Same` decision vouches for) a failed relative test
     /// lies across.
+    /// Clusters each job's nodes (see [`Resolver::cluster`]), on several threads when there is
+    /// much to cluster: a job goes to the thread its smallest node number picks, so that a
+    /// component clustered again finds its pairs in the same thread's memo. Each job's
+    /// assignments depend on the job alone.
+    fn cluster_many(&mut self, jobs: &[(Vec<u32>, u64)]) -> Vec<Assign> {
+        let size: usize = jobs.iter().map(|j| j.0.len()).sum();
+        let threads = if jobs.len() < 2 || size < CLUSTER_APART { 1 } else { scan_threads() };
+        let mut memos = std::mem::take(&mut self.pair_memo);
+        memos.resize_with(threads.max(memos.len()), FxMap::default);
+        let cap = PAIR_MEMO_CAP / memos.len();
+        for m in &mut memos {
+            if m.len() > cap {
+                m.clear();
+            }
+        }
+        let this = &*self;
+        let cluster = move |t: usize, memo: &mut FxMap<u64, PairMemo>| -> Vec<Assign> {
+            let mut out = Vec::new();
+            for (nodes, _) in jobs {
+                let home = nodes.iter().min().map_or(0, |&n| n as usize % threads);
+                if home == t {
+                    this.cluster(nodes, &mut out, memo);
+                }
+            }
+            out
+        };
+        let out = if threads == 1 {
+            cluster(0, &mut memos[0])
+        } else {
+            std::thread::scope(|scope| {
+                let (first, rest) = memos.split_first_mut().expect("one memo per thread");
+                let handles: Vec<_> = rest
+                    .iter_mut()
+                    .take(threads - 1)
+                    .enumerate()
+                    .map(|(i, m)| scope.spawn(move || cluster(i + 1, m)))
+                    .collect();
+                let mut out = cluster(0, first);
+                for h in handles {
+                    out.extend(h.join().expect("clustering does not panic"));
+                }
+                out
+            })
+        };
+        self.pair_memo = memos;
+        out
+    }
+
     fn cluster(&self, comp: &[u32], out: &mut Vec<Assign>, memo: &mut FxMap<u64, PairMemo>) {
         if comp.len() == 1 {
             let node = self.node(comp[0]);
