@@ -9,7 +9,7 @@
 use std::collections::hash_map::Entry;
 use std::collections::BTreeMap;
 
-use foldhash::{HashMap, HashMapExt as _, HashSet, HashSetExt as _};
+use foldhash::{HashMap, HashMapExt as _, HashSet};
 use std::hash::{Hash, Hasher};
 
 use super::block::{self, Members, BLOCK_CAP};
@@ -65,6 +65,14 @@ impl Marks {
             self.epoch = 1;
         }
         self.epoch
+    }
+
+    /// Marks `y` in the current epoch; whether it was not marked yet.
+    fn insert(&mut self, y: u32) -> bool {
+        let m = &mut self.mark[y as usize];
+        let new = *m != self.epoch;
+        *m = self.epoch;
+        new
     }
 }
 
@@ -165,6 +173,8 @@ pub struct Resolver {
     persons: HashMap<PersonId, Vec<u32>>,
     /// Scratch marks of scans, one set per scanning thread (see [`Resolver::scan_many`]).
     marks: Vec<Marks>,
+    /// Scratch space of [`Resolver::parts`].
+    local: Vec<u32>,
     /// The personal weight and flags of pairs of nodes that clustering compared without a link
     /// between them, kept from one clustering to the next (a large component is clustered again
     /// whenever a record joins it, and compares mostly the same pairs): keyed by the two node
@@ -257,6 +267,7 @@ impl Resolver {
             decided: HashMap::new(),
             persons: HashMap::new(),
             marks: Vec::new(),
+            local: Vec::new(),
             pair_memo: Vec::new(),
             next_stamp: 0,
             component_cap: COMPONENT_CAP,
@@ -266,7 +277,8 @@ impl Resolver {
     /// The number of nodes of the largest connected component.
     #[cfg(test)]
     pub(crate) fn largest_component(&self) -> usize {
-        let mut seen: HashSet<u32> = HashSet::new();
+        let mut seen = Marks::default();
+        seen.next(self.nodes.len());
         let mut nb = Vec::new();
         let mut largest = 0;
         for s in 0..self.nodes.len() as u32 {
@@ -1015,7 +1027,7 @@ impl Resolver {
 
     /// The connected component of node `s` (already in `visited`): the nodes reached through
     /// [`Resolver::neighbours`] not yet in `visited`, all added to it; `nb` is scratch space.
-    fn component(&self, s: u32, visited: &mut HashSet<u32>, nb: &mut Vec<u32>) -> Vec<u32> {
+    fn component(&self, s: u32, visited: &mut Marks, nb: &mut Vec<u32>) -> Vec<u32> {
         let mut comp = vec![s];
         let mut i = 0;
         while i < comp.len() {
@@ -1030,7 +1042,11 @@ impl Resolver {
     /// Re-clusters the components of the seed nodes and reports every mention whose person
     /// changed.
     fn recluster(&mut self, seeds: Vec<u32>, mut before: HashMap<u32, Option<PersonId>>) -> Vec<Change> {
-        let mut visited: HashSet<u32> = HashSet::new();
+        // Nodes already in a component (marks rather than a set: a large component is walked
+        // for every batch that touches it).
+        let mut visited = self.marks.pop().unwrap_or_default();
+        visited.next(self.nodes.len());
+        let mut local = std::mem::take(&mut self.local);
         let mut nb = Vec::new();
         // What to cluster (components, or the parts of a large one that changed, with the
         // fingerprint they are clustered under), then clustered on several threads.
@@ -1047,7 +1063,7 @@ impl Resolver {
                 continue;
             }
             let seeded = seeded.get_or_insert_with(|| seeds.iter().copied().collect());
-            for part in self.parts(&comp) {
+            for part in self.parts(&comp, &mut local) {
                 let print = self.fingerprint(&part);
                 let unchanged =
                     !part.iter().any(|n| seeded.contains(n)) && part.iter().all(|&n| self.node(n).print == print);
@@ -1056,6 +1072,8 @@ impl Resolver {
                 }
             }
         }
+        self.marks.push(visited);
+        self.local = local;
         let assignments = self.cluster_many(&jobs);
         for (nodes, print) in &jobs {
             for &n in nodes {
@@ -1090,20 +1108,31 @@ impl Resolver {
     /// The parts of a component larger than [`COMPONENT_CAP`]: the components of its asserted
     /// links and of its scored links weighing more than the heaviest weight at which (all links
     /// of that weight and above taken) a part would hold more than the cap.
-    fn parts(&self, comp: &[u32]) -> Vec<Vec<u32>> {
-        let local: HashMap<u32, usize> = comp.iter().enumerate().map(|(i, &n)| (n, i)).collect();
+    /// `local` is scratch space (a component's local numbers, indexed by node; `u32::MAX` for
+    /// none, as it is left).
+    fn parts(&self, comp: &[u32], local: &mut Vec<u32>) -> Vec<Vec<u32>> {
+        if local.len() < self.nodes.len() {
+            local.resize(self.nodes.len(), u32::MAX);
+        }
+        for (i, &n) in comp.iter().enumerate() {
+            local[n as usize] = i as u32;
+        }
+        let of = |o: &u32| Some(local[*o as usize]).filter(|&j| j != u32::MAX).map(|j| j as usize);
         let mut asserted: Vec<(usize, usize)> = Vec::new();
         let mut scored: Vec<(f64, usize, usize)> = Vec::new();
         let mut nb = Vec::new();
         for (i, &n) in comp.iter().enumerate() {
             for &(o, w, _, _) in &self.edges[n as usize] {
                 if n < o {
-                    scored.push((w, i, local[&o]));
+                    scored.push((w, i, of(&o).expect("a neighbour is in the component")));
                 }
             }
             nb.clear();
             self.same_partners(n, &mut nb);
-            asserted.extend(nb.iter().filter_map(|o| local.get(o)).map(|&j| (i, j)));
+            asserted.extend(nb.iter().filter_map(of).map(|j| (i, j)));
+        }
+        for &n in comp {
+            local[n as usize] = u32::MAX;
         }
         scored.sort_unstable_by(|a, b| b.0.total_cmp(&a.0));
         let uf = |cutoff: Option<f64>| -> (Vec<usize>, Option<f64>) {
