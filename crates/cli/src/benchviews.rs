@@ -62,8 +62,8 @@ pub struct ViewsArgs {
     /// Linked-suspects queries per depth.
     #[arg(long, default_value_t = 2_000)]
     pub queries: usize,
-    /// Events applied per batch (the `[views] batch` setting).
-    #[arg(long, default_value_t = 2_000)]
+    /// Most events applied per batch (the `[views] batch` setting).
+    #[arg(long, default_value_t = 10_000)]
     pub batch: usize,
 }
 

@@ -207,7 +207,9 @@ pub struct ViewsConfig {
     pub enabled: bool,
     /// Directory of the stored views; empty means `<data_dir>/views`.
     pub dir: PathBuf,
-    /// Events applied per batch.
+    /// Most events read from the log and applied in one batch (while catching up; at the log's
+    /// head a batch holds what has arrived). A batch's records are resolved together: a large
+    /// component they touch is walked and clustered once per batch.
     pub batch: usize,
     /// Mentions sharing one identifier or place beyond which it no longer links them.
     pub hub_limit: usize,
@@ -226,7 +228,7 @@ impl Default for ViewsConfig {
         Self {
             enabled: true,
             dir: PathBuf::new(),
-            batch: 2000,
+            batch: 10_000,
             hub_limit: 30,
             cache_mb: 64,
             flush_ms: 1000,

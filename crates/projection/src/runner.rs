@@ -24,7 +24,8 @@ use beaconport_domain::resolution::Model;
 pub struct Options {
     /// Directory of the stored views.
     pub dir: PathBuf,
-    /// Events read from the log and applied per batch.
+    /// Most events read from the log and applied per batch (while catching up; at the log's head
+    /// a batch holds what has arrived).
     pub batch: usize,
     /// How often the stored views are flushed to disk (they are always consistent; a flush
     /// bounds how much is replayed after a crash of the machine).
@@ -48,7 +49,7 @@ impl Options {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         Options {
             dir: dir.into(),
-            batch: 2_000,
+            batch: 10_000,
             flush_every: Duration::from_secs(1),
             commit_every: Duration::from_millis(500),
             hub_limit: crate::views::DEFAULT_HUB_LIMIT,
