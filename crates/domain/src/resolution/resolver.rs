@@ -45,6 +45,22 @@ fn scan_threads() -> usize {
     *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 4))
 }
 
+/// `work(t, &mut scratch[t])` for every `t` of `scratch` at once: the first on the calling
+/// thread, the others on threads of their own; the results in that order.
+fn on_threads<S: Send, R: Send>(scratch: &mut [S], work: impl Fn(usize, &mut S) -> R + Sync) -> Vec<R> {
+    let Some((first, rest)) = scratch.split_first_mut() else { return Vec::new() };
+    if rest.is_empty() {
+        return vec![work(0, first)];
+    }
+    let work = &work;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = rest.iter_mut().enumerate().map(|(i, s)| scope.spawn(move || work(i + 1, s))).collect();
+        let mut out = vec![work(0, first)];
+        out.extend(handles.into_iter().map(|h| h.join().expect("resolver work does not panic")));
+        out
+    })
+}
+
 /// Scratch marks of one scanning thread: a node is marked with the current epoch once it has
 /// been compared in the scan at hand.
 #[derive(Debug, Default)]
@@ -938,23 +954,9 @@ impl Resolver {
         let scan = move |t: usize, m: &mut Marks| -> Vec<Vec<Edge>> {
             xs.iter().skip(t).step_by(threads).map(|&x| this.scan_with(x, if above { x + 1 } else { 0 }, m)).collect()
         };
-        let out = if threads == 1 {
-            scan(0, &mut marks[0])
-        } else {
-            let mut per: Vec<std::vec::IntoIter<Vec<Edge>>> = std::thread::scope(|scope| {
-                let (first, rest) = marks.split_first_mut().expect("one set of marks per thread");
-                let handles: Vec<_> = rest
-                    .iter_mut()
-                    .take(threads - 1)
-                    .enumerate()
-                    .map(|(i, m)| scope.spawn(move || scan(i + 1, m)))
-                    .collect();
-                let mut per = vec![scan(0, first).into_iter()];
-                per.extend(handles.into_iter().map(|h| h.join().expect("scanning does not panic").into_iter()));
-                per
-            });
-            (0..xs.len()).map(|i| per[i % threads].next().expect("one result per node")).collect()
-        };
+        let mut per: Vec<std::vec::IntoIter<Vec<Edge>>> =
+            on_threads(&mut marks[..threads], scan).into_iter().map(Vec::into_iter).collect();
+        let out = (0..xs.len()).map(|i| per[i % threads].next().expect("one result per node")).collect();
         self.marks = marks;
         out
     }
@@ -1265,24 +1267,7 @@ impl Resolver {
             }
             out
         };
-        let out = if threads == 1 {
-            cluster(0, &mut memos[0])
-        } else {
-            std::thread::scope(|scope| {
-                let (first, rest) = memos.split_first_mut().expect("one memo per thread");
-                let handles: Vec<_> = rest
-                    .iter_mut()
-                    .take(threads - 1)
-                    .enumerate()
-                    .map(|(i, m)| scope.spawn(move || cluster(i + 1, m)))
-                    .collect();
-                let mut out = cluster(0, first);
-                for h in handles {
-                    out.extend(h.join().expect("clustering does not panic"));
-                }
-                out
-            })
-        };
+        let out = on_threads(&mut memos[..threads], cluster).concat();
         self.pair_memo = memos;
         out
     }
