@@ -95,8 +95,9 @@ impl Marks {
 /// Fewest nodes [`Resolver::cluster_many`] clusters on more than one thread (two in tests).
 const CLUSTER_APART: usize = if cfg!(test) { 2 } else { 256 };
 
-/// Most pairs of records [`Resolver::personal`] keeps (over all its threads' memos) between clusterings (beyond it the memo
-/// starts again: it is a cache, the results do not depend on it).
+/// Most pairs of records [`Resolver::personal`] keeps between clusterings, over all the
+/// clustering threads' memos (beyond it a memo starts again: it is a cache, the results do not
+/// depend on it).
 const PAIR_MEMO_CAP: usize = 1 << 21;
 
 #[derive(Debug)]
@@ -1235,12 +1236,6 @@ impl Resolver {
         }
     }
 
-    /// Clusters one connected component of nodes. Its *elements* are: for a node whose record
-    /// links to itself, its mentions taking no part in a decision together (identical records of
-    /// one person are one person); every other mention alone. Then Kruskal-like: asserted links,
-    /// then scored links by weight, each joining two clusters unless a `Different` decision or
-    /// (for a scored link between clusters no `Same` decision vouches for) a failed relative test
-    /// lies across.
     /// Clusters each job's nodes (see [`Resolver::cluster`]), on several threads when there is
     /// much to cluster: a job goes to the thread its smallest node number picks, so that a
     /// component clustered again finds its pairs in the same thread's memo. Each job's
@@ -1256,11 +1251,12 @@ impl Resolver {
                 m.clear();
             }
         }
+        let homes: Vec<usize> =
+            jobs.iter().map(|(nodes, _)| nodes.iter().min().map_or(0, |&n| n as usize % threads)).collect();
         let this = &*self;
         let cluster = move |t: usize, memo: &mut FxMap<u64, PairMemo>| -> Vec<Assign> {
             let mut out = Vec::new();
-            for (nodes, _) in jobs {
-                let home = nodes.iter().min().map_or(0, |&n| n as usize % threads);
+            for ((nodes, _), &home) in jobs.iter().zip(&homes) {
                 if home == t {
                     this.cluster(nodes, &mut out, memo);
                 }
@@ -1272,6 +1268,12 @@ impl Resolver {
         out
     }
 
+    /// Clusters one connected component of nodes. Its *elements* are: for a node whose record
+    /// links to itself, its mentions taking no part in a decision together (identical records of
+    /// one person are one person); every other mention alone. Then Kruskal-like: asserted links,
+    /// then scored links by weight, each joining two clusters unless a `Different` decision or
+    /// (for a scored link between clusters no `Same` decision vouches for) a failed relative test
+    /// lies across.
     fn cluster(&self, comp: &[u32], out: &mut Vec<Assign>, memo: &mut FxMap<u64, PairMemo>) {
         if comp.len() == 1 {
             let node = self.node(comp[0]);
