@@ -85,7 +85,15 @@ fn decode(index: usize, mut e: pb::Event, ctx: Option<&Context>) -> Result<d::Ev
 /// all or nothing. Bytes that are not an event, or hold fields this schema does not know (or are
 /// not canonically encoded, so that what is stored is exactly what was checked), are refused
 /// with field `event`.
-pub fn decode_wire_batch<B: AsRef<[u8]>>(raw: &[B], ctx: &Context) -> Result<Vec<d::Event>, Vec<FieldError>> {
+///
+/// Each event that passes is handed to `keep` as soon as it is checked, and only what `keep`
+/// returns is held for the batch: a caller that needs a few facts of each event lets the rest go
+/// at once, while its memory is still in the cache, instead of holding a batch of decoded events.
+pub fn decode_wire_batch<B: AsRef<[u8]>, T>(
+    raw: &[B],
+    ctx: &Context,
+    mut keep: impl FnMut(d::Event) -> T,
+) -> Result<Vec<T>, Vec<FieldError>> {
     use prost::Message;
     // One pass: each event is decoded and validated as it comes, so that no batch of decoded
     // messages is held (or moved) in between. Once one event is not a readable event at all,
@@ -97,7 +105,7 @@ pub fn decode_wire_batch<B: AsRef<[u8]>>(raw: &[B], ctx: &Context) -> Result<Vec
         match pb::Event::decode(bytes) {
             Ok(e) if e.encoded_len() == bytes.len() => {
                 if unreadable.is_empty() {
-                    batch.push(index, e, ctx);
+                    batch.push(index, e, ctx, &mut keep);
                 }
             }
             Ok(e) => unreadable.push(FieldError {
@@ -124,20 +132,20 @@ pub fn decode_wire_batch<B: AsRef<[u8]>>(raw: &[B], ctx: &Context) -> Result<Vec
 pub fn decode_batch(events: Vec<pb::Event>, ctx: &Context) -> Result<Vec<d::Event>, Vec<FieldError>> {
     let mut batch = Batch::new(events.len());
     for (index, e) in events.into_iter().enumerate() {
-        batch.push(index, e, ctx);
+        batch.push(index, e, ctx, &mut |e| e);
     }
     batch.finish()
 }
 
 /// A batch being decoded event by event: the events that passed, every problem found so far
 /// (the batch's size, ids sent twice, each event's own), and the ids seen.
-struct Batch {
-    out: Vec<d::Event>,
+struct Batch<T> {
+    out: Vec<T>,
     errors: Vec<FieldError>,
     seen: d::validate::BatchIds,
 }
 
-impl Batch {
+impl<T> Batch<T> {
     fn new(n: usize) -> Self {
         Self {
             out: Vec::with_capacity(n),
@@ -146,16 +154,18 @@ impl Batch {
         }
     }
 
-    fn push(&mut self, index: usize, e: pb::Event, ctx: &Context) {
+    fn push(&mut self, index: usize, e: pb::Event, ctx: &Context, keep: &mut impl FnMut(d::Event) -> T) {
         self.errors.extend(self.seen.check(index, &e.event_id));
         match decode_event(index, e, ctx) {
-            Ok(ev) => self.out.push(ev),
+            // Once the batch has failed, only its problems are wanted.
+            Ok(ev) if self.errors.is_empty() => self.out.push(keep(ev)),
+            Ok(_) => {}
             Err(mut errs) => self.errors.append(&mut errs),
         }
     }
 
     /// All or nothing: the events, or every problem in batch order.
-    fn finish(mut self) -> Result<Vec<d::Event>, Vec<FieldError>> {
+    fn finish(mut self) -> Result<Vec<T>, Vec<FieldError>> {
         if self.errors.is_empty() {
             Ok(self.out)
         } else {

@@ -248,21 +248,22 @@ struct Target {
 
 fn prepare_blocking(raw: Vec<Bytes>, by_ledger: bool, only_force: Option<&str>) -> Result<(Vec<Record>, Vec<Target>)> {
     let ctx = Context { now: chrono::Utc::now() };
-    let decoded = decode_wire_batch(&raw, &ctx).map_err(Error::Rejected)?;
+    // Of each event only what the checks below need is kept; the decoded event goes at once.
+    let checked = decode_wire_batch(&raw, &ctx, Checked::of).map_err(Error::Rejected)?;
     let mut targets = Vec::new();
     if let Some(own) = only_force {
-        let foreign: Vec<FieldError> = decoded
+        let foreign: Vec<FieldError> = checked
             .iter()
             .enumerate()
-            .filter(|(_, d)| d.force.code != own)
-            .map(|(index, d)| FieldError {
+            .filter(|(_, c)| c.force != own)
+            .map(|(index, c)| FieldError {
                 index,
-                event_id: d.id.to_string(),
+                event_id: c.id.to_string(),
                 field: "force_code".into(),
                 reason: if own.is_empty() {
-                    format!("{} is not a force this certificate may publish for (it publishes for none)", d.force.code)
+                    format!("{} is not a force this certificate may publish for (it publishes for none)", c.force)
                 } else {
-                    format!("{} is another force: this certificate publishes only {own}'s events", d.force.code)
+                    format!("{} is another force: this certificate publishes only {own}'s events", c.force)
                 },
             })
             .collect();
@@ -271,36 +272,17 @@ fn prepare_blocking(raw: Vec<Bytes>, by_ledger: bool, only_force: Option<&str>) 
         }
         // A force system records its own cases; investigators' acts are theirs to record.
         let mut refused = Vec::new();
-        for (index, d) in decoded.iter().enumerate() {
-            let kind = d.body.kind();
-            let replacement = match &d.body {
-                beaconport_domain::Body::RecordCorrected(c) => {
-                    targets.push(Target {
-                        index,
-                        event_id: d.id,
-                        field: "record_corrected.corrected_event_id",
-                        target: c.corrected_event_id,
-                    });
-                    Some(c.replacement.kind())
-                }
-                beaconport_domain::Body::RecordRetracted(r) => {
-                    targets.push(Target {
-                        index,
-                        event_id: d.id,
-                        field: "record_retracted.retracted_event_id",
-                        target: r.retracted_event_id,
-                    });
-                    None
-                }
-                _ => None,
-            };
+        for (index, c) in checked.iter().enumerate() {
+            if let Some((field, target)) = c.target {
+                targets.push(Target { index, event_id: c.id, field, target });
+            }
             for (field, k) in
-                [(kind.name(), kind)].into_iter().chain(replacement.map(|k| ("record_corrected.replacement", k)))
+                [(c.kind.name(), c.kind)].into_iter().chain(c.replacement.map(|k| ("record_corrected.replacement", k)))
             {
                 if k.by_investigators() {
                     refused.push(FieldError {
                         index,
-                        event_id: d.id.to_string(),
+                        event_id: c.id.to_string(),
                         field: field.into(),
                         reason: format!(
                             "{}an investigator's act, recorded through ReviewService.RecordReview or QueryService.DecideLink; a force system may not publish it",
@@ -315,14 +297,14 @@ fn prepare_blocking(raw: Vec<Bytes>, by_ledger: bool, only_force: Option<&str>) 
         }
     }
     if !by_ledger {
-        let refused: Vec<FieldError> = decoded
+        let refused: Vec<FieldError> = checked
             .iter()
             .enumerate()
-            .filter(|(_, d)| !d.body.kind().publishable())
-            .map(|(index, d)| FieldError {
+            .filter(|(_, c)| !c.kind.publishable())
+            .map(|(index, c)| FieldError {
                 index,
-                event_id: d.id.to_string(),
-                field: d.body.kind().name().into(),
+                event_id: c.id.to_string(),
+                field: c.kind.name().into(),
                 reason: "is written by the ledger itself (a record of its own queries); no force may publish it".into(),
             })
             .collect();
@@ -330,12 +312,43 @@ fn prepare_blocking(raw: Vec<Bytes>, by_ledger: bool, only_force: Option<&str>) 
             return Err(Error::Rejected(refused));
         }
     }
-    let records = decoded
-        .into_iter()
-        .zip(raw)
-        .map(|(d, payload)| Record { id: d.id, key: stream_key(d.force.code, &d.case_ref), payload })
-        .collect();
+    let records = checked.into_iter().zip(raw).map(|(c, payload)| Record { id: c.id, key: c.key, payload }).collect();
     Ok((records, targets))
+}
+
+/// What the ingest checks need of one decoded, valid event.
+struct Checked {
+    id: EventId,
+    force: &'static str,
+    /// The event's stream (force and case).
+    key: String,
+    kind: beaconport_domain::EventKind,
+    /// A correction's replacement kind.
+    replacement: Option<beaconport_domain::EventKind>,
+    /// The event a correction or retraction names, and the field naming it.
+    target: Option<(&'static str, EventId)>,
+}
+
+impl Checked {
+    fn of(d: beaconport_domain::Event) -> Self {
+        let (replacement, target) = match &d.body {
+            beaconport_domain::Body::RecordCorrected(c) => {
+                (Some(c.replacement.kind()), Some(("record_corrected.corrected_event_id", c.corrected_event_id)))
+            }
+            beaconport_domain::Body::RecordRetracted(r) => {
+                (None, Some(("record_retracted.retracted_event_id", r.retracted_event_id)))
+            }
+            _ => None.unzip(),
+        };
+        Self {
+            id: d.id,
+            force: d.force.code,
+            key: stream_key(d.force.code, &d.case_ref),
+            kind: d.body.kind(),
+            replacement,
+            target,
+        }
+    }
 }
 
 /// Checks that every correction or retraction a force system sends names one of its own force's
