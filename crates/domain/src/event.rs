@@ -283,6 +283,17 @@ pub enum IdentifierKind {
 }
 
 impl IdentifierKind {
+    /// Every kind, in the order of declaration.
+    pub const ALL: [IdentifierKind; 7] = [
+        IdentifierKind::Phone,
+        IdentifierKind::Email,
+        IdentifierKind::Vehicle,
+        IdentifierKind::SocialHandle,
+        IdentifierKind::PncId,
+        IdentifierKind::Passport,
+        IdentifierKind::NationalId,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             IdentifierKind::Phone => "phone",

@@ -305,7 +305,7 @@ pub fn search(v: &Views, name: &str, dob: &str, identifier: &str, limit: usize) 
     let mut candidates: BTreeSet<MentionKey> = BTreeSet::new();
     let mut ident_hits: BTreeSet<MentionKey> = BTreeSet::new();
     if !identifier.trim().is_empty() {
-        for kind in ALL_KINDS {
+        for kind in IdentifierKind::ALL {
             let norm = resolution::normalise_identifier(kind, identifier.trim());
             if norm.is_empty() {
                 continue;
@@ -355,16 +355,6 @@ pub fn search(v: &Views, name: &str, dob: &str, identifier: &str, limit: usize) 
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     Ok(ranked.into_iter().map(|(p, score, matched)| api::PersonSummary { score, matched, ..summary(v, p) }).collect())
 }
-
-const ALL_KINDS: [IdentifierKind; 7] = [
-    IdentifierKind::Phone,
-    IdentifierKind::Email,
-    IdentifierKind::Vehicle,
-    IdentifierKind::SocialHandle,
-    IdentifierKind::PncId,
-    IdentifierKind::Passport,
-    IdentifierKind::NationalId,
-];
 
 /// A person's dossier.
 pub fn dossier(v: &Views, person: PersonId) -> Result<api::PersonDossier> {

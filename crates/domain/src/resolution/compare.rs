@@ -1084,15 +1084,6 @@ mod tests {
         use crate::{Address, Identifier, IdentifierKind, Name, PartialDate};
         const FORE: [&str; 8] = ["John", "Jon", "Mohammed", "Muhammad", "Sarah", "Sara", "J", "Ahmed Ali"];
         const SUR: [&str; 5] = ["Smith", "Smyth", "Khan", "Kahn", "Patel"];
-        const KINDS: [IdentifierKind; 7] = [
-            IdentifierKind::Phone,
-            IdentifierKind::Email,
-            IdentifierKind::Vehicle,
-            IdentifierKind::SocialHandle,
-            IdentifierKind::PncId,
-            IdentifierKind::Passport,
-            IdentifierKind::NationalId,
-        ];
         const VALUES: [&str; 5] = ["07700900001", "07700900010", "AB123456C", "AB123465C", "p1234567@x.example"];
         const PLACES: [(&str, &str, &str); 3] = [
             ("14 Acacia Avenue", "Leeds", "LS6 2AB"),
@@ -1108,7 +1099,10 @@ mod tests {
             sex: sex.map(|m| if m { Sex::Male } else { Sex::Female }),
             identifiers: ids
                 .iter()
-                .map(|&(k, v)| Identifier { kind: KINDS[k % KINDS.len()], value: VALUES[v % VALUES.len()].into() })
+                .map(|&(k, v)| Identifier {
+                    kind: IdentifierKind::ALL[k % IdentifierKind::ALL.len()],
+                    value: VALUES[v % VALUES.len()].into(),
+                })
                 .collect(),
             addresses: addresses
                 .iter()
