@@ -547,7 +547,10 @@ impl Writer {
             }
             return;
         }
-        let mut staged: IdMap<(u64, u64, Hash)> = IdMap::default();
+        // Sized for the whole group up front: grown entry by entry, the maps rehashed about
+        // ten times per group.
+        let events: usize = group.iter().map(|r| r.records.len()).sum();
+        let mut staged: IdMap<(u64, u64, Hash)> = IdMap::with_capacity_and_hasher(events, Default::default());
         let mut results: Vec<(Reply, Result<Vec<Appended>>)> = Vec::new();
         let at_ms = now_ms();
         let mut blocks = BlockBuilder::new(self.next, self.options.block_bytes, at_ms);
@@ -654,7 +657,7 @@ impl Writer {
         staged: &IdMap<(u64, u64, Hash)>,
         lenient: bool,
     ) -> Result<Vec<Appended>> {
-        let mut local: IdMap<(u64, u64)> = IdMap::default();
+        let mut local: IdMap<(u64, u64)> = IdMap::with_capacity_and_hasher(records.len(), Default::default());
         let mut next = self.next;
         let mut acks = Vec::with_capacity(records.len());
         for (r, &h) in records.iter().zip(hashes) {
