@@ -591,6 +591,10 @@ fn typed_like(defaults: &Value, path: &[String], raw: &str) -> Result<Value> {
             Value::Boolean(raw.trim().parse().with_context(|| format!("{raw:?} is not true or false"))?)
         }
         Value::Float(_) => Value::Float(raw.trim().parse().with_context(|| format!("{raw:?} is not a number"))?),
+        // A list, comma-separated: BEACONPORT_ROLES=ingest,query.
+        Value::Array(_) => Value::Array(
+            raw.split(',').map(str::trim).filter(|s| !s.is_empty()).map(|s| Value::String(s.to_string())).collect(),
+        ),
         Value::Table(_) => bail!("{} is a section, set its fields", path.join(".")),
         _ => Value::String(raw.to_string()),
     })
@@ -690,6 +694,13 @@ mod tests {
         assert_eq!(c.kafka_options().client.get("sasl.password").map(String::as_str), Some("s3cret"));
         let err = Config::load(None, env(&[("BEACONPORT_LOG__BACKEND", "kafka")]), Table::new()).unwrap_err();
         assert!(format!("{err:#}").contains("log.kafka.bootstrap"), "{err:#}");
+        // A list from the environment, comma-separated.
+        let c = Config::load(None, env(&[("BEACONPORT_ROLES", "ingest")]), Table::new()).unwrap();
+        assert!(c.serves("ingest") && !c.serves("query"));
+        let c = Config::load(None, env(&[("BEACONPORT_ROLES", "query, ingest")]), Table::new()).unwrap();
+        assert!(c.serves("ingest") && c.serves("query"));
+        let err = Config::load(None, env(&[("BEACONPORT_ROLES", "ingest,admin")]), Table::new()).unwrap_err();
+        assert!(format!("{err:#}").contains("roles: \"admin\""), "{err:#}");
     }
 
     #[test]
