@@ -260,7 +260,7 @@ async fn consultation_latency(seed: u64, calls: usize) -> Result<(Histogram<u64>
     let mut head = 0;
     for chunk in events.chunks(500) {
         let acks = ingest.publish(api::PublishRequest { events: chunk.to_vec() }).await?.into_inner().acks;
-        head = acks.last().map_or(head, |a| a.position + 1);
+        head = acks.last().and_then(|a| a.position).map_or(head, |p| p + 1);
     }
     let mut q = client::query(channel.clone());
     let ctx = |min_position| {

@@ -115,9 +115,15 @@ pub async fn run(a: KafkaBenchArgs) -> Result<ExitCode> {
         let topic = format!("bench-raw-{}", uuid::Uuid::new_v4().simple());
         let raw = raw_round(&options(&topic, dir.path()), records.clone(), &a).await?;
         let topic = format!("bench-grpc-{}", uuid::Uuid::new_v4().simple());
-        let env = env_for(&topic);
+        let mut env = env_for(&topic);
+        // The ingest role alone, as deployed: a stateless writer (no local copy of the log).
+        env.push(("BEACONPORT_ROLES".into(), "ingest".into()));
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let grpc = bench::grpc_round(&dir.path().join("grpc"), requests.clone(), &bench_args, &env).await?;
+        let stored = records_in(&bootstrap, &topic)?;
+        if stored != n as i64 {
+            bail!("gRPC run put {stored} records in the topic, expected {n}");
+        }
         println!(
             "round {round}: raw producer {:>8.0} events/s, gRPC ingest into Kafka {:>8.0} events/s, ratio {:.2}",
             raw.events_per_sec,
@@ -265,4 +271,23 @@ async fn lag_run(
         caught_up.as_secs_f64()
     );
     Ok(())
+}
+
+/// Records written to a fresh `topic`: the sum of its partitions' high watermarks (counted from
+/// offset 0: librdkafka's mock cluster drops old segments, so the low watermarks move).
+fn records_in(bootstrap: &str, topic: &str) -> Result<i64> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", format!("beaconport-bench-count-{}", uuid::Uuid::new_v4()))
+        .create()
+        .context("creating a consumer to count the topic")?;
+    let timeout = std::time::Duration::from_secs(10);
+    let md = consumer.fetch_metadata(Some(topic), timeout)?;
+    let partitions = md.topics().iter().find(|t| t.name() == topic).map_or(0, |t| t.partitions().len());
+    let mut total = 0;
+    for p in 0..partitions as i32 {
+        total += consumer.fetch_watermarks(topic, p, timeout)?.1;
+    }
+    Ok(total)
 }

@@ -407,7 +407,8 @@ pub struct ImportSummary {
     pub problems: Vec<(u64, String)>,
     /// Rows the ledger refused.
     pub rejected: u64,
-    /// Highest position acknowledged, plus one (for read-your-writes queries).
+    /// Highest position acknowledged, plus one (for read-your-writes queries); 0 when the
+    /// acknowledgements carried none (a writer to Kafka).
     pub next_position: u64,
 }
 
@@ -486,7 +487,10 @@ async fn send(
     match client.publish(api::PublishRequest { events: events.clone() }).await {
         Ok(r) => {
             for ack in r.into_inner().acks {
-                summary.next_position = summary.next_position.max(ack.position + 1);
+                // A writer to Kafka (the ingest role alone) gives places in the topic, no positions.
+                if let Some(position) = ack.position {
+                    summary.next_position = summary.next_position.max(position + 1);
+                }
                 if ack.duplicate {
                     summary.already_stored += 1;
                 } else {

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use anyhow::{Context as _, Result};
 use beaconport_log::EventLog;
-use beaconport_log_kafka::KafkaLog;
+use beaconport_log_kafka::{KafkaLog, KafkaWriter};
 use beaconport_log_sled::SledLog;
+use beaconport_server::operator::Ledger;
 use tokio::sync::watch;
 use tracing::{info, warn};
 
@@ -18,16 +19,23 @@ use crate::config::{Backend, Config};
 pub enum OpenLog {
     Sled(Arc<SledLog>),
     Kafka(Arc<KafkaLog>),
+    /// The ingest role alone over Kafka: a stateless writer, no copy of the log.
+    KafkaWriter(Arc<KafkaWriter>),
 }
 
 impl OpenLog {
     /// Opens the configured backend: the embedded log in `data_dir`, or the Kafka topic (and
-    /// this process's replica of it).
+    /// this process's replica of it; a process of the ingest role alone only writes to it).
     pub async fn open(config: &Config) -> Result<Self> {
         Ok(match config.log.backend {
             Backend::Sled => {
                 let options = config.sled_options();
                 Self::Sled(Arc::new(tokio::task::spawn_blocking(move || SledLog::open(options)).await??))
+            }
+            Backend::Kafka if !config.serves("query") => {
+                let options = config.kafka_options();
+                let what = format!("opening the kafka writer (topic {} on {})", options.topic, options.bootstrap);
+                Self::KafkaWriter(Arc::new(KafkaWriter::open(options).await.context(what)?))
             }
             Backend::Kafka => {
                 let options = config.kafka_options();
@@ -37,19 +45,31 @@ impl OpenLog {
         })
     }
 
-    pub fn log(&self) -> Arc<dyn EventLog> {
+    /// The log, where this process holds one (not a writer's).
+    pub fn log(&self) -> Option<Arc<dyn EventLog>> {
         match self {
-            Self::Sled(l) => l.clone(),
-            Self::Kafka(l) => l.clone(),
+            Self::Sled(l) => Some(l.clone()),
+            Self::Kafka(l) => Some(l.clone()),
+            Self::KafkaWriter(_) => None,
+        }
+    }
+
+    /// What the operator endpoint reports on.
+    fn ledger(&self) -> Ledger {
+        match (self.log(), self) {
+            (Some(log), _) => Ledger::Log(log),
+            (None, Self::KafkaWriter(w)) => Ledger::Writer(w.clone()),
+            (None, _) => unreachable!("every other backend holds its log"),
         }
     }
 
     /// Closes the log: the embedded one writes its index and flushes; the Kafka one delivers
-    /// what its producer holds, then closes its replica.
+    /// what its producer holds, then closes its replica (a writer has none).
     pub async fn close(self) -> Result<()> {
         match self {
             Self::Sled(l) => tokio::task::spawn_blocking(move || l.close()).await?,
             Self::Kafka(l) => l.close().await,
+            Self::KafkaWriter(w) => w.close().await,
         }
         Ok(())
     }
@@ -66,11 +86,12 @@ pub async fn run(config: Config) -> Result<()> {
         );
     }
     let log = OpenLog::open(&config).await?;
-    let dyn_log = log.log();
-    let projector = if config.views.enabled && config.serves("query") {
-        Some(Arc::new(beaconport_projection::Projector::open(config.projection_options(), dyn_log.clone()).await?))
-    } else {
-        None
+    let ledger = log.ledger();
+    let projector = match (&ledger, config.views.enabled && config.serves("query")) {
+        (Ledger::Log(l), true) => {
+            Some(Arc::new(beaconport_projection::Projector::open(config.projection_options(), l.clone()).await?))
+        }
+        _ => None,
     };
     let listener = beaconport_server::bind(config.listen).await?;
     let addr = listener.local_addr().context("reading the bound address")?;
@@ -98,22 +119,25 @@ pub async fn run(config: Config) -> Result<()> {
     };
     let options = config.server_options()?;
     let views = projector.clone().map(|p| p as Arc<dyn beaconport_views::Live>);
-    let services = beaconport_server::Services::new(&dyn_log, views.clone(), &options);
+    let services = match &ledger {
+        Ledger::Log(l) => Some(beaconport_server::Services::new(l, views.clone(), &options)),
+        Ledger::Writer(_) => None,
+    };
     let operator = if config.http.enabled {
         let http = beaconport_server::bind(config.http.listen).await?;
         let http_addr = http.local_addr().context("reading the operator endpoint's address")?;
         announce(&format!("{OPERATOR}{http_addr}"));
         let state = beaconport_server::operator::Operator {
             metrics: options.metrics.clone(),
-            log: dyn_log.clone(),
+            log: ledger.clone(),
             views: views.clone(),
             ready_max_lag: config.http.ready_max_lag,
-            web: config
-                .http
-                .workspace
-                .then(|| beaconport_server::web::Workspace::new(dyn_log.clone(), &services, &options))
-                .flatten()
-                .map(Arc::new),
+            web: match (&ledger, &services) {
+                (Ledger::Log(l), Some(services)) if config.http.workspace => {
+                    beaconport_server::web::Workspace::new(l.clone(), services, &options).map(Arc::new)
+                }
+                _ => None,
+            },
             tls: options.tls.clone().filter(|_| config.http.tls),
         };
         // A certificate the HTTP port cannot serve stops the start, not just the port.
@@ -127,7 +151,15 @@ pub async fn run(config: Config) -> Result<()> {
     } else {
         None
     };
-    let server = beaconport_server::serve_services(listener, dyn_log, services, options, shutdown);
+    let server = async move {
+        match (ledger, services) {
+            (Ledger::Log(l), Some(services)) => {
+                beaconport_server::serve_services(listener, l, services, options, shutdown).await
+            }
+            (Ledger::Writer(w), _) => beaconport_server::serve_writer(listener, w, options, shutdown).await,
+            (Ledger::Log(_), None) => unreachable!("services are built for every log"),
+        }
+    };
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     tokio::select! {
         r = server => r?,

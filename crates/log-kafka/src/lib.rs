@@ -56,6 +56,9 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 pub mod mock;
+mod writer;
+
+pub use writer::KafkaWriter;
 
 /// The record header that carries the event id (16 bytes).
 pub const ID_HEADER: &str = "beaconport-event-id";
@@ -65,6 +68,14 @@ pub const ID_HEADER: &str = "beaconport-event-id";
 pub fn kafka_record<'a>(topic: &'a str, r: &'a Record, at_ms: i64) -> FutureRecord<'a, [u8], [u8]> {
     let headers = OwnedHeaders::new().insert(Header { key: ID_HEADER, value: Some(r.id.as_bytes().as_slice()) });
     FutureRecord::to(topic).key(r.key.as_bytes()).payload(r.payload.as_ref()).timestamp(at_ms).headers(headers)
+}
+
+/// The event id a record carries in [`ID_HEADER`], if any.
+fn event_id_of<M: Message>(m: &M) -> Option<EventId> {
+    m.headers()
+        .and_then(|h| h.iter().find(|h| h.key == ID_HEADER).and_then(|h| h.value))
+        .and_then(|v| <[u8; 16]>::try_from(v).ok())
+        .map(EventId::from_bytes)
 }
 
 /// How the Kafka log is reached and kept.
@@ -254,44 +265,7 @@ impl KafkaLog {
 
     /// Produces the records and waits for every delivery report: (partition, offset) of each.
     async fn produce(&self, records: &[&Record], at_ms: i64) -> Result<Vec<(i32, i64)>> {
-        let mut pending = Vec::with_capacity(records.len());
-        let deadline = tokio::time::Instant::now() + self.options.delivery_timeout;
-        for r in records {
-            let mut record = kafka_record(&self.options.topic, r, at_ms);
-            loop {
-                match self.producer.send_result(record) {
-                    Ok(delivery) => {
-                        pending.push(delivery);
-                        break;
-                    }
-                    Err((
-                        rdkafka::error::KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull),
-                        back,
-                    )) if tokio::time::Instant::now() < deadline => {
-                        record = back;
-                        tokio::time::sleep(Duration::from_millis(5)).await;
-                    }
-                    Err((e, _)) => return Err(kafka(&format!("event {}: not produced", r.id), e)),
-                }
-            }
-        }
-        let mut out = Vec::with_capacity(pending.len());
-        for (r, d) in records.iter().zip(futures::future::join_all(pending).await) {
-            match d {
-                Ok(Ok(delivery)) => out.push((delivery.partition, delivery.offset)),
-                Ok(Err((e, _))) => {
-                    return Err(kafka(
-                        &format!(
-                            "event {}: delivery failed (the call may be retried; a retry is never stored twice)",
-                            r.id
-                        ),
-                        e,
-                    ))
-                }
-                Err(_) => return Err(kafka(&format!("event {}", r.id), "the producer dropped the delivery report")),
-            }
-        }
-        Ok(out)
+        produce(&self.producer, &self.options, records, at_ms).await
     }
 
     /// Waits until the replica has copied every (partition, offset) given.
@@ -316,6 +290,54 @@ impl KafkaLog {
             ))),
         }
     }
+}
+
+/// Produces the records and waits for every delivery report: (partition, offset) of each.
+/// A failed or timed-out delivery fails the call.
+async fn produce(
+    producer: &FutureProducer,
+    options: &Options,
+    records: &[&Record],
+    at_ms: i64,
+) -> Result<Vec<(i32, i64)>> {
+    let mut pending = Vec::with_capacity(records.len());
+    let deadline = tokio::time::Instant::now() + options.delivery_timeout;
+    for r in records {
+        let mut record = kafka_record(&options.topic, r, at_ms);
+        loop {
+            match producer.send_result(record) {
+                Ok(delivery) => {
+                    pending.push(delivery);
+                    break;
+                }
+                Err((
+                    rdkafka::error::KafkaError::MessageProduction(rdkafka::types::RDKafkaErrorCode::QueueFull),
+                    back,
+                )) if tokio::time::Instant::now() < deadline => {
+                    record = back;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                Err((e, _)) => return Err(kafka(&format!("event {}: not produced", r.id), e)),
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(pending.len());
+    for (r, d) in records.iter().zip(futures::future::join_all(pending).await) {
+        match d {
+            Ok(Ok(delivery)) => out.push((delivery.partition, delivery.offset)),
+            Ok(Err((e, _))) => {
+                return Err(kafka(
+                    &format!(
+                        "event {}: delivery failed (the call may be retried; a retry is never stored twice)",
+                        r.id
+                    ),
+                    e,
+                ))
+            }
+            Err(_) => return Err(kafka(&format!("event {}", r.id), "the producer dropped the delivery report")),
+        }
+    }
+    Ok(out)
 }
 
 /// Creates the topic with the configured partitions and replication if it is missing (and
@@ -578,11 +600,7 @@ impl Copier {
     async fn copy(&mut self, batch: Vec<OwnedMessage>) -> Result<()> {
         let mut fetched = Vec::with_capacity(batch.len());
         for m in batch {
-            let id = m
-                .headers()
-                .and_then(|h| h.iter().find(|h| h.key == ID_HEADER).and_then(|h| h.value))
-                .and_then(|v| <[u8; 16]>::try_from(v).ok())
-                .map(EventId::from_bytes);
+            let id = event_id_of(&m);
             let (Some(id), Some(key), Some(payload)) =
                 (id, m.key().and_then(|k| std::str::from_utf8(k).ok()), m.payload())
             else {

@@ -5,6 +5,13 @@ mod common;
 
 beaconport_log::conformance_tests!(common::KafkaHarness::broker());
 
+/// The ingest role's stateless writer against the broker.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_on_the_broker() {
+    let mut h = common::KafkaHarness::broker();
+    common::writer_round_trip(&mut h).await;
+}
+
 /// Partitions added to the topic while a replica runs are found and copied from their
 /// beginning (the mock cluster cannot add partitions; a real broker can).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,7 +1,9 @@
 //! Faults on librdkafka's mock cluster: a broker down during ingest, leadership moving, requests
 //! timing out or failing. Whatever happens, every acknowledged event is in the log exactly once
 //! (also for a replica built afresh from the topic), every call that could not be delivered
-//! returns an error, and a client that retries a failed call never causes a duplicate.
+//! returns an error, and a client that retries a failed call never causes a duplicate. Each test
+//! runs twice: publishing through a process that holds a replica ([`KafkaLog`], the roles
+//! together) and through a stateless writer ([`KafkaWriter`], the ingest role alone).
 
 mod common;
 
@@ -10,8 +12,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use beaconport_log::conformance::record;
-use beaconport_log::{EventId, EventLog, Position, Record};
-use beaconport_log_kafka::KafkaLog;
+use beaconport_log::{EventId, EventLog, Position, Publisher, Record};
+use beaconport_log_kafka::{KafkaLog, KafkaWriter, Options};
 use common::{Cluster, KafkaHarness, PARTITIONS};
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 
@@ -26,13 +28,13 @@ struct Outcome {
 
 /// `publishers` tasks each publish `batches` batches of `size` events (one case each), retrying
 /// a failed call with the very same records up to `retries` times.
-async fn publish(log: Arc<KafkaLog>, publishers: usize, batches: usize, size: usize, retries: usize) -> Outcome {
+async fn publish(log: Arc<dyn Publisher>, publishers: usize, batches: usize, size: usize, retries: usize) -> Outcome {
     publish_paced(log, publishers, batches, size, retries, Duration::ZERO).await
 }
 
 /// [`publish`], pausing before each batch.
 async fn publish_paced(
-    log: Arc<KafkaLog>,
+    log: Arc<dyn Publisher>,
     publishers: usize,
     batches: usize,
     size: usize,
@@ -50,7 +52,7 @@ async fn publish_paced(
                 out.sent.extend(recs.iter().cloned());
                 tokio::time::sleep(pause).await;
                 for _attempt in 0..=retries {
-                    match log.append(recs.clone()).await {
+                    match log.publish(recs.clone()).await {
                         Ok(acks) => {
                             assert_eq!(acks.len(), recs.len());
                             out.acked.extend(recs.iter().cloned());
@@ -102,9 +104,50 @@ async fn assert_exactly_once(log: &dyn EventLog, outcome: &Outcome) {
     }
 }
 
-/// The log as seen by the publishing process and by a replica built afresh from the topic.
-async fn check_everywhere(h: &mut KafkaHarness, log: &KafkaLog, outcome: &Outcome) {
-    assert_exactly_once(log, outcome).await;
+/// Who publishes: a process that holds a replica, or a stateless writer.
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    Replica,
+    Writer,
+}
+
+/// The publishing side, opened.
+struct Opened {
+    publisher: Arc<dyn Publisher>,
+    log: Option<Arc<KafkaLog>>,
+    writer: Option<Arc<KafkaWriter>>,
+}
+
+impl Opened {
+    async fn open(side: Side, options: Options) -> Self {
+        match side {
+            Side::Replica => {
+                let log = Arc::new(KafkaLog::open(options).await.unwrap());
+                Self { publisher: beaconport_log::of_log(log.clone()), log: Some(log), writer: None }
+            }
+            Side::Writer => {
+                let w = Arc::new(KafkaWriter::open(options).await.unwrap());
+                Self { publisher: w.clone(), log: None, writer: Some(w) }
+            }
+        }
+    }
+
+    async fn close(&self) {
+        if let Some(l) = &self.log {
+            l.close().await;
+        }
+        if let Some(w) = &self.writer {
+            w.close().await;
+        }
+    }
+}
+
+/// The log as seen by the publishing process (if it holds one) and by a replica built afresh
+/// from the topic.
+async fn check_everywhere(h: &mut KafkaHarness, publishing: &Opened, outcome: &Outcome) {
+    if let Some(log) = &publishing.log {
+        assert_exactly_once(log.as_ref(), outcome).await;
+    }
     h.replica += 1;
     let fresh = KafkaLog::open(h.options()).await.unwrap();
     assert_exactly_once(&fresh, outcome).await;
@@ -120,6 +163,15 @@ fn mock(h: &KafkaHarness) -> Arc<beaconport_log_kafka::mock::Mock> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_down_during_ingest_loses_nothing_acknowledged_and_retries_do_not_duplicate() {
+    broker_down_during_ingest(Side::Replica).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_down_during_ingest_through_a_writer_loses_nothing_and_duplicates_nothing() {
+    broker_down_during_ingest(Side::Writer).await;
+}
+
+async fn broker_down_during_ingest(side: Side) {
     let mut h = KafkaHarness::mock();
     h.new_topic().await;
     let m = mock(&h);
@@ -130,8 +182,9 @@ async fn a_broker_down_during_ingest_loses_nothing_acknowledged_and_retries_do_n
     let mut o = h.options();
     // Shorter than the outage: calls made during it fail.
     o.delivery_timeout = Duration::from_secs(2);
-    let log = Arc::new(KafkaLog::open(o).await.unwrap());
-    log.append(vec![record("GMP/warm-up", "before the outage")]).await.unwrap();
+    let publishing = Opened::open(side, o).await;
+    let warm_up = record("GMP/warm-up", "before the outage");
+    publishing.publisher.publish(vec![warm_up.clone()]).await.unwrap();
     m.broker_down(1).unwrap();
     let faults = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(4)).await;
@@ -139,22 +192,30 @@ async fn a_broker_down_during_ingest_loses_nothing_acknowledged_and_retries_do_n
     });
     // Publishing starts during the outage and goes on after it (20 batches a publisher, 100 ms
     // apart, each retried until it gets through).
-    let mut outcome = publish_paced(log.clone(), 4, 20, 20, 40, Duration::from_millis(100)).await;
+    let mut outcome = publish_paced(publishing.publisher.clone(), 4, 20, 20, 40, Duration::from_millis(100)).await;
     faults.await.unwrap();
     assert!(outcome.failures > 0, "the outage failed no call: the test did not test it");
     assert_eq!(outcome.acked.len(), outcome.sent.len(), "every batch got through once the broker was back");
-    let first = log.read(Position(0), 1).await.unwrap().remove(0);
-    let warm_up = Record { id: first.id, key: first.key, payload: first.payload };
     outcome.acked.push(warm_up.clone());
     outcome.sent.push(warm_up);
-    check_everywhere(&mut h, &log, &outcome).await;
-    log.close().await;
+    check_everywhere(&mut h, &publishing, &outcome).await;
+    publishing.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn leadership_moving_during_ingest_loses_and_duplicates_nothing() {
+    leadership_moving(Side::Replica).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leadership_moving_during_ingest_through_a_writer_loses_and_duplicates_nothing() {
+    leadership_moving(Side::Writer).await;
+}
+
+async fn leadership_moving(side: Side) {
     let mut h = KafkaHarness::mock();
-    let log = h.fresh_kafka().await;
+    h.new_topic().await;
+    let publishing = Opened::open(side, h.options()).await;
     let m = mock(&h);
     let topic = h.topic.clone();
     let faults = tokio::spawn(async move {
@@ -165,20 +226,29 @@ async fn leadership_moving_during_ingest_loses_and_duplicates_nothing() {
             }
         }
     });
-    let outcome = publish(log.clone(), 4, 30, 20, 5).await;
+    let outcome = publish(publishing.publisher.clone(), 4, 30, 20, 5).await;
     faults.await.unwrap();
     assert_eq!(outcome.acked.len(), outcome.sent.len());
-    check_everywhere(&mut h, &log, &outcome).await;
-    log.close().await;
+    check_everywhere(&mut h, &publishing, &outcome).await;
+    publishing.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn produce_requests_timing_out_or_failing_are_retried_without_duplicates() {
+    requests_timing_out_or_failing(Side::Replica).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn produce_requests_timing_out_or_failing_through_a_writer_are_retried_without_duplicates() {
+    requests_timing_out_or_failing(Side::Writer).await;
+}
+
+async fn requests_timing_out_or_failing(side: Side) {
     let mut h = KafkaHarness::mock();
     h.new_topic().await;
     let mut o = h.options();
     o.client.insert("request.timeout.ms".into(), "500".into());
-    let log = Arc::new(KafkaLog::open(o).await.unwrap());
+    let publishing = Opened::open(side, o).await;
     let m = mock(&h);
     // Answers slower than the request timeout (the broker may still have written what it was
     // sent: the idempotent producer's retry must not write it twice), then errors on produce.
@@ -201,27 +271,37 @@ async fn produce_requests_timing_out_or_failing_are_retried_without_duplicates()
             m.round_trip(1, Duration::ZERO).unwrap();
         })
     };
-    let outcome = publish(log.clone(), 4, 20, 20, 10).await;
+    let outcome = publish(publishing.publisher.clone(), 4, 20, 20, 10).await;
     slow_until.await.unwrap();
     assert_eq!(outcome.acked.len(), outcome.sent.len());
-    check_everywhere(&mut h, &log, &outcome).await;
-    log.close().await;
+    check_everywhere(&mut h, &publishing, &outcome).await;
+    publishing.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_call_that_cannot_be_delivered_fails_within_the_delivery_timeout() {
+    undeliverable(Side::Replica).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_through_a_writer_that_cannot_be_delivered_fails_within_the_delivery_timeout() {
+    undeliverable(Side::Writer).await;
+}
+
+async fn undeliverable(side: Side) {
     let mut h = KafkaHarness::mock();
     h.new_topic().await;
     let mut o = h.options();
     o.delivery_timeout = Duration::from_secs(2);
-    let log = KafkaLog::open(o).await.unwrap();
+    let publishing = Opened::open(side, o).await;
+    let log = publishing.publisher.clone();
     let m = mock(&h);
     for b in 1..=3 {
         m.broker_down(b).unwrap();
     }
     let recs: Vec<Record> = (0..10).map(|i| record("GMP/1", &format!("r{i}"))).collect();
     let started = Instant::now();
-    let err = log.append(recs.clone()).await.unwrap_err();
+    let err = log.publish(recs.clone()).await.unwrap_err();
     assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
     assert!(err.to_string().contains("kafka"), "{err}");
     for b in 1..=3 {
@@ -230,7 +310,7 @@ async fn a_call_that_cannot_be_delivered_fails_within_the_delivery_timeout() {
     // The client's retry succeeds, and the log holds each event once.
     let acks = tokio::time::timeout(Duration::from_secs(30), async {
         loop {
-            match log.append(recs.clone()).await {
+            match log.publish(recs.clone()).await {
                 Ok(a) => break a,
                 Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
             }
@@ -240,8 +320,8 @@ async fn a_call_that_cannot_be_delivered_fails_within_the_delivery_timeout() {
     .expect("the retry succeeds once the brokers are back");
     assert_eq!(acks.len(), 10);
     let outcome = Outcome { acked: recs.clone(), failures: 1, sent: recs };
-    check_everywhere(&mut h, &log, &outcome).await;
-    log.close().await;
+    check_everywhere(&mut h, &publishing, &outcome).await;
+    publishing.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -264,6 +344,30 @@ async fn the_same_batch_retried_through_two_ingest_processes_is_stored_once() {
     let outcome = Outcome { acked: sent.clone(), failures: 0, sent };
     assert_exactly_once(a.as_ref(), &outcome).await;
     assert_exactly_once(b.as_ref(), &outcome).await;
+    let publishing = Opened { publisher: beaconport_log::of_log(a.clone()), log: Some(a.clone()), writer: None };
+    check_everywhere(&mut h, &publishing, &outcome).await;
+    a.close().await;
+    b.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_batch_retried_through_two_writers_is_stored_once() {
+    let mut h = KafkaHarness::mock();
+    h.new_topic().await;
+    let a = Opened::open(Side::Writer, h.options()).await;
+    let b = Opened::open(Side::Writer, h.options()).await;
+    let mut sent = Vec::new();
+    for round in 0..20 {
+        let recs: Vec<Record> = (0..25).map(|i| record(&format!("WYP/{}", i % 5), &format!("{round}-{i}"))).collect();
+        sent.extend(recs.iter().cloned());
+        let (x, y) = tokio::join!(a.publisher.publish(recs.clone()), b.publisher.publish(recs.clone()));
+        let (x, y) = (x.unwrap(), y.unwrap());
+        for (x, y) in x.iter().zip(&y) {
+            assert_eq!(x.topic, y.topic, "both name the copy every replica keeps");
+            assert!(x.duplicate != y.duplicate, "one stored it, the other was told it is a duplicate");
+        }
+    }
+    let outcome = Outcome { acked: sent.clone(), failures: 0, sent };
     check_everywhere(&mut h, &a, &outcome).await;
     a.close().await;
     b.close().await;
@@ -272,12 +376,14 @@ async fn the_same_batch_retried_through_two_ingest_processes_is_stored_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_restarted_mid_stream_resumes_without_skipping_or_applying_twice() {
     let mut h = KafkaHarness::mock();
-    let writer = h.fresh_kafka().await;
+    h.new_topic().await;
+    // The ingest role alone: a stateless writer.
+    let writer = Opened::open(Side::Writer, h.options()).await;
     // A second process, restarted while the first keeps publishing.
     h.replica += 1;
     let reader_options = h.options();
     let mut reader = KafkaLog::open(reader_options.clone()).await.unwrap();
-    let publishing = tokio::spawn(publish(writer.clone(), 3, 40, 10, 0));
+    let publishing = tokio::spawn(publish(writer.publisher.clone(), 3, 40, 10, 0));
     for _ in 0..3 {
         tokio::time::sleep(Duration::from_millis(300)).await;
         reader.close().await;

@@ -20,8 +20,10 @@ pub mod conformance;
 pub mod head;
 mod memory;
 pub mod merkle;
+pub mod publish;
 
 pub use memory::MemoryLog;
+pub use publish::{of_log, Publisher, Receipt, StoredEvent, TopicOffset};
 
 /// Errors of a log backend.
 #[derive(Debug, thiserror::Error)]
@@ -30,6 +32,10 @@ pub enum Error {
     /// publisher reused an id. Nothing of the batch was stored.
     #[error("event {id}: event_id is already stored at position {position} with different content")]
     Conflict { id: EventId, position: Position },
+    /// The same, found by a process that writes to a Kafka topic without holding a copy of it:
+    /// the id is already in the topic, at `at`, with different content.
+    #[error("event {id}: event_id is already stored ({at}) with different content")]
+    ConflictInTopic { id: EventId, at: publish::TopicOffset },
     /// A record is larger than the backend accepts. Nothing of the batch was stored.
     #[error("event {id}: is {size} bytes encoded, more than the {max} the log accepts")]
     TooLarge { id: EventId, size: usize, max: usize },

@@ -40,13 +40,24 @@ fn responses_are_interchangeable() {
     let accepted = wire::PublishStreamResponse {
         sequence: 7,
         result: Some(wire::publish_stream_response::Result::Accepted(wire::PublishResponse {
-            acks: vec![wire::EventAck { event_id: "e".into(), position: 42, duplicate: true }],
+            acks: vec![
+                wire::EventAck { event_id: "e".into(), position: Some(42), duplicate: true, topic: None },
+                wire::EventAck {
+                    event_id: "k".into(),
+                    position: None,
+                    duplicate: false,
+                    topic: Some(wire::TopicOffset { partition: 3, offset: 1 << 40 }),
+                },
+            ],
         })),
     };
     let public = api::PublishStreamResponse::decode(accepted.encode_to_vec().as_slice()).unwrap();
     assert_eq!(public.sequence, 7);
     let Some(api::publish_stream_response::Result::Accepted(r)) = public.result else { panic!("accepted") };
-    assert_eq!((r.acks[0].event_id.as_str(), r.acks[0].position, r.acks[0].duplicate), ("e", 42, true));
+    assert_eq!((r.acks[0].event_id.as_str(), r.acks[0].position, r.acks[0].duplicate), ("e", Some(42), true));
+    assert_eq!(r.acks[0].topic, None);
+    assert_eq!(r.acks[1].position, None, "a writer's acknowledgement has no position");
+    assert_eq!(r.acks[1].topic, Some(api::TopicOffset { partition: 3, offset: 1 << 40 }));
 
     let rejected = wire::PublishStreamResponse {
         sequence: 1,

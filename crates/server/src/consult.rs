@@ -237,8 +237,9 @@ impl Recorder {
         Self { ingest, ledger_force: ledger_force.into() }
     }
 
-    /// Appends the record durably; an error means the answer must not be given.
-    pub async fn record(&self, c: Consultation) -> Result<u64> {
+    /// Appends the record durably; an error means the answer must not be given. The position it
+    /// got, on a process that holds the log (none from a writer to Kafka).
+    pub async fn record(&self, c: Consultation) -> Result<Option<u64>> {
         let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         let named = |set: BTreeSet<String>| set.into_iter().filter(|s| !s.is_empty()).take(MAX_NAMED).collect();
         let count = c.disclosed.count.max(c.disclosed.persons.len() as u64);
@@ -277,7 +278,7 @@ impl Recorder {
         if let (Some(m), false) = (self.ingest.metrics(), refused) {
             m.answered(&call);
         }
-        Ok(ack.acks.first().map(|a| a.position).unwrap_or_default())
+        Ok(ack.acks.first().and_then(|a| a.position))
     }
 }
 

@@ -61,7 +61,7 @@ pub fn status(e: &Error) -> Status {
         Error::Rejected(_) | Error::BadRequest { .. } => Code::InvalidArgument,
         Error::Limit(_) => Code::ResourceExhausted,
         Error::Log(l) => match l {
-            L::Conflict { .. } => Code::AlreadyExists,
+            L::Conflict { .. } | L::ConflictInTopic { .. } => Code::AlreadyExists,
             L::TooLarge { .. } => Code::InvalidArgument,
             L::Storage(_) | L::Closed => Code::Unavailable,
             L::Corrupt { .. } => Code::DataLoss,

@@ -9,7 +9,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use beaconport_domain::{Context, FieldError};
-use beaconport_log::{stream_key, Appended, EventId, EventLog, Record};
+use beaconport_log::{stream_key, EventId, EventLog, Publisher, Receipt, Record};
 use beaconport_proto::decode_wire_batch;
 use beaconport_proto::pb::wire as api;
 use bytes::Bytes;
@@ -21,10 +21,10 @@ use tracing::{debug, info};
 
 use crate::error::{status, Error, Result};
 
-/// The ingest service over an injected log.
+/// The ingest service over an injected log, or a writer to one (see [`Publisher`]).
 #[derive(Clone)]
 pub struct Ingest {
-    log: Arc<dyn EventLog>,
+    log: Arc<dyn Publisher>,
     /// Over mutual TLS: who each client certificate is, so a force system publishes only its
     /// own force's events.
     identities: Option<Arc<crate::consult::Identities>>,
@@ -44,6 +44,11 @@ impl std::fmt::Debug for Ingest {
 
 impl Ingest {
     pub fn new(log: Arc<dyn EventLog>) -> Self {
+        Self::over(beaconport_log::of_log(log))
+    }
+
+    /// The ingest service over a publisher: a log, or a writer that holds no copy of it.
+    pub fn over(log: Arc<dyn Publisher>) -> Self {
         Self {
             log,
             identities: None,
@@ -69,8 +74,8 @@ impl Ingest {
     }
 
     /// An ingest service that holds each force system's certificate to its own force.
-    pub fn with_identities(log: Arc<dyn EventLog>, identities: Arc<crate::consult::Identities>) -> Self {
-        Self { identities: Some(identities), ..Self::new(log) }
+    pub fn with_identities(log: Arc<dyn Publisher>, identities: Arc<crate::consult::Identities>) -> Self {
+        Self { identities: Some(identities), ..Self::over(log) }
     }
 
     /// The one force a request's client certificate may publish for (over mutual TLS).
@@ -84,7 +89,7 @@ impl Ingest {
     /// Validates a batch of encoded events and turns it into log records (on the blocking pool:
     /// it is CPU work). All or nothing: every problem of every event is reported.
     async fn prepare(
-        log: Arc<dyn EventLog>,
+        log: Arc<dyn Publisher>,
         raw: Vec<Bytes>,
         by_ledger: bool,
         only_force: Option<String>,
@@ -114,8 +119,8 @@ impl Ingest {
     }
 
     /// The event stored under `id`, if any.
-    pub async fn stored(&self, id: beaconport_log::EventId) -> Result<Option<beaconport_log::Entry>> {
-        Ok(self.log.get(id).await?)
+    pub async fn stored(&self, id: beaconport_log::EventId) -> Result<Option<beaconport_log::StoredEvent>> {
+        Ok(self.log.stored(id).await?)
     }
 
     /// Publishes one batch: validate all, append all, acknowledge each.
@@ -137,22 +142,23 @@ impl Ingest {
     ) -> Result<api::PublishResponse> {
         let records = Self::prepare(self.log.clone(), events, by_ledger, only_force, self.max_batch).await?;
         let ids: Vec<EventId> = records.iter().map(|r| r.id).collect();
-        let acks = self.log.append(records).await?;
+        let acks = self.log.publish(records).await?;
         debug!(n_events = ids.len(), duplicates = acks.iter().filter(|a| a.duplicate).count(), "batch appended");
         Ok(response(&ids, acks))
     }
 }
 
 /// The acknowledgement of a batch: one entry per event, in batch order.
-fn response(ids: &[EventId], acks: Vec<Appended>) -> api::PublishResponse {
+fn response(ids: &[EventId], acks: Vec<Receipt>) -> api::PublishResponse {
     api::PublishResponse {
         acks: ids
             .iter()
             .zip(acks)
             .map(|(id, a)| api::EventAck {
                 event_id: id.to_hyphenated(),
-                position: a.position.0,
+                position: a.position.map(|p| p.0),
                 duplicate: a.duplicate,
+                topic: a.topic.map(|t| api::TopicOffset { partition: t.partition, offset: t.offset }),
             })
             .collect(),
     }
@@ -210,23 +216,27 @@ const PIPELINE: usize = 8;
 /// sake (a conflict, an oversized event), the batches are appended one by one, so that each gets
 /// its own answer and a batch is still all or nothing.
 /// Returns one result per batch, in order; the first error ends the list.
-async fn commit_in_order(log: &Arc<dyn EventLog>, group: Vec<Vec<Record>>) -> Vec<Result<api::PublishResponse>> {
+async fn commit_in_order(log: &Arc<dyn Publisher>, group: Vec<Vec<Record>>) -> Vec<Result<api::PublishResponse>> {
     let ids: Vec<Vec<EventId>> = group.iter().map(|b| b.iter().map(|r| r.id).collect()).collect();
     if group.len() > 1 {
         let all: Vec<Record> = group.iter().flatten().cloned().collect();
-        match log.append(all).await {
+        match log.publish(all).await {
             Ok(acks) => {
                 let mut acks = acks.into_iter();
                 return ids.iter().map(|ids| Ok(response(ids, acks.by_ref().take(ids.len()).collect()))).collect();
             }
             // Refusals that belong to one batch: answer each batch on its own.
-            Err(beaconport_log::Error::Conflict { .. } | beaconport_log::Error::TooLarge { .. }) => {}
+            Err(
+                beaconport_log::Error::Conflict { .. }
+                | beaconport_log::Error::ConflictInTopic { .. }
+                | beaconport_log::Error::TooLarge { .. },
+            ) => {}
             Err(e) => return vec![Err(e.into())],
         }
     }
     let mut out = Vec::with_capacity(group.len());
     for (batch, ids) in group.into_iter().zip(&ids) {
-        match log.append(batch).await {
+        match log.publish(batch).await {
             Ok(acks) => out.push(Ok(response(ids, acks))),
             Err(e) => {
                 out.push(Err(e.into()));
@@ -354,7 +364,7 @@ impl Checked {
 /// Checks that every correction or retraction a force system sends names one of its own force's
 /// events that a force system published (in this batch or stored before), never another force's
 /// record nor an investigator's or the ledger's.
-async fn check_targets(log: &Arc<dyn EventLog>, own: &str, records: &[Record], targets: Vec<Target>) -> Result<()> {
+async fn check_targets(log: &Arc<dyn Publisher>, own: &str, records: &[Record], targets: Vec<Target>) -> Result<()> {
     let prefix = format!("{own}/");
     let mut refused = Vec::new();
     // A correction or retraction targets an event of its own case (stream key): only there is
@@ -374,7 +384,7 @@ async fn check_targets(log: &Arc<dyn EventLog>, own: &str, records: &[Record], t
                 (r.key != own_key).then(|| other_case(&t.target, &r.key))
             }
         } else {
-            match log.get(t.target).await? {
+            match log.stored(t.target).await? {
                 None => None,
                 Some(entry) if !entry.key.starts_with(&prefix) => {
                     Some(format!("{} is another force's event: a force corrects only its own records", t.target))
@@ -566,7 +576,7 @@ impl api::ingest_service_server::IngestService for Ingest {
 /// Commits the group of valid batches waiting before a rejected one (or the end), and records
 /// their answers; sets `stop` if committing failed.
 async fn flush_group(
-    log: &Arc<dyn EventLog>,
+    log: &Arc<dyn Publisher>,
     group: &mut Vec<Vec<Record>>,
     answers: &mut Vec<Result<api::publish_stream_response::Result>>,
     stop: &mut bool,

@@ -1,14 +1,15 @@
 //! The only crate that knows gRPC: the ingest and log services, health and reflection, the one
 //! table from errors to gRPC status codes, and graceful shutdown.
 //!
-//! The log backend is injected as an `Arc<dyn EventLog>`; this crate must not depend on any
+//! The log backend is injected as an `Arc<dyn EventLog>` (or, for a process that only writes to
+//! a Kafka topic, an `Arc<dyn Publisher>`: [`serve_writer`]); this crate must not depend on any
 //! backend (sled, rdkafka).
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use beaconport_log::EventLog;
+use beaconport_log::{EventLog, Publisher};
 use beaconport_proto::pb::{api, wire};
 use beaconport_views::Live;
 use tokio::net::TcpListener;
@@ -97,8 +98,8 @@ pub struct Services {
     pub query: Option<Query>,
     /// ReviewService, with views.
     pub review: Option<ReviewApi>,
-    /// AuditService (view rebuilds only with views).
-    pub audit: Audit,
+    /// AuditService (view rebuilds only with views); `None` where no log is held.
+    pub audit: Option<Audit>,
 }
 
 impl Services {
@@ -112,7 +113,7 @@ impl Services {
         Self {
             review: query.clone().map(ReviewApi::new),
             query,
-            audit: Audit::new(log.clone(), options.signer.clone(), views),
+            audit: Some(Audit::new(log.clone(), options.signer.clone(), views)),
         }
     }
 }
@@ -139,6 +140,29 @@ pub async fn serve_services(
     options: Options,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
+    let publisher = beaconport_log::of_log(log.clone());
+    serve_ledger(listener, publisher, Some((log, services)), options, shutdown).await
+}
+
+/// Serves IngestService alone (with health and reflection) over a writer that holds no copy of
+/// the log: the ingest role over Kafka. There is no log here to read, audit or query: those
+/// services are served by the processes that hold a replica (the query role).
+pub async fn serve_writer(
+    listener: TcpListener,
+    writer: Arc<dyn Publisher>,
+    options: Options,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    serve_ledger(listener, writer, None, options, shutdown).await
+}
+
+async fn serve_ledger(
+    listener: TcpListener,
+    publisher: Arc<dyn Publisher>,
+    held: Option<(Arc<dyn EventLog>, Services)>,
+    options: Options,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
     let addr = listener.local_addr().map_err(|e| Error::Transport(e.to_string()))?;
     if options.tls.is_none() && !options.insecure_plaintext {
         return Err(Error::Transport(
@@ -147,12 +171,13 @@ pub async fn serve_services(
         ));
     }
     let max_message_bytes = options.limits.max_message_bytes;
-    let refusals_log = log.clone();
     let (health, health_service) = tonic_health::server::health_reporter();
     if options.ingest {
         health.set_serving::<wire::ingest_service_server::IngestServiceServer<Ingest>>().await;
     }
-    health.set_serving::<api::log_service_server::LogServiceServer<LogReader>>().await;
+    if held.is_some() {
+        health.set_serving::<api::log_service_server::LogServiceServer<LogReader>>().await;
+    }
     let reflection = tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(beaconport_proto::FILE_DESCRIPTOR_SET)
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
@@ -160,7 +185,11 @@ pub async fn serve_services(
         .map_err(|e| Error::Transport(e.to_string()))?;
 
     // IngestService is served through its wire view (events as raw bytes); see `ingest`.
-    let Services { query, review, audit } = services;
+    let (log, services) = held.unzip();
+    let Services { query, review, audit } = match services {
+        Some(s) => s,
+        None => Services { query: None, review: None, audit: None },
+    };
     let review = review.map(|r| {
         api::review_service_server::ReviewServiceServer::new(r)
             .max_decoding_message_size(max_message_bytes)
@@ -176,8 +205,8 @@ pub async fn serve_services(
         health.set_serving::<api::review_service_server::ReviewServiceServer<ReviewApi>>().await;
     }
     let publishers = match &options.tls {
-        Some(tls) => Ingest::with_identities(log.clone(), tls.identities.clone()),
-        None => Ingest::new(log.clone()),
+        Some(tls) => Ingest::with_identities(publisher.clone(), tls.identities.clone()),
+        None => Ingest::over(publisher.clone()),
     }
     .with_max_batch(options.max_batch_events, max_message_bytes)
     .with_metrics(options.metrics.clone());
@@ -186,18 +215,24 @@ pub async fn serve_services(
             .max_decoding_message_size(max_message_bytes)
             .max_encoding_message_size(max_message_bytes)
     });
-    let audit = api::audit_service_server::AuditServiceServer::new(audit)
-        .max_decoding_message_size(max_message_bytes)
-        .max_encoding_message_size(max_message_bytes);
-    health.set_serving::<api::audit_service_server::AuditServiceServer<Audit>>().await;
-    let reader = api::log_service_server::LogServiceServer::new(LogReader::new(log))
-        .max_decoding_message_size(max_message_bytes)
-        .max_encoding_message_size(max_message_bytes);
+    let audit = audit.map(|audit| {
+        api::audit_service_server::AuditServiceServer::new(audit)
+            .max_decoding_message_size(max_message_bytes)
+            .max_encoding_message_size(max_message_bytes)
+    });
+    if audit.is_some() {
+        health.set_serving::<api::audit_service_server::AuditServiceServer<Audit>>().await;
+    }
+    let reader = log.map(|log| {
+        api::log_service_server::LogServiceServer::new(LogReader::new(log))
+            .max_decoding_message_size(max_message_bytes)
+            .max_encoding_message_size(max_message_bytes)
+    });
 
     let mut builder = tonic::transport::Server::builder();
     let gate = authorise::AuthoriseLayer::new(
         options.tls.as_ref().map(|t| t.identities.clone()),
-        consult::Recorder::new(Ingest::new(refusals_log.clone()), &options.ledger_force),
+        consult::Recorder::new(Ingest::over(publisher), &options.ledger_force),
         options.limits.clone(),
         options.metrics.clone(),
     );
@@ -220,8 +255,8 @@ pub async fn serve_services(
         .add_service(health_service)
         .add_service(reflection)
         .add_optional_service(ingest)
-        .add_service(reader)
-        .add_service(audit)
+        .add_optional_service(reader)
+        .add_optional_service(audit)
         .add_optional_service(query)
         .add_optional_service(review)
         // No Nagle: acknowledgements are small and latency-bound (40 ms delayed-ACK stalls).

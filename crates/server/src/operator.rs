@@ -9,7 +9,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use beaconport_log::EventLog;
+use beaconport_log::{EventLog, Publisher};
 use beaconport_views::Live;
 use prometheus_client::encoding::text::encode;
 use prometheus_client::metrics::counter::Counter;
@@ -136,13 +136,19 @@ impl Metrics {
     }
 
     /// The text exposition, with positions read now.
-    pub fn render(&self, log: &dyn EventLog, views: Option<&dyn Live>) -> String {
-        let head = log.head().0;
-        self.log_head.set(head as i64);
-        if let Some(tree) = log.tree() {
-            self.tree_size.set(tree.size() as i64);
-        }
-        for (name, value) in log.gauges() {
+    pub fn render(&self, ledger: &Ledger, views: Option<&dyn Live>) -> String {
+        let head = match ledger {
+            Ledger::Log(log) => {
+                let head = log.head().0;
+                self.log_head.set(head as i64);
+                if let Some(tree) = log.tree() {
+                    self.tree_size.set(tree.size() as i64);
+                }
+                head
+            }
+            Ledger::Writer(_) => 0,
+        };
+        for (name, value) in ledger.gauges() {
             self.backend.get_or_create(&vec![("gauge", name.to_string())]).set(value);
         }
         if let Some(v) = views {
@@ -156,11 +162,38 @@ impl Metrics {
     }
 }
 
+/// What a process holds of the ledger.
+#[derive(Clone)]
+pub enum Ledger {
+    /// The log (embedded, or this process's replica of a Kafka topic).
+    Log(Arc<dyn EventLog>),
+    /// Only a writer to the log (the ingest role alone over Kafka).
+    Writer(Arc<dyn Publisher>),
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Log(_) => "Ledger::Log",
+            Self::Writer(_) => "Ledger::Writer",
+        })
+    }
+}
+
+impl Ledger {
+    fn gauges(&self) -> Vec<(&'static str, i64)> {
+        match self {
+            Self::Log(log) => log.gauges(),
+            Self::Writer(w) => w.gauges(),
+        }
+    }
+}
+
 /// What the operator endpoint reads.
 #[derive(Clone)]
 pub struct Operator {
     pub metrics: Arc<Metrics>,
-    pub log: Arc<dyn EventLog>,
+    pub log: Ledger,
     pub views: Option<Arc<dyn Live>>,
     /// Views further behind the log than this are not ready to answer.
     pub ready_max_lag: u64,
@@ -181,7 +214,13 @@ impl std::fmt::Debug for Operator {
 impl Operator {
     /// Whether the ledger is ready to answer, and why not.
     pub fn readiness(&self) -> Result<String, String> {
-        let head = self.log.head().0;
+        let log = match &self.log {
+            Ledger::Log(log) => log,
+            Ledger::Writer(w) => {
+                return w.ready().map(|()| "ready: writing to the log, which this node holds no copy of".into())
+            }
+        };
+        let head = log.head().0;
         match &self.views {
             None => Ok(format!("ready: log at {head}, no views on this node")),
             Some(v) => {
@@ -215,7 +254,7 @@ pub async fn serve_http(
         .route(
             "/metrics",
             get(|axum::extract::State(op): axum::extract::State<Operator>| async move {
-                let text = op.metrics.render(op.log.as_ref(), op.views.as_deref());
+                let text = op.metrics.render(&op.log, op.views.as_deref());
                 ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], text)
             }),
         )

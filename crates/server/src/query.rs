@@ -822,7 +822,7 @@ impl api::query_service_server::QueryService for Query {
         };
         let ack = self.ingest.publish_batch(vec![event.encode_to_vec().into()]).await?;
         let a = ack.acks.first().ok_or_else(|| Error::Transport("no acknowledgement".into()))?;
-        let answer = api::DecideLinkResponse { position: a.position, duplicate: a.duplicate };
+        let answer = api::DecideLinkResponse { position: positioned(a)?, duplicate: a.duplicate };
         Ok(Response::new(self.answer(caller, "DecideLink", &req, admitted, false, move |_| Ok(answer)).await?))
     }
 
@@ -905,4 +905,9 @@ impl api::query_service_server::QueryService for Query {
         .map_err(|e| Error::Transport(format!("query task: {e}")))?;
         Ok(Response::new(answer))
     }
+}
+
+/// The position of a recorded event: the query role always holds the log it records into.
+pub(crate) fn positioned(a: &beaconport_proto::pb::wire::EventAck) -> Result<u64> {
+    a.position.ok_or_else(|| Error::Transport(format!("event {}: recorded without a position", a.event_id)))
 }

@@ -469,11 +469,10 @@ impl api::review_service_server::ReviewService for ReviewApi {
                     && stored.case_ref == req.case_ref
                     && stored.body.as_ref().and_then(|b| b.kind.as_ref()) == Some(&kind);
                 if !same {
-                    return Err(
-                        Error::Log(beaconport_log::Error::Conflict { id: entry.id, position: entry.position }).into()
-                    );
+                    return Err(Error::Log(entry.conflict()).into());
                 }
-                let answer = api::RecordReviewResponse { position: entry.position.0, duplicate: true };
+                let position = entry.position.ok_or_else(|| Error::Transport("recorded without a position".into()))?;
+                let answer = api::RecordReviewResponse { position: position.0, duplicate: true };
                 return Ok(Response::new(
                     self.query
                         .answer(caller, "ReviewService/RecordReview", &req, admitted, false, move |_| Ok(answer))
@@ -494,7 +493,7 @@ impl api::review_service_server::ReviewService for ReviewApi {
         };
         let ack = self.query.ingest().publish_batch(vec![event.encode_to_vec().into()]).await?;
         let a = ack.acks.first().ok_or_else(|| Error::Transport("no acknowledgement".into()))?;
-        let answer = api::RecordReviewResponse { position: a.position, duplicate: a.duplicate };
+        let answer = api::RecordReviewResponse { position: crate::query::positioned(a)?, duplicate: a.duplicate };
         Ok(Response::new(
             self.query.answer(caller, "ReviewService/RecordReview", &req, admitted, false, move |_| Ok(answer)).await?,
         ))

@@ -125,7 +125,7 @@ impl Workspace {
         Some(Self {
             review: services.review.clone()?,
             query: services.query.clone()?,
-            audit: services.audit.clone(),
+            audit: services.audit.clone()?,
             log,
             signer: options.signer.clone(),
             recorder: Recorder::new(ingest, &options.ledger_force),

@@ -39,7 +39,7 @@ async fn publish_all(server: &TestServer, events: &[pb::Event]) -> u64 {
     let mut last = 0;
     for chunk in events.chunks(500) {
         let acks = c.publish(api::PublishRequest { events: chunk.to_vec() }).await.unwrap().into_inner().acks;
-        last = acks.last().unwrap().position;
+        last = acks.last().unwrap().position.expect("a position");
     }
     last + 1
 }

@@ -54,8 +54,8 @@ async fn publisher(
                     if a.duplicate {
                         t.duplicate_acks += 1;
                     }
-                    if let Some(p) = t.acked.insert(e.event_id.clone(), a.position) {
-                        if p != a.position {
+                    if let Some(p) = t.acked.insert(e.event_id.clone(), a.position.expect("a position")) {
+                        if Some(p) != a.position {
                             t.moved += 1;
                         }
                     }

@@ -1,7 +1,7 @@
 //! Beaconport's roles as separate processes around one Kafka cluster (librdkafka's mock cluster,
-//! reached over loopback like any broker): two ingest replicas take the publishes, two query
-//! replicas each build the views from the topic, in whatever interleaving of partitions they
-//! happen to read, and answer the same.
+//! reached over loopback like any broker): two ingest processes (stateless writers: no copy of
+//! the log) take the publishes, two query replicas each build the views from the topic, in
+//! whatever interleaving of partitions they happen to read, and answer the same.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -89,20 +89,44 @@ async fn ingest_and_query_replicas_on_one_kafka_cluster_agree() {
     for node in &ingest {
         clients.push(beaconport_cli::client::ingest(channel(&node.url).await));
     }
+    let mut placed = BTreeMap::new();
     for (i, b) in batches.iter().enumerate() {
         let acks =
             clients[i % 2].publish(api::PublishRequest { events: b.clone() }).await.expect("publish").into_inner();
         assert_eq!(acks.acks.len(), b.len());
+        for a in acks.acks {
+            // An ingest process holds no copy of the log: it says where the event is in the topic.
+            assert_eq!(a.position, None, "a writer gives no position");
+            let at = a.topic.expect("the event's place in the topic");
+            assert!(!a.duplicate);
+            assert!(placed.insert((at.partition, at.offset), a.event_id).is_none(), "two events at one place");
+        }
     }
+    // The second half again through the other writer (a client retrying elsewhere): each is a
+    // duplicate at the original's place. (A writer that had not yet read the first copies writes
+    // second ones, which every replica skips: counted below, the replicas hold each event once.)
     for (i, b) in batches.iter().enumerate().skip(batches.len() / 2) {
         let acks = clients[(i + 1) % 2].publish(api::PublishRequest { events: b.clone() }).await.expect("retry");
-        assert!(acks.into_inner().acks.iter().all(|a| a.duplicate), "a retry through the other replica is a duplicate");
+        for a in acks.into_inner().acks {
+            assert!(a.duplicate, "a retry through the other writer is a duplicate");
+            let at = a.topic.expect("the original's place");
+            assert_eq!(placed.get(&(at.partition, at.offset)), Some(&a.event_id), "the original's place");
+        }
     }
 
-    // A role serves only its services.
+    // A role serves only its services; an ingest process has no log to read or audit.
     let mut q_on_ingest = beaconport_cli::client::query(channel(&ingest[0].url).await);
     let err = q_on_ingest.list_networks(api::ListNetworksRequest { context: ctx(), ..Default::default() }).await;
-    assert_eq!(err.unwrap_err().code(), tonic::Code::Unimplemented, "an ingest replica serves no queries");
+    assert_eq!(err.unwrap_err().code(), tonic::Code::Unimplemented, "an ingest process serves no queries");
+    let mut log_on_ingest = beaconport_cli::client::log_reader(channel(&ingest[0].url).await);
+    let err = log_on_ingest.head(api::HeadRequest {}).await;
+    assert_eq!(err.unwrap_err().code(), tonic::Code::Unimplemented, "an ingest process holds no log to read");
+    let ingest_dir = dir.path().join("ingest-0");
+    assert!(
+        !ingest_dir.join("replica").exists(),
+        "an ingest process keeps no replica: {:?}",
+        std::fs::read_dir(&ingest_dir).map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
+    );
     let mut i_on_query = beaconport_cli::client::ingest(channel(&query[0].url).await);
     let err = i_on_query.publish(api::PublishRequest { events: batches[0].clone() }).await;
     assert_eq!(err.unwrap_err().code(), tonic::Code::Unimplemented, "a query replica takes no publishes");

@@ -82,7 +82,7 @@ async fn the_log_holds_no_personal_data_at_its_default_level() {
         let mut ingest = beaconport_cli::client::ingest(ch);
         for chunk in evs.chunks(400) {
             let acks = ingest.publish(api::PublishRequest { events: chunk.to_vec() }).await.unwrap().into_inner().acks;
-            head = head.max(acks.iter().map(|a| a.position + 1).max().unwrap_or(0));
+            head = head.max(acks.iter().map(|a| a.position.expect("a position") + 1).max().unwrap_or(0));
         }
         // Refused batches whose errors quote the person's own values.
         let mut bad: Vec<pb::Event> = evs

@@ -15,7 +15,7 @@ async fn publish_all(server: &TestServer, events: &[pb::Event]) -> u64 {
     let mut next = 0;
     for chunk in events.chunks(500) {
         let acks = c.publish(api::PublishRequest { events: chunk.to_vec() }).await.unwrap().into_inner().acks;
-        next = next.max(acks.iter().map(|a| a.position + 1).max().unwrap_or(0));
+        next = next.max(acks.iter().map(|a| a.position.expect("a position") + 1).max().unwrap_or(0));
     }
     next
 }

@@ -17,7 +17,7 @@ async fn publish_fixture(server: &TestServer) -> (u64, beaconport_synth::ReviewA
     let (events, answers) = beaconport_synth::review_fixture();
     let wire: Vec<pb::Event> = events.iter().map(beaconport_proto::event_to_pb).collect();
     let acks = server.ingest().await.publish(api::PublishRequest { events: wire }).await.unwrap().into_inner().acks;
-    (acks.last().unwrap().position + 1, answers)
+    (acks.last().unwrap().position.expect("a position") + 1, answers)
 }
 
 async fn review_consultations(server: &TestServer) -> Vec<api::ConsultationEntry> {
@@ -287,7 +287,8 @@ async fn after_new_events_the_queue_answers_from_the_last_review_and_catches_up(
     };
     let at = server.ingest().await.publish(api::PublishRequest { events: vec![step] }).await.unwrap().into_inner().acks
         [0]
-    .position;
+    .position
+    .expect("a position");
     // Without min_position, an answer may come from the last review (and says which position it
     // is as of); it catches up without anyone asking for it.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);

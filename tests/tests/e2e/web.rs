@@ -48,7 +48,7 @@ impl Web {
         let ws = Arc::new(beaconport_server::web::Workspace::new(log.clone(), &services, &options).expect("views"));
         let operator = beaconport_server::operator::Operator {
             metrics: options.metrics.clone(),
-            log,
+            log: beaconport_server::operator::Ledger::Log(log),
             views: Some(views),
             ready_max_lag: 10_000,
             web: Some(ws),
@@ -100,7 +100,7 @@ async fn publish(server: &TestServer, keep: usize) -> u64 {
     let mut head = 0;
     for chunk in events[..events.len() - keep].chunks(500) {
         let acks = c.publish(api::PublishRequest { events: chunk.to_vec() }).await.unwrap().into_inner().acks;
-        head = acks.last().unwrap().position + 1;
+        head = acks.last().unwrap().position.expect("a position") + 1;
     }
     head
 }
@@ -454,7 +454,7 @@ async fn an_unused_session_ends() {
         .with_session_limits(idle, std::time::Duration::from_secs(3600));
     let operator = beaconport_server::operator::Operator {
         metrics: options.metrics.clone(),
-        log,
+        log: beaconport_server::operator::Ledger::Log(log),
         views: Some(views),
         ready_max_lag: 10_000,
         web: Some(Arc::new(ws)),

@@ -1,0 +1,546 @@
+//! [`KafkaWriter`]: the ingest role's stateless writer.
+//!
+//! A process of the ingest role alone keeps nothing on disk: it validates, produces into the
+//! topic (the same producer settings as [`KafkaLog`](crate::KafkaLog): idempotence, `acks=all`,
+//! the Java client's partitioner) and acknowledges once every delivery report came back, with
+//! each event's place in the topic (partition, offset). Kafka holds the log; the processes that
+//! read it (the query role) each keep their replica.
+//!
+//! **Retries and reused ids.** The writer holds in memory every event id in the topic, with the
+//! content hash and the place of its first copy (the copy every replica keeps: in a partition,
+//! the lowest offset), read by a consumer that follows every partition from the beginning. On
+//! start it reads the ids already in the topic before it takes a publish, so a retry after a
+//! restart of the writer (a new producer, beyond the reach of Kafka's own idempotence) is
+//! answered as a duplicate, with the original's place, and produces nothing; an id reused for
+//! other content is refused with a conflict. An id not known yet is produced, and the answer
+//! waits until the follower has read each partition past the new records: a copy another writer
+//! put there first (a retry sent elsewhere a moment before) is then known, so the answer is
+//! exact: a duplicate at the first copy's place, or a conflict if that copy holds other content.
+//! The second copy stays in the topic and every replica skips it.
+//!
+//! **Lookups.** A correction's target is checked (by the ingest service, over mutual TLS) against
+//! the stored event: the writer finds its place in memory and fetches that one record.
+//!
+//! Nothing here survives a restart, and nothing needs to: the topic is read again.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use beaconport_log::{
+    content_hash, now_ms, Error, EventId, Publisher, Receipt, Record, Result, StoredEvent, TopicOffset,
+};
+use parking_lot::{Mutex, RwLock};
+use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, Producer};
+use rdkafka::{Offset, TopicPartitionList};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tracing::{debug, info, warn};
+
+use crate::{ensure_topic, event_id_of, kafka, partition_count, produce, stopped, Options};
+
+/// Where an id's first copy is, and what it holds.
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    hash: u64,
+    at: TopicOffset,
+}
+
+type IdMap = HashMap<EventId, Seen, foldhash::fast::RandomState>;
+
+/// The ids in the topic, as far as the writer has read it.
+struct Ids {
+    map: RwLock<IdMap>,
+    /// Set once the follower has read every record that was in the topic when the writer
+    /// opened.
+    caught_up: watch::Sender<bool>,
+    /// Next offset the follower will read, per partition.
+    read: watch::Sender<BTreeMap<i32, i64>>,
+}
+
+impl Ids {
+    /// Records a copy of `id`. The first copy is the one every replica keeps: of two copies in
+    /// one partition (one stream key), the lower offset; of copies in two partitions, the one
+    /// known first here (replicas may disagree on those: they interleave partitions in their
+    /// own order, and such copies differ in their key, so the second is a conflict anyway).
+    fn note(map: &mut IdMap, id: EventId, seen: Seen) {
+        map.entry(id)
+            .and_modify(|first| {
+                if first.at.partition == seen.at.partition && seen.at.offset < first.at.offset {
+                    *first = seen;
+                }
+            })
+            .or_insert(seen);
+    }
+}
+
+/// Most records the follower takes per lock of the id table.
+const FOLLOW_BATCH: usize = 4096;
+
+/// How long a lookup waits for the record it fetches.
+const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The stateless writer: a producer into the topic and the ids already in it.
+pub struct KafkaWriter {
+    producer: FutureProducer,
+    options: Options,
+    ids: Arc<Ids>,
+    /// Records in the topic the follower has not read yet, as last measured.
+    lag: Arc<AtomicI64>,
+    /// Fetches single records for lookups; made on first use.
+    fetcher: Arc<Mutex<Option<BaseConsumer>>>,
+    stop: watch::Sender<bool>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for KafkaWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaWriter")
+            .field("bootstrap", &self.options.bootstrap)
+            .field("topic", &self.options.topic)
+            .finish()
+    }
+}
+
+impl KafkaWriter {
+    /// Connects, creates the topic if it is missing (and allowed), and starts reading the ids
+    /// in it. Publishes wait until the ids that were in the topic at this moment are read
+    /// ([`Publisher::ready`] says when).
+    pub async fn open(options: Options) -> Result<Self> {
+        ensure_topic(&options).await?;
+        let producer: FutureProducer =
+            options.producer_config().create().map_err(|e| kafka("creating the producer", e))?;
+        let ids = Arc::new(Ids {
+            map: RwLock::new(IdMap::default()),
+            caught_up: watch::channel(false).0,
+            read: watch::channel(BTreeMap::new()).0,
+        });
+        let lag = Arc::new(AtomicI64::new(0));
+        let consumer: StreamConsumer = options
+            .client_config()
+            // Every partition is assigned by the writer itself: the group is never joined and
+            // never committed to, it only names the client.
+            .set("group.id", format!("beaconport-writer-{}", uuid::Uuid::new_v4()))
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("isolation.level", "read_committed")
+            // A publish waits for its own records to be read back (see the module's doc): a
+            // broker answers a fetch as soon as records arrive, but one that holds an idle
+            // fetch to its limit (librdkafka's mock cluster does) would add that much to
+            // every publish.
+            .set("fetch.wait.max.ms", "5")
+            .create()
+            .map_err(|e| kafka("creating the writer's consumer", e))?;
+        let partitions = partition_count(consumer.client(), &options.topic, Duration::from_secs(10)).await?;
+        // What the topic holds now: read before the first publish is taken.
+        let mut target = BTreeMap::new();
+        for p in 0..partitions {
+            let (low, high) =
+                tokio::task::block_in_place(|| consumer.fetch_watermarks(&options.topic, p, Duration::from_secs(10)))
+                    .map_err(|e| kafka(&format!("reading the watermarks of partition {p}"), e))?;
+            if high > low {
+                target.insert(p, high);
+            }
+        }
+        let (stop, stopped) = watch::channel(false);
+        let follower = Follower {
+            options: options.clone(),
+            ids: ids.clone(),
+            lag: lag.clone(),
+            next: BTreeMap::new(),
+            target,
+            partitions,
+        };
+        follower.assign(&consumer)?;
+        follower.check_caught_up(&consumer);
+        let task = tokio::spawn(follower.run(consumer, stopped));
+        info!(bootstrap = %options.bootstrap, topic = %options.topic, partitions, "kafka writer opened (no local copy of the log)");
+        Ok(Self {
+            producer,
+            options,
+            ids,
+            lag,
+            fetcher: Arc::new(Mutex::new(None)),
+            stop,
+            task: Mutex::new(Some(task)),
+        })
+    }
+
+    /// Delivers what the producer still holds (waiting up to the delivery timeout) and stops
+    /// following the topic.
+    pub async fn close(&self) {
+        let producer = self.producer.clone();
+        let timeout = self.options.delivery_timeout;
+        let flushed = tokio::task::spawn_blocking(move || producer.flush(timeout)).await;
+        if let Ok(Err(e)) = flushed {
+            warn!(error = %e, "flushing the kafka producer at close failed");
+        }
+        let _ = self.stop.send(true);
+        let task = self.task.lock().take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+
+    /// Ids the writer knows in the topic.
+    pub fn known_ids(&self) -> usize {
+        self.ids.map.read().len()
+    }
+
+    /// Waits (up to the delivery timeout) until the follower has read past every (partition,
+    /// offset) given.
+    async fn wait_read(&self, delivered: &[(i32, i64)]) -> Result<()> {
+        let mut need: BTreeMap<i32, i64> = BTreeMap::new();
+        for &(p, o) in delivered {
+            let e = need.entry(p).or_insert(o);
+            *e = (*e).max(o);
+        }
+        let past = |read: &BTreeMap<i32, i64>| need.iter().all(|(p, o)| read.get(p).is_some_and(|next| next > o));
+        if past(&self.ids.read.borrow()) {
+            return Ok(());
+        }
+        let mut rx = self.ids.read.subscribe();
+        let waited =
+            tokio::time::timeout(self.options.delivery_timeout, rx.wait_for(|r| past(r))).await.map(|r| r.is_ok());
+        match waited {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Error::Closed),
+            Err(_) => Err(Error::Storage(format!(
+                "kafka: the events were delivered but not read back within {:?} to rule out an earlier copy; the call may be retried",
+                self.options.delivery_timeout
+            ))),
+        }
+    }
+
+    /// Waits (up to the delivery timeout) until the ids already in the topic at open are read.
+    async fn wait_caught_up(&self) -> Result<()> {
+        if *self.ids.caught_up.borrow() {
+            return Ok(());
+        }
+        let mut rx = self.ids.caught_up.subscribe();
+        let waited = tokio::time::timeout(self.options.delivery_timeout, rx.wait_for(|c| *c)).await.map(|r| r.is_ok());
+        match waited {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Error::Closed),
+            Err(_) => Err(Error::Storage(format!(
+                "kafka: the writer is still reading the ids already in topic {} ({} records to go); retry shortly",
+                self.options.topic,
+                self.lag.load(Ordering::Relaxed)
+            ))),
+        }
+    }
+}
+
+#[async_trait]
+impl Publisher for KafkaWriter {
+    async fn publish(&self, records: Vec<Record>) -> Result<Vec<Receipt>> {
+        if records.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.wait_caught_up().await?;
+        let hashes: Vec<u64> = records.iter().map(|r| content_hash(&r.payload)).collect();
+        // Per record: its receipt if already known, or the index of the record of this batch
+        // that carries its id first (itself, when new).
+        let mut known: Vec<Option<Receipt>> = Vec::with_capacity(records.len());
+        let mut first_of: HashMap<EventId, usize> = HashMap::with_capacity(records.len());
+        let mut new: Vec<usize> = Vec::new();
+        {
+            let map = self.ids.map.read();
+            for (i, (r, &h)) in records.iter().zip(&hashes).enumerate() {
+                if r.payload.len() > self.options.max_record_bytes {
+                    return Err(Error::TooLarge {
+                        id: r.id,
+                        size: r.payload.len(),
+                        max: self.options.max_record_bytes,
+                    });
+                }
+                if let Some(seen) = map.get(&r.id) {
+                    if seen.hash != h {
+                        return Err(Error::ConflictInTopic { id: r.id, at: seen.at });
+                    }
+                    known.push(Some(Receipt { position: None, topic: Some(seen.at), duplicate: true }));
+                    continue;
+                }
+                match first_of.get(&r.id) {
+                    Some(&j) if hashes[j] != h => {
+                        return Err(Error::Storage(format!(
+                            "event {}: sent twice in one batch with different content",
+                            r.id
+                        )))
+                    }
+                    Some(_) => {}
+                    None => {
+                        first_of.insert(r.id, i);
+                        new.push(i);
+                    }
+                }
+                known.push(None);
+            }
+        }
+        if !new.is_empty() {
+            let at_ms = now_ms();
+            let to_send: Vec<&Record> = new.iter().map(|&i| &records[i]).collect();
+            let delivered = produce(&self.producer, &self.options, &to_send, at_ms).await?;
+            {
+                // Ours, so that the follower need not hash them when it reads them back.
+                let mut map = self.ids.map.write();
+                for (&i, &(partition, offset)) in new.iter().zip(&delivered) {
+                    Ids::note(&mut map, records[i].id, Seen { hash: hashes[i], at: TopicOffset { partition, offset } });
+                }
+            }
+            // Another writer may have written the same id just before ours (a retry sent
+            // elsewhere, not yet read here): once the follower has read each partition up to our
+            // records, any earlier copy is known, and the answer is exact.
+            self.wait_read(&delivered).await?;
+            let map = self.ids.map.read();
+            for (&i, &(partition, offset)) in new.iter().zip(&delivered) {
+                let ours = TopicOffset { partition, offset };
+                let first = map.get(&records[i].id).copied().unwrap_or(Seen { hash: hashes[i], at: ours });
+                if first.hash != hashes[i] {
+                    // Another copy with other content came first: it is the one every replica
+                    // keeps, and ours is skipped.
+                    return Err(Error::ConflictInTopic { id: records[i].id, at: first.at });
+                }
+                // A copy of the same event came first: ours is a second copy, which every
+                // replica skips.
+                let duplicate = first.at != ours;
+                known[i] = Some(Receipt { position: None, topic: Some(first.at), duplicate });
+            }
+        }
+        let mut out = Vec::with_capacity(records.len());
+        for (i, r) in records.iter().enumerate() {
+            let receipt = match known[i] {
+                Some(receipt) => receipt,
+                // The same id earlier in the batch: acknowledged as its duplicate.
+                None => {
+                    let first = known[first_of[&r.id]]
+                        .ok_or_else(|| Error::Storage(format!("event {}: delivered without a receipt", r.id)))?;
+                    Receipt { duplicate: true, ..first }
+                }
+            };
+            out.push(receipt);
+        }
+        Ok(out)
+    }
+
+    async fn stored(&self, id: EventId) -> Result<Option<StoredEvent>> {
+        self.wait_caught_up().await?;
+        let Some(seen) = self.ids.map.read().get(&id).copied() else { return Ok(None) };
+        let fetcher = self.fetcher.clone();
+        let options = self.options.clone();
+        let (key, payload) = tokio::task::spawn_blocking(move || fetch_one(&fetcher, &options, seen.at))
+            .await
+            .map_err(|e| Error::Storage(format!("kafka: fetching a record: {e}")))??;
+        Ok(Some(StoredEvent { id, key, payload, position: None, topic: Some(seen.at) }))
+    }
+
+    fn gauges(&self) -> Vec<(&'static str, i64)> {
+        vec![
+            ("kafka_producer_queue_records", i64::from(self.producer.in_flight_count())),
+            ("kafka_writer_unread_records", self.lag.load(Ordering::Relaxed)),
+            ("kafka_writer_known_ids", self.known_ids() as i64),
+        ]
+    }
+
+    fn ready(&self) -> std::result::Result<(), String> {
+        if *self.ids.caught_up.borrow() {
+            Ok(())
+        } else {
+            Err(format!(
+                "not ready: reading the ids already in topic {} ({} records to go)",
+                self.options.topic,
+                self.lag.load(Ordering::Relaxed)
+            ))
+        }
+    }
+}
+
+/// Fetches the record at `at`: its key and value.
+fn fetch_one(
+    fetcher: &Mutex<Option<BaseConsumer>>,
+    options: &Options,
+    at: TopicOffset,
+) -> Result<(String, bytes::Bytes)> {
+    let mut guard = fetcher.lock();
+    if guard.is_none() {
+        let consumer: BaseConsumer = options
+            .client_config()
+            .set("group.id", format!("beaconport-writer-lookup-{}", uuid::Uuid::new_v4()))
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("isolation.level", "read_committed")
+            .set("fetch.wait.max.ms", "10")
+            .create()
+            .map_err(|e| kafka("creating the writer's lookup consumer", e))?;
+        *guard = Some(consumer);
+    }
+    let consumer = guard.as_ref().expect("made above");
+    let mut tpl = TopicPartitionList::new();
+    tpl.add_partition_offset(&options.topic, at.partition, Offset::Offset(at.offset))
+        .map_err(|e| kafka("assigning a lookup", e))?;
+    consumer.assign(&tpl).map_err(|e| kafka("assigning a lookup", e))?;
+    let deadline = std::time::Instant::now() + FETCH_TIMEOUT;
+    while std::time::Instant::now() < deadline {
+        match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) if m.partition() == at.partition && m.offset() == at.offset => {
+                let key = m.key().and_then(|k| std::str::from_utf8(k).ok()).unwrap_or_default().to_string();
+                let payload = bytes::Bytes::copy_from_slice(m.payload().unwrap_or_default());
+                return Ok((key, payload));
+            }
+            Some(Ok(_)) | None => {}
+            Some(Err(e)) => return Err(kafka(&format!("fetching {at}"), e)),
+        }
+    }
+    Err(Error::Storage(format!("kafka: the record at {at} was not fetched within {FETCH_TIMEOUT:?}")))
+}
+
+/// Reads the ids of every record in the topic into the writer's table.
+struct Follower {
+    options: Options,
+    ids: Arc<Ids>,
+    lag: Arc<AtomicI64>,
+    /// Next offset to read, per partition.
+    next: BTreeMap<i32, i64>,
+    /// The high watermarks when the writer opened: read up to them before publishing.
+    target: BTreeMap<i32, i64>,
+    partitions: i32,
+}
+
+impl Follower {
+    /// Assigns every partition the topic has, each from where the follower is (new ones from
+    /// their beginning).
+    fn assign(&self, consumer: &StreamConsumer) -> Result<()> {
+        let mut tpl = TopicPartitionList::new();
+        for p in 0..self.partitions {
+            let offset = self.next.get(&p).map_or(Offset::Beginning, |&o| Offset::Offset(o));
+            tpl.add_partition_offset(&self.options.topic, p, offset).map_err(|e| kafka("assigning partitions", e))?;
+        }
+        consumer.assign(&tpl).map_err(|e| kafka("assigning partitions", e))
+    }
+
+    /// Announces that the records present at open are read, once they are (by the offsets
+    /// read, or the consumer's position past gaps such as compacted records).
+    fn check_caught_up(&self, consumer: &StreamConsumer) {
+        if *self.ids.caught_up.borrow() {
+            return;
+        }
+        let position = consumer.position().ok();
+        let at = |p: i32| {
+            let read = self.next.get(&p).copied().unwrap_or(0);
+            let fetched = position
+                .as_ref()
+                .and_then(|tpl| tpl.find_partition(&self.options.topic, p))
+                .and_then(|e| match e.offset() {
+                    Offset::Offset(o) => Some(o),
+                    _ => None,
+                })
+                .unwrap_or(0);
+            read.max(fetched)
+        };
+        let behind: i64 = self.target.iter().map(|(&p, &high)| (high - at(p)).max(0)).sum();
+        self.lag.store(behind, Ordering::Relaxed);
+        if behind == 0 {
+            let n = self.ids.map.read().len();
+            info!(topic = %self.options.topic, ids = n, "kafka writer has read the ids already in the topic; taking publishes");
+            self.ids.caught_up.send_replace(true);
+        }
+    }
+
+    /// Records in the topic not yet read: high watermarks minus the offsets read.
+    fn measure_lag(&self, consumer: &StreamConsumer) {
+        let mut lag = 0i64;
+        for p in 0..self.partitions {
+            match tokio::task::block_in_place(|| {
+                consumer.fetch_watermarks(&self.options.topic, p, Duration::from_secs(2))
+            }) {
+                Ok((low, high)) => lag += high - self.next.get(&p).copied().unwrap_or(low).max(low),
+                Err(e) => {
+                    debug!(error = %e, partition = p, "reading watermarks failed");
+                    return;
+                }
+            }
+        }
+        self.lag.store(lag, Ordering::Relaxed);
+    }
+
+    fn take(&mut self, batch: &mut Vec<(EventId, Seen)>, m: &rdkafka::message::BorrowedMessage<'_>) {
+        let (p, o) = (m.partition(), m.offset());
+        self.next.insert(p, o + 1);
+        let Some(id) = event_id_of(m) else {
+            warn!(partition = p, offset = o, "a record without an event id is not an event; skipped");
+            return;
+        };
+        // Most records are known already (this writer's own): no hashing for them.
+        if self.ids.map.read().get(&id).is_some_and(|s| s.at.partition != p || s.at.offset <= o) {
+            return;
+        }
+        let hash = content_hash(m.payload().unwrap_or_default());
+        batch.push((id, Seen { hash, at: TopicOffset { partition: p, offset: o } }));
+    }
+
+    async fn run(mut self, consumer: StreamConsumer, mut stop: watch::Receiver<bool>) {
+        let mut refresh = tokio::time::interval(self.options.metadata_refresh.min(Duration::from_millis(500)));
+        refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_metadata = tokio::time::Instant::now();
+        loop {
+            let first = tokio::select! {
+                _ = stopped(&mut stop) => break,
+                _ = refresh.tick() => {
+                    self.check_caught_up(&consumer);
+                    if last_metadata.elapsed() >= self.options.metadata_refresh {
+                        last_metadata = tokio::time::Instant::now();
+                        if *self.ids.caught_up.borrow() {
+                            self.measure_lag(&consumer);
+                        }
+                        match partition_count(consumer.client(), &self.options.topic, Duration::from_secs(10)).await {
+                            Ok(n) if n > self.partitions => {
+                                info!(topic = %self.options.topic, from = self.partitions, to = n, "partitions added; reading the new ones from their beginning");
+                                self.partitions = n;
+                                if let Err(e) = self.assign(&consumer) {
+                                    warn!(error = %e, "reassigning partitions failed; retried at the next refresh");
+                                }
+                            }
+                            Ok(_) => {}
+                            Err(e) => warn!(error = %e, "reading the topic's metadata failed"),
+                        }
+                    }
+                    continue;
+                }
+                m = consumer.recv() => m,
+            };
+            let mut batch = Vec::new();
+            match first {
+                Ok(m) => self.take(&mut batch, &m),
+                Err(e) => {
+                    warn!(error = %e, "writer consumer error");
+                    continue;
+                }
+            }
+            // Take what else is already fetched, without waiting.
+            for _ in 1..FOLLOW_BATCH {
+                match futures::FutureExt::now_or_never(consumer.recv()) {
+                    Some(Ok(m)) => self.take(&mut batch, &m),
+                    Some(Err(e)) => {
+                        warn!(error = %e, "writer consumer error");
+                        break;
+                    }
+                    None => break,
+                }
+            }
+            {
+                let mut map = self.ids.map.write();
+                for (id, seen) in batch {
+                    Ids::note(&mut map, id, seen);
+                }
+            }
+            self.ids.read.send_replace(self.next.clone());
+            self.check_caught_up(&consumer);
+        }
+        debug!("kafka writer's follower stopped");
+    }
+}

@@ -1,0 +1,70 @@
+//! The stateless writer (the ingest role alone over Kafka) on librdkafka's mock cluster: what it
+//! writes, a replica reads; retries, also after the writer restarts, are answered as duplicates
+//! and never stored twice; a reused id is refused; lookups fetch the stored event.
+
+mod common;
+
+use std::time::Duration;
+
+use beaconport_log::{EventLog, Publisher};
+use common::{batch, places, replica_holds, writer};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_a_writer_writes_a_replica_reads_once_whatever_the_retries() {
+    let mut h = common::KafkaHarness::mock();
+    common::writer_round_trip(&mut h).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_learns_the_ids_other_writers_wrote() {
+    let mut h = common::KafkaHarness::mock();
+    h.new_topic().await;
+    let a = writer(&h).await;
+    let b = writer(&h).await;
+    let records = batch(200, "shared");
+    let first = a.publish(records.clone()).await.unwrap();
+    // At once, through B (a client retrying elsewhere): whether or not B had read A's copies
+    // when the retry came, it answers each as a duplicate at A's place (a copy B wrote before
+    // it knew is a second copy, which replicas skip).
+    let receipts = b.publish(records.clone()).await.unwrap();
+    assert!(receipts.iter().all(|r| r.duplicate), "a retry through another writer is a duplicate");
+    assert_eq!(places(&receipts), places(&first), "the first copy's places");
+    // Both at once, new events: each event has one first copy, which both writers name, and
+    // exactly one of them reports it as new.
+    let racing = batch(200, "racing");
+    let (ra, rb) = tokio::join!(a.publish(racing.clone()), b.publish(racing.clone()));
+    let (ra, rb) = (ra.unwrap(), rb.unwrap());
+    for (x, y) in ra.iter().zip(&rb) {
+        assert_eq!(x.topic, y.topic, "both writers name the first copy");
+        assert!(x.duplicate != y.duplicate, "one writer stored it first, the other is told it is a duplicate");
+    }
+    let log = h.open().await;
+    let n = (records.len() + racing.len()) as u64;
+    replica_holds(log.as_ref(), n).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(log.head().0, n, "each event once in the replica, whatever copies the topic holds");
+    a.close().await;
+    b.close().await;
+    h.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_opened_on_a_full_topic_reads_it_before_publishing() {
+    let mut h = common::KafkaHarness::mock();
+    h.new_topic().await;
+    let w = writer(&h).await;
+    let records = batch(3000, "many");
+    for chunk in records.chunks(500) {
+        w.publish(chunk.to_vec()).await.unwrap();
+    }
+    w.close().await;
+    let w2 = writer(&h).await;
+    // Its first publish waits until the ids are read: every one is then a duplicate.
+    let receipts = w2.publish(records[2500..].to_vec()).await.unwrap();
+    assert!(receipts.iter().all(|r| r.duplicate));
+    assert_eq!(w2.ready(), Ok(()));
+    assert_eq!(w2.known_ids(), records.len());
+    let gauges = w2.gauges();
+    assert!(gauges.contains(&("kafka_writer_known_ids", records.len() as i64)), "{gauges:?}");
+    w2.close().await;
+}
