@@ -166,3 +166,90 @@ async fn ingest_and_query_replicas_on_one_kafka_cluster_agree() {
         assert!(node.stop().success(), "a clean shutdown (producer flushed)");
     }
 }
+
+/// Over mutual TLS, an ingest process (a stateless writer) holds each force system to its own
+/// records as the embedded ledger does: a correction or retraction of another force's event, or
+/// of another case's, is refused, naming the field; its target is looked up in the topic.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_holds_each_force_to_its_own_records() {
+    use beaconport_proto::pb::event as pb;
+    use std::sync::Arc;
+    let mock = Mock::start(1).expect("mock cluster");
+    let topic = "beaconport-e2e-owners";
+    mock.create_topic(topic, 3, 1).expect("topic");
+    let dir = tempfile::tempdir().unwrap();
+    let events = beaconport_tests::scenario_events(31);
+    let own: Vec<_> = events
+        .iter()
+        .filter(|e| e.force_code == "GMP" && !beaconport_tests::kind_of(e).by_investigators())
+        .take(2)
+        .cloned()
+        .collect();
+    let other = events.iter().find(|e| e.force_code != "GMP" && e.force_code != "NCA").unwrap().clone();
+    let elsewhere = events
+        .iter()
+        .find(|e| {
+            e.force_code == "GMP" && e.case_ref != own[0].case_ref && !beaconport_tests::kind_of(e).by_investigators()
+        })
+        .unwrap()
+        .clone();
+    let forces = ["GMP".to_string(), other.force_code.clone()];
+    let pki = beaconport_cli::certs::write_dev_pki(&dir.path().join("pki"), &forces, 30).unwrap();
+    let mut options = beaconport_log_kafka::Options::new(mock.bootstrap(), topic, dir.path().join("unused"));
+    options.partitions = 3;
+    options.replication = 1;
+    let writer = Arc::new(beaconport_log_kafka::KafkaWriter::open(options).await.expect("writer"));
+    let listener = beaconport_server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server_options =
+        beaconport_server::Options { tls: Some(beaconport_tests::server_tls(&pki)), ..Default::default() };
+    let served = tokio::spawn(beaconport_server::serve_writer(listener, writer.clone(), server_options, async {
+        let _ = stopped.await;
+    }));
+    let channel = |principal: String| {
+        let (pki, url) = (&pki, url.clone());
+        async move {
+            let c = pki.clients.iter().find(|c| c.principal == principal).unwrap();
+            let read = |p: &Path| std::fs::read_to_string(p).unwrap();
+            let tls = tonic::transport::ClientTlsConfig::new()
+                .ca_certificate(tonic::transport::Certificate::from_pem(read(&pki.ca_cert)))
+                .domain_name("localhost")
+                .identity(tonic::transport::Identity::from_pem(read(&c.cert), read(&c.key)));
+            let ch = tonic::transport::Endpoint::from_shared(url).unwrap().tls_config(tls).unwrap().connect().await;
+            beaconport_cli::client::ingest(ch.expect("connect over mutual TLS"))
+        }
+    };
+    let mut gmp = channel("force-gmp".into()).await;
+    let other_principal = format!("force-{}", other.force_code.to_lowercase());
+    let mut theirs = channel(other_principal).await;
+    gmp.publish(api::PublishRequest { events: own.clone() }).await.expect("its own events");
+    gmp.publish(api::PublishRequest { events: vec![elsewhere.clone()] }).await.expect("its own, another case");
+    theirs.publish(api::PublishRequest { events: vec![other.clone()] }).await.expect("the other force's event");
+    let retract = |target: &str| pb::Event {
+        event_id: uuid::Uuid::now_v7().to_string(),
+        body: Some(pb::Body {
+            kind: Some(pb::body::Kind::RecordRetracted(pb::RecordRetracted {
+                retracted_event_id: target.to_string(),
+                reason: "entered in error".into(),
+            })),
+        }),
+        ..own[0].clone()
+    };
+    let err = gmp.publish(api::PublishRequest { events: vec![retract(&other.event_id)] }).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    assert!(
+        err.message().contains("record_retracted.retracted_event_id") && err.message().contains("another force"),
+        "{}",
+        err.message()
+    );
+    let err = gmp.publish(api::PublishRequest { events: vec![retract(&elsewhere.event_id)] }).await.unwrap_err();
+    assert!(err.message().contains("another case"), "{}", err.message());
+    let acks = gmp.publish(api::PublishRequest { events: vec![retract(&own[1].event_id)] }).await.expect("its own");
+    assert!(acks.into_inner().acks[0].topic.is_some());
+    // Nothing refused reached the topic: 2 + 1 + 1 published, 1 retraction.
+    assert_eq!(writer.known_ids(), 5);
+    let _ = stop.send(());
+    served.await.unwrap().unwrap();
+    writer.close().await;
+}
