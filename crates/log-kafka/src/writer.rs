@@ -23,7 +23,7 @@
 //!
 //! Nothing here survives a restart, and nothing needs to: the topic is read again.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -60,6 +60,9 @@ struct Ids {
     caught_up: watch::Sender<bool>,
     /// Next offset the follower will read, per partition.
     read: watch::Sender<BTreeMap<i32, i64>>,
+    /// Places of this writer's own records not yet read back: the follower skips them without
+    /// parsing their headers (their ids are noted at delivery).
+    own: Mutex<HashSet<(i32, i64), foldhash::fast::RandomState>>,
 }
 
 impl Ids {
@@ -118,6 +121,7 @@ impl KafkaWriter {
             map: RwLock::new(IdMap::default()),
             caught_up: watch::channel(false).0,
             read: watch::channel(BTreeMap::new()).0,
+            own: Mutex::new(HashSet::default()),
         });
         let lag = Arc::new(AtomicI64::new(0));
         let consumer: StreamConsumer = options
@@ -292,6 +296,10 @@ impl Publisher for KafkaWriter {
                 for (&i, &(partition, offset)) in new.iter().zip(&delivered) {
                     Ids::note(&mut map, records[i].id, Seen { hash: hashes[i], at: TopicOffset { partition, offset } });
                 }
+                drop(map);
+                let read = self.ids.read.borrow().clone();
+                let mut own = self.ids.own.lock();
+                own.extend(delivered.iter().filter(|(p, o)| read.get(p).is_none_or(|next| next <= o)));
             }
             // Another writer may have written the same id just before ours (a retry sent
             // elsewhere, not yet read here): once the follower has read each partition up to our
@@ -471,6 +479,9 @@ impl Follower {
     fn take(&mut self, batch: &mut Vec<(EventId, Seen)>, m: &rdkafka::message::BorrowedMessage<'_>) {
         let (p, o) = (m.partition(), m.offset());
         self.next.insert(p, o + 1);
+        if self.ids.own.lock().remove(&(p, o)) {
+            return;
+        }
         let Some(id) = event_id_of(m) else {
             warn!(partition = p, offset = o, "a record without an event id is not an event; skipped");
             return;
@@ -494,6 +505,8 @@ impl Follower {
                     self.check_caught_up(&consumer);
                     if last_metadata.elapsed() >= self.options.metadata_refresh {
                         last_metadata = tokio::time::Instant::now();
+                        // Own places read back before they were recorded (a rare race): gone.
+                        self.ids.own.lock().retain(|(p, o)| self.next.get(p).is_none_or(|next| next <= o));
                         if *self.ids.caught_up.borrow() {
                             self.measure_lag(&consumer);
                         }
