@@ -18,6 +18,10 @@
 //! exact: a duplicate at the first copy's place, or a conflict if that copy holds other content.
 //! The second copy stays in the topic and every replica skips it.
 //!
+//! Partitions added to the topic later are followed from the next metadata refresh
+//! ([`Options::metadata_refresh`]); a publish that lands in one waits for it, within the delivery
+//! timeout.
+//!
 //! **Lookups.** A correction's target is checked (by the ingest service, over mutual TLS) against
 //! the stored event: the writer finds its place in memory and fetches that one record.
 //!
