@@ -12,12 +12,16 @@
 //! fails the call (part of the batch may then be in the topic: the retry completes it, and
 //! nothing is stored twice, see below).
 //!
-//! **Each process keeps a replica.** A consumer assigned every partition of the topic copies it
-//! into a local embedded log ([`SledLog::append_replicated`]), storing its offsets in the same
-//! atomic sled transaction as the events it copied. On restart it resumes from those offsets:
-//! nothing skipped, nothing applied twice. The replica gives the dense positions, reads, lookups
-//! by id and the tamper-evident tree of the [`EventLog`] contract; it is a cache that can be
-//! thrown away and rebuilt from the topic. Partitions added to the topic are found by a periodic
+//! Two ways to use the topic: [`KafkaLog`], the log itself for a process that reads it (the
+//! query role, or both roles together), described here; and [`KafkaWriter`], the stateless
+//! writer of a process of the ingest role alone, which keeps no copy (see its module).
+//!
+//! **Each [`KafkaLog`] keeps a replica.** A consumer assigned every partition of the topic
+//! copies it into a local embedded log ([`SledLog::append_replicated`]), storing its offsets in
+//! the same atomic sled transaction as the events it copied. On restart it resumes from those
+//! offsets: nothing skipped, nothing applied twice. The replica gives the dense positions, reads,
+//! lookups by id and the tamper-evident tree of the [`EventLog`] contract; it is a cache that can
+//! be thrown away and rebuilt from the topic. Partitions added to the topic are found by a periodic
 //! metadata refresh and copied from their beginning. A publisher's own delivered records are
 //! stored in the replica as soon as every offset before them in their partition is (without
 //! waiting for the consumer to fetch them back); the consumer then skips them.
