@@ -100,13 +100,19 @@ pub async fn run(a: KafkaBenchArgs) -> Result<ExitCode> {
         o
     };
     let env_for = |topic: &str| -> Vec<(String, String)> {
-        vec![
+        let mut env: Vec<(String, String)> = vec![
             ("BEACONPORT_LOG__BACKEND".into(), "kafka".into()),
             ("BEACONPORT_LOG__KAFKA__BOOTSTRAP".into(), bootstrap.clone()),
             ("BEACONPORT_LOG__KAFKA__TOPIC".into(), topic.into()),
             ("BEACONPORT_LOG__KAFKA__PARTITIONS".into(), a.partitions.to_string()),
             ("BEACONPORT_LOG__KAFKA__REPLICATION".into(), a.replication.to_string()),
-        ]
+        ];
+        if a.bootstrap.is_none() {
+            // The mock cluster holds every fetch to its limit (a broker answers when records
+            // arrive): the ingest process reads its records back before answering.
+            env.push(("BEACONPORT_LOG__KAFKA__FETCH_WAIT_MS".into(), "5".into()));
+        }
+        env
     };
 
     let mut rounds = Vec::new();

@@ -35,7 +35,8 @@ pub struct Config {
     pub log: LogConfig,
     /// What this process serves: `ingest` (IngestService), `query` (the views, QueryService and
     /// ReviewService), or both (default). Any number of each can run against one Kafka cluster;
-    /// LogService, AuditService, health and reflection are served by every role.
+    /// health and reflection are served by every role, LogService and AuditService wherever the
+    /// log is held (not by the ingest role alone over Kafka, a stateless writer).
     pub roles: Vec<String>,
     /// Serve plaintext gRPC without client certificates when no [tls] is set: any caller can
     /// then claim any identity. For development only; `serve --insecure-plaintext` sets it.
@@ -48,7 +49,8 @@ pub struct Config {
 pub enum Backend {
     /// The embedded log (sled) in `data_dir`: one machine.
     Sled,
-    /// A Kafka topic ([log.kafka]); each process keeps a local replica of it.
+    /// A Kafka topic ([log.kafka]); a process with the query role keeps a local replica of it,
+    /// one of the ingest role alone only writes to it.
     Kafka,
 }
 
@@ -80,6 +82,11 @@ pub struct KafkaConfig {
     pub create_topic: bool,
     /// Longest a record may take to be delivered before its publish fails, in seconds.
     pub delivery_timeout_secs: u64,
+    /// Longest an ingest process's consumer (it reads its own records back before it answers)
+    /// lets a broker hold an empty fetch, in milliseconds. A broker answers as soon as records
+    /// arrive; librdkafka's mock cluster holds every fetch to this limit, so tests and the bench
+    /// against it set a few milliseconds.
+    pub fetch_wait_ms: u64,
     /// The local replica of the topic (default: `replica` in `data_dir`).
     pub replica_dir: PathBuf,
     /// librdkafka properties passed through to every client: `security.protocol`, `ssl.*`,
@@ -96,6 +103,7 @@ impl Default for KafkaConfig {
             replication: 3,
             create_topic: true,
             delivery_timeout_secs: 30,
+            fetch_wait_ms: 100,
             replica_dir: PathBuf::new(),
             client: Default::default(),
         }
@@ -451,6 +459,9 @@ impl Config {
             if k.replication < 1 {
                 bail!("log.kafka.replication: must be at least 1");
             }
+            if k.fetch_wait_ms == 0 || k.fetch_wait_ms > 10_000 {
+                bail!("log.kafka.fetch_wait_ms: must be from 1 to 10000");
+            }
             if k.delivery_timeout_secs == 0 {
                 bail!("log.kafka.delivery_timeout_secs: must be at least 1");
             }
@@ -479,6 +490,7 @@ impl Config {
         o.create_topic = k.create_topic;
         o.client = k.client.clone();
         o.delivery_timeout = std::time::Duration::from_secs(k.delivery_timeout_secs);
+        o.fetch_wait = std::time::Duration::from_millis(k.fetch_wait_ms);
         o.replica = beaconport_log_sled::Options { path: replica_dir, ..self.sled_options() };
         o
     }

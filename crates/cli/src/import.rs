@@ -525,8 +525,13 @@ pub async fn run_import(cmd: ImportCommand) -> Result<ExitCode> {
     let ImportCommand::Persons(a) = cmd;
     let t = std::time::Instant::now();
     let s = import_persons(&a).await?;
+    let current = if s.next_position == 0 && s.stored_new + s.already_stored > 0 {
+        "the ledger gave no positions (an ingest process writing to Kafka)".to_string()
+    } else {
+        format!("views current from position {}", s.next_position)
+    };
     println!(
-        "read {} rows: {} stored ({} new, {} already stored), {} refused, {} problems ({:.2} s); views current from position {}",
+        "read {} rows: {} stored ({} new, {} already stored), {} refused, {} problems ({:.2} s); {current}",
         s.rows,
         s.stored_new + s.already_stored,
         s.stored_new,
@@ -534,7 +539,6 @@ pub async fn run_import(cmd: ImportCommand) -> Result<ExitCode> {
         s.rejected,
         s.problems.len(),
         t.elapsed().as_secs_f64(),
-        s.next_position
     );
     for (line, p) in s.problems.iter().take(a.show_problems) {
         println!("row at line {line}: {p}");

@@ -104,6 +104,10 @@ pub struct Options {
     pub max_record_bytes: usize,
     /// How often the replica looks for partitions added to the topic and measures its lag.
     pub metadata_refresh: Duration,
+    /// Longest the writer's consumer lets a broker hold an empty fetch (`fetch.wait.max.ms`):
+    /// a publish waits for its records to be read back, and a broker that holds a fetch to its
+    /// limit even when records arrive (librdkafka's mock cluster) adds up to this to each.
+    pub fetch_wait: Duration,
     /// The local replica (an embedded log in its own directory).
     pub replica: beaconport_log_sled::Options,
 }
@@ -124,6 +128,7 @@ impl Options {
             delivery_timeout: Duration::from_secs(30),
             max_record_bytes: 1 << 20,
             metadata_refresh: Duration::from_secs(5),
+            fetch_wait: Duration::from_millis(100),
             replica: beaconport_log_sled::Options::new(replica_dir),
         }
     }

@@ -85,6 +85,14 @@ impl Ids {
     }
 }
 
+/// A batch sorted against the ids known ([`KafkaWriter::classify`]).
+enum Classified {
+    /// Receipts of the ids stored, first record of each id in the batch, records to produce.
+    Ready(Vec<Option<Receipt>>, HashMap<EventId, usize>, Vec<usize>),
+    /// Places of known ids not yet read back.
+    Unconfirmed(Vec<(i32, i64)>),
+}
+
 /// Most records the follower takes per lock of the id table.
 const FOLLOW_BATCH: usize = 4096;
 
@@ -137,11 +145,8 @@ impl KafkaWriter {
             .set("enable.auto.offset.store", "false")
             .set("auto.offset.reset", "earliest")
             .set("isolation.level", "read_committed")
-            // A publish waits for its own records to be read back (see the module's doc): a
-            // broker answers a fetch as soon as records arrive, but one that holds an idle
-            // fetch to its limit (librdkafka's mock cluster does) would add that much to
-            // every publish.
-            .set("fetch.wait.max.ms", "5")
+            // A publish waits for its own records to be read back (see the module's doc).
+            .set("fetch.wait.max.ms", options.fetch_wait.as_millis().max(1).to_string())
             .create()
             .map_err(|e| kafka("creating the writer's consumer", e))?;
         let partitions = partition_count(consumer.client(), &options.topic, Duration::from_secs(10)).await?;
@@ -166,7 +171,15 @@ impl KafkaWriter {
         };
         follower.assign(&consumer)?;
         follower.check_caught_up(&consumer);
-        let task = tokio::spawn(follower.run(consumer, stopped));
+        let (partitions_tx, partitions_rx) = watch::channel(partitions);
+        let watcher =
+            Watcher { options: options.clone(), ids: ids.clone(), lag: lag.clone(), partitions: partitions_tx };
+        let watching = tokio::spawn(watcher.run(stopped.clone()));
+        let following = tokio::spawn(follower.run(consumer, stopped, partitions_rx));
+        let task = tokio::spawn(async move {
+            let _ = following.await;
+            let _ = watching.await;
+        });
         info!(bootstrap = %options.bootstrap, topic = %options.topic, partitions, "kafka writer opened (no local copy of the log)");
         Ok(Self {
             producer,
@@ -193,6 +206,12 @@ impl KafkaWriter {
         if let Some(task) = task {
             let _ = task.await;
         }
+    }
+
+    /// Where the first copy of `id` is in the topic (the copy every replica keeps), as far as
+    /// the writer has read.
+    pub fn place_of(&self, id: &EventId) -> Option<TopicOffset> {
+        self.ids.map.read().get(id).map(|s| s.at)
     }
 
     /// Ids the writer knows in the topic.
@@ -225,6 +244,43 @@ impl KafkaWriter {
         }
     }
 
+    /// Sorts a batch against the ids known: per record its receipt if already stored, the index
+    /// of each id's first record in the batch, and the records to produce; or the places of
+    /// known ids that are not yet confirmed (read back).
+    fn classify(&self, records: &[Record], hashes: &[u64]) -> Result<Classified> {
+        let map = self.ids.map.read();
+        let read = self.ids.read.borrow();
+        let mut known: Vec<Option<Receipt>> = Vec::with_capacity(records.len());
+        let mut first_of: HashMap<EventId, usize> = HashMap::with_capacity(records.len());
+        let mut new: Vec<usize> = Vec::new();
+        let mut unconfirmed = Vec::new();
+        for (i, (r, &h)) in records.iter().zip(hashes).enumerate() {
+            if let Some(seen) = map.get(&r.id) {
+                if read.get(&seen.at.partition).is_none_or(|next| *next <= seen.at.offset) {
+                    unconfirmed.push((seen.at.partition, seen.at.offset));
+                } else if seen.hash != h {
+                    return Err(Error::ConflictInTopic { id: r.id, at: seen.at });
+                }
+                known.push(Some(Receipt { position: None, topic: Some(seen.at), duplicate: true }));
+                continue;
+            }
+            match first_of.get(&r.id) {
+                Some(&j) if hashes[j] != h => return Err(Error::ConflictInBatch { id: r.id }),
+                Some(_) => {}
+                None => {
+                    first_of.insert(r.id, i);
+                    new.push(i);
+                }
+            }
+            known.push(None);
+        }
+        Ok(if unconfirmed.is_empty() {
+            Classified::Ready(known, first_of, new)
+        } else {
+            Classified::Unconfirmed(unconfirmed)
+        })
+    }
+
     /// Waits (up to the delivery timeout) until the ids already in the topic at open are read.
     async fn wait_caught_up(&self) -> Result<()> {
         if *self.ids.caught_up.borrow() {
@@ -252,44 +308,19 @@ impl Publisher for KafkaWriter {
         }
         self.wait_caught_up().await?;
         let hashes: Vec<u64> = records.iter().map(|r| content_hash(&r.payload)).collect();
-        // Per record: its receipt if already known, or the index of the record of this batch
-        // that carries its id first (itself, when new).
-        let mut known: Vec<Option<Receipt>> = Vec::with_capacity(records.len());
-        let mut first_of: HashMap<EventId, usize> = HashMap::with_capacity(records.len());
-        let mut new: Vec<usize> = Vec::new();
-        {
-            let map = self.ids.map.read();
-            for (i, (r, &h)) in records.iter().zip(&hashes).enumerate() {
-                if r.payload.len() > self.options.max_record_bytes {
-                    return Err(Error::TooLarge {
-                        id: r.id,
-                        size: r.payload.len(),
-                        max: self.options.max_record_bytes,
-                    });
-                }
-                if let Some(seen) = map.get(&r.id) {
-                    if seen.hash != h {
-                        return Err(Error::ConflictInTopic { id: r.id, at: seen.at });
-                    }
-                    known.push(Some(Receipt { position: None, topic: Some(seen.at), duplicate: true }));
-                    continue;
-                }
-                match first_of.get(&r.id) {
-                    Some(&j) if hashes[j] != h => {
-                        return Err(Error::Storage(format!(
-                            "event {}: sent twice in one batch with different content",
-                            r.id
-                        )))
-                    }
-                    Some(_) => {}
-                    None => {
-                        first_of.insert(r.id, i);
-                        new.push(i);
-                    }
-                }
-                known.push(None);
+        for r in &records {
+            if r.payload.len() > self.options.max_record_bytes {
+                return Err(Error::TooLarge { id: r.id, size: r.payload.len(), max: self.options.max_record_bytes });
             }
         }
+        // An id noted but not yet read back (a publish of it still waiting, or one that timed
+        // out waiting) may still lose to an earlier copy: wait until it is read, then look again.
+        let (mut known, first_of, new) = loop {
+            match self.classify(&records, &hashes)? {
+                Classified::Ready(known, first_of, new) => break (known, first_of, new),
+                Classified::Unconfirmed(places) => self.wait_read(&places).await?,
+            }
+        };
         if !new.is_empty() {
             let at_ms = now_ms();
             let to_send: Vec<&Record> = new.iter().map(|&i| &records[i]).collect();
@@ -386,6 +417,8 @@ fn fetch_one(
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("isolation.level", "read_committed")
+            // An offset no longer in the topic is an error at once, not a wait.
+            .set("auto.offset.reset", "error")
             .set("fetch.wait.max.ms", "10")
             .create()
             .map_err(|e| kafka("creating the writer's lookup consumer", e))?;
@@ -409,6 +442,64 @@ fn fetch_one(
         }
     }
     Err(Error::Storage(format!("kafka: the record at {at} was not fetched within {FETCH_TIMEOUT:?}")))
+}
+
+/// Off the follower's path (its calls block on the brokers): finds partitions added to the
+/// topic and measures how far behind the follower is.
+struct Watcher {
+    options: Options,
+    ids: Arc<Ids>,
+    lag: Arc<AtomicI64>,
+    partitions: watch::Sender<i32>,
+}
+
+impl Watcher {
+    async fn run(self, mut stop: watch::Receiver<bool>) {
+        let consumer: BaseConsumer = match self
+            .options
+            .client_config()
+            .set("group.id", format!("beaconport-writer-watch-{}", uuid::Uuid::new_v4()))
+            .create()
+        {
+            Ok(c) => c,
+            Err(e) => {
+                warn!(error = %e, "the writer cannot watch its topic's partitions and lag");
+                return;
+            }
+        };
+        let consumer = Arc::new(consumer);
+        loop {
+            tokio::select! {
+                _ = stopped(&mut stop) => break,
+                _ = tokio::time::sleep(self.options.metadata_refresh) => {}
+            }
+            let (c, topic) = (consumer.clone(), self.options.topic.clone());
+            let looked = tokio::task::spawn_blocking(move || {
+                let timeout = Duration::from_secs(10);
+                let md = c.fetch_metadata(Some(&topic), timeout).map_err(|e| e.to_string())?;
+                let n = md.topics().iter().find(|t| t.name() == topic).map_or(0, |t| t.partitions().len() as i32);
+                let highs = (0..n)
+                    .map(|p| c.fetch_watermarks(&topic, p, timeout).map(|w| (p, w.1)).map_err(|e| e.to_string()))
+                    .collect::<std::result::Result<Vec<_>, _>>()?;
+                Ok::<_, String>((n, highs))
+            })
+            .await;
+            match looked {
+                Ok(Ok((n, highs))) => {
+                    if n > *self.partitions.borrow() {
+                        self.partitions.send_replace(n);
+                    }
+                    if *self.ids.caught_up.borrow() {
+                        let read = self.ids.read.borrow().clone();
+                        let lag = highs.iter().map(|(p, high)| (high - read.get(p).copied().unwrap_or(0)).max(0)).sum();
+                        self.lag.store(lag, Ordering::Relaxed);
+                    }
+                }
+                Ok(Err(e)) => warn!(error = %e, topic = %self.options.topic, "reading the topic's metadata failed"),
+                Err(e) => warn!(error = %e, "the writer's watch task failed"),
+            }
+        }
+    }
 }
 
 /// Reads the ids of every record in the topic into the writer's table.
@@ -463,23 +554,6 @@ impl Follower {
         }
     }
 
-    /// Records in the topic not yet read: high watermarks minus the offsets read.
-    fn measure_lag(&self, consumer: &StreamConsumer) {
-        let mut lag = 0i64;
-        for p in 0..self.partitions {
-            match tokio::task::block_in_place(|| {
-                consumer.fetch_watermarks(&self.options.topic, p, Duration::from_secs(2))
-            }) {
-                Ok((low, high)) => lag += high - self.next.get(&p).copied().unwrap_or(low).max(low),
-                Err(e) => {
-                    debug!(error = %e, partition = p, "reading watermarks failed");
-                    return;
-                }
-            }
-        }
-        self.lag.store(lag, Ordering::Relaxed);
-    }
-
     fn take(&mut self, batch: &mut Vec<(EventId, Seen)>, m: &rdkafka::message::BorrowedMessage<'_>) {
         let (p, o) = (m.partition(), m.offset());
         self.next.insert(p, o + 1);
@@ -498,32 +572,30 @@ impl Follower {
         batch.push((id, Seen { hash, at: TopicOffset { partition: p, offset: o } }));
     }
 
-    async fn run(mut self, consumer: StreamConsumer, mut stop: watch::Receiver<bool>) {
+    async fn run(
+        mut self,
+        consumer: StreamConsumer,
+        mut stop: watch::Receiver<bool>,
+        mut partitions: watch::Receiver<i32>,
+    ) {
         let mut refresh = tokio::time::interval(self.options.metadata_refresh.min(Duration::from_millis(500)));
         refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut last_metadata = tokio::time::Instant::now();
         loop {
             let first = tokio::select! {
                 _ = stopped(&mut stop) => break,
                 _ = refresh.tick() => {
                     self.check_caught_up(&consumer);
-                    if last_metadata.elapsed() >= self.options.metadata_refresh {
-                        last_metadata = tokio::time::Instant::now();
-                        // Own places read back before they were recorded (a rare race): gone.
-                        self.ids.own.lock().retain(|(p, o)| self.next.get(p).is_none_or(|next| next <= o));
-                        if *self.ids.caught_up.borrow() {
-                            self.measure_lag(&consumer);
-                        }
-                        match partition_count(consumer.client(), &self.options.topic, Duration::from_secs(10)).await {
-                            Ok(n) if n > self.partitions => {
-                                info!(topic = %self.options.topic, from = self.partitions, to = n, "partitions added; reading the new ones from their beginning");
-                                self.partitions = n;
-                                if let Err(e) = self.assign(&consumer) {
-                                    warn!(error = %e, "reassigning partitions failed; retried at the next refresh");
-                                }
-                            }
-                            Ok(_) => {}
-                            Err(e) => warn!(error = %e, "reading the topic's metadata failed"),
+                    // Own places read back before they were recorded (a rare race): gone.
+                    self.ids.own.lock().retain(|(p, o)| self.next.get(p).is_none_or(|next| next <= o));
+                    continue;
+                }
+                changed = partitions.changed() => {
+                    let n = *partitions.borrow_and_update();
+                    if changed.is_ok() && n > self.partitions {
+                        info!(topic = %self.options.topic, from = self.partitions, to = n, "partitions added; reading the new ones from their beginning");
+                        self.partitions = n;
+                        if let Err(e) = self.assign(&consumer) {
+                            warn!(error = %e, "reassigning partitions failed");
                         }
                     }
                     continue;

@@ -24,6 +24,8 @@ struct Outcome {
     failures: usize,
     /// Every record ever sent, acknowledged or not.
     sent: Vec<Record>,
+    /// Where a writer's acknowledgements said each event is in the topic.
+    places: HashMap<EventId, beaconport_log::TopicOffset>,
 }
 
 /// `publishers` tasks each publish `batches` batches of `size` events (one case each), retrying
@@ -55,6 +57,11 @@ async fn publish_paced(
                     match log.publish(recs.clone()).await {
                         Ok(acks) => {
                             assert_eq!(acks.len(), recs.len());
+                            for (r, a) in recs.iter().zip(&acks) {
+                                if let Some(at) = a.topic {
+                                    out.places.insert(r.id, at);
+                                }
+                            }
                             out.acked.extend(recs.iter().cloned());
                             break;
                         }
@@ -71,6 +78,7 @@ async fn publish_paced(
     let mut all = Outcome::default();
     for t in tasks {
         let o = t.await.unwrap();
+        all.places.extend(o.places);
         all.acked.extend(o.acked);
         all.sent.extend(o.sent);
         all.failures += o.failures;
@@ -148,6 +156,22 @@ async fn check_everywhere(h: &mut KafkaHarness, publishing: &Opened, outcome: &O
     if let Some(log) = &publishing.log {
         assert_exactly_once(log.as_ref(), outcome).await;
     }
+    if publishing.writer.is_some() {
+        // Each acknowledgement named the copy every replica keeps: the first in the topic, as
+        // a writer opened afresh reads it.
+        let fresh = KafkaWriter::open(h.options()).await.unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while fresh.ready().is_err() {
+            assert!(Instant::now() < deadline, "the fresh writer never read the topic");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(!outcome.acked.is_empty());
+        for r in &outcome.acked {
+            let told = outcome.places.get(&r.id).expect("a writer's acknowledgement names a place");
+            assert_eq!(fresh.place_of(&r.id).as_ref(), Some(told), "event {}: not the first copy", r.id);
+        }
+        fresh.close().await;
+    }
     h.replica += 1;
     let fresh = KafkaLog::open(h.options()).await.unwrap();
     assert_exactly_once(&fresh, outcome).await;
@@ -184,7 +208,7 @@ async fn broker_down_during_ingest(side: Side) {
     o.delivery_timeout = Duration::from_secs(2);
     let publishing = Opened::open(side, o).await;
     let warm_up = record("GMP/warm-up", "before the outage");
-    publishing.publisher.publish(vec![warm_up.clone()]).await.unwrap();
+    let warm_place = publishing.publisher.publish(vec![warm_up.clone()]).await.unwrap()[0].topic;
     m.broker_down(1).unwrap();
     let faults = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_secs(4)).await;
@@ -196,6 +220,9 @@ async fn broker_down_during_ingest(side: Side) {
     faults.await.unwrap();
     assert!(outcome.failures > 0, "the outage failed no call: the test did not test it");
     assert_eq!(outcome.acked.len(), outcome.sent.len(), "every batch got through once the broker was back");
+    if let Some(at) = warm_place {
+        outcome.places.insert(warm_up.id, at);
+    }
     outcome.acked.push(warm_up.clone());
     outcome.sent.push(warm_up);
     check_everywhere(&mut h, &publishing, &outcome).await;
@@ -319,7 +346,8 @@ async fn undeliverable(side: Side) {
     .await
     .expect("the retry succeeds once the brokers are back");
     assert_eq!(acks.len(), 10);
-    let outcome = Outcome { acked: recs.clone(), failures: 1, sent: recs };
+    let places = recs.iter().zip(&acks).filter_map(|(r, a)| a.topic.map(|at| (r.id, at))).collect();
+    let outcome = Outcome { acked: recs.clone(), failures: 1, sent: recs, places };
     check_everywhere(&mut h, &publishing, &outcome).await;
     publishing.close().await;
 }
@@ -341,7 +369,7 @@ async fn the_same_batch_retried_through_two_ingest_processes_is_stored_once() {
         assert_eq!(x.len(), 25);
         assert_eq!(y.len(), 25);
     }
-    let outcome = Outcome { acked: sent.clone(), failures: 0, sent };
+    let outcome = Outcome { acked: sent.clone(), failures: 0, sent, places: HashMap::new() };
     assert_exactly_once(a.as_ref(), &outcome).await;
     assert_exactly_once(b.as_ref(), &outcome).await;
     let publishing = Opened { publisher: beaconport_log::of_log(a.clone()), log: Some(a.clone()), writer: None };
@@ -357,17 +385,19 @@ async fn the_same_batch_retried_through_two_writers_is_stored_once() {
     let a = Opened::open(Side::Writer, h.options()).await;
     let b = Opened::open(Side::Writer, h.options()).await;
     let mut sent = Vec::new();
+    let mut places = HashMap::new();
     for round in 0..20 {
         let recs: Vec<Record> = (0..25).map(|i| record(&format!("WYP/{}", i % 5), &format!("{round}-{i}"))).collect();
         sent.extend(recs.iter().cloned());
         let (x, y) = tokio::join!(a.publisher.publish(recs.clone()), b.publisher.publish(recs.clone()));
         let (x, y) = (x.unwrap(), y.unwrap());
-        for (x, y) in x.iter().zip(&y) {
+        for ((r, x), y) in recs.iter().zip(&x).zip(&y) {
             assert_eq!(x.topic, y.topic, "both name the copy every replica keeps");
             assert!(x.duplicate != y.duplicate, "one stored it, the other was told it is a duplicate");
+            places.insert(r.id, x.topic.expect("a place"));
         }
     }
-    let outcome = Outcome { acked: sent.clone(), failures: 0, sent };
+    let outcome = Outcome { acked: sent.clone(), failures: 0, sent, places };
     check_everywhere(&mut h, &a, &outcome).await;
     a.close().await;
     b.close().await;

@@ -68,3 +68,29 @@ async fn a_writer_opened_on_a_full_topic_reads_it_before_publishing() {
     assert!(gauges.contains(&("kafka_writer_known_ids", records.len() as i64)), "{gauges:?}");
     w2.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_events_published_twice_at_once_through_one_writer_get_one_first_copy() {
+    let mut h = common::KafkaHarness::mock();
+    h.new_topic().await;
+    let w = writer(&h).await;
+    let records = batch(100, "twice");
+    let (x, y) = tokio::join!(w.publish(records.clone()), w.publish(records.clone()));
+    let (x, y) = (x.unwrap(), y.unwrap());
+    for (x, y) in x.iter().zip(&y) {
+        assert_eq!(x.topic, y.topic, "both answers name the first copy");
+        assert!(x.duplicate != y.duplicate, "exactly one answer says the event is new");
+    }
+    // And a third time, once both are answered: duplicates at the same places, nothing produced.
+    let before = common::topic_records(&h);
+    let z = w.publish(records.clone()).await.unwrap();
+    assert!(z.iter().all(|r| r.duplicate));
+    assert_eq!(places(&z), places(&x));
+    assert_eq!(common::topic_records(&h), before, "a known event is not produced again");
+    let log = h.open().await;
+    replica_holds(log.as_ref(), records.len() as u64).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(log.head().0, records.len() as u64, "each event once in a replica");
+    w.close().await;
+    h.close().await;
+}

@@ -36,6 +36,9 @@ pub enum Error {
     /// the id is already in the topic, at `at`, with different content.
     #[error("event {id}: event_id is already stored ({at}) with different content")]
     ConflictInTopic { id: EventId, at: publish::TopicOffset },
+    /// One batch holds an id twice, with different content. Nothing of the batch was stored.
+    #[error("event {id}: event_id appears twice in the batch with different content")]
+    ConflictInBatch { id: EventId },
     /// A record is larger than the backend accepts. Nothing of the batch was stored.
     #[error("event {id}: is {size} bytes encoded, more than the {max} the log accepts")]
     TooLarge { id: EventId, size: usize, max: usize },

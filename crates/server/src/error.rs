@@ -62,7 +62,7 @@ pub fn status(e: &Error) -> Status {
         Error::Limit(_) => Code::ResourceExhausted,
         Error::Log(l) => match l {
             L::Conflict { .. } | L::ConflictInTopic { .. } => Code::AlreadyExists,
-            L::TooLarge { .. } => Code::InvalidArgument,
+            L::TooLarge { .. } | L::ConflictInBatch { .. } => Code::InvalidArgument,
             L::Storage(_) | L::Closed => Code::Unavailable,
             L::Corrupt { .. } => Code::DataLoss,
         },

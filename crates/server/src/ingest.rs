@@ -229,6 +229,7 @@ async fn commit_in_order(log: &Arc<dyn Publisher>, group: Vec<Vec<Record>>) -> V
             Err(
                 beaconport_log::Error::Conflict { .. }
                 | beaconport_log::Error::ConflictInTopic { .. }
+                | beaconport_log::Error::ConflictInBatch { .. }
                 | beaconport_log::Error::TooLarge { .. },
             ) => {}
             Err(e) => return vec![Err(e.into())],

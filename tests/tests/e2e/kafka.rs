@@ -21,7 +21,8 @@ fn start(data_dir: &Path, roles: &str, bootstrap: &str, topic: &str) -> NodeProc
         Path::new(crate::NODE),
         data_dir,
         &["--roles", roles, "--log", &log, "--kafka-topic", topic],
-        &[],
+        // The mock cluster holds every fetch to its limit; writers read their records back.
+        &[("BEACONPORT_LOG__KAFKA__FETCH_WAIT_MS", "5")],
     )
     .expect("start a serve process");
     NodeProcess { child, url }
@@ -198,6 +199,7 @@ async fn a_writer_holds_each_force_to_its_own_records() {
     let mut options = beaconport_log_kafka::Options::new(mock.bootstrap(), topic, dir.path().join("unused"));
     options.partitions = 3;
     options.replication = 1;
+    options.fetch_wait = Duration::from_millis(5);
     let writer = Arc::new(beaconport_log_kafka::KafkaWriter::open(options).await.expect("writer"));
     let listener = beaconport_server::bind("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let url = format!("https://{}", listener.local_addr().unwrap());

@@ -69,6 +69,8 @@ impl KafkaHarness {
         };
         o.delivery_timeout = Duration::from_secs(20);
         o.metadata_refresh = Duration::from_millis(500);
+        // The mock cluster holds every fetch to its limit.
+        o.fetch_wait = Duration::from_millis(5);
         o.replica.cache_bytes = 16 << 20;
         o
     }
@@ -180,6 +182,8 @@ pub async fn writer_round_trip(h: &mut KafkaHarness) {
         other => panic!("expected a conflict, got {other:?}"),
     }
 
+    // The topic holds each event once: no retry produced anything.
+    assert_eq!(topic_records(h), records.len() as i64, "records in the topic");
     // A replica holds each event once, as published.
     let log = h.open().await;
     replica_holds(log.as_ref(), records.len() as u64).await;
@@ -201,4 +205,18 @@ pub async fn writer_round_trip(h: &mut KafkaHarness) {
     assert!(w2.stored(fresh.id).await.unwrap().is_none());
     w2.close().await;
     h.close().await;
+}
+
+/// Records written to the harness's (fresh) topic: the sum of its partitions' high watermarks.
+pub fn topic_records(h: &KafkaHarness) -> i64 {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", h.cluster.bootstrap())
+        .set("group.id", format!("beaconport-test-count-{}", uuid::Uuid::new_v4()))
+        .create()
+        .expect("a consumer");
+    let timeout = Duration::from_secs(10);
+    tokio::task::block_in_place(|| {
+        (0..PARTITIONS).map(|p| consumer.fetch_watermarks(&h.topic, p, timeout).expect("watermarks").1).sum()
+    })
 }
