@@ -56,14 +56,7 @@ impl TestServer {
         ca: &Path,
         client: Option<(&Path, &Path)>,
     ) -> Result<Channel, tonic::transport::Error> {
-        let read = |p: &Path| std::fs::read_to_string(p).expect("PEM file");
-        let mut tls = tonic::transport::ClientTlsConfig::new()
-            .ca_certificate(tonic::transport::Certificate::from_pem(read(ca)))
-            .domain_name("localhost");
-        if let Some((cert, key)) = client {
-            tls = tls.identity(tonic::transport::Identity::from_pem(read(cert), read(key)));
-        }
-        tonic::transport::Endpoint::from_shared(self.url.clone()).expect("url").tls_config(tls)?.connect().await
+        tls_channel(&self.url, ca, client).await
     }
 
     async fn start_with_options(
@@ -248,4 +241,26 @@ pub async fn read_all(url: &str) -> Vec<api::LogEntry> {
         out.push(e.expect("entry"));
     }
     out
+}
+
+/// A channel to `url` over mutual TLS presenting `cert`/`key` (or no certificate) and trusting
+/// `ca`, for a server whose certificate names `localhost`.
+pub async fn tls_channel(
+    url: &str,
+    ca: &Path,
+    client: Option<(&Path, &Path)>,
+) -> Result<Channel, tonic::transport::Error> {
+    let read = |p: &Path| std::fs::read_to_string(p).expect("PEM file");
+    let mut tls = tonic::transport::ClientTlsConfig::new()
+        .ca_certificate(tonic::transport::Certificate::from_pem(read(ca)))
+        .domain_name("localhost");
+    if let Some((cert, key)) = client {
+        tls = tls.identity(tonic::transport::Identity::from_pem(read(cert), read(key)));
+    }
+    tonic::transport::Endpoint::from_shared(url.to_string()).expect("url").tls_config(tls)?.connect().await
+}
+
+/// An event a force system of `force` may publish: its force's, and not an investigator's act.
+pub fn published_by(e: &pb::Event, force: &str) -> bool {
+    e.force_code == force && !kind_of(e).by_investigators()
 }

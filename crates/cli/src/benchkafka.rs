@@ -126,7 +126,7 @@ pub async fn run(a: KafkaBenchArgs) -> Result<ExitCode> {
         env.push(("BEACONPORT_ROLES".into(), "ingest".into()));
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let grpc = bench::grpc_round(&dir.path().join("grpc"), requests.clone(), &bench_args, &env).await?;
-        let stored = records_in(&bootstrap, &topic)?;
+        let stored = beaconport_log_kafka::records_written(&options(&topic, dir.path()))?;
         if stored != n as i64 {
             bail!("gRPC run put {stored} records in the topic, expected {n}");
         }
@@ -277,23 +277,4 @@ async fn lag_run(
         caught_up.as_secs_f64()
     );
     Ok(())
-}
-
-/// Records written to a fresh `topic`: the sum of its partitions' high watermarks (counted from
-/// offset 0: librdkafka's mock cluster drops old segments, so the low watermarks move).
-fn records_in(bootstrap: &str, topic: &str) -> Result<i64> {
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", format!("beaconport-bench-count-{}", uuid::Uuid::new_v4()))
-        .create()
-        .context("creating a consumer to count the topic")?;
-    let timeout = std::time::Duration::from_secs(10);
-    let md = consumer.fetch_metadata(Some(topic), timeout)?;
-    let partitions = md.topics().iter().find(|t| t.name() == topic).map_or(0, |t| t.partitions().len());
-    let mut total = 0;
-    for p in 0..partitions as i32 {
-        total += consumer.fetch_watermarks(topic, p, timeout)?.1;
-    }
-    Ok(total)
 }

@@ -51,7 +51,7 @@ use parking_lot::Mutex;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders, OwnedMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
@@ -156,6 +156,62 @@ impl Options {
         }
         c
     }
+
+    /// The settings of a consumer that assigns partitions itself and keeps its own offsets (a
+    /// replica's copier, a writer's follower or lookups): the group, `beaconport-{role}-<uuid>`,
+    /// is never joined nor committed to, it only names the client; committed records only.
+    fn reader_config(&self, role: &str) -> ClientConfig {
+        let mut c = self.client_config();
+        c.set("group.id", format!("beaconport-{role}-{}", uuid::Uuid::new_v4()))
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("isolation.level", "read_committed");
+        c
+    }
+}
+
+/// Per partition of `topic`, its high watermark: the records written to it so far (blocking).
+fn high_watermarks(consumer: &BaseConsumer, topic: &str) -> Result<Vec<(i32, i64)>> {
+    let timeout = Duration::from_secs(10);
+    let md = consumer.fetch_metadata(Some(topic), timeout).map_err(|e| kafka("reading the topic's metadata", e))?;
+    let n = md.topics().iter().find(|t| t.name() == topic).map_or(0, |t| t.partitions().len() as i32);
+    (0..n)
+        .map(|p| {
+            consumer
+                .fetch_watermarks(topic, p, timeout)
+                .map(|w| (p, w.1))
+                .map_err(|e| kafka(&format!("reading the watermarks of partition {p}"), e))
+        })
+        .collect()
+}
+
+/// Records ever written to `options.topic`: the sum of its partitions' high watermarks, counted
+/// from offset 0 (a fresh topic's records, whatever retention has dropped since). Blocking.
+pub fn records_written(options: &Options) -> Result<i64> {
+    let consumer: BaseConsumer =
+        options.reader_config("count").create().map_err(|e| kafka("creating a consumer to count the topic", e))?;
+    Ok(high_watermarks(&consumer, &options.topic)?.iter().map(|(_, high)| high).sum())
+}
+
+/// Delivers what `producer` still holds (waiting up to `timeout`), then stops a task and waits
+/// for it: how both the log and the writer close.
+async fn flush_and_stop(
+    producer: &FutureProducer,
+    timeout: Duration,
+    stop: &watch::Sender<bool>,
+    task: &Mutex<Option<JoinHandle<()>>>,
+) {
+    let producer = producer.clone();
+    let flushed = tokio::task::spawn_blocking(move || producer.flush(timeout)).await;
+    if let Ok(Err(e)) = flushed {
+        warn!(error = %e, "flushing the kafka producer at close failed");
+    }
+    let _ = stop.send(true);
+    let task = task.lock().take();
+    if let Some(task) = task {
+        let _ = task.await;
+    }
 }
 
 /// Next offset to copy, per partition: the replica's position in the topic.
@@ -242,17 +298,7 @@ impl KafkaLog {
     /// Delivers what the producer still holds (waiting up to the delivery timeout), stops the
     /// replica's copier and closes the replica.
     pub async fn close(&self) {
-        let producer = self.producer.clone();
-        let timeout = self.options.delivery_timeout;
-        let flushed = tokio::task::spawn_blocking(move || producer.flush(timeout)).await;
-        if let Ok(Err(e)) = flushed {
-            warn!(error = %e, "flushing the kafka producer at close failed");
-        }
-        let _ = self.stop.send(true);
-        let task = self.task.lock().take();
-        if let Some(task) = task {
-            let _ = task.await;
-        }
+        flush_and_stop(&self.producer, self.options.delivery_timeout, &self.stop, &self.task).await;
         let replica = self.store.log.clone();
         let _ = tokio::task::spawn_blocking(move || replica.close()).await;
     }
@@ -495,14 +541,7 @@ const COPY_BATCH: usize = 8192;
 impl Copier {
     fn consumer(&self) -> Result<StreamConsumer> {
         self.options
-            .client_config()
-            // The replica reads every partition itself and stores its own offsets: the group
-            // is never joined and never committed to, it only names the client.
-            .set("group.id", format!("beaconport-replica-{}", uuid::Uuid::new_v4()))
-            .set("enable.auto.commit", "false")
-            .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", "earliest")
-            .set("isolation.level", "read_committed")
+            .reader_config("replica")
             .set("fetch.wait.max.ms", "100")
             .create()
             .map_err(|e| kafka("creating the replica's consumer", e))

@@ -45,7 +45,9 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
-use crate::{ensure_topic, event_id_of, kafka, partition_count, produce, stopped, Options};
+use crate::{
+    ensure_topic, event_id_of, flush_and_stop, high_watermarks, kafka, partition_count, produce, stopped, Options,
+};
 
 /// Where an id's first copy is, and what it holds.
 #[derive(Debug, Clone, Copy)]
@@ -137,14 +139,7 @@ impl KafkaWriter {
         });
         let lag = Arc::new(AtomicI64::new(0));
         let consumer: StreamConsumer = options
-            .client_config()
-            // Every partition is assigned by the writer itself: the group is never joined and
-            // never committed to, it only names the client.
-            .set("group.id", format!("beaconport-writer-{}", uuid::Uuid::new_v4()))
-            .set("enable.auto.commit", "false")
-            .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", "earliest")
-            .set("isolation.level", "read_committed")
+            .reader_config("writer")
             // A publish waits for its own records to be read back (see the module's doc).
             .set("fetch.wait.max.ms", options.fetch_wait.as_millis().max(1).to_string())
             .create()
@@ -195,17 +190,7 @@ impl KafkaWriter {
     /// Delivers what the producer still holds (waiting up to the delivery timeout) and stops
     /// following the topic.
     pub async fn close(&self) {
-        let producer = self.producer.clone();
-        let timeout = self.options.delivery_timeout;
-        let flushed = tokio::task::spawn_blocking(move || producer.flush(timeout)).await;
-        if let Ok(Err(e)) = flushed {
-            warn!(error = %e, "flushing the kafka producer at close failed");
-        }
-        let _ = self.stop.send(true);
-        let task = self.task.lock().take();
-        if let Some(task) = task {
-            let _ = task.await;
-        }
+        flush_and_stop(&self.producer, self.options.delivery_timeout, &self.stop, &self.task).await;
     }
 
     /// Where the first copy of `id` is in the topic (the copy every replica keeps), as far as
@@ -412,11 +397,7 @@ fn fetch_one(
     let mut guard = fetcher.lock();
     if guard.is_none() {
         let consumer: BaseConsumer = options
-            .client_config()
-            .set("group.id", format!("beaconport-writer-lookup-{}", uuid::Uuid::new_v4()))
-            .set("enable.auto.commit", "false")
-            .set("enable.auto.offset.store", "false")
-            .set("isolation.level", "read_committed")
+            .reader_config("writer-lookup")
             // An offset no longer in the topic is an error at once, not a wait.
             .set("auto.offset.reset", "error")
             .set("fetch.wait.max.ms", "10")
@@ -455,12 +436,7 @@ struct Watcher {
 
 impl Watcher {
     async fn run(self, mut stop: watch::Receiver<bool>) {
-        let consumer: BaseConsumer = match self
-            .options
-            .client_config()
-            .set("group.id", format!("beaconport-writer-watch-{}", uuid::Uuid::new_v4()))
-            .create()
-        {
+        let consumer: BaseConsumer = match self.options.reader_config("writer-watch").create() {
             Ok(c) => c,
             Err(e) => {
                 warn!(error = %e, "the writer cannot watch its topic's partitions and lag");
@@ -474,18 +450,10 @@ impl Watcher {
                 _ = tokio::time::sleep(self.options.metadata_refresh) => {}
             }
             let (c, topic) = (consumer.clone(), self.options.topic.clone());
-            let looked = tokio::task::spawn_blocking(move || {
-                let timeout = Duration::from_secs(10);
-                let md = c.fetch_metadata(Some(&topic), timeout).map_err(|e| e.to_string())?;
-                let n = md.topics().iter().find(|t| t.name() == topic).map_or(0, |t| t.partitions().len() as i32);
-                let highs = (0..n)
-                    .map(|p| c.fetch_watermarks(&topic, p, timeout).map(|w| (p, w.1)).map_err(|e| e.to_string()))
-                    .collect::<std::result::Result<Vec<_>, _>>()?;
-                Ok::<_, String>((n, highs))
-            })
-            .await;
+            let looked = tokio::task::spawn_blocking(move || high_watermarks(&c, &topic)).await;
             match looked {
-                Ok(Ok((n, highs))) => {
+                Ok(Ok(highs)) => {
+                    let n = highs.len() as i32;
                     if n > *self.partitions.borrow() {
                         self.partitions.send_replace(n);
                     }
@@ -495,7 +463,7 @@ impl Watcher {
                         self.lag.store(lag, Ordering::Relaxed);
                     }
                 }
-                Ok(Err(e)) => warn!(error = %e, topic = %self.options.topic, "reading the topic's metadata failed"),
+                Ok(Err(e)) => warn!(error = %e, topic = %self.options.topic, "watching the topic failed"),
                 Err(e) => warn!(error = %e, "the writer's watch task failed"),
             }
         }

@@ -180,18 +180,11 @@ async fn a_writer_holds_each_force_to_its_own_records() {
     mock.create_topic(topic, 3, 1).expect("topic");
     let dir = tempfile::tempdir().unwrap();
     let events = beaconport_tests::scenario_events(31);
-    let own: Vec<_> = events
-        .iter()
-        .filter(|e| e.force_code == "GMP" && !beaconport_tests::kind_of(e).by_investigators())
-        .take(2)
-        .cloned()
-        .collect();
+    let own: Vec<_> = events.iter().filter(|e| beaconport_tests::published_by(e, "GMP")).take(2).cloned().collect();
     let other = events.iter().find(|e| e.force_code != "GMP" && e.force_code != "NCA").unwrap().clone();
     let elsewhere = events
         .iter()
-        .find(|e| {
-            e.force_code == "GMP" && e.case_ref != own[0].case_ref && !beaconport_tests::kind_of(e).by_investigators()
-        })
+        .find(|e| beaconport_tests::published_by(e, "GMP") && e.case_ref != own[0].case_ref)
         .unwrap()
         .clone();
     let forces = ["GMP".to_string(), other.force_code.clone()];
@@ -213,12 +206,7 @@ async fn a_writer_holds_each_force_to_its_own_records() {
         let (pki, url) = (&pki, url.clone());
         async move {
             let c = pki.clients.iter().find(|c| c.principal == principal).unwrap();
-            let read = |p: &Path| std::fs::read_to_string(p).unwrap();
-            let tls = tonic::transport::ClientTlsConfig::new()
-                .ca_certificate(tonic::transport::Certificate::from_pem(read(&pki.ca_cert)))
-                .domain_name("localhost")
-                .identity(tonic::transport::Identity::from_pem(read(&c.cert), read(&c.key)));
-            let ch = tonic::transport::Endpoint::from_shared(url).unwrap().tls_config(tls).unwrap().connect().await;
+            let ch = beaconport_tests::tls_channel(&url, &pki.ca_cert, Some((&c.cert, &c.key))).await;
             beaconport_cli::client::ingest(ch.expect("connect over mutual TLS"))
         }
     };

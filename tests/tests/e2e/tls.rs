@@ -248,12 +248,7 @@ async fn a_force_publishes_only_its_own_events() {
     use beaconport_log::EventLog;
     use beaconport_proto::pb::event as pb;
     let events = beaconport_tests::scenario_events(31);
-    let own: Vec<_> = events
-        .iter()
-        .filter(|e| e.force_code == "GMP" && !beaconport_tests::kind_of(e).by_investigators())
-        .take(3)
-        .cloned()
-        .collect();
+    let own: Vec<_> = events.iter().filter(|e| beaconport_tests::published_by(e, "GMP")).take(3).cloned().collect();
     let other = events.iter().find(|e| e.force_code != "GMP" && e.force_code != "NCA").unwrap().clone();
     assert_eq!(own.len(), 3, "the scenario has GMP events");
     let dir = tempfile::tempdir().unwrap();
@@ -329,9 +324,7 @@ async fn a_force_publishes_only_its_own_events() {
     // everywhere, and only one case's events keep their order everywhere.
     let elsewhere = events
         .iter()
-        .find(|e| {
-            e.force_code == "GMP" && e.case_ref != own[0].case_ref && !beaconport_tests::kind_of(e).by_investigators()
-        })
+        .find(|e| beaconport_tests::published_by(e, "GMP") && e.case_ref != own[0].case_ref)
         .unwrap()
         .clone();
     ingest.publish(api::PublishRequest { events: vec![elsewhere.clone()] }).await.unwrap();

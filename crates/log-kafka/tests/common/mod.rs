@@ -207,16 +207,7 @@ pub async fn writer_round_trip(h: &mut KafkaHarness) {
     h.close().await;
 }
 
-/// Records written to the harness's (fresh) topic: the sum of its partitions' high watermarks.
+/// Records written to the harness's (fresh) topic.
 pub fn topic_records(h: &KafkaHarness) -> i64 {
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", h.cluster.bootstrap())
-        .set("group.id", format!("beaconport-test-count-{}", uuid::Uuid::new_v4()))
-        .create()
-        .expect("a consumer");
-    let timeout = Duration::from_secs(10);
-    tokio::task::block_in_place(|| {
-        (0..PARTITIONS).map(|p| consumer.fetch_watermarks(&h.topic, p, timeout).expect("watermarks").1).sum()
-    })
+    tokio::task::block_in_place(|| beaconport_log_kafka::records_written(&h.options()).expect("counting the topic"))
 }
