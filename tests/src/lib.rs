@@ -193,14 +193,21 @@ pub fn one_of_each_kind(seed: u64) -> Vec<pb::Event> {
 pub struct NodeProcess {
     pub child: Child,
     pub url: String,
+    /// The operator endpoint's address (`/metrics`, `/readyz`).
+    pub operator: String,
 }
 
 impl NodeProcess {
     /// Starts `exe` (the test package's `beaconport-e2e-node`) as `serve`.
     pub fn start(exe: &str, data_dir: &Path) -> Self {
-        let (child, url) =
-            beaconport_cli::serve::spawn_process(Path::new(exe), data_dir).expect("start server process");
-        Self { child, url }
+        Self::serve(exe, data_dir, &[], &[])
+    }
+
+    /// Starts `exe` as `serve` with extra flags and settings.
+    pub fn serve(exe: &str, data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let (child, url, operator) = beaconport_cli::serve::spawn_serve_operated(Path::new(exe), data_dir, args, env)
+            .expect("start server process");
+        Self { child, url, operator }
     }
 
     pub fn signal(&self, sig: nix::sys::signal::Signal) {
@@ -263,4 +270,24 @@ pub async fn tls_channel(
 /// An event a force system of `force` may publish: its force's, and not an investigator's act.
 pub fn published_by(e: &pb::Event, force: &str) -> bool {
     e.force_code == force && !kind_of(e).by_investigators()
+}
+
+/// One HTTP/1.1 GET (the operator endpoint: `/metrics`, `/readyz`): the status code and the body.
+pub async fn http_get(addr: &str, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.unwrap();
+    let code = out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (code, body)
+}
+
+/// The value of the Prometheus metric line that starts with `name` (labels included), if any.
+pub fn metric_value(metrics: &str, name: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next().and_then(|v| v.parse().ok()))
 }

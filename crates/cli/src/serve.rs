@@ -258,6 +258,17 @@ pub fn spawn_serve(
     args: &[&str],
     env: &[(&str, &str)],
 ) -> Result<(std::process::Child, String)> {
+    spawn_serve_operated(exe, data_dir, args, env).map(|(child, url, _)| (child, url))
+}
+
+/// [`spawn_serve`], also returning the operator endpoint's address (`127.0.0.1:PORT`: `/metrics`,
+/// `/healthz`, `/readyz`), which such a child always serves on a free loopback port.
+pub fn spawn_serve_operated(
+    exe: &std::path::Path,
+    data_dir: &std::path::Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> Result<(std::process::Child, String, String)> {
     let mut child = std::process::Command::new(exe)
         .args(["serve", "--insecure-plaintext", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(data_dir)
@@ -266,14 +277,15 @@ pub fn spawn_serve(
         // No rate limit: these runs measure and test what lies behind the transport.
         .env("BEACONPORT_LIMITS__REQUESTS_PER_SECOND", "1000000")
         .env("BEACONPORT_LIMITS__BURST", "1000000")
-        .env("BEACONPORT_HTTP__LISTEN", "127.0.0.1:0")
         .envs(env.iter().copied())
+        .env("BEACONPORT_HTTP__ENABLED", "true")
+        .env("BEACONPORT_HTTP__LISTEN", "127.0.0.1:0")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
         .spawn()
         .with_context(|| format!("starting {}", exe.display()))?;
-    match announced(&mut child, false) {
-        Ok((grpc, _)) => Ok((child, format!("http://{grpc}"))),
+    match announced(&mut child, true).and_then(|(grpc, op)| Ok((grpc, op.context("no operator endpoint")?))) {
+        Ok((grpc, operator)) => Ok((child, format!("http://{grpc}"), operator)),
         Err(e) => {
             let _ = child.kill();
             let _ = child.wait();

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use beaconport_log::{EventLog, Publisher};
 use beaconport_views::Live;
-use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::text::{encode_eof, encode_registry};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -37,10 +37,14 @@ pub struct Metrics {
     pub refused_calls: Family<Labels, Counter>,
     /// Investigators' and auditors' calls answered, by call.
     pub answered_queries: Family<Labels, Counter>,
+    /// The log's gauges, reported only by a process that holds the log (a writer has none).
+    log_registry: Registry,
     log_head: Gauge,
+    tree_size: Gauge,
+    /// The views' gauges, reported only by a process that runs views.
+    views_registry: Registry,
     views_applied: Gauge,
     views_lag: Gauge,
-    tree_size: Gauge,
     /// The log backend's own gauges ([`EventLog::gauges`]), by name.
     backend: Family<Labels, Gauge>,
 }
@@ -78,18 +82,24 @@ impl Default for Metrics {
             "Queries answered (each recorded as a consultation), by call",
             answered_queries.clone(),
         );
+        let mut log_registry = Registry::with_prefix("beaconport");
         let log_head = Gauge::default();
-        registry.register(
+        log_registry.register(
             "log_head_position",
             "Events stored in the log (the next event's position)",
             log_head.clone(),
         );
-        let views_applied = Gauge::default();
-        registry.register("views_applied_position", "Events applied to the views", views_applied.clone());
-        let views_lag = Gauge::default();
-        registry.register("views_lag_events", "Events stored but not yet applied to the views", views_lag.clone());
         let tree_size = Gauge::default();
-        registry.register("tree_size", "Events covered by the tamper-evident tree", tree_size.clone());
+        log_registry.register("tree_size", "Events covered by the tamper-evident tree", tree_size.clone());
+        let mut views_registry = Registry::with_prefix("beaconport");
+        let views_applied = Gauge::default();
+        views_registry.register("views_applied_position", "Events applied to the views", views_applied.clone());
+        let views_lag = Gauge::default();
+        views_registry.register(
+            "views_lag_events",
+            "Events stored but not yet applied to the views",
+            views_lag.clone(),
+        );
         let backend = Family::<Labels, Gauge>::default();
         registry.register(
             "log_backend",
@@ -105,10 +115,12 @@ impl Default for Metrics {
             publish_seconds,
             refused_calls,
             answered_queries,
+            log_registry,
             log_head,
+            tree_size,
+            views_registry,
             views_applied,
             views_lag,
-            tree_size,
             backend,
         }
     }
@@ -135,29 +147,30 @@ impl Metrics {
         self.answered_queries.get_or_create(&vec![("call", call.to_string())]).inc();
     }
 
-    /// The text exposition, with positions read now.
+    /// The text exposition, with positions read now. Positions are reported only where they
+    /// are held: a writer (no log) reports no log head, a node without views no views' lag,
+    /// rather than a zero that would read as "empty" or "caught up".
     pub fn render(&self, ledger: &Ledger, views: Option<&dyn Live>) -> String {
-        let head = match ledger {
-            Ledger::Log(log) => {
-                let head = log.head().0;
-                self.log_head.set(head as i64);
-                if let Some(tree) = log.tree() {
-                    self.tree_size.set(tree.size() as i64);
-                }
-                head
-            }
-            Ledger::Writer(_) => 0,
-        };
         for (name, value) in ledger.gauges() {
             self.backend.get_or_create(&vec![("gauge", name.to_string())]).set(value);
         }
-        if let Some(v) = views {
-            let applied = v.applied().0;
-            self.views_applied.set(applied as i64);
-            self.views_lag.set(head.saturating_sub(applied) as i64);
-        }
         let mut out = String::new();
-        encode(&mut out, &self.registry).expect("writing to a string");
+        encode_registry(&mut out, &self.registry).expect("writing to a string");
+        if let Ledger::Log(log) = ledger {
+            let head = log.head().0;
+            self.log_head.set(head as i64);
+            if let Some(tree) = log.tree() {
+                self.tree_size.set(tree.size() as i64);
+            }
+            encode_registry(&mut out, &self.log_registry).expect("writing to a string");
+            if let Some(v) = views {
+                let applied = v.applied().0;
+                self.views_applied.set(applied as i64);
+                self.views_lag.set(head.saturating_sub(applied) as i64);
+                encode_registry(&mut out, &self.views_registry).expect("writing to a string");
+            }
+        }
+        encode_eof(&mut out).expect("writing to a string");
         out
     }
 }

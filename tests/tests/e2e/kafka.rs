@@ -17,15 +17,13 @@ fn ctx() -> Option<api::QueryContext> {
 
 fn start(data_dir: &Path, roles: &str, bootstrap: &str, topic: &str) -> NodeProcess {
     let log = format!("kafka:{bootstrap}");
-    let (child, url) = beaconport_cli::serve::spawn_serve(
-        Path::new(crate::NODE),
+    NodeProcess::serve(
+        crate::NODE,
         data_dir,
         &["--roles", roles, "--log", &log, "--kafka-topic", topic],
         // The mock cluster holds every fetch to its limit; writers read their records back.
         &[("BEACONPORT_LOG__KAFKA__FETCH_WAIT_MS", "5")],
     )
-    .expect("start a serve process");
-    NodeProcess { child, url }
 }
 
 async fn channel(url: &str) -> tonic::transport::Channel {
@@ -128,6 +126,26 @@ async fn ingest_and_query_replicas_on_one_kafka_cluster_agree() {
         "an ingest process keeps no replica: {:?}",
         std::fs::read_dir(&ingest_dir).map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
     );
+    // What each role reports to operators: a writer its place in the topic and the ids it
+    // knows, and no log head, tree or views' lag (it holds none: a 0 would read as "empty");
+    // a query replica its log, its tree and its views.
+    let through_first: usize = batches.iter().step_by(2).map(Vec::len).sum();
+    let (code, m) = beaconport_tests::http_get(&ingest[0].operator, "/metrics").await;
+    assert_eq!(code, 200);
+    let value = |name: &str| beaconport_tests::metric_value(&m, name);
+    assert!(value("beaconport_log_backend{gauge=\"kafka_writer_known_ids\"}") >= Some(through_first as f64), "{m}");
+    assert!(value("beaconport_events_stored_total").is_some_and(|v| v > 0.0), "{m}");
+    for absent in ["beaconport_log_head_position", "beaconport_tree_size", "beaconport_views_lag_events"] {
+        assert!(!m.contains(absent), "a writer reports no {absent}: {m}");
+    }
+    assert!(m.ends_with("# EOF\n"), "{m}");
+    let (code, m) = beaconport_tests::http_get(&query[0].operator, "/metrics").await;
+    assert_eq!(code, 200);
+    for present in ["beaconport_log_head_position", "beaconport_tree_size", "beaconport_views_lag_events"] {
+        assert!(beaconport_tests::metric_value(&m, present).is_some(), "a query replica reports {present}: {m}");
+    }
+    assert_eq!(m.matches("# EOF").count(), 1, "{m}");
+
     let mut i_on_query = beaconport_cli::client::ingest(channel(&query[0].url).await);
     let err = i_on_query.publish(api::PublishRequest { events: batches[0].clone() }).await;
     assert_eq!(err.unwrap_err().code(), tonic::Code::Unimplemented, "a query replica takes no publishes");
