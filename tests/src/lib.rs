@@ -272,22 +272,4 @@ pub fn published_by(e: &pb::Event, force: &str) -> bool {
     e.force_code == force && !kind_of(e).by_investigators()
 }
 
-/// One HTTP/1.1 GET (the operator endpoint: `/metrics`, `/readyz`): the status code and the body.
-pub async fn http_get(addr: &str, path: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).await.unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.unwrap();
-    let code = out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    (code, body)
-}
-
-/// The value of the Prometheus metric line that starts with `name` (labels included), if any.
-pub fn metric_value(metrics: &str, name: &str) -> Option<f64> {
-    metrics
-        .lines()
-        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
-        .and_then(|l| l.rsplit(' ').next().and_then(|v| v.parse().ok()))
-}
+pub use beaconport_cli::serve::{metric_value, operator_get as http_get};

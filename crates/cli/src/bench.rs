@@ -172,6 +172,9 @@ pub async fn run(a: BenchArgs) -> Result<ExitCode> {
         stats.appends,
         stats.flushes
     );
+    if let Some((appends, flushes)) = rounds[0].2.group_commit {
+        println!("gRPC server's log: {appends} appends shared {flushes} flushes");
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -203,6 +206,8 @@ pub(crate) struct GrpcRound {
     pub run: Run,
     pub cpu_seconds: f64,
     pub peak_kib: u64,
+    /// The server's appends and the flushes they shared (a server that holds a sled log).
+    pub group_commit: Option<(u64, u64)>,
 }
 
 /// Publishes the requests to a `beaconport serve` child process over loopback (with `env` set
@@ -218,7 +223,7 @@ pub(crate) async fn grpc_round(
     // Ingest alone, as measured against the raw log: the views are benchmarked by `bench views`.
     let mut vars = vec![("BEACONPORT_VIEWS__ENABLED", "false")];
     vars.extend_from_slice(env);
-    let (mut child, url) = crate::serve::spawn_process_with(&exe, data_dir, &vars)?;
+    let (mut child, url, operator) = crate::serve::spawn_serve_operated(&exe, data_dir, &[], &vars)?;
     let mut clients = Vec::new();
     for _ in 0..a.publishers {
         clients.push(client::PreEncodedIngest::new(client::channel(&url).await?));
@@ -236,6 +241,11 @@ pub(crate) async fn grpc_round(
         Err(s) if s.code() == tonic::Code::Unimplemented => None,
         Err(s) => return Err(s.into()),
     };
+    let (_, metrics) = crate::serve::operator_get(&operator, "/metrics").await;
+    let gauge = |name: &str| {
+        crate::serve::metric_value(&metrics, &format!("beaconport_log_backend{{gauge=\"{name}\"}}")).map(|v| v as u64)
+    };
+    let group_commit = gauge("sled_appends").zip(gauge("sled_flushes"));
     let peak_kib = peak_rss_kib(child.id()).unwrap_or(0);
     let cpu_seconds = cpu_seconds(child.id()).unwrap_or(0.0);
     // SIGTERM: graceful shutdown.
@@ -248,7 +258,7 @@ pub(crate) async fn grpc_round(
     if !status.success() {
         bail!("server exited with {status}");
     }
-    Ok(GrpcRound { run, cpu_seconds, peak_kib })
+    Ok(GrpcRound { run, cpu_seconds, peak_kib, group_commit })
 }
 
 /// Each publisher sends its share of the requests as unary calls, one at a time.

@@ -294,6 +294,29 @@ pub fn spawn_serve_operated(
     }
 }
 
+/// One HTTP/1.1 GET of a `serve` process's operator endpoint (`/metrics`, `/readyz`): the status
+/// code and the body. For tests and benchmarks; panics on a connection failure.
+pub async fn operator_get(addr: &str, path: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect to the operator endpoint");
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes())
+        .await
+        .expect("send a GET");
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.expect("read the answer");
+    let code = out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (code, body)
+}
+
+/// The value of the Prometheus metric line that starts with `name` (labels included), if any.
+pub fn metric_value(metrics: &str, name: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next().and_then(|v| v.parse().ok()))
+}
+
 /// Reads what a `serve` child (started with its standard output piped) announces: the gRPC
 /// address and, when `http` is asked for, the operator endpoint's address (`127.0.0.1:PORT`).
 /// The rest of its output is drained on a thread, so the child never writes to a closed pipe.
