@@ -33,6 +33,13 @@
 //! another ingest process) is skipped by every replica: an id is stored once, first copy wins,
 //! and a publisher whose copy lost to different content gets a conflict.
 //!
+//! **The topic keeps every record, or nothing serves from it.** The topic is created here with
+//! unlimited retention, never by a metadata request (`allow.auto.create.topics=false`). A topic
+//! found with settings under which Kafka deletes records breaks the process that opened it (see
+//! [`KafkaLog`]'s `health` and the writer's `ready`), and a reader that needs records Kafka has
+//! already deleted refuses to start, or stops when it falls behind the deletions: a replica that
+//! skipped them would hold part of the ledger and say it holds all of it.
+//!
 //! **Positions are the replica's.** Records of one key keep their order in every replica, but
 //! replicas may interleave partitions differently, so a position is meaningful on the process
 //! that gave it; views are built to come out the same whatever the interleaving.
@@ -150,7 +157,11 @@ impl Options {
 
     fn client_config(&self) -> ClientConfig {
         let mut c = ClientConfig::new();
-        c.set("bootstrap.servers", &self.bootstrap);
+        c.set("bootstrap.servers", &self.bootstrap)
+            // A metadata request must never create the topic with the broker's defaults (one
+            // partition, a week's retention): the topic is created by `ensure_topic`, with the
+            // ledger's settings, or not at all.
+            .set("allow.auto.create.topics", "false");
         for (k, v) in &self.client {
             c.set(k, v);
         }
@@ -192,6 +203,22 @@ pub fn records_written(options: &Options) -> Result<i64> {
     let consumer: BaseConsumer =
         options.reader_config("count").create().map_err(|e| kafka("creating a consumer to count the topic", e))?;
     Ok(high_watermarks(&consumer, &options.topic)?.iter().map(|(_, high)| high).sum())
+}
+
+/// Records `options.topic` still holds: per partition, its high watermark less its low one (what
+/// retention has not deleted). Equal to [`records_written`] on a topic that keeps every record.
+/// Blocking.
+pub fn records_held(options: &Options) -> Result<i64> {
+    let consumer: BaseConsumer =
+        options.reader_config("count").create().map_err(|e| kafka("creating a consumer to count the topic", e))?;
+    let mut held = 0;
+    for (p, high) in high_watermarks(&consumer, &options.topic)? {
+        let (low, _) = consumer
+            .fetch_watermarks(&options.topic, p, Duration::from_secs(10))
+            .map_err(|e| kafka(&format!("reading the watermarks of partition {p}"), e))?;
+        held += high - low;
+    }
+    Ok(held)
 }
 
 /// Delivers what `producer` still holds (waiting up to `timeout`), then stops a task and waits
@@ -281,16 +308,24 @@ impl KafkaLog {
             Some(b) => decode_offsets(&b)?,
             None => Offsets::new(),
         };
+        let copier_consumer = Copier::consumer_for(&options)?;
+        let partitions = partition_count(copier_consumer.client(), &options.topic, Duration::from_secs(10)).await?;
+        if let Some(why) = tokio::task::block_in_place(|| {
+            deleted_records(&copier_consumer, &options.topic, partitions, &start, "replica")
+        })? {
+            return Err(Error::Storage(why));
+        }
         let store = Arc::new(Store {
             log: replica,
+            broken: Arc::new(Broken::default()),
             copied: watch::channel(start.clone()).0,
             progress: tokio::sync::Mutex::new(Progress { offsets: start, delivered: BTreeMap::new() }),
         });
         let (stop, stopped) = watch::channel(false);
         let lag = Arc::new(AtomicI64::new(0));
+        watch_retention(&options, store.broken.clone());
         let copier = Copier { options: options.clone(), store: store.clone(), lag: lag.clone() };
-        let consumer = copier.consumer()?;
-        let task = tokio::spawn(copier.run(consumer, stopped));
+        let task = tokio::spawn(copier.run(copier_consumer, stopped));
         info!(bootstrap = %options.bootstrap, topic = %options.topic, replica = %options.replica.path.display(), "kafka log opened");
         Ok(Self { producer, store, stop, task: Mutex::new(Some(task)), options, lag })
     }
@@ -408,10 +443,10 @@ pub async fn ensure_topic(options: &Options) -> Result<()> {
     if !options.create_topic {
         return Err(Error::Storage(format!("kafka: topic {} does not exist and create_topic is off", options.topic)));
     }
-    let topic = NewTopic::new(&options.topic, options.partitions, TopicReplication::Fixed(options.replication))
-        .set("cleanup.policy", "delete")
-        .set("retention.ms", "-1")
-        .set("retention.bytes", "-1");
+    let mut topic = NewTopic::new(&options.topic, options.partitions, TopicReplication::Fixed(options.replication));
+    for (name, value) in KEEP_FOREVER {
+        topic = topic.set(name, value);
+    }
     let results = admin
         .create_topics([&topic], &AdminOptions::new().operation_timeout(Some(Duration::from_secs(30))))
         .await
@@ -426,6 +461,110 @@ pub async fn ensure_topic(options: &Options) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The topic settings under which Kafka never deletes a record of the ledger: set on the topics
+/// created here, and required of those found.
+const KEEP_FOREVER: [(&str, &str); 3] =
+    [("cleanup.policy", "delete"), ("retention.ms", "-1"), ("retention.bytes", "-1")];
+
+/// Why a reader stopped for good, once it has (records it needed were deleted from the topic,
+/// or the topic's settings let Kafka delete them): operators see it in `/readyz` and the log.
+#[derive(Default)]
+struct Broken(Mutex<Option<String>>);
+
+impl Broken {
+    fn set(&self, topic: &str, why: String) {
+        tracing::error!(topic, "{why}");
+        self.0.lock().get_or_insert(why);
+    }
+
+    fn get(&self) -> Option<String> {
+        self.0.lock().clone()
+    }
+}
+
+/// Watches over the topic's settings in the background: a topic under which Kafka deletes the
+/// ledger's records (a finite retention, or compaction, which keeps only the last record of a
+/// case) breaks the reader or writer that found it. In the background because a broker that
+/// does not describe topic settings (librdkafka's mock cluster) lets the request time out; such
+/// a broker gets a warning, and the readers still refuse a topic from which records they need
+/// were deleted ([`deleted_records`]).
+fn watch_retention(options: &Options, broken: Arc<Broken>) {
+    let options = options.clone();
+    tokio::spawn(async move {
+        match retention_deletes(&options).await {
+            Ok(Some(why)) => broken.set(&options.topic, why),
+            Ok(None) => {}
+            Err(why) => {
+                warn!(topic = %options.topic, error = %why, "cannot read the topic's retention settings; they must keep every record (retention.ms=-1, retention.bytes=-1, cleanup.policy=delete)")
+            }
+        }
+    });
+}
+
+/// Which of the topic's settings lets Kafka delete the ledger's records, if any.
+async fn retention_deletes(options: &Options) -> std::result::Result<Option<String>, String> {
+    use rdkafka::admin::{OwnedResourceSpecifier, ResourceSpecifier};
+    let admin: AdminClient<DefaultClientContext> = options.client_config().create().map_err(|e| e.to_string())?;
+    let topic = options.topic.as_str();
+    let described = admin
+        .describe_configs(
+            [&ResourceSpecifier::Topic(topic)],
+            &AdminOptions::new().request_timeout(Some(Duration::from_secs(30))),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    let resource = match described.into_iter().next() {
+        Some(Ok(r)) if r.specifier == OwnedResourceSpecifier::Topic(topic.to_string()) => r,
+        Some(Ok(_)) | None => return Err("no description of the topic came back".into()),
+        Some(Err(code)) => return Err(code.to_string()),
+    };
+    for (name, keep) in KEEP_FOREVER {
+        let Some(value) = resource.get(name).and_then(|e| e.value.as_deref()) else { continue };
+        let deletes = match name {
+            "cleanup.policy" => value.split(',').any(|p| p.trim() == "compact"),
+            _ => value.trim() != keep,
+        };
+        if deletes {
+            return Ok(Some(format!(
+                "kafka: topic {topic} has {name}={value}, under which Kafka deletes the ledger's records; set {name}={keep} on the topic (kafka-configs --alter --entity-type topics --entity-name {topic} --add-config {name}={keep}) and restart"
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// Why a reader cannot read `topic` from `from` (the next offset it wants, per partition;
+/// partitions not named from their beginning): records there were deleted, and a reader that
+/// skipped them would hold part of the ledger while saying it holds all of it. `None` when every
+/// record from there on is in the topic. Blocking.
+fn deleted_records<C: Consumer>(
+    consumer: &C,
+    topic: &str,
+    partitions: i32,
+    from: &Offsets,
+    reader: &str,
+) -> Result<Option<String>> {
+    for p in 0..partitions {
+        let (low, _) = consumer
+            .fetch_watermarks(topic, p, Duration::from_secs(10))
+            .map_err(|e| kafka(&format!("reading the watermarks of partition {p}"), e))?;
+        let wanted = from.get(&p).copied().unwrap_or(0);
+        if low > wanted {
+            return Ok(Some(format!(
+                "kafka: this {reader} needs partition {p} of topic {topic} from offset {wanted}, but the partition now starts at offset {low}: records were deleted from the topic, so the {reader} cannot hold the whole ledger. The topic must keep every record (retention.ms=-1, retention.bytes=-1, cleanup.policy=delete); restore the deleted records before serving from it"
+            )));
+        }
+    }
+    Ok(None)
+}
+
+/// Whether a consumer error says the position it was to read from is no longer in the topic
+/// (with `auto.offset.reset=error`).
+fn is_offset_gone(e: &rdkafka::error::KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode::{AutoOffsetReset, OffsetOutOfRange};
+    matches!(e.rdkafka_error_code(), Some(AutoOffsetReset | OffsetOutOfRange))
 }
 
 /// Partitions of `topic` (0 when it does not exist), from the brokers' metadata.
@@ -456,6 +595,8 @@ struct Store {
     progress: tokio::sync::Mutex<Progress>,
     /// `Progress::offsets`, announced after each store.
     copied: watch::Sender<Offsets>,
+    /// Why the replica stopped copying for good.
+    broken: Arc<Broken>,
 }
 
 struct Progress {
@@ -539,19 +680,33 @@ struct Copier {
 const COPY_BATCH: usize = 8192;
 
 impl Copier {
-    fn consumer(&self) -> Result<StreamConsumer> {
-        self.options
+    fn consumer_for(options: &Options) -> Result<StreamConsumer> {
+        options
             .reader_config("replica")
             .set("fetch.wait.max.ms", "100")
+            // A stored offset no longer in the topic is an error, never a silent jump.
+            .set("auto.offset.reset", "error")
             .create()
             .map_err(|e| kafka("creating the replica's consumer", e))
     }
 
+    /// Stops copying for good: the replica cannot hold the whole ledger.
+    fn break_off(&self, why: String) {
+        self.store.broken.set(&self.options.topic, why);
+    }
+
     /// Assigns every partition the topic has now, each from the replica's stored offset (new
-    /// partitions from their beginning).
+    /// partitions from their beginning), once it has checked that the records from there on are
+    /// still in the topic ([`deleted_records`]: otherwise the replica stops, broken).
     async fn assign(&mut self, consumer: &StreamConsumer) -> Result<i32> {
         let n = partition_count(consumer.client(), &self.options.topic, Duration::from_secs(10)).await?;
         let stored = self.store.progress.lock().await.offsets.clone();
+        if let Some(why) =
+            tokio::task::block_in_place(|| deleted_records(consumer, &self.options.topic, n, &stored, "replica"))?
+        {
+            self.break_off(why.clone());
+            return Err(Error::Storage(why));
+        }
         let mut tpl = TopicPartitionList::new();
         for p in 0..n {
             let offset = match stored.get(&p) {
@@ -567,6 +722,9 @@ impl Copier {
 
     async fn run(mut self, consumer: StreamConsumer, mut stop: watch::Receiver<bool>) {
         let mut partitions = loop {
+            if self.store.broken.get().is_some() {
+                return;
+            }
             match self.assign(&consumer).await {
                 Ok(n) => break n,
                 Err(e) => {
@@ -610,6 +768,20 @@ impl Copier {
             match first {
                 Ok(m) if fresh(&m) => batch.push(m.detach()),
                 Ok(_) => {}
+                Err(e) if is_offset_gone(&e) => {
+                    // Kafka deleted records the replica had not copied yet.
+                    let stored = self.store.copied.borrow().clone();
+                    let why = tokio::task::block_in_place(|| {
+                        deleted_records(&consumer, &self.options.topic, partitions, &stored, "replica")
+                    })
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(|| {
+                        format!("kafka: the replica's position is no longer in topic {}: {e}", self.options.topic)
+                    });
+                    self.break_off(why);
+                    break;
+                }
                 Err(e) => {
                     warn!(error = %e, "replica consumer error");
                     continue;
@@ -692,6 +864,7 @@ impl EventLog for KafkaLog {
         if records.is_empty() {
             return Ok(Vec::new());
         }
+        self.health().map_err(Error::Storage)?;
         // Before anything is produced: sizes, and ids the replica already holds.
         let hashes: Vec<u64> = records.iter().map(|r| content_hash(&r.payload)).collect();
         let mut known: Vec<bool> = Vec::with_capacity(records.len());
@@ -754,6 +927,10 @@ impl EventLog for KafkaLog {
 
     fn gauges(&self) -> Vec<(&'static str, i64)> {
         vec![("kafka_producer_queue_records", self.producer_queue()), ("kafka_replica_lag_records", self.replica_lag())]
+    }
+
+    fn health(&self) -> std::result::Result<(), String> {
+        self.store.broken.get().map_or(Ok(()), Err)
     }
 }
 

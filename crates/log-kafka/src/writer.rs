@@ -46,7 +46,8 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use crate::{
-    ensure_topic, event_id_of, flush_and_stop, high_watermarks, kafka, partition_count, produce, stopped, Options,
+    deleted_records, ensure_topic, event_id_of, flush_and_stop, high_watermarks, is_offset_gone, kafka,
+    partition_count, produce, stopped, watch_retention, Broken, Options,
 };
 
 /// Where an id's first copy is, and what it holds.
@@ -69,6 +70,9 @@ struct Ids {
     /// Places of this writer's own records not yet read back: the follower skips them without
     /// parsing their headers (their ids are noted at delivery).
     own: Mutex<HashSet<(i32, i64), foldhash::fast::RandomState>>,
+    /// Why the writer stopped taking publishes for good (records it had to read were deleted
+    /// from the topic, or may be, so it can no longer tell a retry from a new event).
+    broken: Arc<Broken>,
 }
 
 impl Ids {
@@ -136,12 +140,15 @@ impl KafkaWriter {
             caught_up: watch::channel(false).0,
             read: watch::channel(BTreeMap::new()).0,
             own: Mutex::new(HashSet::default()),
+            broken: Arc::new(Broken::default()),
         });
         let lag = Arc::new(AtomicI64::new(0));
         let consumer: StreamConsumer = options
             .reader_config("writer")
             // A publish waits for its own records to be read back (see the module's doc).
             .set("fetch.wait.max.ms", options.fetch_wait.as_millis().max(1).to_string())
+            // A position no longer in the topic is an error, never a silent jump.
+            .set("auto.offset.reset", "error")
             .create()
             .map_err(|e| kafka("creating the writer's consumer", e))?;
         let partitions = partition_count(consumer.client(), &options.topic, Duration::from_secs(10)).await?;
@@ -151,10 +158,18 @@ impl KafkaWriter {
             let (low, high) =
                 tokio::task::block_in_place(|| consumer.fetch_watermarks(&options.topic, p, Duration::from_secs(10)))
                     .map_err(|e| kafka(&format!("reading the watermarks of partition {p}"), e))?;
+            if low > 0 {
+                // The ids of the deleted records are unknown: a retry of one would be stored again.
+                return Err(Error::Storage(
+                    deleted_records(&consumer, &options.topic, partitions, &BTreeMap::new(), "writer")?
+                        .unwrap_or_else(|| format!("kafka: partition {p} of topic {} lost records", options.topic)),
+                ));
+            }
             if high > low {
                 target.insert(p, high);
             }
         }
+        watch_retention(&options, ids.broken.clone());
         let (stop, stopped) = watch::channel(false);
         let follower = Follower {
             options: options.clone(),
@@ -268,6 +283,9 @@ impl KafkaWriter {
 
     /// Waits (up to the delivery timeout) until the ids already in the topic at open are read.
     async fn wait_caught_up(&self) -> Result<()> {
+        if let Some(why) = self.ids.broken.get() {
+            return Err(Error::Storage(why));
+        }
         if *self.ids.caught_up.borrow() {
             return Ok(());
         }
@@ -376,6 +394,9 @@ impl Publisher for KafkaWriter {
     }
 
     fn ready(&self) -> std::result::Result<(), String> {
+        if let Some(why) = self.ids.broken.get() {
+            return Err(format!("not ready: {why}"));
+        }
         if *self.ids.caught_up.borrow() {
             Ok(())
         } else {
@@ -494,6 +515,11 @@ impl Follower {
         consumer.assign(&tpl).map_err(|e| kafka("assigning partitions", e))
     }
 
+    /// Stops taking publishes for good: the writer can no longer tell a retry from a new event.
+    fn break_off(&self, why: String) {
+        self.ids.broken.set(&self.options.topic, why);
+    }
+
     /// Announces that the records present at open are read, once they are (by the offsets
     /// read, or the consumer's position past gaps such as compacted records).
     fn check_caught_up(&self, consumer: &StreamConsumer) {
@@ -561,6 +587,13 @@ impl Follower {
                     let n = *partitions.borrow_and_update();
                     if changed.is_ok() && n > self.partitions {
                         info!(topic = %self.options.topic, from = self.partitions, to = n, "partitions added; reading the new ones from their beginning");
+                        let held = tokio::task::block_in_place(|| {
+                            deleted_records(&consumer, &self.options.topic, n, &self.next, "writer")
+                        });
+                        if let Ok(Some(why)) = held {
+                            self.break_off(why);
+                            break;
+                        }
                         self.partitions = n;
                         if let Err(e) = self.assign(&consumer) {
                             warn!(error = %e, "reassigning partitions failed");
@@ -573,6 +606,19 @@ impl Follower {
             let mut batch = Vec::new();
             match first {
                 Ok(m) => self.take(&mut batch, &m),
+                Err(e) if is_offset_gone(&e) => {
+                    // Kafka deleted records the writer had not read yet.
+                    let why = tokio::task::block_in_place(|| {
+                        deleted_records(&consumer, &self.options.topic, self.partitions, &self.next, "writer")
+                    })
+                    .ok()
+                    .flatten()
+                    .unwrap_or_else(|| {
+                        format!("kafka: the writer's position is no longer in topic {}: {e}", self.options.topic)
+                    });
+                    self.break_off(why);
+                    break;
+                }
                 Err(e) => {
                     warn!(error = %e, "writer consumer error");
                     continue;

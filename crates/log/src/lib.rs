@@ -246,6 +246,12 @@ pub trait EventLog: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// `Err(why)` once the log can no longer be trusted to hold every event (a Kafka replica
+    /// whose topic lost records it had not copied): operators take the node out of service.
+    fn health(&self) -> std::result::Result<(), String> {
+        Ok(())
+    }
+
     /// Waits until the log holds at least `position + 1` events (read your own writes).
     async fn wait_for(&self, position: Position) -> Result<()> {
         let mut rx = self.subscribe();

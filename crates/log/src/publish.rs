@@ -114,4 +114,8 @@ impl Publisher for OfLog {
     fn gauges(&self) -> Vec<(&'static str, i64)> {
         self.0.gauges()
     }
+
+    fn ready(&self) -> std::result::Result<(), String> {
+        self.0.health()
+    }
 }

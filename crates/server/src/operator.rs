@@ -233,6 +233,7 @@ impl Operator {
                 return w.ready().map(|()| "ready: writing to the log, which this node holds no copy of".into())
             }
         };
+        log.health().map_err(|why| format!("not ready: {why}"))?;
         let head = log.head().0;
         match &self.views {
             None => Ok(format!("ready: log at {head}, no views on this node")),
