@@ -49,14 +49,22 @@ pub async fn run(a: KafkaBenchArgs) -> Result<ExitCode> {
     if a.publishers == 0 || a.batch_size == 0 || a.events == 0 {
         bail!("--events, --publishers and --batch-size must be at least 1");
     }
-    let mock;
-    let bootstrap = match &a.bootstrap {
-        Some(b) => b.clone(),
+    let (mock, bootstrap) = match &a.bootstrap {
+        Some(b) => (None, b.clone()),
         None => {
-            mock = beaconport_log_kafka::mock::Mock::start(3).map_err(|e| anyhow::anyhow!("mock cluster: {e}"))?;
             println!("no --bootstrap: librdkafka's in-process mock cluster stands in for a broker");
-            mock.bootstrap().to_string()
+            let m = beaconport_log_kafka::mock::Mock::start(3).map_err(|e| anyhow::anyhow!("mock cluster: {e}"))?;
+            let b = m.bootstrap().to_string();
+            (Some(m), b)
         }
+    };
+    // The mock cluster does not create topics on request: they are made here, with the
+    // settings asked for (a broker gets them from the log's own topic creation).
+    let create = |topic: &str| -> Result<()> {
+        if let Some(m) = &mock {
+            m.create_topic(topic, a.partitions, a.replication).map_err(|e| anyhow::anyhow!("mock topic: {e}"))?;
+        }
+        Ok(())
     };
     let (n, seed) = (a.events, a.seed);
     let now = chrono::Utc::now();
@@ -119,8 +127,10 @@ pub async fn run(a: KafkaBenchArgs) -> Result<ExitCode> {
     for round in 1..=a.rounds {
         let dir = tempfile::tempdir()?;
         let topic = format!("bench-raw-{}", uuid::Uuid::new_v4().simple());
+        create(&topic)?;
         let raw = raw_round(&options(&topic, dir.path()), records.clone(), &a).await?;
         let topic = format!("bench-grpc-{}", uuid::Uuid::new_v4().simple());
+        create(&topic)?;
         let mut env = env_for(&topic);
         // The ingest role alone, as deployed: a stateless writer (no local copy of the log).
         env.push(("BEACONPORT_ROLES".into(), "ingest".into()));
@@ -129,6 +139,16 @@ pub async fn run(a: KafkaBenchArgs) -> Result<ExitCode> {
         let stored = beaconport_log_kafka::records_written(&options(&topic, dir.path()))?;
         if stored != n as i64 {
             bail!("gRPC run put {stored} records in the topic, expected {n}");
+        }
+        if round == 1 {
+            let held = beaconport_log_kafka::records_held(&options(&topic, dir.path()))?;
+            if held == n as i64 {
+                restart_writer(&dir.path().join("restart"), n, &env).await?;
+            } else {
+                println!(
+                    "writer restart not measured: the topic holds {held} of the {n} records written (the mock cluster keeps 5 MiB per partition and deletes the oldest; a writer refuses a topic that lost records)"
+                );
+            }
         }
         println!(
             "round {round}: raw producer {:>8.0} events/s, gRPC ingest into Kafka {:>8.0} events/s, ratio {:.2}",
@@ -168,6 +188,7 @@ pub async fn run(a: KafkaBenchArgs) -> Result<ExitCode> {
     // Projection lag: one process ingesting and projecting, sampled while publishers run.
     let dir = tempfile::tempdir()?;
     let topic = format!("bench-lag-{}", uuid::Uuid::new_v4().simple());
+    create(&topic)?;
     let env = env_for(&topic);
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     lag_run(&dir.path().join("lag"), requests, &bench_args, &env).await?;
@@ -213,6 +234,41 @@ async fn raw_round(
         }
     })
     .await
+}
+
+/// A writer started over the topic the gRPC round filled: how long it takes to read the ids
+/// already there (until `/readyz` says ready), and the memory it then holds.
+async fn restart_writer(data_dir: &std::path::Path, n: usize, env: &[(&str, &str)]) -> Result<()> {
+    let exe = std::env::current_exe().context("locating the beaconport binary")?;
+    let started = Instant::now();
+    let (mut child, _, operator) = crate::serve::spawn_serve_operated(&exe, data_dir, &[], env)?;
+    let ready = loop {
+        let (code, _) = crate::serve::operator_get(&operator, "/readyz").await;
+        if code == 200 {
+            break started.elapsed();
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            let _ = child.kill();
+            bail!("a writer restarted over {n} records was not ready within 10 minutes");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let rss = bench::rss_kib(child.id()).unwrap_or(0);
+    let (_, metrics) = crate::serve::operator_get(&operator, "/metrics").await;
+    let known = crate::serve::metric_value(&metrics, "beaconport_log_backend{gauge=\"kafka_writer_known_ids\"}");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM)
+        .context("stopping the restarted writer")?;
+    child.wait()?;
+    if known != Some(n as f64) {
+        bail!("the restarted writer, ready, knew {known:?} ids of the {n} in the topic");
+    }
+    println!(
+        "writer restarted over the {n} records: ready in {:.2} s ({:.0} records/s read, process start included), resident {:.0} MiB",
+        ready.as_secs_f64(),
+        n as f64 / ready.as_secs_f64(),
+        rss as f64 / 1024.0
+    );
+    Ok(())
 }
 
 /// Ingest with the views on: samples the views' lag behind the process's replica while the

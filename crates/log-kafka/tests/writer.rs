@@ -94,3 +94,29 @@ async fn the_same_events_published_twice_at_once_through_one_writer_get_one_firs
     w.close().await;
     h.close().await;
 }
+
+/// A writer opened on a topic of many records says it is ready only once it knows every id in
+/// it: readiness follows the records the writer has read, not how far its consumer has fetched.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_is_ready_only_when_it_knows_every_id_in_the_topic() {
+    let mut h = common::KafkaHarness::mock();
+    h.new_topic().await;
+    let w = writer(&h).await;
+    let records = batch(100_000, "full");
+    for chunk in records.chunks(5_000) {
+        w.publish(chunk.to_vec()).await.unwrap();
+    }
+    w.close().await;
+    let w2 = writer(&h).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while w2.ready().is_err() {
+        assert!(std::time::Instant::now() < deadline, "not ready after 2 minutes: {:?}", w2.ready());
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert_eq!(w2.known_ids(), records.len(), "ready, so every id in the topic is known");
+    // The oldest records too: each is a duplicate at its first copy's place.
+    let receipts = w2.publish(records[..500].to_vec()).await.unwrap();
+    assert!(receipts.iter().all(|r| r.duplicate));
+    w2.close().await;
+    h.close().await;
+}
