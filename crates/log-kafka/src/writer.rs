@@ -375,14 +375,33 @@ impl Publisher for KafkaWriter {
     }
 
     async fn stored(&self, id: EventId) -> Result<Option<StoredEvent>> {
+        Ok(self.stored_many(&[id]).await?.pop().flatten())
+    }
+
+    /// Fetches the records together: each partition's in one pass (see [`fetch_many`]).
+    async fn stored_many(&self, ids: &[EventId]) -> Result<Vec<Option<StoredEvent>>> {
         self.wait_caught_up().await?;
-        let Some(seen) = self.ids.map.read().get(&id).copied() else { return Ok(None) };
+        let places: Vec<Option<TopicOffset>> = {
+            let map = self.ids.map.read();
+            ids.iter().map(|id| map.get(id).map(|s| s.at)).collect()
+        };
+        let wanted: Vec<TopicOffset> = places.iter().flatten().copied().collect();
         let fetcher = self.fetcher.clone();
         let options = self.options.clone();
-        let (key, payload) = tokio::task::spawn_blocking(move || fetch_one(&fetcher, &options, seen.at))
+        let fetched = tokio::task::spawn_blocking(move || fetch_many(&fetcher, &options, &wanted))
             .await
-            .map_err(|e| Error::Storage(format!("kafka: fetching a record: {e}")))??;
-        Ok(Some(StoredEvent { id, key, payload, position: None, topic: Some(seen.at) }))
+            .map_err(|e| Error::Storage(format!("kafka: fetching records: {e}")))??;
+        ids.iter()
+            .zip(places)
+            .map(|(&id, at)| {
+                let Some(at) = at else { return Ok(None) };
+                let (key, payload) = fetched
+                    .get(&at)
+                    .cloned()
+                    .ok_or_else(|| Error::Storage(format!("kafka: the record at {at} was not fetched")))?;
+                Ok(Some(StoredEvent { id, key, payload, position: None, topic: Some(at) }))
+            })
+            .collect()
     }
 
     fn gauges(&self) -> Vec<(&'static str, i64)> {
@@ -409,12 +428,21 @@ impl Publisher for KafkaWriter {
     }
 }
 
-/// Fetches the record at `at`: its key and value.
-fn fetch_one(
+/// Records further apart than this in one partition are reached by a new assignment rather
+/// than by reading the records between them.
+const FETCH_GAP: i64 = 1_000;
+
+/// Fetches the records at `places`, by their place: key and value of each. Every partition
+/// named is read at once, each from its first place on, jumping over long gaps. Blocking.
+fn fetch_many(
     fetcher: &Mutex<Option<BaseConsumer>>,
     options: &Options,
-    at: TopicOffset,
-) -> Result<(String, bytes::Bytes)> {
+    places: &[TopicOffset],
+) -> Result<HashMap<TopicOffset, (String, bytes::Bytes)>> {
+    let mut found = HashMap::with_capacity(places.len());
+    if places.is_empty() {
+        return Ok(found);
+    }
     let mut guard = fetcher.lock();
     if guard.is_none() {
         let consumer: BaseConsumer = options
@@ -427,23 +455,57 @@ fn fetch_one(
         *guard = Some(consumer);
     }
     let consumer = guard.as_ref().expect("made above");
-    let mut tpl = TopicPartitionList::new();
-    tpl.add_partition_offset(&options.topic, at.partition, Offset::Offset(at.offset))
-        .map_err(|e| kafka("assigning a lookup", e))?;
-    consumer.assign(&tpl).map_err(|e| kafka("assigning a lookup", e))?;
-    let deadline = std::time::Instant::now() + FETCH_TIMEOUT;
-    while std::time::Instant::now() < deadline {
-        match consumer.poll(Duration::from_millis(100)) {
-            Some(Ok(m)) if m.partition() == at.partition && m.offset() == at.offset => {
-                let key = m.key().and_then(|k| std::str::from_utf8(k).ok()).unwrap_or_default().to_string();
-                let payload = bytes::Bytes::copy_from_slice(m.payload().unwrap_or_default());
-                return Ok((key, payload));
+    let mut wanted: BTreeMap<i32, std::collections::BTreeSet<i64>> = BTreeMap::new();
+    for at in places {
+        wanted.entry(at.partition).or_default().insert(at.offset);
+    }
+    // Each partition still wanted, from its next wanted offset.
+    let assign = |wanted: &BTreeMap<i32, std::collections::BTreeSet<i64>>| -> Result<()> {
+        let mut tpl = TopicPartitionList::new();
+        for (&p, offsets) in wanted {
+            if let Some(&first) = offsets.first() {
+                tpl.add_partition_offset(&options.topic, p, Offset::Offset(first))
+                    .map_err(|e| kafka("assigning a lookup", e))?;
             }
-            Some(Ok(_)) | None => {}
-            Some(Err(e)) => return Err(kafka(&format!("fetching {at}"), e)),
+        }
+        consumer.assign(&tpl).map_err(|e| kafka("assigning a lookup", e))
+    };
+    assign(&wanted)?;
+    let deadline = std::time::Instant::now() + FETCH_TIMEOUT;
+    while !wanted.is_empty() {
+        if std::time::Instant::now() >= deadline {
+            let left: Vec<String> =
+                wanted.iter().flat_map(|(p, o)| o.iter().map(move |o| format!("{p}:{o}"))).collect();
+            return Err(Error::Storage(format!(
+                "kafka: the records at {} were not fetched within {FETCH_TIMEOUT:?}",
+                left.join(", ")
+            )));
+        }
+        let m = match consumer.poll(Duration::from_millis(100)) {
+            Some(Ok(m)) => m,
+            None => continue,
+            Some(Err(e)) => return Err(kafka("fetching records", e)),
+        };
+        let (p, o) = (m.partition(), m.offset());
+        let Some(offsets) = wanted.get_mut(&p) else { continue };
+        if offsets.remove(&o) {
+            let key = m.key().and_then(|k| std::str::from_utf8(k).ok()).unwrap_or_default().to_string();
+            let payload = bytes::Bytes::copy_from_slice(m.payload().unwrap_or_default());
+            found.insert(TopicOffset { partition: p, offset: o }, (key, payload));
+        }
+        if let Some(&missing) = offsets.first().filter(|&&next| next < o) {
+            return Err(Error::Storage(format!("kafka: partition {p} holds no record at offset {missing}")));
+        }
+        match offsets.first() {
+            None => {
+                wanted.remove(&p);
+                assign(&wanted)?;
+            }
+            Some(&next) if next > o + FETCH_GAP => assign(&wanted)?,
+            Some(_) => {}
         }
     }
-    Err(Error::Storage(format!("kafka: the record at {at} was not fetched within {FETCH_TIMEOUT:?}")))
+    Ok(found)
 }
 
 /// Off the follower's path (its calls block on the brokers): finds partitions added to the

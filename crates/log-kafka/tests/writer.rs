@@ -120,3 +120,37 @@ async fn a_writer_is_ready_only_when_it_knows_every_id_in_the_topic() {
     w2.close().await;
     h.close().await;
 }
+
+/// Looking many events up at once (a batch of corrections, whose targets are checked): each
+/// answer is the event asked for, in the order asked, across partitions and over long gaps
+/// between the records wanted in one partition; an id never stored is `None`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_looks_many_events_up_at_once() {
+    let mut h = common::KafkaHarness::mock();
+    h.new_topic().await;
+    let w = writer(&h).await;
+    let early = batch(300, "early");
+    let filler = batch(6_000, "filler");
+    let late = batch(300, "late");
+    for chunk in [early.clone(), filler, late.clone()].concat().chunks(1_000) {
+        w.publish(chunk.to_vec()).await.unwrap();
+    }
+    let never = beaconport_log::conformance::record("GMP/1", "never stored");
+    let mut asked: Vec<&beaconport_log::Record> = early.iter().step_by(7).chain(late.iter().step_by(5)).collect();
+    asked.insert(3, &never);
+    asked.push(&early[0]);
+    let ids: Vec<_> = asked.iter().map(|r| r.id).collect();
+    let found = w.stored_many(&ids).await.unwrap();
+    assert_eq!(found.len(), ids.len());
+    for (r, f) in asked.iter().zip(&found) {
+        if r.id == never.id {
+            assert!(f.is_none(), "an id never stored is not found");
+            continue;
+        }
+        let f = f.as_ref().unwrap_or_else(|| panic!("{} was stored", r.id));
+        assert_eq!((f.id, &f.key, &f.payload), (r.id, &r.key, &r.payload), "the event asked for");
+        assert_eq!(f.topic, w.place_of(&r.id), "at its place in the topic");
+    }
+    w.close().await;
+    h.close().await;
+}

@@ -70,6 +70,16 @@ pub trait Publisher: Send + Sync + 'static {
     /// The stored event with this id, if any.
     async fn stored(&self, id: EventId) -> Result<Option<StoredEvent>>;
 
+    /// The stored events with these ids, in the order asked (`None` for an id not stored). A
+    /// backend that looks events up remotely fetches them together; by default, one by one.
+    async fn stored_many(&self, ids: &[EventId]) -> Result<Vec<Option<StoredEvent>>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for &id in ids {
+            out.push(self.stored(id).await?);
+        }
+        Ok(out)
+    }
+
     /// The backend's gauges for operators, as (metric name, value).
     fn gauges(&self) -> Vec<(&'static str, i64)> {
         Vec::new()

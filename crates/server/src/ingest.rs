@@ -5,6 +5,7 @@
 //! those very bytes are stored. Nothing is re-encoded or copied, and what the log (and later the
 //! tamper-evident tree) holds is exactly what the force sent.
 
+use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -376,16 +377,22 @@ async fn check_targets(log: &Arc<dyn Publisher>, own: &str, records: &[Record], 
             "{target} is an event of another case ({key}): a correction or retraction targets its own case's events"
         )
     };
+    // Targets outside the batch are looked up together (a writer to Kafka fetches them from
+    // the topic in one pass).
+    let in_batch: HashMap<EventId, &Record> = records.iter().map(|r| (r.id, r)).collect();
+    let outside: Vec<EventId> = targets.iter().map(|t| t.target).filter(|id| !in_batch.contains_key(id)).collect();
+    let looked_up: HashMap<EventId, Option<beaconport_log::StoredEvent>> =
+        outside.iter().copied().zip(log.stored_many(&outside).await?).collect();
     for t in targets {
         let own_key = records.get(t.index).map(|r| r.key.as_str()).unwrap_or_default();
-        let reason = if let Some(r) = records.iter().find(|r| r.id == t.target) {
+        let reason = if let Some(r) = in_batch.get(&t.target) {
             if !r.key.starts_with(&prefix) {
                 Some(format!("{} is another force's event", t.target))
             } else {
                 (r.key != own_key).then(|| other_case(&t.target, &r.key))
             }
         } else {
-            match log.stored(t.target).await? {
+            match looked_up.get(&t.target).and_then(Option::as_ref) {
                 None => None,
                 Some(entry) if !entry.key.starts_with(&prefix) => {
                     Some(format!("{} is another force's event: a force corrects only its own records", t.target))
