@@ -535,6 +535,23 @@ async fn retention_deletes(options: &Options) -> std::result::Result<Option<Stri
     Ok(None)
 }
 
+/// Why a reader that was told its position is gone (`auto.offset.reset=error`) must stop: the
+/// deleted records found from its positions `from`, or else the consumer's own error. Blocks in
+/// place (the caller runs on the runtime).
+fn offset_gone<C: Consumer>(
+    consumer: &C,
+    topic: &str,
+    partitions: i32,
+    from: &Offsets,
+    reader: &str,
+    e: &rdkafka::error::KafkaError,
+) -> String {
+    tokio::task::block_in_place(|| deleted_records(consumer, topic, partitions, from, reader))
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| format!("kafka: the {reader}'s position is no longer in topic {topic}: {e}"))
+}
+
 /// Why a reader cannot read `topic` from `from` (the next offset it wants, per partition;
 /// partitions not named from their beginning): records there were deleted, and a reader that
 /// skipped them would hold part of the ledger while saying it holds all of it. `None` when every
@@ -771,14 +788,7 @@ impl Copier {
                 Err(e) if is_offset_gone(&e) => {
                     // Kafka deleted records the replica had not copied yet.
                     let stored = self.store.copied.borrow().clone();
-                    let why = tokio::task::block_in_place(|| {
-                        deleted_records(&consumer, &self.options.topic, partitions, &stored, "replica")
-                    })
-                    .ok()
-                    .flatten()
-                    .unwrap_or_else(|| {
-                        format!("kafka: the replica's position is no longer in topic {}: {e}", self.options.topic)
-                    });
+                    let why = offset_gone(&consumer, &self.options.topic, partitions, &stored, "replica", &e);
                     self.break_off(why);
                     break;
                 }

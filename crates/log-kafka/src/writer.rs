@@ -46,7 +46,7 @@ use tokio::task::JoinHandle;
 use tracing::{debug, info, warn};
 
 use crate::{
-    deleted_records, ensure_topic, event_id_of, flush_and_stop, high_watermarks, is_offset_gone, kafka,
+    deleted_records, ensure_topic, event_id_of, flush_and_stop, high_watermarks, is_offset_gone, kafka, offset_gone,
     partition_count, produce, stopped, watch_retention, Broken, Options,
 };
 
@@ -670,14 +670,7 @@ impl Follower {
                 Ok(m) => self.take(&mut batch, &m),
                 Err(e) if is_offset_gone(&e) => {
                     // Kafka deleted records the writer had not read yet.
-                    let why = tokio::task::block_in_place(|| {
-                        deleted_records(&consumer, &self.options.topic, self.partitions, &self.next, "writer")
-                    })
-                    .ok()
-                    .flatten()
-                    .unwrap_or_else(|| {
-                        format!("kafka: the writer's position is no longer in topic {}: {e}", self.options.topic)
-                    });
+                    let why = offset_gone(&consumer, &self.options.topic, self.partitions, &self.next, "writer", &e);
                     self.break_off(why);
                     break;
                 }
