@@ -484,24 +484,43 @@ impl Broken {
     }
 }
 
-/// Watches over the topic's settings in the background: a topic under which Kafka deletes the
-/// ledger's records (a finite retention, or compaction, which keeps only the last record of a
-/// case) breaks the reader or writer that found it. In the background because a broker that
-/// does not describe topic settings (librdkafka's mock cluster) lets the request time out; such
-/// a broker gets a warning, and the readers still refuse a topic from which records they need
-/// were deleted ([`deleted_records`]).
+/// Watches over the topic's settings in the background, at open and then every
+/// [`RETENTION_CHECK`] for as long as the reader or writer lives (a setting altered later counts
+/// too): a topic under which Kafka deletes the ledger's records (a finite retention, or
+/// compaction, which keeps only the last record of a case) breaks the reader or writer that
+/// found it. In the background because a broker that does not describe topic settings
+/// (librdkafka's mock cluster) lets the request time out; such a broker gets a warning (once),
+/// and the readers still refuse a topic from which records they need were deleted
+/// ([`deleted_records`]).
 fn watch_retention(options: &Options, broken: Arc<Broken>) {
     let options = options.clone();
-    tokio::spawn(async move {
-        match retention_deletes(&options).await {
-            Ok(Some(why)) => broken.set(&options.topic, why),
-            Ok(None) => {}
-            Err(why) => {
-                warn!(topic = %options.topic, error = %why, "cannot read the topic's retention settings; they must keep every record (retention.ms=-1, retention.bytes=-1, cleanup.policy=delete)")
+    let broken = Arc::downgrade(&broken);
+    drop(tokio::spawn(async move {
+        let mut warned = false;
+        loop {
+            let outcome = retention_deletes(&options).await;
+            // The reader or writer is gone: nothing left to watch over.
+            let Some(broken) = broken.upgrade() else { return };
+            match outcome {
+                Ok(Some(why)) => {
+                    broken.set(&options.topic, why);
+                    return;
+                }
+                Ok(None) => {}
+                Err(why) if !warned => {
+                    warned = true;
+                    warn!(topic = %options.topic, error = %why, "cannot read the topic's retention settings; they must keep every record (retention.ms=-1, retention.bytes=-1, cleanup.policy=delete); retried every minute")
+                }
+                Err(why) => debug!(topic = %options.topic, error = %why, "cannot read the topic's retention settings"),
             }
+            drop(broken);
+            tokio::time::sleep(RETENTION_CHECK).await;
         }
-    });
+    }));
 }
+
+/// How often a reader or writer checks again that its topic keeps every record.
+const RETENTION_CHECK: Duration = Duration::from_secs(60);
 
 /// Which of the topic's settings lets Kafka delete the ledger's records, if any.
 async fn retention_deletes(options: &Options) -> std::result::Result<Option<String>, String> {
@@ -520,19 +539,22 @@ async fn retention_deletes(options: &Options) -> std::result::Result<Option<Stri
         Some(Ok(_)) | None => return Err("no description of the topic came back".into()),
         Some(Err(code)) => return Err(code.to_string()),
     };
-    for (name, keep) in KEEP_FOREVER {
-        let Some(value) = resource.get(name).and_then(|e| e.value.as_deref()) else { continue };
+    Ok(deleting_setting(topic, |name| resource.get(name).and_then(|e| e.value.as_deref())))
+}
+
+/// Of a topic's settings (`setting(name)`: its value, if described), the first under which
+/// Kafka deletes records, as the reason to refuse the topic with the fix to make.
+fn deleting_setting<'a>(topic: &str, setting: impl Fn(&str) -> Option<&'a str>) -> Option<String> {
+    KEEP_FOREVER.into_iter().find_map(|(name, keep)| {
+        let value = setting(name)?;
         let deletes = match name {
             "cleanup.policy" => value.split(',').any(|p| p.trim() == "compact"),
             _ => value.trim() != keep,
         };
-        if deletes {
-            return Ok(Some(format!(
-                "kafka: topic {topic} has {name}={value}, under which Kafka deletes the ledger's records; set {name}={keep} on the topic (kafka-configs --alter --entity-type topics --entity-name {topic} --add-config {name}={keep}) and restart"
-            )));
-        }
-    }
-    Ok(None)
+        deletes.then(|| format!(
+            "kafka: topic {topic} has {name}={value}, under which Kafka deletes the ledger's records; set {name}={keep} on the topic (kafka-configs --alter --entity-type topics --entity-name {topic} --add-config {name}={keep}) and restart"
+        ))
+    })
 }
 
 /// Why a reader that was told its position is gone (`auto.offset.reset=error`) must stop: the
@@ -756,6 +778,11 @@ impl Copier {
         let mut refresh = tokio::time::interval(self.options.metadata_refresh);
         refresh.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            if self.store.broken.get().is_some() {
+                // Broken (a re-assignment found records deleted, or the topic's settings would
+                // delete them): a replica no longer trusted copies no more, as a writer stops.
+                break;
+            }
             let first = tokio::select! {
                 _ = stopped(&mut stop) => break,
                 _ = refresh.tick() => {
@@ -797,13 +824,20 @@ impl Copier {
                     continue;
                 }
             }
-            // Take what else is already fetched, without waiting.
+            // Take what else is already fetched, without waiting. A position found gone here
+            // (librdkafka reports it once, then fetches that partition no more) stops the copier
+            // as it does first thing, once what was fetched before it is stored.
             let mut looked = 1;
+            let mut gone = None;
             while batch.len() < COPY_BATCH && looked < 4 * COPY_BATCH {
                 looked += 1;
                 match futures::FutureExt::now_or_never(consumer.recv()) {
                     Some(Ok(m)) if fresh(&m) => batch.push(m.detach()),
                     Some(Ok(_)) => {}
+                    Some(Err(e)) if is_offset_gone(&e) => {
+                        gone = Some(e);
+                        break;
+                    }
                     Some(Err(e)) => {
                         warn!(error = %e, "replica consumer error");
                         break;
@@ -811,16 +845,21 @@ impl Copier {
                     None => break,
                 }
             }
-            if batch.is_empty() {
-                continue;
-            }
-            if let Err(e) = self.copy(batch).await {
-                // What was fetched is not stored: go back to the stored offsets and fetch again.
-                warn!(error = %e, "copying into the replica failed; fetching again from the stored offsets");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-                if let Err(e) = self.assign(&consumer).await {
-                    warn!(error = %e, "reassigning partitions failed");
+            if !batch.is_empty() {
+                if let Err(e) = self.copy(batch).await {
+                    // What was fetched is not stored: go back to the stored offsets and fetch again.
+                    warn!(error = %e, "copying into the replica failed; fetching again from the stored offsets");
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    if let Err(e) = self.assign(&consumer).await {
+                        warn!(error = %e, "reassigning partitions failed");
+                    }
                 }
+            }
+            if let Some(e) = gone {
+                let stored = self.store.copied.borrow().clone();
+                let why = offset_gone(&consumer, &self.options.topic, partitions, &stored, "replica", &e);
+                self.break_off(why);
+                break;
             }
         }
         debug!("replica copier stopped");
@@ -947,6 +986,33 @@ impl EventLog for KafkaLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Only settings that keep every record pass; each other one is named with its fix.
+    #[test]
+    fn a_topic_is_refused_for_any_setting_under_which_kafka_deletes_records() {
+        let of = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| pairs.iter().find(|(n, _)| *n == name).map(|(_, v)| *v)
+        };
+        assert_eq!(deleting_setting("t", of(&[])), None, "nothing described: nothing to refuse");
+        const KEEP: [(&str, &str); 3] =
+            [("cleanup.policy", "delete"), ("retention.ms", "-1"), ("retention.bytes", "-1")];
+        assert_eq!(deleting_setting("t", of(&KEEP)), None);
+        for (settings, named) in [
+            (&[("retention.ms", "604800000")][..], "retention.ms=604800000"),
+            (&[("retention.bytes", "1073741824")], "retention.bytes=1073741824"),
+            (&[("cleanup.policy", "compact")], "cleanup.policy=compact"),
+            (&[("cleanup.policy", "delete, compact")], "cleanup.policy=delete, compact"),
+            (&[("cleanup.policy", "delete"), ("retention.ms", "0")], "retention.ms=0"),
+        ] {
+            let why =
+                deleting_setting("ledger", of(settings)).unwrap_or_else(|| panic!("{settings:?} was let through"));
+            assert!(why.contains(named), "{why}");
+            assert!(why.contains("topic ledger"), "{why}");
+            let name = named.split('=').next().unwrap();
+            assert!(why.contains(&format!("--add-config {name}=")), "names the fix: {why}");
+        }
+        assert_eq!(deleting_setting("t", of(&[("retention.ms", " -1 ")])), None, "spaces around a value");
+    }
 
     #[test]
     fn offsets_round_trip() {

@@ -160,9 +160,11 @@ impl KafkaWriter {
                     .map_err(|e| kafka(&format!("reading the watermarks of partition {p}"), e))?;
             if low > 0 {
                 // The ids of the deleted records are unknown: a retry of one would be stored again.
+                let why = tokio::task::block_in_place(|| {
+                    deleted_records(&consumer, &options.topic, partitions, &BTreeMap::new(), "writer")
+                })?;
                 return Err(Error::Storage(
-                    deleted_records(&consumer, &options.topic, partitions, &BTreeMap::new(), "writer")?
-                        .unwrap_or_else(|| format!("kafka: partition {p} of topic {} lost records", options.topic)),
+                    why.unwrap_or_else(|| format!("kafka: partition {p} of topic {} lost records", options.topic)),
                 ));
             }
             if high > low {
@@ -380,6 +382,9 @@ impl Publisher for KafkaWriter {
 
     /// Fetches the records together: each partition's in one pass (see [`fetch_many`]).
     async fn stored_many(&self, ids: &[EventId]) -> Result<Vec<Option<StoredEvent>>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
         self.wait_caught_up().await?;
         let places: Vec<Option<TopicOffset>> = {
             let map = self.ids.map.read();
@@ -679,10 +684,17 @@ impl Follower {
                     continue;
                 }
             }
-            // Take what else is already fetched, without waiting.
+            // Take what else is already fetched, without waiting. A position found gone here
+            // (librdkafka reports it once, then fetches that partition no more) stops the
+            // follower as it does first thing, once the ids read before it are noted.
+            let mut gone = None;
             for _ in 1..FOLLOW_BATCH {
                 match futures::FutureExt::now_or_never(consumer.recv()) {
                     Some(Ok(m)) => self.take(&mut batch, &m),
+                    Some(Err(e)) if is_offset_gone(&e) => {
+                        gone = Some(e);
+                        break;
+                    }
                     Some(Err(e)) => {
                         warn!(error = %e, "writer consumer error");
                         break;
@@ -697,6 +709,11 @@ impl Follower {
                 }
             }
             self.ids.read.send_replace(self.next.clone());
+            if let Some(e) = gone {
+                let why = offset_gone(&consumer, &self.options.topic, self.partitions, &self.next, "writer", &e);
+                self.break_off(why);
+                break;
+            }
             self.check_caught_up(&consumer);
         }
         debug!("kafka writer's follower stopped");

@@ -131,6 +131,8 @@ struct Inner {
     path: PathBuf,
     appends: std::sync::atomic::AtomicU64,
     flushes: std::sync::atomic::AtomicU64,
+    /// Why appends are refused since a write failed (the writer's own copy), for health checks.
+    failed: std::sync::OnceLock<String>,
 }
 
 type Reply = oneshot::Sender<Result<Vec<Appended>>>;
@@ -305,6 +307,7 @@ impl SledLog {
             path: options.path.clone(),
             appends: Default::default(),
             flushes: Default::default(),
+            failed: Default::default(),
         });
         let (tx, rx) = mpsc::channel();
         let (nudge, nudged) = mpsc::channel();
@@ -495,6 +498,14 @@ impl EventLog for SledLog {
     fn tree(&self) -> Option<&beaconport_log::Tree> {
         self.inner.tree.as_ref()
     }
+
+    /// A log whose write failed refuses every later append: not ready to take publishes.
+    fn health(&self) -> std::result::Result<(), String> {
+        match self.inner.failed.get() {
+            Some(why) => Err(format!("the log refuses appends since a write failed: {why}")),
+            None => Ok(()),
+        }
+    }
 }
 
 /// The single writer: group commit, blocks, id index.
@@ -629,6 +640,7 @@ impl Writer {
                 let msg = format!("appending to {}: {e}", self.inner.path.display());
                 warn!(error = %e, "sled append failed; the log refuses further appends");
                 self.failed = Some(msg.clone());
+                let _ = self.inner.failed.set(msg.clone());
                 for (reply, res) in results {
                     let _ = reply.send(res.and(Err(Error::Storage(msg.clone()))));
                 }

@@ -381,8 +381,20 @@ async fn check_targets(log: &Arc<dyn Publisher>, own: &str, records: &[Record], 
     // the topic in one pass).
     let in_batch: HashMap<EventId, &Record> = records.iter().map(|r| (r.id, r)).collect();
     let outside: Vec<EventId> = targets.iter().map(|t| t.target).filter(|id| !in_batch.contains_key(id)).collect();
-    let looked_up: HashMap<EventId, Option<beaconport_log::StoredEvent>> =
-        outside.iter().copied().zip(log.stored_many(&outside).await?).collect();
+    let looked_up: HashMap<EventId, Option<beaconport_log::StoredEvent>> = if outside.is_empty() {
+        HashMap::new()
+    } else {
+        let found = log.stored_many(&outside).await?;
+        if found.len() != outside.len() {
+            // A backend that answered for fewer ids would leave targets unchecked.
+            return Err(Error::Log(beaconport_log::Error::Storage(format!(
+                "looking up {} targets gave {} answers",
+                outside.len(),
+                found.len()
+            ))));
+        }
+        outside.iter().copied().zip(found).collect()
+    };
     for t in targets {
         let own_key = records.get(t.index).map(|r| r.key.as_str()).unwrap_or_default();
         let reason = if let Some(r) = in_batch.get(&t.target) {
