@@ -476,13 +476,14 @@ fn fetch_many(
         consumer.assign(&tpl).map_err(|e| kafka("assigning a lookup", e))
     };
     assign(&wanted)?;
-    let deadline = std::time::Instant::now() + FETCH_TIMEOUT;
+    // A long list may take longer than one record may: the limit is on a wait without progress.
+    let mut deadline = std::time::Instant::now() + FETCH_TIMEOUT;
     while !wanted.is_empty() {
         if std::time::Instant::now() >= deadline {
             let left: Vec<String> =
                 wanted.iter().flat_map(|(p, o)| o.iter().map(move |o| format!("{p}:{o}"))).collect();
             return Err(Error::Storage(format!(
-                "kafka: the records at {} were not fetched within {FETCH_TIMEOUT:?}",
+                "kafka: the records at {} were not fetched: nothing came for {FETCH_TIMEOUT:?}",
                 left.join(", ")
             )));
         }
@@ -494,6 +495,7 @@ fn fetch_many(
         let (p, o) = (m.partition(), m.offset());
         let Some(offsets) = wanted.get_mut(&p) else { continue };
         if offsets.remove(&o) {
+            deadline = std::time::Instant::now() + FETCH_TIMEOUT;
             let key = m.key().and_then(|k| std::str::from_utf8(k).ok()).unwrap_or_default().to_string();
             let payload = bytes::Bytes::copy_from_slice(m.payload().unwrap_or_default());
             found.insert(TopicOffset { partition: p, offset: o }, (key, payload));

@@ -39,6 +39,8 @@ pub struct Metrics {
     pub answered_queries: Family<Labels, Counter>,
     /// The log's gauges, reported only by a process that holds the log (a writer has none).
     log_registry: Registry,
+    /// The tamper-evident tree's gauge: only where the log keeps one.
+    tree_registry: Registry,
     log_head: Gauge,
     tree_size: Gauge,
     /// The views' gauges, reported only by a process that runs views.
@@ -90,7 +92,8 @@ impl Default for Metrics {
             log_head.clone(),
         );
         let tree_size = Gauge::default();
-        log_registry.register("tree_size", "Events covered by the tamper-evident tree", tree_size.clone());
+        let mut tree_registry = Registry::with_prefix("beaconport");
+        tree_registry.register("tree_size", "Events covered by the tamper-evident tree", tree_size.clone());
         let mut views_registry = Registry::with_prefix("beaconport");
         let views_applied = Gauge::default();
         views_registry.register("views_applied_position", "Events applied to the views", views_applied.clone());
@@ -116,6 +119,7 @@ impl Default for Metrics {
             refused_calls,
             answered_queries,
             log_registry,
+            tree_registry,
             log_head,
             tree_size,
             views_registry,
@@ -159,10 +163,11 @@ impl Metrics {
         if let Ledger::Log(log) = ledger {
             let head = log.head().0;
             self.log_head.set(head as i64);
+            encode_registry(&mut out, &self.log_registry).expect("writing to a string");
             if let Some(tree) = log.tree() {
                 self.tree_size.set(tree.size() as i64);
+                encode_registry(&mut out, &self.tree_registry).expect("writing to a string");
             }
-            encode_registry(&mut out, &self.log_registry).expect("writing to a string");
             if let Some(v) = views {
                 let applied = v.applied().0;
                 self.views_applied.set(applied as i64);
