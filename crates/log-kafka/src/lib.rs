@@ -366,14 +366,16 @@ impl KafkaLog {
             *e = (*e).max(o);
         }
         let mut rx = self.store.copied.subscribe();
-        let waited = tokio::time::timeout(
-            self.options.delivery_timeout,
-            rx.wait_for(|copied| need.iter().all(|(p, o)| copied.get(p).is_some_and(|next| next > o))),
-        )
+        let copied = rx.wait_for(|copied| need.iter().all(|(p, o)| copied.get(p).is_some_and(|next| next > o)));
+        let waited = tokio::time::timeout(self.options.delivery_timeout, async {
+            tokio::select! {
+                copied = copied => copied.map(|_| ()).map_err(|_| Error::Closed),
+                why = self.store.broken.broken() => Err(Error::Storage(why)),
+            }
+        })
         .await;
         match waited {
-            Ok(Ok(_)) => Ok(()),
-            Ok(Err(_)) => Err(Error::Closed),
+            Ok(outcome) => outcome,
             Err(_) => Err(Error::Storage(format!(
                 "kafka: the events were delivered but the local replica did not copy them within {:?}; the call may be retried",
                 self.options.delivery_timeout
@@ -470,17 +472,41 @@ const KEEP_FOREVER: [(&str, &str); 3] =
 
 /// Why a reader stopped for good, once it has (records it needed were deleted from the topic,
 /// or the topic's settings let Kafka delete them): operators see it in `/readyz` and the log.
-#[derive(Default)]
-struct Broken(Mutex<Option<String>>);
+struct Broken(watch::Sender<Option<String>>);
+
+impl Default for Broken {
+    fn default() -> Self {
+        Broken(watch::channel(None).0)
+    }
+}
 
 impl Broken {
+    /// Breaks off for good; the first reason stands.
     fn set(&self, topic: &str, why: String) {
         tracing::error!(topic, "{why}");
-        self.0.lock().get_or_insert(why);
+        self.0.send_if_modified(|w| {
+            if w.is_some() {
+                return false;
+            }
+            *w = Some(why);
+            true
+        });
     }
 
     fn get(&self) -> Option<String> {
-        self.0.lock().clone()
+        self.0.borrow().clone()
+    }
+
+    /// Waits until broken off, and says why: a call waiting on a reader that stopped fails at
+    /// once, with the reason, rather than when its own wait times out.
+    async fn broken(&self) -> String {
+        let mut rx = self.0.subscribe();
+        let why = rx.wait_for(Option::is_some).await.ok().and_then(|why| why.clone());
+        match why {
+            Some(why) => why,
+            // The sender lives in `self`: never closed while borrowed here.
+            None => std::future::pending().await,
+        }
     }
 }
 
@@ -986,6 +1012,26 @@ impl EventLog for KafkaLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A call waiting on a reader hears at once that it broke off, and why; the first reason
+    /// stands.
+    #[tokio::test]
+    async fn a_wait_on_a_reader_ends_when_it_breaks_off() {
+        let broken = Arc::new(Broken::default());
+        assert_eq!(broken.get(), None);
+        let waiting = tokio::spawn({
+            let broken = broken.clone();
+            async move { broken.broken().await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished(), "nothing broke yet");
+        broken.set("t", "first".into());
+        broken.set("t", "second".into());
+        let why = tokio::time::timeout(Duration::from_secs(5), waiting).await.expect("woken").unwrap();
+        assert_eq!(why, "first");
+        assert_eq!(broken.get().as_deref(), Some("first"));
+        assert_eq!(broken.broken().await, "first", "a wait begun after the break ends at once");
+    }
 
     /// Only settings that keep every record pass; each other one is named with its fix.
     #[test]

@@ -234,11 +234,15 @@ impl KafkaWriter {
             return Ok(());
         }
         let mut rx = self.ids.read.subscribe();
-        let waited =
-            tokio::time::timeout(self.options.delivery_timeout, rx.wait_for(|r| past(r))).await.map(|r| r.is_ok());
+        let waited = tokio::time::timeout(self.options.delivery_timeout, async {
+            tokio::select! {
+                read = rx.wait_for(|r| past(r)) => read.map(|_| ()).map_err(|_| Error::Closed),
+                why = self.ids.broken.broken() => Err(Error::Storage(why)),
+            }
+        })
+        .await;
         match waited {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(Error::Closed),
+            Ok(outcome) => outcome,
             Err(_) => Err(Error::Storage(format!(
                 "kafka: the events were delivered but not read back within {:?} to rule out an earlier copy; the call may be retried",
                 self.options.delivery_timeout
