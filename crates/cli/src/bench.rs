@@ -242,10 +242,11 @@ pub(crate) async fn grpc_round(
         Err(s) => return Err(s.into()),
     };
     let (_, metrics) = crate::serve::operator_get(&operator, "/metrics").await;
-    let gauge = |name: &str| {
-        crate::serve::metric_value(&metrics, &format!("beaconport_log_backend{{gauge=\"{name}\"}}")).map(|v| v as u64)
+    let counted = |name: &str| {
+        crate::serve::metric_value(&metrics, &format!("beaconport_log_backend_count_total{{counter=\"{name}\"}}"))
+            .map(|v| v as u64)
     };
-    let group_commit = gauge("sled_appends").zip(gauge("sled_flushes"));
+    let group_commit = counted("sled_appends").zip(counted("sled_flushes"));
     let peak_kib = peak_rss_kib(child.id()).unwrap_or(0);
     let cpu_seconds = cpu_seconds(child.id()).unwrap_or(0.0);
     // SIGTERM: graceful shutdown.

@@ -487,12 +487,9 @@ impl EventLog for SledLog {
 
     /// Group commit at work, counted since the log was opened: appends acknowledged, and the
     /// flushes they took (fewer than appends when concurrent publishers shared flushes).
-    fn gauges(&self) -> Vec<(&'static str, i64)> {
+    fn counters(&self) -> Vec<(&'static str, u64)> {
         use std::sync::atomic::Ordering::Relaxed;
-        vec![
-            ("sled_appends", self.inner.appends.load(Relaxed) as i64),
-            ("sled_flushes", self.inner.flushes.load(Relaxed) as i64),
-        ]
+        vec![("sled_appends", self.inner.appends.load(Relaxed)), ("sled_flushes", self.inner.flushes.load(Relaxed))]
     }
 
     fn tree(&self) -> Option<&beaconport_log::Tree> {

@@ -246,6 +246,13 @@ pub trait EventLog: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// The backend's own counters for operators, as (metric name, count since the log was
+    /// opened): values that only grow (the embedded log's appends and the flushes they shared).
+    /// None by default.
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        Vec::new()
+    }
+
     /// `Err(why)` once the log can no longer be trusted to hold every event (a Kafka replica
     /// whose topic lost records it had not copied): operators take the node out of service.
     fn health(&self) -> std::result::Result<(), String> {

@@ -49,6 +49,8 @@ pub struct Metrics {
     views_lag: Gauge,
     /// The log backend's own gauges ([`EventLog::gauges`]), by name.
     backend: Family<Labels, Gauge>,
+    /// The log backend's own counters ([`EventLog::counters`]), by name.
+    backend_counts: Family<Labels, Counter>,
 }
 
 impl Default for Metrics {
@@ -109,6 +111,12 @@ impl Default for Metrics {
             "The log backend's own gauges, by name (Kafka: producer queue depth, replica lag in records)",
             backend.clone(),
         );
+        let backend_counts = Family::<Labels, Counter>::default();
+        registry.register(
+            "log_backend_count",
+            "The log backend's own counters since the process opened it, by name (the embedded log: sled_appends, sled_flushes)",
+            backend_counts.clone(),
+        );
         Self {
             registry,
             publish_batches,
@@ -126,6 +134,7 @@ impl Default for Metrics {
             views_applied,
             views_lag,
             backend,
+            backend_counts,
         }
     }
 }
@@ -157,6 +166,11 @@ impl Metrics {
     pub fn render(&self, ledger: &Ledger, views: Option<&dyn Live>) -> String {
         for (name, value) in ledger.gauges() {
             self.backend.get_or_create(&vec![("gauge", name.to_string())]).set(value);
+        }
+        for (name, value) in ledger.counters() {
+            // The backend counts; the counter catches up with it (it never goes down).
+            let counter = self.backend_counts.get_or_create(&vec![("counter", name.to_string())]);
+            counter.inc_by(value.saturating_sub(counter.get()));
         }
         let mut out = String::new();
         encode_registry(&mut out, &self.registry).expect("writing to a string");
@@ -203,6 +217,13 @@ impl Ledger {
         match self {
             Self::Log(log) => log.gauges(),
             Self::Writer(w) => w.gauges(),
+        }
+    }
+
+    fn counters(&self) -> Vec<(&'static str, u64)> {
+        match self {
+            Self::Log(log) => log.counters(),
+            Self::Writer(_) => Vec::new(),
         }
     }
 }

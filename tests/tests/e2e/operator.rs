@@ -58,6 +58,12 @@ async fn metrics_count_what_the_ledger_did() {
     // The log holds the events and the query's consultation record; the views may be one behind.
     assert_eq!(value(&m, "beaconport_log_head_position"), Some(n as f64 + 1.0), "{m}");
     assert_eq!(value(&m, "beaconport_tree_size"), Some(n as f64 + 1.0), "{m}");
+    // Group commit, counted: the embedded log's appends (the publishes and the consultation
+    // record at least) and the flushes they shared, as counters.
+    assert!(m.contains("# TYPE beaconport_log_backend_count counter"), "{m}");
+    let appends = value(&m, "beaconport_log_backend_count_total{counter=\"sled_appends\"}").unwrap();
+    let flushes = value(&m, "beaconport_log_backend_count_total{counter=\"sled_flushes\"}").unwrap();
+    assert!(appends >= 2.0 && flushes >= 1.0 && flushes <= appends, "{m}");
     let applied = value(&m, "beaconport_views_applied_position").unwrap();
     let lag = value(&m, "beaconport_views_lag_events").unwrap();
     assert!(applied >= n as f64 && applied + lag == n as f64 + 1.0, "{m}");
