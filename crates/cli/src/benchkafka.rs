@@ -136,12 +136,15 @@ pub async fn run(a: KafkaBenchArgs) -> Result<ExitCode> {
         env.push(("BEACONPORT_ROLES".into(), "ingest".into()));
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let grpc = bench::grpc_round(&dir.path().join("grpc"), requests.clone(), &bench_args, &env).await?;
-        let stored = beaconport_log_kafka::records_written(&options(&topic, dir.path()))?;
+        // Blocking calls to the brokers: off the runtime's worker.
+        let stored =
+            tokio::task::block_in_place(|| beaconport_log_kafka::records_written(&options(&topic, dir.path())))?;
         if stored != n as i64 {
             bail!("gRPC run put {stored} records in the topic, expected {n}");
         }
         if round == 1 {
-            let held = beaconport_log_kafka::records_held(&options(&topic, dir.path()))?;
+            let held =
+                tokio::task::block_in_place(|| beaconport_log_kafka::records_held(&options(&topic, dir.path())))?;
             if held == n as i64 {
                 restart_writer(&dir.path().join("restart"), n, &env).await?;
             } else {
@@ -258,7 +261,7 @@ async fn restart_writer(data_dir: &std::path::Path, n: usize, env: &[(&str, &str
     let known = crate::serve::metric_value(&metrics, "beaconport_log_backend{gauge=\"kafka_writer_known_ids\"}");
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM)
         .context("stopping the restarted writer")?;
-    child.wait()?;
+    tokio::task::block_in_place(|| child.wait())?;
     if known != Some(n as f64) {
         bail!("the restarted writer, ready, knew {known:?} ids of the {n} in the topic");
     }
@@ -316,7 +319,7 @@ async fn lag_run(
     };
     let caught_up = acked.elapsed();
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGTERM)?;
-    child.wait()?;
+    tokio::task::block_in_place(|| child.wait())?;
     if status.applied < n as u64 {
         bail!("the views applied {} of {n} events within 10 minutes", status.applied);
     }
