@@ -835,27 +835,22 @@ impl Copier {
             let fresh = |m: &rdkafka::message::BorrowedMessage<'_>| {
                 m.offset() >= stored.get(&m.partition()).copied().unwrap_or(0)
             };
+            // A position no longer in the topic: Kafka deleted records the replica had not copied
+            // yet. librdkafka reports it once, then fetches that partition no more: the copier
+            // stops, once what was fetched before it is stored.
+            let mut gone = None;
             match first {
                 Ok(m) if fresh(&m) => batch.push(m.detach()),
                 Ok(_) => {}
-                Err(e) if is_offset_gone(&e) => {
-                    // Kafka deleted records the replica had not copied yet.
-                    let stored = self.store.copied.borrow().clone();
-                    let why = offset_gone(&consumer, &self.options.topic, partitions, &stored, "replica", &e);
-                    self.break_off(why);
-                    break;
-                }
+                Err(e) if is_offset_gone(&e) => gone = Some(e),
                 Err(e) => {
                     warn!(error = %e, "replica consumer error");
                     continue;
                 }
             }
-            // Take what else is already fetched, without waiting. A position found gone here
-            // (librdkafka reports it once, then fetches that partition no more) stops the copier
-            // as it does first thing, once what was fetched before it is stored.
+            // Take what else is already fetched, without waiting.
             let mut looked = 1;
-            let mut gone = None;
-            while batch.len() < COPY_BATCH && looked < 4 * COPY_BATCH {
+            while gone.is_none() && batch.len() < COPY_BATCH && looked < 4 * COPY_BATCH {
                 looked += 1;
                 match futures::FutureExt::now_or_never(consumer.recv()) {
                     Some(Ok(m)) if fresh(&m) => batch.push(m.detach()),

@@ -677,24 +677,23 @@ impl Follower {
                 m = consumer.recv() => m,
             };
             let mut batch = Vec::new();
+            // A position no longer in the topic: Kafka deleted records the writer had not read
+            // yet. librdkafka reports it once, then fetches that partition no more: the follower
+            // stops, once the ids read before it are noted.
+            let mut gone = None;
             match first {
                 Ok(m) => self.take(&mut batch, &m),
-                Err(e) if is_offset_gone(&e) => {
-                    // Kafka deleted records the writer had not read yet.
-                    let why = offset_gone(&consumer, &self.options.topic, self.partitions, &self.next, "writer", &e);
-                    self.break_off(why);
-                    break;
-                }
+                Err(e) if is_offset_gone(&e) => gone = Some(e),
                 Err(e) => {
                     warn!(error = %e, "writer consumer error");
                     continue;
                 }
             }
-            // Take what else is already fetched, without waiting. A position found gone here
-            // (librdkafka reports it once, then fetches that partition no more) stops the
-            // follower as it does first thing, once the ids read before it are noted.
-            let mut gone = None;
+            // Take what else is already fetched, without waiting.
             for _ in 1..FOLLOW_BATCH {
+                if gone.is_some() {
+                    break;
+                }
                 match futures::FutureExt::now_or_never(consumer.recv()) {
                     Some(Ok(m)) => self.take(&mut batch, &m),
                     Some(Err(e)) if is_offset_gone(&e) => {

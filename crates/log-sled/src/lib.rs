@@ -131,7 +131,8 @@ struct Inner {
     path: PathBuf,
     appends: std::sync::atomic::AtomicU64,
     flushes: std::sync::atomic::AtomicU64,
-    /// Why appends are refused since a write failed (the writer's own copy), for health checks.
+    /// Set when a flush failed: what is on disk is then unknown, so every later append fails
+    /// (and the log reports it in its health).
     failed: std::sync::OnceLock<String>,
 }
 
@@ -317,7 +318,7 @@ impl SledLog {
             .spawn(move || indexer.run(nudged))
             .map_err(|e| storage("starting indexer thread", e))?;
         let checkpointed = (std::time::Instant::now(), head);
-        let writer = Writer { inner: inner.clone(), options, next: head, failed: None, nudge, checkpointed };
+        let writer = Writer { inner: inner.clone(), options, next: head, nudge, checkpointed };
         let handle = std::thread::Builder::new()
             .name("sled-log-writer".into())
             .spawn(move || writer.run(rx))
@@ -510,8 +511,6 @@ struct Writer {
     inner: Arc<Inner>,
     options: Options,
     next: u64,
-    /// Set when a flush failed: what is on disk is then unknown, so every later append fails.
-    failed: Option<String>,
     /// Wakes the indexer when enough ids are waiting.
     nudge: mpsc::Sender<()>,
     /// When the last checkpoint was written, and the size it covered.
@@ -548,7 +547,7 @@ impl Writer {
     /// that a reopen notices if sled's recovery drops stored events (it treats a damaged record
     /// as the end of its log) or if stored events no longer hash to what they did.
     fn checkpoint(&mut self) {
-        if self.failed.is_some() || self.next == self.checkpointed.1 {
+        if self.inner.failed.get().is_some() || self.next == self.checkpointed.1 {
             return;
         }
         let root = self.inner.tree.as_ref().and_then(|t| t.root(self.next).ok());
@@ -559,7 +558,7 @@ impl Writer {
     }
 
     fn commit(&mut self, group: Vec<Request>) {
-        if let Some(f) = &self.failed {
+        if let Some(f) = self.inner.failed.get() {
             for r in group {
                 let _ = r.reply.send(Err(Error::Storage(f.clone())));
             }
@@ -636,7 +635,6 @@ impl Writer {
             if let Err(e) = outcome {
                 let msg = format!("appending to {}: {e}", self.inner.path.display());
                 warn!(error = %e, "sled append failed; the log refuses further appends");
-                self.failed = Some(msg.clone());
                 let _ = self.inner.failed.set(msg.clone());
                 for (reply, res) in results {
                     let _ = reply.send(res.and(Err(Error::Storage(msg.clone()))));
