@@ -132,6 +132,7 @@ async fn run_once(file: &Path, map: &str, set: &str) -> Result<(Vec<(String, Str
         set: set.into(),
         batch_size: 5000,
         show_problems: 0,
+        recorded_at: None,
     };
     let s = import_persons(&args).await?;
     let imported = t.elapsed();

@@ -4,7 +4,9 @@
 //!
 //! Import turns each CSV row into a `person_recorded` event of one case (`--force`, `--case`),
 //! its person reference being the row's id column. Event ids are derived from the row (UUID v5),
-//! so importing a file twice stores nothing new. A field that does not parse (a date of birth
+//! and every event is stamped with when the file was last written (or `--recorded-at`), never
+//! with the moment of the import, so importing a file twice stores nothing new; rows imported
+//! before under another time are counted as already stored, the first copy standing. A field that does not parse (a date of birth
 //! that is not a date, a malformed identifier) is left out of the event and reported with its
 //! row and column; the rest of the row is still imported.
 
@@ -110,6 +112,11 @@ pub struct ImportPersonsArgs {
     /// How many problems to print (all are counted).
     #[arg(long, default_value_t = 20)]
     pub show_problems: usize,
+    /// When the records were recorded (RFC 3339), stored as each event's `recorded_at` and
+    /// `occurred_at` (default: when the file was last written). The same rows imported again
+    /// with the same time store nothing new.
+    #[arg(long)]
+    pub recorded_at: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -403,6 +410,8 @@ pub struct ImportSummary {
     pub rows: u64,
     pub stored_new: u64,
     pub already_stored: u64,
+    /// Of those already stored, rows imported before with another time.
+    pub stored_at_another_time: u64,
     /// (row number, problem)
     pub problems: Vec<(u64, String)>,
     /// Rows the ledger refused.
@@ -431,7 +440,7 @@ pub async fn import_persons(a: &ImportPersonsArgs) -> Result<ImportSummary> {
         .with_context(|| format!("opening {}", a.file.display()))?;
     let header: Vec<String> = reader.headers()?.iter().map(str::to_string).collect();
     let mapping = Mapping::new(&header, &a.map)?.with_fixed(&a.set)?;
-    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let now = import_time(a)?;
     let mut client = client::ingest(a.server.connect().await?);
     let mut summary = ImportSummary::default();
     let total = std::fs::metadata(&a.file).map(|m| m.len()).unwrap_or(0);
@@ -477,6 +486,31 @@ pub async fn import_persons(a: &ImportPersonsArgs) -> Result<ImportSummary> {
     Ok(summary)
 }
 
+/// The time every event of an import is stamped with: never the moment of the import, so the
+/// same file imported twice gives the same events (a later import of the same rows stores
+/// nothing new rather than conflicting with the first).
+fn import_time(a: &ImportPersonsArgs) -> Result<String> {
+    let now = chrono::Utc::now();
+    let at = match &a.recorded_at {
+        Some(text) => {
+            let at = chrono::DateTime::parse_from_rfc3339(text)
+                .with_context(|| format!("--recorded-at: {text:?} is not an RFC 3339 time"))?
+                .with_timezone(&chrono::Utc);
+            if at > now {
+                bail!("--recorded-at: {text} is in the future");
+            }
+            at
+        }
+        // A file written "later" than now (a clock ahead elsewhere) is stamped now.
+        None => std::fs::metadata(&a.file)
+            .and_then(|m| m.modified())
+            .map(chrono::DateTime::<chrono::Utc>::from)
+            .with_context(|| format!("reading when {} was written", a.file.display()))?
+            .min(now),
+    };
+    Ok(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
 async fn send(
     client: &mut api::ingest_service_client::IngestServiceClient<tonic::transport::Channel>,
     batch: Vec<(u64, pb::Event)>,
@@ -499,11 +533,19 @@ async fn send(
             }
             Ok(())
         }
-        Err(s) if s.code() == tonic::Code::InvalidArgument && events.len() > 1 => {
+        Err(s) if matches!(s.code(), tonic::Code::InvalidArgument | tonic::Code::AlreadyExists) && events.len() > 1 => {
             // Find the bad rows: one at a time, so one bad row costs only itself.
             for (line, e) in lines.into_iter().zip(events) {
                 Box::pin(send(client, vec![(line, e)], summary)).await?;
             }
+            Ok(())
+        }
+        Err(s) if s.code() == tonic::Code::AlreadyExists => {
+            // The id is derived from where the row goes and everything it says, so the ledger
+            // holds this very row, imported before with another time (--recorded-at, or the
+            // file written again since).
+            summary.already_stored += 1;
+            summary.stored_at_another_time += 1;
             Ok(())
         }
         Err(s) if s.code() == tonic::Code::InvalidArgument => {
@@ -540,6 +582,12 @@ pub async fn run_import(cmd: ImportCommand) -> Result<ExitCode> {
         s.problems.len(),
         t.elapsed().as_secs_f64(),
     );
+    if s.stored_at_another_time > 0 {
+        println!(
+            "{} rows were imported before with another recorded_at; the first copy stands",
+            s.stored_at_another_time
+        );
+    }
     for (line, p) in s.problems.iter().take(a.show_problems) {
         println!("row at line {line}: {p}");
     }

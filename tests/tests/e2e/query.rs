@@ -320,14 +320,32 @@ async fn a_labelled_csv_goes_through_the_pipeline_and_comes_back_resolved() {
         set: String::new(),
         batch_size: 3,
         show_problems: 10,
+        recorded_at: None,
     };
     let s = beaconport_cli::import::import_persons(&args).await.unwrap();
     assert_eq!((s.rows, s.stored_new, s.rejected), (8, 8, 0));
     assert_eq!(s.problems.len(), 1, "{:?}", s.problems);
     assert!(s.problems[0].1.starts_with("date_of_birth:"), "{:?}", s.problems);
-    // Importing again stores nothing new.
+    // Importing again stores nothing new: the events are stamped with when the file was
+    // written, not when it is imported.
     let again = beaconport_cli::import::import_persons(&args).await.unwrap();
-    assert_eq!((again.stored_new, again.already_stored), (0, 8));
+    assert_eq!((again.stored_new, again.already_stored, again.stored_at_another_time), (0, 8, 0));
+    // Nor does importing the same rows written again later, or with another --recorded-at.
+    let stored = beaconport_tests::read_all(&server.url).await.len();
+    let written = std::fs::metadata(&file).unwrap().modified().unwrap();
+    let earlier = written - std::time::Duration::from_secs(3600);
+    std::fs::File::options().write(true).open(&file).unwrap().set_modified(earlier).unwrap();
+    let rewritten = beaconport_cli::import::import_persons(&args).await.unwrap();
+    assert_eq!((rewritten.stored_new, rewritten.already_stored, rewritten.stored_at_another_time), (0, 8, 8));
+    let stamped =
+        beaconport_cli::import::ImportPersonsArgs { recorded_at: Some("2024-05-01T09:00:00Z".into()), ..args.clone() };
+    let other = beaconport_cli::import::import_persons(&stamped).await.unwrap();
+    assert_eq!((other.stored_new, other.already_stored, other.rejected), (0, 8, 0));
+    let future =
+        beaconport_cli::import::ImportPersonsArgs { recorded_at: Some("2999-01-01T00:00:00Z".into()), ..args.clone() };
+    let err = beaconport_cli::import::import_persons(&future).await.unwrap_err();
+    assert!(err.to_string().contains("--recorded-at"), "{err}");
+    assert_eq!(beaconport_tests::read_all(&server.url).await.len(), stored, "nothing stored twice");
     let rows = beaconport_cli::import::export_persons(&beaconport_cli::import::ExportPersonsArgs {
         server: beaconport_cli::client::ServerArgs::plaintext(&server.url),
         purpose: "e2e: scoring".into(),
