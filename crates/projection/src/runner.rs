@@ -391,27 +391,33 @@ async fn run(
     }
 }
 
-/// Writes the model the views estimated, if they did, into the log; its position if the views
-/// have yet to apply it (every event before `applied` they have).
+/// Writes the models the views estimated, if they did, into the log, lowest level first; the
+/// position of the last one if the views have yet to apply it (every event before `applied`
+/// they have).
 async fn write_proposal(
     log: &Arc<dyn EventLog>,
     views: &Arc<RwLock<Views>>,
     ledger_force: &'static reference::Force,
     applied: Position,
 ) -> Option<Position> {
-    let estimate = views.write().take_model_proposal()?;
-    let level = estimate.level;
-    match append_model(log, estimate, ledger_force).await {
-        Ok(position) => {
-            info!(level, position = position.0, "resolution model estimated and written to the log");
-            (position >= applied).then_some(position)
-        }
-        // The next level, or the next start, estimates again.
-        Err(e) => {
-            warn!(level, error = %e, "the resolution model estimated could not be written to the log");
-            None
+    let estimates = views.write().take_model_proposals();
+    let mut awaiting = None;
+    for estimate in estimates {
+        let level = estimate.level;
+        match append_model(log, estimate, ledger_force).await {
+            Ok(position) => {
+                info!(level, position = position.0, "resolution model estimated and written to the log");
+                if position >= applied {
+                    awaiting = awaiting.max(Some(position));
+                }
+            }
+            // The next level, or the next start, estimates again.
+            Err(e) => {
+                warn!(level, error = %e, "the resolution model estimated could not be written to the log");
+            }
         }
     }
+    awaiting
 }
 
 /// Writes a model estimate into the log under the ledger's force code; its position (the first

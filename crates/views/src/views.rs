@@ -66,9 +66,12 @@ pub struct Views {
     pub skipped: Vec<(Position, String)>,
     /// The level of the last model these views estimated (they estimate each level once).
     proposed_level: Option<u32>,
-    /// A model these views estimated, for the runner to write into the log (see
-    /// [`Views::take_model_proposal`]); it is adopted, like every other process's, when read back.
-    proposal: Option<d::ResolutionModelEstimated>,
+    /// Models these views estimated, for the runner to write into the log (see
+    /// [`Views::take_model_proposals`]); each is adopted, like every other process's, when read back.
+    /// One per level reached, in order: a batch that crosses two levels (512 and 1,024 mentions)
+    /// proposes both, each estimated when its level was reached, so the models in the log do
+    /// not depend on where batches happened to end.
+    proposals: Vec<d::ResolutionModelEstimated>,
     /// The level of the model adopted from the log (`None`: the documented priors).
     pub model_level: Option<u32>,
     /// The stored encoding of the event that brought the adopted model, until the runner has
@@ -137,7 +140,7 @@ impl Views {
             dirty: BTreeSet::new(),
             skipped: Vec::new(),
             proposed_level: None,
-            proposal: None,
+            proposals: Vec::new(),
             model_level: None,
             new_model_event: None,
             pinned: false,
@@ -166,13 +169,13 @@ impl Views {
         v
     }
 
-    /// The model these views estimated since the last call, for the runner to write into the
+    /// The models these views estimated since the last call (lowest level first), for the runner to write into the
     /// log as a [`d::ResolutionModelEstimated`] (see [`model_event`]). Nothing adopts it until
     /// it is read back from the log, the same for every process: a model estimated at the same
     /// level by another process first is the one stored (one event id per level).
-    pub fn take_model_proposal(&mut self) -> Option<d::ResolutionModelEstimated> {
-        let p = self.proposal.take()?;
-        (Some(p.level) > self.model_level).then_some(p)
+    pub fn take_model_proposals(&mut self) -> Vec<d::ResolutionModelEstimated> {
+        let level = self.model_level;
+        std::mem::take(&mut self.proposals).into_iter().filter(|p| Some(p.level) > level).collect()
     }
 
     /// Estimates a model now if the mentions have reached the next level (for views just
@@ -206,7 +209,7 @@ impl Views {
         let records: Vec<Record> = keys.iter().step_by(step).filter_map(|k| self.current_record(k).cloned()).collect();
         let model = resolution::Model::estimate(&records);
         self.work.estimates += 1;
-        self.proposal = Some(d::ResolutionModelEstimated { level, mentions: n as u64, model });
+        self.proposals.push(d::ResolutionModelEstimated { level, mentions: n as u64, model });
     }
 
     /// Adopts a model read from the log if it is of a higher level than the one standing: every

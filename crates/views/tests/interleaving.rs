@@ -147,7 +147,7 @@ fn build_checking(events: &[Event], batch: &mut dyn FnMut() -> usize, check_netw
     while next < events.len() {
         let end = (next + batch().max(1)).min(events.len());
         views.apply_batch((next..end).map(|i| (Position(i as u64), events[i].clone(), None)));
-        proposed.extend(views.take_model_proposal().map(|p| p.level));
+        proposed.extend(views.take_model_proposals().into_iter().map(|p| p.level));
         next = end;
         if check_networks {
             // Recomputed after every batch, so that the next batch starts from current networks.
@@ -217,7 +217,7 @@ fn log_with_models(events: &[Event], at: chrono::DateTime<chrono::Utc>) -> Vec<E
         let start = log.len();
         views.apply_batch(chunk.iter().enumerate().map(|(i, e)| (Position((start + i) as u64), e.clone(), None)));
         log.extend_from_slice(chunk);
-        if let Some(p) = views.take_model_proposal() {
+        for p in views.take_model_proposals() {
             let e = beaconport_views::views::model_event(p, nca, at);
             views.apply_batch([(Position(log.len() as u64), e.clone(), None)]);
             log.push(e);
@@ -568,4 +568,41 @@ fn a_place_s_label_does_not_depend_on_which_record_came_first() {
     let other = labels(mps.iter().chain(&gmp).cloned().collect());
     assert_eq!(one, other);
     assert_eq!(one.values().collect::<Vec<_>>(), ["150 NORTH STREET, TW6 6QU"], "{one:?}");
+}
+
+/// Every level of mentions reached is estimated at the event that reached it, whatever the
+/// batching: a batch crossing 512 and 1,024 mentions proposes both models, as one event at a
+/// time would, so a rebuild with other batch sizes proposes nothing the live views did not.
+#[test]
+fn the_models_proposed_do_not_depend_on_where_batches_end() {
+    let opts = beaconport_synth::Options {
+        seed: SEED,
+        forces: 4,
+        referred_cases: 40,
+        referred_rape_cases: 8,
+        ordinary_cases: 420,
+        ..Default::default()
+    };
+    let events = beaconport_synth::generate(&opts).events;
+    let proposed = |batch: usize| {
+        let mut views = Views::new(beaconport_domain::resolution::Model::default(), CODEC);
+        let mut out = Vec::new();
+        for (n, chunk) in events.chunks(batch).enumerate() {
+            let start = n * batch;
+            views.apply_batch(chunk.iter().enumerate().map(|(i, e)| (Position((start + i) as u64), e.clone(), None)));
+            out.extend(views.take_model_proposals());
+        }
+        (out, views.counts().mentions)
+    };
+    let (whole, mentions) = proposed(events.len());
+    let levels: Vec<u32> = whole.iter().map(|p| p.level).collect();
+    let reached: Vec<u32> =
+        beaconport_views::views::MODEL_LEVELS.iter().copied().filter(|l| mentions >= 1 << l).collect();
+    assert!(reached.len() >= 2, "the scenario reaches two levels at least: {mentions} mentions");
+    assert_eq!(levels, reached, "one batch proposes every level it reached, lowest first");
+    for p in &whole {
+        assert!(p.mentions >= 1 << p.level, "estimated once the level was reached");
+    }
+    let (small, _) = proposed(37);
+    assert!(small == whole, "batches of 37 propose the same models as one batch");
 }
