@@ -28,8 +28,10 @@ if [ -z "${KAFKA_BOOTSTRAP:-}" ]; then
     --storage-engine "sqlite://tansu.db" >"$work/broker.log" 2>&1) &
   broker=$!
   trap 'kill "$broker" 2>/dev/null || true; wait "$broker" 2>/dev/null || true; rm -rf "$work"' EXIT
-  for _ in $(seq 1 100); do
+  listening=no
+  for _ in $(seq 1 300); do
     if python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1', $port)))"; then
+      listening=yes
       break
     fi
     if ! kill -0 "$broker" 2>/dev/null; then
@@ -37,6 +39,9 @@ if [ -z "${KAFKA_BOOTSTRAP:-}" ]; then
     fi
     sleep 0.1
   done
+  if [ "$listening" != yes ]; then
+    echo "tansu is not listening on 127.0.0.1:$port after 30 s:"; cat "$work/broker.log"; exit 1
+  fi
   export KAFKA_BOOTSTRAP="127.0.0.1:$port"
   export KAFKA_REPLICATION=1
 fi

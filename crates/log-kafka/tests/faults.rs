@@ -329,7 +329,9 @@ async fn undeliverable(side: Side) {
     let recs: Vec<Record> = (0..10).map(|i| record("GMP/1", &format!("r{i}"))).collect();
     let started = Instant::now();
     let err = log.publish(recs.clone()).await.unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(10), "took {:?}", started.elapsed());
+    // Within the delivery timeout and its checks, far short of librdkafka's default (5 minutes);
+    // the margin is for a loaded machine.
+    assert!(started.elapsed() < Duration::from_secs(20), "took {:?}", started.elapsed());
     assert!(err.to_string().contains("kafka"), "{err}");
     for b in 1..=3 {
         m.broker_up(b).unwrap();
