@@ -14,6 +14,7 @@ pub mod case;
 pub mod consultations;
 pub mod graph;
 pub mod review;
+pub mod sorted;
 pub mod views;
 
 pub use views::{Counts, Views};

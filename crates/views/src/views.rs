@@ -19,6 +19,7 @@ use beaconport_domain::{self as d, Body, Event, EventId, IdentifierKind, LinkDec
 use crate::case::{Case, CaseKey, Codec, Effective};
 use crate::consultations::{Consultation, Consultations};
 use crate::graph::Networks;
+use crate::sorted::SortedSet;
 
 /// A shared identifier, normalised: `(kind, value)`.
 pub type IdentKey = (IdentifierKind, String);
@@ -31,8 +32,8 @@ pub type Key = std::sync::Arc<MentionKey>;
 pub struct Contribution {
     pub role: Role,
     // The resolution record itself is held once, by the resolver (`Resolver::record`).
-    pub identifiers: BTreeSet<IdentKey>,
-    pub places: BTreeSet<String>,
+    pub identifiers: SortedSet<IdentKey>,
+    pub places: SortedSet<String>,
 }
 
 /// How many mentions may share one identifier or place before it stops linking them: a hostel's
@@ -52,8 +53,8 @@ pub struct Views {
     targets: HashMap<EventId, std::sync::Arc<CaseKey>>,
     pub resolver: Resolver,
     pub contributions: HashMap<Key, Contribution>,
-    pub identifiers: HashMap<IdentKey, BTreeSet<Key>>,
-    pub places: HashMap<String, BTreeSet<Key>>,
+    pub identifiers: HashMap<IdentKey, SortedSet<Key>>,
+    pub places: HashMap<String, SortedSet<Key>>,
     /// A readable label per place key: the smallest of those recorded for it.
     pub place_labels: HashMap<String, String>,
     /// Link decisions standing, per case that recorded them.
@@ -618,12 +619,12 @@ impl Views {
     }
 
     /// Mentions sharing an identifier, unless it is a hub.
-    pub fn sharing_identifier(&self, ident: &IdentKey) -> Option<&BTreeSet<Key>> {
+    pub fn sharing_identifier(&self, ident: &IdentKey) -> Option<&SortedSet<Key>> {
         self.identifiers.get(ident).filter(|s| s.len() <= self.hub_limit)
     }
 
     /// Mentions tied to a place, unless it is a hub.
-    pub fn sharing_place(&self, place: &str) -> Option<&BTreeSet<Key>> {
+    pub fn sharing_place(&self, place: &str) -> Option<&SortedSet<Key>> {
         self.places.get(place).filter(|s| s.len() <= self.hub_limit)
     }
 
@@ -765,7 +766,7 @@ fn prepare_all(
     })
 }
 
-fn remove_from<K: std::hash::Hash + Eq>(index: &mut HashMap<K, BTreeSet<Key>>, k: &K, key: &MentionKey) {
+fn remove_from<K: std::hash::Hash + Eq>(index: &mut HashMap<K, SortedSet<Key>>, k: &K, key: &MentionKey) {
     if let Some(set) = index.get_mut(k) {
         set.remove(key);
         if set.is_empty() {
