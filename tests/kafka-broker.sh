@@ -40,7 +40,7 @@ if [ -z "${KAFKA_BOOTSTRAP:-}" ]; then
     sleep 0.1
   done
   if [ "$listening" != yes ]; then
-    echo "tansu is not listening on 127.0.0.1:$port after 30 s:"; cat "$work/broker.log"; exit 1
+    echo "tansu is not listening on 127.0.0.1:$port after 300 tries:"; cat "$work/broker.log"; exit 1
   fi
   export KAFKA_BOOTSTRAP="127.0.0.1:$port"
   export KAFKA_REPLICATION=1

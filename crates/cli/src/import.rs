@@ -339,7 +339,8 @@ pub fn row_event(
         body: None,
     };
     let body = check_locally(body, force, case, now, problems)?;
-    // The id depends on where the row goes and what it says, never on when it was imported.
+    // The id depends on where the row goes and what it says, not on the time it is stamped with
+    // (that time only decides which dates of birth are refused as later than it).
     let content = prost::Message::encode_to_vec(&body);
     let mut name_bytes = format!("beaconport-import/{force}/{case}/").into_bytes();
     name_bytes.extend_from_slice(&content);
@@ -417,8 +418,10 @@ pub struct ImportSummary {
     /// Rows the ledger refused.
     pub rejected: u64,
     /// Highest position acknowledged, plus one (for read-your-writes queries); 0 when the
-    /// acknowledgements carried none (a writer to Kafka).
+    /// acknowledgements carried none (a writer to Kafka) or there were none.
     pub next_position: u64,
+    /// Some acknowledgement carried no position (the ledger is a writer to Kafka).
+    pub without_positions: bool,
 }
 
 /// Imports a CSV file through gRPC.
@@ -502,14 +505,34 @@ fn import_time(a: &ImportPersonsArgs) -> Result<String> {
             at
         }
         // A file written "later" than now (a clock ahead elsewhere) is stamped now.
-        None => std::fs::metadata(&a.file)
-            .and_then(|m| m.modified())
-            .map(chrono::DateTime::<chrono::Utc>::from)
-            .with_context(|| format!("reading when {} was written", a.file.display()))?
-            .min(now),
+        None => {
+            let written = std::fs::metadata(&a.file)
+                .and_then(|m| m.modified())
+                .map(chrono::DateTime::<chrono::Utc>::from)
+                .with_context(|| format!("reading when {} was written", a.file.display()))?;
+            // An archive's or a reproducible build's placeholder time (1970, 1980) would refuse
+            // every later date of birth as recorded before the person was born.
+            if written < *OLDEST_FILE_TIME {
+                bail!(
+                    "{} was last written {}, too long ago to be when its records were made (a placeholder time?): give the time with --recorded-at",
+                    a.file.display(),
+                    written.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                );
+            }
+            written.min(now)
+        }
     };
     Ok(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
+
+/// Files last written before this are taken to carry a placeholder time, not their records' (see
+/// [`import_time`]).
+static OLDEST_FILE_TIME: std::sync::LazyLock<chrono::DateTime<chrono::Utc>> = std::sync::LazyLock::new(|| {
+    chrono::DateTime::parse_from_rfc3339("1990-01-01T00:00:00Z").expect("a valid time").with_timezone(&chrono::Utc)
+});
+
+/// Most times a batch is offered again while the ledger says its rate limit is reached.
+const RATE_LIMITED_TRIES: u32 = 30;
 
 async fn send(
     client: &mut api::ingest_service_client::IngestServiceClient<tonic::transport::Channel>,
@@ -518,12 +541,29 @@ async fn send(
 ) -> Result<()> {
     let lines: Vec<u64> = batch.iter().map(|(l, _)| *l).collect();
     let events: Vec<pb::Event> = batch.into_iter().map(|(_, e)| e).collect();
-    match client.publish(api::PublishRequest { events: events.clone() }).await {
+    let mut tries = 0;
+    let answer = loop {
+        match client.publish(api::PublishRequest { events: events.clone() }).await {
+            // Over the caller's rate (limits.requests_per_second): wait and offer it again,
+            // as a batch refused for its rate is not stored.
+            Err(s)
+                if s.code() == tonic::Code::ResourceExhausted
+                    && s.message().contains("requests_per_second")
+                    && tries < RATE_LIMITED_TRIES =>
+            {
+                tries += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(50 << tries.min(5))).await;
+            }
+            other => break other,
+        }
+    };
+    match answer {
         Ok(r) => {
             for ack in r.into_inner().acks {
                 // A writer to Kafka (the ingest role alone) gives places in the topic, no positions.
-                if let Some(position) = ack.position {
-                    summary.next_position = summary.next_position.max(position + 1);
+                match ack.position {
+                    Some(position) => summary.next_position = summary.next_position.max(position + 1),
+                    None => summary.without_positions = true,
                 }
                 if ack.duplicate {
                     summary.already_stored += 1;
@@ -567,8 +607,10 @@ pub async fn run_import(cmd: ImportCommand) -> Result<ExitCode> {
     let ImportCommand::Persons(a) = cmd;
     let t = std::time::Instant::now();
     let s = import_persons(&a).await?;
-    let current = if s.next_position == 0 && s.stored_new + s.already_stored > 0 {
+    let current = if s.without_positions {
         "the ledger gave no positions (an ingest process writing to Kafka)".to_string()
+    } else if s.next_position == 0 {
+        "no event acknowledged with a position".to_string()
     } else {
         format!("views current from position {}", s.next_position)
     };

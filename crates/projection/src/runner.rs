@@ -400,20 +400,23 @@ async fn write_proposal(
     ledger_force: &'static reference::Force,
     applied: Position,
 ) -> Option<Position> {
-    let estimates = views.write().take_model_proposals();
+    let mut estimates = views.write().take_model_proposals().into_iter();
     let mut awaiting = None;
-    for estimate in estimates {
+    while let Some(estimate) = estimates.next() {
         let level = estimate.level;
-        match append_model(log, estimate, ledger_force).await {
+        match append_model(log, estimate.clone(), ledger_force).await {
             Ok(position) => {
                 info!(level, position = position.0, "resolution model estimated and written to the log");
                 if position >= applied {
                     awaiting = awaiting.max(Some(position));
                 }
             }
-            // The next level, or the next start, estimates again.
+            // Tried again after the next batch, this level first (after a restart, the level
+            // the mentions stand at is estimated again).
             Err(e) => {
                 warn!(level, error = %e, "the resolution model estimated could not be written to the log");
+                views.write().return_model_proposals(std::iter::once(estimate).chain(estimates).collect());
+                break;
             }
         }
     }

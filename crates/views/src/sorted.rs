@@ -1,19 +1,27 @@
-//! A set held as a sorted vector: the views' indexes hold millions of small sets (a mention's
-//! identifiers and places, the mentions sharing one identifier or place), most of one to three
-//! members. A `BTreeSet` allocates a node of eleven slots for its first member; this holds its
-//! members in one allocation of their own size, in the same order, so iteration (and so every
-//! view derived from it) is unchanged. Inserting into or removing from a set of n members moves
-//! up to n of them: fine for these sets, whose large ones (hubs) are read far more than changed.
+//! A set held as a sorted vector while it is small: the views' indexes hold millions of small
+//! sets (a mention's identifiers and places, the mentions sharing one identifier or place), most
+//! of one to three members. A `BTreeSet` allocates a node of eleven slots for its first member;
+//! a small set here holds its members in one allocation of their own size. A set that grows past
+//! [`LARGE`] members (a placeholder phone number or a hostel's address that thousands of records
+//! give) becomes a `BTreeSet`, so that building it stays O(n log n). Either way the members come
+//! in ascending order, so iteration (and every view derived from it) is that of a `BTreeSet`.
 
 use std::borrow::Borrow;
+use std::collections::BTreeSet;
+
+/// Members beyond which a set is held as a `BTreeSet`.
+const LARGE: usize = 64;
 
 /// A set of `T` in ascending order, without duplicates.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct SortedSet<T>(Vec<T>);
+#[derive(Debug, Clone)]
+pub enum SortedSet<T> {
+    Small(Vec<T>),
+    Large(BTreeSet<T>),
+}
 
 impl<T> Default for SortedSet<T> {
     fn default() -> Self {
-        SortedSet(Vec::new())
+        SortedSet::Small(Vec::new())
     }
 }
 
@@ -24,17 +32,23 @@ impl<T: Ord> SortedSet<T> {
 
     /// Adds `value`; whether it was not there yet.
     pub fn insert(&mut self, value: T) -> bool {
-        match self.0.binary_search(&value) {
-            Ok(_) => false,
-            Err(i) => {
-                if self.0.len() == self.0.capacity() {
-                    // Grow by little: most sets stay small.
-                    self.0.reserve_exact((self.0.len() / 2).max(1));
-                }
-                self.0.insert(i, value);
-                true
-            }
+        let v = match self {
+            SortedSet::Large(t) => return t.insert(value),
+            SortedSet::Small(v) => v,
+        };
+        let Err(i) = v.binary_search(&value) else { return false };
+        if v.len() >= LARGE {
+            let mut t: BTreeSet<T> = std::mem::take(v).into_iter().collect();
+            t.insert(value);
+            *self = SortedSet::Large(t);
+            return true;
         }
+        if v.len() == v.capacity() {
+            // Grow by little: most sets stay small.
+            v.reserve_exact((v.len() / 2).max(1));
+        }
+        v.insert(i, value);
+        true
     }
 
     /// Takes `value` out; whether it was there.
@@ -42,15 +56,18 @@ impl<T: Ord> SortedSet<T> {
     where
         T: Borrow<Q>,
     {
-        match self.0.binary_search_by(|x| x.borrow().cmp(value)) {
-            Ok(i) => {
-                self.0.remove(i);
-                if self.0.capacity() > 2 * self.0.len() + 4 {
-                    self.0.shrink_to_fit();
+        match self {
+            SortedSet::Large(t) => t.remove(value),
+            SortedSet::Small(v) => match v.binary_search_by(|x| x.borrow().cmp(value)) {
+                Ok(i) => {
+                    v.remove(i);
+                    if v.capacity() > 2 * v.len() + 4 {
+                        v.shrink_to_fit();
+                    }
+                    true
                 }
-                true
-            }
-            Err(_) => false,
+                Err(_) => false,
+            },
         }
     }
 
@@ -58,13 +75,19 @@ impl<T: Ord> SortedSet<T> {
     where
         T: Borrow<Q>,
     {
-        self.0.binary_search_by(|x| x.borrow().cmp(value)).is_ok()
+        match self {
+            SortedSet::Large(t) => t.contains(value),
+            SortedSet::Small(v) => v.binary_search_by(|x| x.borrow().cmp(value)).is_ok(),
+        }
     }
 
     /// Whether every member of `other` is a member of this set.
     pub fn is_superset(&self, other: &SortedSet<T>) -> bool {
-        let mut mine = self.0.iter();
-        'next: for x in &other.0 {
+        if other.len() > self.len() {
+            return false;
+        }
+        let mut mine = self.iter();
+        'next: for x in other {
             for y in mine.by_ref() {
                 match y.cmp(x) {
                     std::cmp::Ordering::Less => continue,
@@ -80,46 +103,74 @@ impl<T: Ord> SortedSet<T> {
 
 impl<T> SortedSet<T> {
     pub fn len(&self) -> usize {
-        self.0.len()
+        match self {
+            SortedSet::Small(v) => v.len(),
+            SortedSet::Large(t) => t.len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.len() == 0
     }
 
     /// The members in ascending order.
-    pub fn iter(&self) -> std::slice::Iter<'_, T> {
-        self.0.iter()
+    pub fn iter(&self) -> Iter<'_, T> {
+        match self {
+            SortedSet::Small(v) => Iter::Small(v.iter()),
+            SortedSet::Large(t) => Iter::Large(t.iter()),
+        }
     }
+}
 
-    pub fn as_slice(&self) -> &[T] {
-        &self.0
+impl<T: PartialEq> PartialEq for SortedSet<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().zip(other.iter()).all(|(a, b)| a == b)
+    }
+}
+
+impl<T: Eq> Eq for SortedSet<T> {}
+
+/// The members of a [`SortedSet`] in ascending order.
+#[derive(Debug, Clone)]
+pub enum Iter<'a, T> {
+    Small(std::slice::Iter<'a, T>),
+    Large(std::collections::btree_set::Iter<'a, T>),
+}
+
+impl<'a, T> Iterator for Iter<'a, T> {
+    type Item = &'a T;
+    fn next(&mut self) -> Option<&'a T> {
+        match self {
+            Iter::Small(i) => i.next(),
+            Iter::Large(i) => i.next(),
+        }
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        match self {
+            Iter::Small(i) => i.size_hint(),
+            Iter::Large(i) => i.size_hint(),
+        }
     }
 }
 
 impl<T: Ord> FromIterator<T> for SortedSet<T> {
     fn from_iter<I: IntoIterator<Item = T>>(iter: I) -> Self {
         let mut v: Vec<T> = iter.into_iter().collect();
+        if v.len() > LARGE {
+            return SortedSet::Large(v.into_iter().collect());
+        }
         v.sort_unstable();
         v.dedup();
         v.shrink_to_fit();
-        SortedSet(v)
+        SortedSet::Small(v)
     }
 }
 
 impl<'a, T> IntoIterator for &'a SortedSet<T> {
     type Item = &'a T;
-    type IntoIter = std::slice::Iter<'a, T>;
+    type IntoIter = Iter<'a, T>;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
-    }
-}
-
-impl<T> IntoIterator for SortedSet<T> {
-    type Item = T;
-    type IntoIter = std::vec::IntoIter<T>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
+        self.iter()
     }
 }
 
@@ -131,10 +182,10 @@ mod tests {
 
     proptest! {
         /// Any sequence of inserts and removes leaves the same members, in the same order, as a
-        /// `BTreeSet` given the same sequence, with the same answers on the way.
+        /// `BTreeSet` given the same sequence, with the same answers on the way, small or large.
         #[test]
-        fn behaves_as_a_btreeset(ops in proptest::collection::vec((any::<bool>(), 0u8..40), 0..300),
-                                 other in proptest::collection::vec(0u8..40, 0..12)) {
+        fn behaves_as_a_btreeset(ops in proptest::collection::vec((any::<bool>(), 0u16..200), 0..600),
+                                 other in proptest::collection::vec(0u16..200, 0..100)) {
             let mut mine = SortedSet::new();
             let mut theirs = BTreeSet::new();
             for (add, x) in ops {
@@ -147,10 +198,23 @@ mod tests {
             }
             prop_assert_eq!(mine.iter().collect::<Vec<_>>(), theirs.iter().collect::<Vec<_>>());
             prop_assert_eq!(mine.len(), theirs.len());
-            let o: SortedSet<u8> = other.iter().copied().collect();
-            let ob: BTreeSet<u8> = other.iter().copied().collect();
+            let o: SortedSet<u16> = other.iter().copied().collect();
+            let ob: BTreeSet<u16> = other.iter().copied().collect();
             prop_assert_eq!(o.iter().collect::<Vec<_>>(), ob.iter().collect::<Vec<_>>());
             prop_assert_eq!(mine.is_superset(&o), theirs.is_superset(&ob));
+            prop_assert_eq!(o.is_superset(&mine), ob.is_superset(&theirs));
+            let same: SortedSet<u16> = theirs.iter().copied().collect();
+            prop_assert!(same == mine);
         }
+    }
+
+    #[test]
+    fn a_large_set_is_a_tree_and_keeps_its_order() {
+        let mut s = SortedSet::new();
+        for x in (0..1000u32).rev() {
+            assert!(s.insert(x));
+        }
+        assert!(matches!(s, SortedSet::Large(_)));
+        assert!(s.iter().copied().eq(0..1000));
     }
 }

@@ -179,6 +179,13 @@ impl Views {
         std::mem::take(&mut self.proposals).into_iter().filter(|p| Some(p.level) > level).collect()
     }
 
+    /// Puts back proposals the runner could not write (the first of them failed), ahead of any
+    /// made since, for the next attempt: a lower level is not skipped for a higher one.
+    pub fn return_model_proposals(&mut self, unwritten: Vec<d::ResolutionModelEstimated>) {
+        let later = std::mem::replace(&mut self.proposals, unwritten);
+        self.proposals.extend(later);
+    }
+
     /// Estimates a model now if the mentions have reached the next level (for views just
     /// loaded: a model estimated before a crash may never have reached the log).
     pub fn estimate_if_due(&mut self) {

@@ -605,4 +605,13 @@ fn the_models_proposed_do_not_depend_on_where_batches_end() {
     }
     let (small, _) = proposed(37);
     assert!(small == whole, "batches of 37 propose the same models as one batch");
+    // Proposals the runner could not write come back first, ahead of later ones.
+    let mut views = Views::new(beaconport_domain::resolution::Model::default(), CODEC);
+    let half = events.len() / 2;
+    views.apply_batch(events[..half].iter().enumerate().map(|(i, e)| (Position(i as u64), e.clone(), None)));
+    let first = views.take_model_proposals();
+    assert!(!first.is_empty());
+    views.return_model_proposals(first.clone());
+    views.apply_batch(events[half..].iter().enumerate().map(|(i, e)| (Position((half + i) as u64), e.clone(), None)));
+    assert!(views.take_model_proposals() == whole, "unwritten proposals first, then the later ones, in level order");
 }

@@ -345,6 +345,11 @@ async fn a_labelled_csv_goes_through_the_pipeline_and_comes_back_resolved() {
         beaconport_cli::import::ImportPersonsArgs { recorded_at: Some("2999-01-01T00:00:00Z".into()), ..args.clone() };
     let err = beaconport_cli::import::import_persons(&future).await.unwrap_err();
     assert!(err.to_string().contains("--recorded-at"), "{err}");
+    // A placeholder time on the file (an archive's 1980) would refuse every date of birth: asked for.
+    let placeholder = std::time::UNIX_EPOCH + std::time::Duration::from_secs(315_532_800);
+    std::fs::File::options().write(true).open(&file).unwrap().set_modified(placeholder).unwrap();
+    let err = beaconport_cli::import::import_persons(&args).await.unwrap_err();
+    assert!(err.to_string().contains("--recorded-at") && err.to_string().contains("1980"), "{err}");
     assert_eq!(beaconport_tests::read_all(&server.url).await.len(), stored, "nothing stored twice");
     let rows = beaconport_cli::import::export_persons(&beaconport_cli::import::ExportPersonsArgs {
         server: beaconport_cli::client::ServerArgs::plaintext(&server.url),
