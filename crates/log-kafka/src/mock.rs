@@ -13,6 +13,7 @@ enum Command {
     BrokerUp(i32),
     Leader { topic: String, partition: i32, broker: i32 },
     RequestErrors { api: RDKafkaApiKey, errors: Vec<RDKafkaRespErr> },
+    ClearRequestErrors(RDKafkaApiKey),
     RoundTrip { broker: i32, delay: Duration },
 }
 
@@ -54,6 +55,10 @@ impl Mock {
                         }
                         Command::RequestErrors { api, errors } => {
                             cluster.request_errors(api, &errors);
+                            Ok(())
+                        }
+                        Command::ClearRequestErrors(api) => {
+                            cluster.clear_request_errors(api);
                             Ok(())
                         }
                         Command::RoundTrip { broker, delay } => cluster.broker_round_trip_time(broker, delay),
@@ -98,6 +103,11 @@ impl Mock {
     /// The next requests of kind `api` fail with `errors`, one each, in order.
     pub fn request_errors(&self, api: RDKafkaApiKey, errors: &[RDKafkaRespErr]) -> Result<(), String> {
         self.call(Command::RequestErrors { api, errors: errors.to_vec() })
+    }
+
+    /// Drops the errors still waiting for requests of kind `api`.
+    pub fn clear_request_errors(&self, api: RDKafkaApiKey) -> Result<(), String> {
+        self.call(Command::ClearRequestErrors(api))
     }
 
     /// Delays every answer of `broker` by `delay`.

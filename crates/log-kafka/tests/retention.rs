@@ -2,7 +2,8 @@
 //! keeps at most 5 MiB per partition and deletes the oldest records beyond that, as a broker
 //! does under a finite retention; here it stands in for a topic whose retention was set wrong.
 //! A fresh replica or writer refuses such a topic at open, and so does a replica resuming from
-//! an offset that is gone; each names the partition, the offsets and the settings to fix.
+//! an offset that is gone; a running replica or writer that falls behind the deletions breaks
+//! off. Each names the partition, the offsets and the settings to fix.
 
 mod common;
 
@@ -91,4 +92,97 @@ async fn a_metadata_request_of_the_log_never_creates_its_topic() {
         rdkafka::ClientConfig::new().set("bootstrap.servers", h.cluster.bootstrap()).create().unwrap();
     let _ = default.client().fetch_metadata(Some(&h.topic), timeout);
     assert!(exists(&other.fetch_metadata(None, timeout).unwrap()), "the control: a default producer creates it");
+}
+
+/// Fills the topic past what the mock keeps while every fetch is refused (an injected error),
+/// then lets fetches through again: a reader that had not copied the oldest records of each
+/// partition finds them deleted. `still` is checked while fetches are refused.
+async fn fill_while_fetches_are_refused(h: &common::KafkaHarness, still: impl Fn()) {
+    use rdkafka::producer::{FutureProducer, FutureRecord};
+    use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
+
+    let mock = match &h.cluster {
+        common::Cluster::Mock(m) => m.clone(),
+        common::Cluster::Broker(_) => unreachable!("the mock cluster's fault injection"),
+    };
+    mock.request_errors(RDKafkaApiKey::Fetch, &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION; 2_000])
+        .unwrap();
+    let producer: FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", mock.bootstrap())
+        .set("allow.auto.create.topics", "false")
+        .create()
+        .unwrap();
+    // 24 MiB over three partitions: the mock deletes the oldest of each.
+    let records = big(1_500);
+    let sends: Vec<_> = records
+        .iter()
+        .map(|r| {
+            producer.send(
+                FutureRecord::to(&h.topic).key(r.key.as_bytes()).payload(r.payload.as_ref()),
+                std::time::Duration::from_secs(30),
+            )
+        })
+        .collect();
+    for s in futures::future::join_all(sends).await {
+        s.expect("delivered");
+    }
+    still();
+    mock.clear_request_errors(RDKafkaApiKey::Fetch).unwrap();
+}
+
+/// Waits until `check` reports a problem (at most a minute), and returns it.
+async fn broken(what: &str, check: impl Fn() -> Result<(), String>) -> String {
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if let Err(why) = check() {
+            return why;
+        }
+        assert!(std::time::Instant::now() < until, "the {what} never noticed the deleted records");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+/// A replica that falls behind the deletions while it runs (the records it has yet to copy are
+/// deleted before it fetches them) breaks off: its health names the deleted records, and it
+/// takes no publish as if it held the whole ledger.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_replica_that_falls_behind_the_deletions_breaks_off() {
+    let mut h = common::KafkaHarness::mock();
+    h.new_topic().await;
+    let log = h.open().await;
+    log.append(big(30)).await.expect("append");
+    assert_eq!(log.health(), Ok(()));
+    let copied = log.head();
+    fill_while_fetches_are_refused(&h, || {
+        assert_eq!(log.head(), copied, "the replica copied nothing while its fetches were refused");
+    })
+    .await;
+    let why = broken("replica", || log.health()).await;
+    assert!(why.contains("records were deleted from the topic"), "{why}");
+    assert!(why.contains("retention.ms=-1"), "names the setting to fix: {why}");
+    assert!(log.head().0 < copied.0 + 1_500, "the replica holds {} records", log.head().0);
+    let err = log.append(big(1)).await.expect_err("a broken replica takes no publish");
+    assert!(err.to_string().contains("deleted"), "{err}");
+}
+
+/// The same for a writer, whose follower reads the topic to know every id: it is no longer
+/// ready, naming the deleted records, and refuses publishes (it could not tell a retry from a
+/// new event).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_writer_that_falls_behind_the_deletions_breaks_off() {
+    let mut h = common::KafkaHarness::mock();
+    h.new_topic().await;
+    let w = common::writer(&h).await;
+    w.publish(big(30)).await.expect("publish");
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while w.ready().is_err() {
+        assert!(std::time::Instant::now() < until, "the writer never caught up: {:?}", w.ready());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    fill_while_fetches_are_refused(&h, || {}).await;
+    let why = broken("writer", || w.ready()).await;
+    assert!(why.contains("records were deleted from the topic"), "{why}");
+    assert!(why.contains("retention.ms=-1"), "names the setting to fix: {why}");
+    let err = w.publish(big(1)).await.expect_err("a broken writer takes no publish");
+    assert!(err.to_string().contains("deleted"), "{err}");
 }
