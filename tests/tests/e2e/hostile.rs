@@ -488,3 +488,45 @@ async fn over_a_limit_the_caller_is_refused_and_the_server_stays_healthy() {
     assert_eq!(server.log.head().0, 10);
     server.stop().await;
 }
+
+/// `import persons` over a ledger that limits its rate: batches refused for the rate are offered
+/// again after a wait, so a file of more batches than the burst allows is imported whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_waits_out_the_rate_limit_and_stores_every_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = beaconport_cli::certs::write_dev_pki(&dir.path().join("pki"), &["GMP".to_string()], 30).unwrap();
+    let limits = Limits { requests_per_second: 4, burst: 2, ..Default::default() };
+    let server = TestServer::start_tls_with(&pki, beaconport_server::Options { limits, ..Default::default() }).await;
+    let force = pki.clients.iter().find(|c| c.role == "force").unwrap();
+    let file = dir.path().join("people.csv");
+    let mut csv = String::from("id,forenames,surname,date_of_birth\n");
+    let names = ["Ada", "Bea", "Cal", "Dov", "Eli", "Fay", "Gus", "Hal", "Ivo", "Jem", "Kit", "Lou"];
+    for (i, name) in names.iter().enumerate() {
+        csv.push_str(&format!("r{i},{name},Synthetic,1980-01-{:02}\n", i + 1));
+    }
+    std::fs::write(&file, csv).unwrap();
+    let args = beaconport_cli::import::ImportPersonsArgs {
+        file,
+        server: beaconport_cli::client::ServerArgs {
+            server: server.url.clone(),
+            ca: Some(pki.ca_cert.clone()),
+            cert: Some(force.cert.clone()),
+            key: Some(force.key.clone()),
+        },
+        force: "GMP".into(),
+        case: None,
+        role: "witness".into(),
+        map: String::new(),
+        set: String::new(),
+        batch_size: 1,
+        show_problems: 10,
+        recorded_at: None,
+    };
+    // Twelve calls at most four a second after a burst of two: most wait their turn.
+    let started = std::time::Instant::now();
+    let s = beaconport_cli::import::import_persons(&args).await.unwrap();
+    assert_eq!((s.rows, s.stored_new, s.rejected), (12, 12, 0), "{:?}", s.problems);
+    assert!(started.elapsed() >= Duration::from_millis(1500), "the rate limit held: {:?}", started.elapsed());
+    assert_eq!(server.log.head().0, 12);
+    server.stop().await;
+}
