@@ -511,8 +511,13 @@ fn import_time(a: &ImportPersonsArgs) -> Result<String> {
                 .map(chrono::DateTime::<chrono::Utc>::from)
                 .with_context(|| format!("reading when {} was written", a.file.display()))?;
             // An archive's or a reproducible build's placeholder time (1970, 1980) would refuse
-            // every later date of birth as recorded before the person was born.
-            if written < *OLDEST_FILE_TIME {
+            // every later date of birth as recorded before the person was born: a file last
+            // written before 1990 is taken to carry one.
+            let oldest = chrono::NaiveDate::from_ymd_opt(1990, 1, 1)
+                .expect("a valid date")
+                .and_time(chrono::NaiveTime::MIN)
+                .and_utc();
+            if written < oldest {
                 bail!(
                     "{} was last written {}, too long ago to be when its records were made (a placeholder time?): give the time with --recorded-at",
                     a.file.display(),
@@ -524,12 +529,6 @@ fn import_time(a: &ImportPersonsArgs) -> Result<String> {
     };
     Ok(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
 }
-
-/// Files last written before this are taken to carry a placeholder time, not their records' (see
-/// [`import_time`]).
-static OLDEST_FILE_TIME: std::sync::LazyLock<chrono::DateTime<chrono::Utc>> = std::sync::LazyLock::new(|| {
-    chrono::DateTime::parse_from_rfc3339("1990-01-01T00:00:00Z").expect("a valid time").with_timezone(&chrono::Utc)
-});
 
 /// Most times a batch is offered again while the ledger says its rate limit is reached.
 const RATE_LIMITED_TRIES: u32 = 30;

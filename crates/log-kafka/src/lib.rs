@@ -367,13 +367,7 @@ impl KafkaLog {
         }
         let mut rx = self.store.copied.subscribe();
         let copied = rx.wait_for(|copied| need.iter().all(|(p, o)| copied.get(p).is_some_and(|next| next > o)));
-        let waited = tokio::time::timeout(self.options.delivery_timeout, async {
-            tokio::select! {
-                copied = copied => copied.map(|_| ()).map_err(|_| Error::Closed),
-                why = self.store.broken.broken() => Err(Error::Storage(why)),
-            }
-        })
-        .await;
+        let waited = tokio::time::timeout(self.options.delivery_timeout, self.store.broken.unless(copied)).await;
         match waited {
             Ok(outcome) => outcome,
             Err(_) => Err(Error::Storage(format!(
@@ -497,8 +491,16 @@ impl Broken {
         self.0.borrow().clone()
     }
 
-    /// Waits until broken off, and says why: a call waiting on a reader that stopped fails at
-    /// once, with the reason, rather than when its own wait times out.
+    /// `wait` (on a watch), unless this breaks off first: a call waiting on a reader that stopped
+    /// fails at once, with the reason, rather than when its own wait times out.
+    async fn unless<T, E>(&self, wait: impl std::future::Future<Output = std::result::Result<T, E>>) -> Result<()> {
+        tokio::select! {
+            outcome = wait => outcome.map(|_| ()).map_err(|_| Error::Closed),
+            why = self.broken() => Err(Error::Storage(why)),
+        }
+    }
+
+    /// Waits until broken off, and says why.
     async fn broken(&self) -> String {
         let mut rx = self.0.subscribe();
         let why = rx.wait_for(Option::is_some).await.ok().and_then(|why| why.clone());

@@ -234,13 +234,8 @@ impl KafkaWriter {
             return Ok(());
         }
         let mut rx = self.ids.read.subscribe();
-        let waited = tokio::time::timeout(self.options.delivery_timeout, async {
-            tokio::select! {
-                read = rx.wait_for(|r| past(r)) => read.map(|_| ()).map_err(|_| Error::Closed),
-                why = self.ids.broken.broken() => Err(Error::Storage(why)),
-            }
-        })
-        .await;
+        let waited =
+            tokio::time::timeout(self.options.delivery_timeout, self.ids.broken.unless(rx.wait_for(|r| past(r)))).await;
         match waited {
             Ok(outcome) => outcome,
             Err(_) => Err(Error::Storage(format!(

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use beaconport_log::conformance::record;
 use beaconport_log::{EventId, EventLog, Position, Publisher, Record};
 use beaconport_log_kafka::{KafkaLog, KafkaWriter, Options};
-use common::{Cluster, KafkaHarness, PARTITIONS};
+use common::{mock, KafkaHarness, PARTITIONS};
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 
 /// What publishers saw: calls acknowledged (with their records) and calls that failed.
@@ -176,13 +176,6 @@ async fn check_everywhere(h: &mut KafkaHarness, publishing: &Opened, outcome: &O
     let fresh = KafkaLog::open(h.options()).await.unwrap();
     assert_exactly_once(&fresh, outcome).await;
     fresh.close().await;
-}
-
-fn mock(h: &KafkaHarness) -> Arc<beaconport_log_kafka::mock::Mock> {
-    match &h.cluster {
-        Cluster::Mock(m) => m.clone(),
-        Cluster::Broker(_) => unreachable!(),
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

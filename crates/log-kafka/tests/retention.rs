@@ -33,7 +33,11 @@ async fn publish_big(h: &common::KafkaHarness, n: usize) {
 }
 
 fn assert_refused(what: &str, err: beaconport_log::Error) {
-    let msg = err.to_string();
+    assert_names_deleted_records(what, &err.to_string());
+}
+
+/// The reason a reader gives names the deleted records and the setting to fix.
+fn assert_names_deleted_records(what: &str, msg: &str) {
     assert!(msg.contains("records were deleted from the topic"), "{what}: {msg}");
     assert!(msg.contains("retention.ms=-1"), "{what} names the setting to fix: {msg}");
 }
@@ -101,10 +105,7 @@ async fn fill_while_fetches_are_refused(h: &common::KafkaHarness, still: impl Fn
     use rdkafka::producer::{FutureProducer, FutureRecord};
     use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 
-    let mock = match &h.cluster {
-        common::Cluster::Mock(m) => m.clone(),
-        common::Cluster::Broker(_) => unreachable!("the mock cluster's fault injection"),
-    };
+    let mock = common::mock(h);
     mock.request_errors(RDKafkaApiKey::Fetch, &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION; 2_000])
         .unwrap();
     let producer: FutureProducer = rdkafka::ClientConfig::new()
@@ -157,9 +158,7 @@ async fn a_running_replica_that_falls_behind_the_deletions_breaks_off() {
         assert_eq!(log.head(), copied, "the replica copied nothing while its fetches were refused");
     })
     .await;
-    let why = broken("replica", || log.health()).await;
-    assert!(why.contains("records were deleted from the topic"), "{why}");
-    assert!(why.contains("retention.ms=-1"), "names the setting to fix: {why}");
+    assert_names_deleted_records("a running replica", &broken("replica", || log.health()).await);
     assert!(log.head().0 < copied.0 + 1_500, "the replica holds {} records", log.head().0);
     let err = log.append(big(1)).await.expect_err("a broken replica takes no publish");
     assert!(err.to_string().contains("deleted"), "{err}");
@@ -180,9 +179,7 @@ async fn a_running_writer_that_falls_behind_the_deletions_breaks_off() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     fill_while_fetches_are_refused(&h, || {}).await;
-    let why = broken("writer", || w.ready()).await;
-    assert!(why.contains("records were deleted from the topic"), "{why}");
-    assert!(why.contains("retention.ms=-1"), "names the setting to fix: {why}");
+    assert_names_deleted_records("a running writer", &broken("writer", || w.ready()).await);
     let err = w.publish(big(1)).await.expect_err("a broken writer takes no publish");
     assert!(err.to_string().contains("deleted"), "{err}");
 }

@@ -112,6 +112,14 @@ impl Harness for KafkaHarness {
 }
 
 /// A stateless writer on the harness's topic.
+/// The harness's mock cluster, for tests that inject faults (only on the mock).
+pub fn mock(h: &KafkaHarness) -> Arc<Mock> {
+    match &h.cluster {
+        Cluster::Mock(m) => m.clone(),
+        Cluster::Broker(_) => unreachable!("fault injection needs the mock cluster"),
+    }
+}
+
 pub async fn writer(h: &KafkaHarness) -> Arc<KafkaWriter> {
     Arc::new(KafkaWriter::open(h.options()).await.expect("writer opens"))
 }
