@@ -88,6 +88,10 @@ pub struct Views {
     /// Records changed since the resolver last caught up (`None`: the mention is gone). A mention
     /// changed several times in one batch is resolved once, when the batch is settled.
     pending: BTreeMap<MentionKey, Option<Record>>,
+    /// Mentions whose case changed since the indexes were last brought in line, in the order
+    /// first touched, each once (see [`Views::refresh_deferred`]).
+    deferred: Vec<(CaseKey, String)>,
+    deferred_seen: foldhash::HashSet<(CaseKey, String)>,
     /// A model estimated in this batch: every mention is resolved again under it when settled.
     pending_model: Option<resolution::Model>,
     /// How case files are decoded and encoded.
@@ -107,6 +111,9 @@ pub struct Work {
     pub removes: u64,
     /// Case files folded again after a correction or a retraction.
     pub refolds: u64,
+    /// Mentions brought in line with their case file in the indexes (once per batch each, however
+    /// many of the batch's events named them).
+    pub refreshes: u64,
     /// Times the model was estimated from the data (and every mention resolved again under it,
     /// which `upserts` does not count).
     pub estimates: u64,
@@ -148,6 +155,8 @@ impl Views {
             loading: false,
             work: Work::default(),
             pending: BTreeMap::new(),
+            deferred: Vec::new(),
+            deferred_seen: Default::default(),
             pending_model: None,
             consultations: Consultations::default(),
             review_cache: Default::default(),
@@ -202,8 +211,21 @@ impl Views {
     /// [`MODEL_LEVELS`] above the model standing, as a proposal for the log. The sample is evenly
     /// spread in key order over the mentions held then.
     fn maybe_estimate(&mut self) {
+        if self.loading || self.pinned {
+            return;
+        }
+        if !self.deferred.is_empty() {
+            // Each mention not yet brought in line adds at most one to the count: only when
+            // that bound reaches the next level are they brought in line now, so that a model
+            // is estimated at the very event it would be were every mention refreshed at once.
+            let above = self.model_level.max(self.proposed_level);
+            match MODEL_LEVELS.iter().find(|l| Some(**l) > above) {
+                Some(l) if self.contributions.len() + self.deferred.len() >= 1 << l => self.refresh_deferred(),
+                _ => return,
+            }
+        }
         let n = self.contributions.len();
-        if self.loading || self.pinned || n < 1 << MODEL_LEVELS[0] {
+        if n < 1 << MODEL_LEVELS[0] {
             return;
         }
         let Some(level) = MODEL_LEVELS.iter().rev().copied().find(|l| n >= 1 << l) else { return };
@@ -244,6 +266,7 @@ impl Views {
     /// a new model was estimated, resolves every mention again under it). Queries see settled
     /// views only: the runner settles every batch before it lets go of the views.
     pub fn settle(&mut self) {
+        self.refresh_deferred();
         let pending: Vec<(MentionKey, Option<Record>)> = std::mem::take(&mut self.pending).into_iter().collect();
         let mut prepared = prepare_all(&self.resolver, &pending).into_iter();
         // Retractions one by one, then the records in one batch: a component that many of them
@@ -323,7 +346,7 @@ impl Views {
                             .is_some_and(|case| case.correct_person(target, p, position, &codec));
                         if corrected {
                             self.dirty.insert(key.clone());
-                            self.refresh_mention(&key, &p.person_ref);
+                            self.defer_refresh(&key, &p.person_ref);
                             self.maybe_estimate();
                             return;
                         }
@@ -367,9 +390,10 @@ impl Views {
                 case.fold(position, &event, encoded, &mut touched);
                 self.dirty.insert(key.clone());
                 for r in touched {
-                    self.refresh_mention(&key, &r);
+                    self.defer_refresh(&key, &r);
                 }
                 if is_link {
+                    self.refresh_deferred();
                     self.refresh_decisions(&key);
                 }
             }
@@ -398,9 +422,57 @@ impl Views {
         self.work.refolds += 1;
         self.dirty.insert(key.clone());
         for r in refs {
-            self.refresh_mention(&key, &r);
+            self.defer_refresh(&key, &r);
         }
+        self.refresh_deferred();
         self.refresh_decisions(&key);
+    }
+
+    /// Notes that a mention's case changed: the indexes are brought in line with it once per
+    /// batch, not once per event ([`Views::refresh_deferred`]), since a mention's contribution
+    /// is a function of its case file as it stands. They are brought in line before anything
+    /// reads them: settling, a link decision, a model level reached.
+    fn defer_refresh(&mut self, case: &CaseKey, person_ref: &str) {
+        self.note_place_labels(case, person_ref);
+        let k = (case.clone(), person_ref.to_string());
+        if !self.deferred_seen.contains(&k) {
+            self.deferred_seen.insert(k.clone());
+            self.deferred.push(k);
+        }
+    }
+
+    /// Notes the labels of the places a mention holds now. A label stays once noted (a place
+    /// keeps its name after a record leaves it), so labels are noted at every change of the
+    /// mention, not only as it stands when the indexes are brought in line.
+    fn note_place_labels(&mut self, case: &CaseKey, person_ref: &str) {
+        let Some(m) = self.cases.get(case).and_then(|c| c.persons.get(person_ref)) else { return };
+        for p in &m.places {
+            // The smallest label wins, not the first seen: records spelling one place
+            // differently ("150 North Street, TW66QU", "150 NORTH STREET, TW6 6QU") come in
+            // the order the log's partitions interleave, which replicas do not share.
+            match self.place_labels.get_mut(&p.key) {
+                Some(label) if *label <= p.label => {}
+                Some(label) => label.clone_from(&p.label),
+                None => {
+                    self.place_labels.insert(p.key.clone(), p.label.clone());
+                }
+            }
+        }
+    }
+
+    /// Brings the indexes in line with every mention deferred, in the order first touched.
+    fn refresh_deferred(&mut self) {
+        if self.deferred.is_empty() {
+            return;
+        }
+        let mut deferred = std::mem::take(&mut self.deferred);
+        self.deferred_seen.clear();
+        self.work.refreshes += deferred.len() as u64;
+        for (case, person_ref) in &deferred {
+            self.refresh_mention(case, person_ref);
+        }
+        deferred.clear();
+        self.deferred = deferred;
     }
 
     /// Brings the global indexes in line with one mention of one case.
@@ -424,18 +496,6 @@ impl Views {
                 .filter(|(_, v)| !v.is_empty())
                 .collect();
             let places = m.places.iter().map(|p| p.key.clone()).collect();
-            for p in &m.places {
-                // The smallest label wins, not the first seen: records spelling one place
-                // differently ("150 North Street, TW66QU", "150 NORTH STREET, TW6 6QU") come in
-                // the order the log's partitions interleave, which replicas do not share.
-                match self.place_labels.get_mut(&p.key) {
-                    Some(label) if *label <= p.label => {}
-                    Some(label) => label.clone_from(&p.label),
-                    None => {
-                        self.place_labels.insert(p.key.clone(), p.label.clone());
-                    }
-                }
-            }
             (record, Contribution { role: m.person.role, identifiers, places })
         });
         let record_changed = match (&new, self.current_record(&key)) {
@@ -607,6 +667,7 @@ impl Views {
         let has_links = !case.link_decisions.is_empty();
         self.cases.insert(key.clone(), case);
         for r in refs {
+            self.note_place_labels(&key, &r);
             self.refresh_mention(&key, &r);
         }
         if has_links {

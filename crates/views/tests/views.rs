@@ -33,18 +33,8 @@ impl Log {
     /// Applies an event of `force`/`case` and returns its id.
     fn add(&mut self, force_code: &str, case: &str, body: Body) -> EventId {
         self.n += 1;
-        let id = EventId(uuid::Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 + self.n));
-        let at = Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::minutes(self.n as i64);
-        let e = Event {
-            id,
-            force: force(force_code).unwrap(),
-            case_ref: case.to_string(),
-            occurred_at: at,
-            recorded_at: at,
-            schema_version: 1,
-            recorded_by: "off-000001".into(),
-            body,
-        };
+        let e = event(self.n, force_code, case, body);
+        let id = e.id;
         self.views.apply(Position(self.next), e);
         self.next += 1;
         id
@@ -53,6 +43,25 @@ impl Log {
     fn key(force: &str, case: &str, person: &str) -> MentionKey {
         MentionKey { force: force.into(), case_ref: case.into(), person_ref: person.into() }
     }
+}
+
+/// The `n`th event of a log: its id and times follow from `n`.
+fn event(n: u128, force_code: &str, case: &str, body: Body) -> Event {
+    let at = Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::minutes(n as i64);
+    Event {
+        id: event_id(n),
+        force: force(force_code).unwrap(),
+        case_ref: case.to_string(),
+        occurred_at: at,
+        recorded_at: at,
+        schema_version: 1,
+        recorded_by: "off-000001".into(),
+        body,
+    }
+}
+
+fn event_id(n: u128) -> EventId {
+    EventId(uuid::Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 + n))
 }
 
 fn opened(code: &str) -> Body {
@@ -355,4 +364,58 @@ fn persons_and_networks_do_not_depend_on_how_cases_interleave() {
         x.views.network_summaries().iter().map(|n| (&n.id, &n.suspects)).collect::<Vec<_>>(),
         y.views.network_summaries().iter().map(|n| (&n.id, &n.suspects)).collect::<Vec<_>>()
     );
+}
+
+/// A batch that names one mention in several events (recorded, then named by an offence, then
+/// corrected to another phone) brings the indexes in line with it once, and ends where the same
+/// events applied one at a time end.
+#[test]
+fn a_batch_refreshes_each_mention_once_and_ends_as_one_event_at_a_time() {
+    let dob = Some((1980, 3, 14));
+    let bodies = vec![
+        ("GMP", "GMP-1", opened("71")),
+        ("GMP", "GMP-1", person("S1", Role::Suspect, "Mohammed", "Khan", dob, Some("07700 900123"))),
+        ("GMP", "GMP-1", offence_against(&["S1"], &[])),
+        (
+            "GMP",
+            "GMP-1",
+            Body::RecordCorrected(RecordCorrected {
+                corrected_event_id: event_id(2),
+                reason: "phone keyed wrongly".into(),
+                replacement: Box::new(person("S1", Role::Suspect, "Mohammed", "Khan", dob, Some("07700 900456"))),
+            }),
+        ),
+        ("WYP", "WYP-9", opened("71")),
+        ("WYP", "WYP-9", person("B", Role::Suspect, "Lee", "Grant", Some((1979, 11, 30)), Some("+44 7700 900456"))),
+        ("WYP", "WYP-9", person("A", Role::Suspect, "Muhammad", "Khan", dob, None)),
+    ];
+    let mut one = Log::new();
+    for (f, c, b) in bodies.clone() {
+        one.add(f, c, b);
+    }
+    let mut batch = Views::new(Default::default(), CODEC);
+    batch.apply_batch(
+        bodies.into_iter().enumerate().map(|(i, (f, c, b))| (Position(i as u64), event(i as u128 + 1, f, c, b), None)),
+    );
+
+    assert_eq!(batch.work.refreshes, 3, "S1, B and A, once each: {:?}", batch.work);
+    assert!(one.views.work.refreshes > 3, "one event at a time refreshes S1 at each event: {:?}", one.views.work);
+    let phone = |v: &str| {
+        (IdentifierKind::Phone, beaconport_domain::resolution::normalise_identifier(IdentifierKind::Phone, v))
+    };
+    for v in [&one.views, &batch] {
+        let (s1, a, b) = (Log::key("GMP", "GMP-1", "S1"), Log::key("WYP", "WYP-9", "A"), Log::key("WYP", "WYP-9", "B"));
+        assert_eq!(v.person_of(&s1), v.person_of(&a), "Mohammed and Muhammad Khan, same date of birth");
+        assert_ne!(v.person_of(&s1), v.person_of(&b));
+        let shared: Vec<_> =
+            v.sharing_identifier(&phone("07700 900456")).unwrap().iter().map(|k| (**k).clone()).collect();
+        assert_eq!(shared, vec![s1.clone(), b.clone()], "the corrected phone, shared with B");
+        assert!(
+            v.sharing_identifier(&phone("07700 900123")).is_none_or(|s| s.is_empty()),
+            "the phone corrected away is no longer S1's"
+        );
+        assert_eq!(v.counts().mentions, 3);
+        assert_eq!(v.counts().persons, 2);
+    }
+    assert_eq!(one.views.counts(), batch.counts());
 }
