@@ -393,7 +393,6 @@ impl Views {
                     self.defer_refresh(&key, &r);
                 }
                 if is_link {
-                    self.refresh_deferred();
                     self.refresh_decisions(&key);
                 }
             }
@@ -424,14 +423,13 @@ impl Views {
         for r in refs {
             self.defer_refresh(&key, &r);
         }
-        self.refresh_deferred();
         self.refresh_decisions(&key);
     }
 
     /// Notes that a mention's case changed: the indexes are brought in line with it once per
     /// batch, not once per event ([`Views::refresh_deferred`]), since a mention's contribution
     /// is a function of its case file as it stands. They are brought in line before anything
-    /// reads them: settling, a link decision, a model level reached.
+    /// reads them: settling, a change of the link decisions, a model level possibly reached.
     fn defer_refresh(&mut self, case: &CaseKey, person_ref: &str) {
         self.note_place_labels(case, person_ref);
         let k = (case.clone(), person_ref.to_string());
@@ -607,6 +605,8 @@ impl Views {
             }
             return;
         }
+        // The resolver decides over the mentions as they stand: those deferred first.
+        self.refresh_deferred();
         for (a, b, _) in &old {
             if !new.iter().any(|(x, y, _)| x == a && y == b) {
                 let changes = self.resolver.decide(a, b, Decision::Withdrawn);
