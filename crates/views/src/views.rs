@@ -433,8 +433,7 @@ impl Views {
     fn defer_refresh(&mut self, case: &CaseKey, person_ref: &str) {
         self.note_place_labels(case, person_ref);
         let k = (case.clone(), person_ref.to_string());
-        if !self.deferred_seen.contains(&k) {
-            self.deferred_seen.insert(k.clone());
+        if self.deferred_seen.insert(k.clone()) {
             self.deferred.push(k);
         }
     }
@@ -463,14 +462,12 @@ impl Views {
         if self.deferred.is_empty() {
             return;
         }
-        let mut deferred = std::mem::take(&mut self.deferred);
+        let deferred = std::mem::take(&mut self.deferred);
         self.deferred_seen.clear();
         self.work.refreshes += deferred.len() as u64;
         for (case, person_ref) in &deferred {
             self.refresh_mention(case, person_ref);
         }
-        deferred.clear();
-        self.deferred = deferred;
     }
 
     /// Brings the global indexes in line with one mention of one case.

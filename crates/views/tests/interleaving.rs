@@ -11,6 +11,8 @@
 //! write them into the log (one event id per level); every process adopts the highest level's
 //! model it reads there, whatever point of its reading that comes at.
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Instant;
 
@@ -18,14 +20,7 @@ use beaconport_domain::resolution::MentionKey;
 use beaconport_domain::{Body, Event, EventId, PersonId, Position};
 use beaconport_views::graph::{LinkKind, Node};
 use beaconport_views::Views;
-
-/// The stored encoding, as the projection supplies it.
-const CODEC: beaconport_views::case::Codec = beaconport_views::case::Codec {
-    decode: |b| {
-        beaconport_proto::decode_stored(<beaconport_proto::pb::event::Event as prost::Message>::decode(b).ok()?).ok()
-    },
-    encode: |e| prost::Message::encode_to_vec(&beaconport_proto::event_to_pb(e)),
-};
+use common::CODEC;
 
 /// Seed of the scenario, and of the random merges.
 const SEED: u64 = 20_251_123;
@@ -507,32 +502,15 @@ fn scenario_summary(events: &[Event]) -> String {
 /// record a replica reads first (it used to be the first one read).
 #[test]
 fn a_place_s_label_does_not_depend_on_which_record_came_first() {
-    use beaconport_domain::reference::{force, offence};
-    use beaconport_domain::{Address, CaseOpened, Name, PersonRecorded, Role};
-    let at = chrono::DateTime::parse_from_rfc3339("2020-01-01T00:00:00Z").unwrap().to_utc();
+    use beaconport_domain::{Address, Name, PersonRecorded, Role};
     let mut n = 0u128;
     let mut event = |code: &str, case: &str, body: Body| {
         n += 1;
-        Event {
-            id: EventId(uuid::Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 + n)),
-            force: force(code).unwrap(),
-            case_ref: case.to_string(),
-            occurred_at: at,
-            recorded_at: at,
-            schema_version: 1,
-            recorded_by: "off-000001".into(),
-            body,
-        }
+        common::event(n, code, case, body)
     };
     let case = |event: &mut dyn FnMut(&str, &str, Body) -> Event, code: &str, line1: &str, postcode: &str| {
         let case_ref = format!("{code}-1");
-        let opened = Body::CaseOpened(CaseOpened {
-            offence: offence("71").unwrap(),
-            force_flags: Vec::new(),
-            reported_on: None,
-            area: "Area".into(),
-            title: "Case".into(),
-        });
+        let opened = common::opened("71");
         let person = Body::PersonRecorded(PersonRecorded {
             person_ref: "S1".into(),
             role: Role::Suspect,

@@ -3,6 +3,8 @@
 //! the risk lists) and the generated national scenario (every referred case in scope and no other,
 //! with the victims not heard and the suspects not interviewed it planted).
 
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 
 use beaconport_domain::resolution::MentionKey;
@@ -11,13 +13,7 @@ use beaconport_domain::{self as d, Body, Event, EventId, Position};
 use beaconport_views::review::{Review, Status};
 use beaconport_views::Views;
 use chrono::NaiveDate;
-
-const CODEC: beaconport_views::case::Codec = beaconport_views::case::Codec {
-    decode: |b| {
-        beaconport_proto::decode_stored(<beaconport_proto::pb::event::Event as prost::Message>::decode(b).ok()?).ok()
-    },
-    encode: |e| prost::Message::encode_to_vec(&beaconport_proto::event_to_pb(e)),
-};
+use common::CODEC;
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()

@@ -1,29 +1,23 @@
 //! Given these events, expect these views: case files, corrections and retractions, persons
 //! resolved across forces, shared identifiers, networks and linked-suspect paths.
 
+mod common;
+
 use beaconport_domain::reference::{force, offence};
 use beaconport_domain::resolution::MentionKey;
 use beaconport_domain::{
-    Body, CaseOpened, Event, EventId, Identifier, IdentifierKind, LinkDecided, LinkDecision, MentionRef, Name,
-    OffenceRecorded, PartialDate, PersonRecorded, Position, RecordCorrected, RecordRetracted, Role, Sex,
+    Body, EventId, Identifier, IdentifierKind, LinkDecided, LinkDecision, MentionRef, Name, OffenceRecorded,
+    PartialDate, PersonRecorded, Position, RecordCorrected, RecordRetracted, Role, Sex,
 };
 use beaconport_views::graph::LinkKind;
 use beaconport_views::Views;
-use chrono::{TimeZone, Utc};
+use common::{event, event_id, opened, CODEC};
 
 struct Log {
     views: Views,
     next: u64,
     n: u128,
 }
-
-/// The stored encoding, as the projection supplies it.
-const CODEC: beaconport_views::case::Codec = beaconport_views::case::Codec {
-    decode: |b| {
-        beaconport_proto::decode_stored(<beaconport_proto::pb::event::Event as prost::Message>::decode(b).ok()?).ok()
-    },
-    encode: |e| prost::Message::encode_to_vec(&beaconport_proto::event_to_pb(e)),
-};
 
 impl Log {
     fn new() -> Self {
@@ -43,35 +37,6 @@ impl Log {
     fn key(force: &str, case: &str, person: &str) -> MentionKey {
         MentionKey { force: force.into(), case_ref: case.into(), person_ref: person.into() }
     }
-}
-
-/// The `n`th event of a log: its id and times follow from `n`.
-fn event(n: u128, force_code: &str, case: &str, body: Body) -> Event {
-    let at = Utc.with_ymd_and_hms(2020, 1, 1, 0, 0, 0).unwrap() + chrono::Duration::minutes(n as i64);
-    Event {
-        id: event_id(n),
-        force: force(force_code).unwrap(),
-        case_ref: case.to_string(),
-        occurred_at: at,
-        recorded_at: at,
-        schema_version: 1,
-        recorded_by: "off-000001".into(),
-        body,
-    }
-}
-
-fn event_id(n: u128) -> EventId {
-    EventId(uuid::Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 + n))
-}
-
-fn opened(code: &str) -> Body {
-    Body::CaseOpened(CaseOpened {
-        offence: offence(code).unwrap(),
-        force_flags: Vec::new(),
-        reported_on: None,
-        area: "Area".into(),
-        title: "Case".into(),
-    })
 }
 
 fn person(
