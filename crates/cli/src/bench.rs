@@ -121,7 +121,7 @@ pub async fn run(a: BenchArgs) -> Result<ExitCode> {
         let (raw, stats) = raw_round(&config, &records, &a).await?;
         drop(dir);
         let dir = tempfile::tempdir()?;
-        let grpc = grpc_round(&dir.path().join("grpc"), requests.clone(), &a, &[]).await?;
+        let grpc = grpc_round(&dir.path().join("grpc"), requests.clone(), &a, &[], None).await?;
         println!(
             "round {round}: raw {:>8.0} events/s, gRPC {:>8.0} events/s, ratio {:.2}",
             raw.events_per_sec,
@@ -208,17 +208,22 @@ pub(crate) struct GrpcRound {
     pub peak_kib: u64,
     /// The server's appends and the flushes they shared (a server that holds a sled log).
     pub group_commit: Option<(u64, u64)>,
+    /// A Kafka writer's publishes answered at delivery, once its concurrent publishes noted
+    /// their records, and after its follower read their records back.
+    pub kafka_answers: Option<(u64, u64, u64)>,
 }
 
 /// Publishes the requests to a `beaconport serve` child process over loopback (with `env` set
-/// for it).
+/// for it), after `warm_up` (if given: published before the clock starts, and counted in what
+/// the server must have stored).
 pub(crate) async fn grpc_round(
     data_dir: &std::path::Path,
     requests: Vec<Encoded>,
     a: &BenchArgs,
     env: &[(&str, &str)],
+    warm_up: Option<&Encoded>,
 ) -> Result<GrpcRound> {
-    let n: usize = requests.iter().map(|r| r.n).sum();
+    let n: usize = requests.iter().map(|r| r.n).sum::<usize>() + warm_up.map_or(0, |w| w.n);
     let exe = std::env::current_exe().context("locating the beaconport binary")?;
     // Ingest alone, as measured against the raw log: the views are benchmarked by `bench views`.
     let mut vars = vec![("BEACONPORT_VIEWS__ENABLED", "false")];
@@ -227,6 +232,16 @@ pub(crate) async fn grpc_round(
     let mut clients = Vec::new();
     for _ in 0..a.publishers {
         clients.push(client::PreEncodedIngest::new(client::channel(&url).await?));
+    }
+    if let Some(w) = warm_up {
+        let acks = clients[0]
+            .clone()
+            .publish(w.bytes.clone())
+            .await
+            .map_err(|s| anyhow::anyhow!("warm-up publish failed: {}", s.message()))?;
+        if acks.acks.len() != w.n {
+            bail!("{} acknowledgements for the {} events of the warm-up", acks.acks.len(), w.n);
+        }
     }
     let run = if a.stream {
         stream_publish(clients, requests, a.window as usize).await?
@@ -247,6 +262,13 @@ pub(crate) async fn grpc_round(
             .map(|v| v as u64)
     };
     let group_commit = counted("sled_appends").zip(counted("sled_flushes"));
+    let gauge = |name: &str| {
+        crate::serve::metric_value(&metrics, &format!("beaconport_log_backend{{gauge=\"{name}\"}}")).map(|v| v as u64)
+    };
+    let kafka_answers = gauge("kafka_writer_answered_at_delivery")
+        .zip(gauge("kafka_writer_answered_after_own_noted"))
+        .zip(gauge("kafka_writer_answered_after_read_back"))
+        .map(|((a, b), c)| (a, b, c));
     let peak_kib = peak_rss_kib(child.id()).unwrap_or(0);
     let cpu_seconds = cpu_seconds(child.id()).unwrap_or(0.0);
     // SIGTERM: graceful shutdown.
@@ -259,7 +281,7 @@ pub(crate) async fn grpc_round(
     if !status.success() {
         bail!("server exited with {status}");
     }
-    Ok(GrpcRound { run, cpu_seconds, peak_kib, group_commit })
+    Ok(GrpcRound { run, cpu_seconds, peak_kib, group_commit, kafka_answers })
 }
 
 /// Each publisher sends its share of the requests as unary calls, one at a time.

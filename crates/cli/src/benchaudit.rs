@@ -94,8 +94,8 @@ pub async fn run(a: AuditBenchArgs) -> Result<ExitCode> {
         let off = [("BEACONPORT_AUDIT__TAMPER_EVIDENCE", "false")];
         let (p1, p2) = (d1.path().join("data"), d2.path().join("data"));
         let (r_on, r_off) = tokio::join!(
-            grpc_round(&p1, requests.clone(), &ingest, &on),
-            grpc_round(&p2, requests.clone(), &ingest, &off),
+            grpc_round(&p1, requests.clone(), &ingest, &on, None),
+            grpc_round(&p2, requests.clone(), &ingest, &off, None),
         );
         let (r_on, r_off) = (r_on?, r_off?);
         with.push(r_on.run.events_per_sec);

@@ -87,6 +87,20 @@ pub async fn run(a: KafkaBenchArgs) -> Result<ExitCode> {
         .map(|c| Encoded { n: c.len(), bytes: api::PublishRequest { events: c.to_vec() }.encode_to_vec().into() })
         .collect();
     drop(events);
+    // One event of another scenario, published to each gRPC round's server before its clock
+    // starts, as the raw producer sends one record before its own: the writer's producer
+    // learns the topic's leaders with its first delivery (about 40 ms on the mock cluster, in
+    // which the first batches would all wait).
+    let warm_up: Encoded = {
+        let e: Vec<pb::Event> = beaconport_synth::events_for_bench(seed ^ 0x5eed_5eed, 1, now)
+            .iter()
+            .map(beaconport_proto::event_to_pb)
+            .collect();
+        if e.len() != 1 || records.iter().any(|r| r.id.to_hyphenated() == e[0].event_id) {
+            bail!("the warm-up event must be one event of its own");
+        }
+        Encoded { n: 1, bytes: api::PublishRequest { events: e }.encode_to_vec().into() }
+    };
     let avg = records.iter().map(|r| r.payload.len()).sum::<usize>() as f64 / n as f64;
     println!(
         "{n} events ({avg:.0} bytes each on average) to {bootstrap}; topics of {} partitions, replication {}; {} publishers, batches of {}",
@@ -135,29 +149,34 @@ pub async fn run(a: KafkaBenchArgs) -> Result<ExitCode> {
         // The ingest role alone, as deployed: a stateless writer (no local copy of the log).
         env.push(("BEACONPORT_ROLES".into(), "ingest".into()));
         let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let grpc = bench::grpc_round(&dir.path().join("grpc"), requests.clone(), &bench_args, &env).await?;
+        let grpc =
+            bench::grpc_round(&dir.path().join("grpc"), requests.clone(), &bench_args, &env, Some(&warm_up)).await?;
         // Blocking calls to the brokers: off the runtime's worker.
         let stored =
             tokio::task::block_in_place(|| beaconport_log_kafka::records_written(&options(&topic, dir.path())))?;
-        if stored != n as i64 {
-            bail!("gRPC run put {stored} records in the topic, expected {n}");
+        if stored != n as i64 + 1 {
+            bail!("gRPC run put {stored} records in the topic, expected {} (the warm-up's included)", n + 1);
         }
         if round == 1 {
             let held =
                 tokio::task::block_in_place(|| beaconport_log_kafka::records_held(&options(&topic, dir.path())))?;
-            if held == n as i64 {
-                restart_writer(&dir.path().join("restart"), n, &env).await?;
+            if held == n as i64 + 1 {
+                restart_writer(&dir.path().join("restart"), n + 1, &env).await?;
             } else {
                 println!(
-                    "writer restart not measured: the topic holds {held} of the {n} records written (the mock cluster keeps 5 MiB per partition and deletes the oldest; a writer refuses a topic that lost records)"
+                    "writer restart not measured: the topic holds {held} of the {} records written (the mock cluster keeps 5 MiB per partition and deletes the oldest; a writer refuses a topic that lost records)",
+                    n + 1
                 );
             }
         }
         println!(
-            "round {round}: raw producer {:>8.0} events/s, gRPC ingest into Kafka {:>8.0} events/s, ratio {:.2}",
+            "round {round}: raw producer {:>8.0} events/s, gRPC ingest into Kafka {:>8.0} events/s, ratio {:.2}{}",
             raw.events_per_sec,
             grpc.run.events_per_sec,
-            grpc.run.events_per_sec / raw.events_per_sec
+            grpc.run.events_per_sec / raw.events_per_sec,
+            grpc.kafka_answers.map_or(String::new(), |(at_delivery, own, read_back)| format!(
+                "; writer's answers: {at_delivery} at delivery, {own} once its other publishes noted theirs, {read_back} after reading back"
+            ))
         );
         rounds.push((raw, grpc));
     }
@@ -209,7 +228,7 @@ async fn raw_round(
     let producer: FutureProducer = options.producer_config().create().context("creating the raw producer")?;
     let topic = options.topic.clone();
     // Connected, metadata read and producer id granted before the clock starts, as the server's
-    // producer is by the time it serves (otherwise the first batches wait for all that here).
+    // producer is by its round's warm-up publish (otherwise the first batches wait for all that).
     producer
         .send(
             FutureRecord::<[u8], [u8]>::to(&topic).key(b"warm-up".as_slice()).payload(b"".as_slice()),

@@ -16,7 +16,9 @@
 //! waits until the follower has read each partition past the new records: a copy another writer
 //! put there first (a retry sent elsewhere a moment before) is then known, so the answer is
 //! exact: a duplicate at the first copy's place, or a conflict if that copy holds other content.
-//! The second copy stays in the topic and every replica skips it.
+//! The second copy stays in the topic and every replica skips it. The wait is skipped when every
+//! record between the follower's position and the new ones is this writer's own (delivered, its
+//! id noted): no other writer's copy can be among them, so the answer is as exact without it.
 //!
 //! Partitions added to the topic later are followed from the next metadata refresh
 //! ([`Options::metadata_refresh`]); a publish that lands in one waits for it, within the delivery
@@ -70,6 +72,8 @@ struct Ids {
     /// Places of this writer's own records not yet read back: the follower skips them without
     /// parsing their headers (their ids are noted at delivery).
     own: Mutex<HashSet<(i32, i64), foldhash::fast::RandomState>>,
+    /// Bumped each time a publish adds its places to `own`.
+    own_grew: watch::Sender<u64>,
     /// Why the writer stopped taking publishes for good (records it had to read were deleted
     /// from the topic, or may be, so it can no longer tell a retry from a new event).
     broken: Arc<Broken>,
@@ -102,6 +106,11 @@ enum Classified {
 /// Most records the follower takes per lock of the id table.
 const FOLLOW_BATCH: usize = 4096;
 
+/// Longest run of records between the follower and a publish's own that the publish checks
+/// are all its writer's (see [`KafkaWriter::only_own_before`]); past it, it waits for the
+/// follower.
+const OWN_GAP: i64 = 4096;
+
 /// How long a lookup waits for the record it fetches.
 const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -112,6 +121,12 @@ pub struct KafkaWriter {
     ids: Arc<Ids>,
     /// Records in the topic the follower has not read yet, as last measured.
     lag: Arc<AtomicI64>,
+    /// Publishes answered at delivery (every record before theirs this writer's own), once
+    /// this writer's concurrent publishes noted theirs, and after the follower read their
+    /// records back.
+    answered_at_delivery: AtomicI64,
+    answered_after_own_noted: AtomicI64,
+    answered_after_read_back: AtomicI64,
     /// Fetches single records for lookups; made on first use.
     fetcher: Arc<Mutex<Option<BaseConsumer>>>,
     stop: watch::Sender<bool>,
@@ -140,6 +155,7 @@ impl KafkaWriter {
             caught_up: watch::channel(false).0,
             read: watch::channel(BTreeMap::new()).0,
             own: Mutex::new(HashSet::default()),
+            own_grew: watch::channel(0).0,
             broken: Arc::new(Broken::default()),
         });
         let lag = Arc::new(AtomicI64::new(0));
@@ -173,14 +189,13 @@ impl KafkaWriter {
         }
         watch_retention(&options, ids.broken.clone());
         let (stop, stopped) = watch::channel(false);
-        let follower = Follower {
-            options: options.clone(),
-            ids: ids.clone(),
-            lag: lag.clone(),
-            next: BTreeMap::new(),
-            target,
-            partitions,
-        };
+        // Every partition from its first offset (the topic still starts at 0, checked above):
+        // nothing before it is unread, so a publish into an empty partition need not wait for
+        // the follower's first fetch to know that.
+        let next: BTreeMap<i32, i64> = (0..partitions).map(|p| (p, 0)).collect();
+        ids.read.send_replace(next.clone());
+        let follower =
+            Follower { options: options.clone(), ids: ids.clone(), lag: lag.clone(), next, target, partitions };
         follower.assign(&consumer)?;
         follower.check_caught_up(&consumer);
         let (partitions_tx, partitions_rx) = watch::channel(partitions);
@@ -198,6 +213,9 @@ impl KafkaWriter {
             options,
             ids,
             lag,
+            answered_at_delivery: AtomicI64::new(0),
+            answered_after_own_noted: AtomicI64::new(0),
+            answered_after_read_back: AtomicI64::new(0),
             fetcher: Arc::new(Mutex::new(None)),
             stop,
             task: Mutex::new(Some(task)),
@@ -243,6 +261,78 @@ impl KafkaWriter {
                 self.options.delivery_timeout
             ))),
         }
+    }
+
+    /// Waits (up to the delivery timeout) until every copy in the topic before the places
+    /// delivered is known: the follower has read past them, or every record between the
+    /// follower and them is this writer's own ([`KafkaWriter::only_own_before`]; a concurrent
+    /// publish of this writer whose records came first may still be noting its own).
+    async fn wait_known_below(&self, delivered: &[(i32, i64)]) -> Result<()> {
+        if self.only_own_before(delivered) {
+            self.answered_at_delivery.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+        let mut need: BTreeMap<i32, i64> = BTreeMap::new();
+        for &(p, o) in delivered {
+            let e = need.entry(p).or_insert(o);
+            *e = (*e).max(o);
+        }
+        let past = |read: &BTreeMap<i32, i64>| need.iter().all(|(p, o)| read.get(p).is_some_and(|next| next > o));
+        let mut read_rx = self.ids.read.subscribe();
+        let mut own_rx = self.ids.own_grew.subscribe();
+        let known = async {
+            loop {
+                // Subscribed before looking: a change after the look wakes the wait below.
+                if past(&read_rx.borrow_and_update()) {
+                    self.answered_after_read_back.fetch_add(1, Ordering::Relaxed);
+                    return Ok(());
+                }
+                own_rx.borrow_and_update();
+                if self.only_own_before(delivered) {
+                    self.answered_after_own_noted.fetch_add(1, Ordering::Relaxed);
+                    return Ok(());
+                }
+                tokio::select! {
+                    changed = read_rx.changed() => changed?,
+                    changed = own_rx.changed() => changed?,
+                }
+            }
+        };
+        let waited = tokio::time::timeout(
+            self.options.delivery_timeout,
+            self.ids.broken.unless::<(), tokio::sync::watch::error::RecvError>(known),
+        )
+        .await;
+        match waited {
+            Ok(outcome) => outcome,
+            Err(_) => Err(Error::Storage(format!(
+                "kafka: the events were delivered but not read back within {:?} to rule out an earlier copy; the call may be retried",
+                self.options.delivery_timeout
+            ))),
+        }
+    }
+
+    /// Whether, in each partition of `delivered`, every record from the follower's position up
+    /// to the last place given is one this writer delivered itself (its id noted at delivery).
+    /// Then no copy of those ids can sit there unknown: the map is complete below each place.
+    /// The follower's position is read before the own places, and it takes a record out of
+    /// them before it notes the ids it read and moves on, so a record it is reading counts as
+    /// not own: the answer errs only towards waiting. So does a partition the follower has not
+    /// read yet, or a gap longer than [`OWN_GAP`] (which also keeps the follower from falling
+    /// ever further behind: publishes then wait for it).
+    fn only_own_before(&self, delivered: &[(i32, i64)]) -> bool {
+        let mut need: BTreeMap<i32, i64> = BTreeMap::new();
+        for &(p, o) in delivered {
+            let e = need.entry(p).or_insert(o);
+            *e = (*e).max(o);
+        }
+        let read = self.ids.read.borrow().clone();
+        let own = self.ids.own.lock();
+        need.iter().all(|(p, &last)| match read.get(p) {
+            None => false,
+            Some(&next) if next > last => true,
+            Some(&next) => last - next < OWN_GAP && (next..=last).all(|o| own.contains(&(*p, o))),
+        })
     }
 
     /// Sorts a batch against the ids known: per record its receipt if already stored, the index
@@ -339,11 +429,15 @@ impl Publisher for KafkaWriter {
                 let read = self.ids.read.borrow().clone();
                 let mut own = self.ids.own.lock();
                 own.extend(delivered.iter().filter(|(p, o)| read.get(p).is_none_or(|next| next <= o)));
+                drop(own);
+                self.ids.own_grew.send_modify(|g| *g += 1);
             }
             // Another writer may have written the same id just before ours (a retry sent
             // elsewhere, not yet read here): once the follower has read each partition up to our
-            // records, any earlier copy is known, and the answer is exact.
-            self.wait_read(&delivered).await?;
+            // records, any earlier copy is known, and the answer is exact. No need to wait when
+            // every record between the follower and ours is this writer's own: none of them can
+            // be another writer's copy, and the ids of our own are noted already.
+            self.wait_known_below(&delivered).await?;
             let map = self.ids.map.read();
             for (&i, &(partition, offset)) in new.iter().zip(&delivered) {
                 let ours = TopicOffset { partition, offset };
@@ -413,6 +507,9 @@ impl Publisher for KafkaWriter {
             ("kafka_producer_queue_records", i64::from(self.producer.in_flight_count())),
             ("kafka_writer_unread_records", self.lag.load(Ordering::Relaxed)),
             ("kafka_writer_known_ids", self.known_ids() as i64),
+            ("kafka_writer_answered_at_delivery", self.answered_at_delivery.load(Ordering::Relaxed)),
+            ("kafka_writer_answered_after_own_noted", self.answered_after_own_noted.load(Ordering::Relaxed)),
+            ("kafka_writer_answered_after_read_back", self.answered_after_read_back.load(Ordering::Relaxed)),
         ]
     }
 

@@ -154,3 +154,60 @@ async fn a_writer_looks_many_events_up_at_once() {
     w.close().await;
     h.close().await;
 }
+
+/// The gauge `name` of a writer.
+fn gauge(w: &beaconport_log_kafka::KafkaWriter, name: &str) -> i64 {
+    w.gauges().into_iter().find(|(n, _)| *n == name).map_or_else(|| panic!("no gauge {name}"), |(_, v)| v)
+}
+
+/// A writer answers as soon as its records are delivered when every record before them in their
+/// partitions is its own; when another writer's records precede them, it answers once its
+/// follower has read those, naming the first copy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_writer_waits_for_its_follower_only_when_another_writers_records_come_first() {
+    let mut h = common::KafkaHarness::mock();
+    h.new_topic().await;
+    let a = writer(&h).await;
+    // One writer alone, its publishes apart: nothing but its own records before each.
+    let mut first = Vec::new();
+    for round in 0..5 {
+        first.extend(a.publish(batch(50, &format!("alone-{round}"))).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(first.iter().all(|r| !r.duplicate));
+    let answered = |w: &beaconport_log_kafka::KafkaWriter| {
+        (
+            gauge(w, "kafka_writer_answered_at_delivery"),
+            gauge(w, "kafka_writer_answered_after_own_noted"),
+            gauge(w, "kafka_writer_answered_after_read_back"),
+        )
+    };
+    let (at_delivery, own_noted, read_back) = answered(&a);
+    assert_eq!(at_delivery + own_noted + read_back, 5, "each publish answered once");
+    assert!(at_delivery >= 3, "a lone writer's publishes are answered at delivery: {:?}", answered(&a));
+
+    // B's follower holds each empty fetch for up to 2 s, so that B most likely has not read what
+    // A writes now when its own copy follows; whatever it has read, its answer names A's copy.
+    let mut slow = h.options();
+    slow.fetch_wait = Duration::from_secs(2);
+    let b = std::sync::Arc::new(beaconport_log_kafka::KafkaWriter::open(slow).await.expect("writer opens"));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let records = batch(40, "both");
+    let by_a = a.publish(records.clone()).await.unwrap();
+    assert!(by_a.iter().all(|r| !r.duplicate));
+    let by_b = b.publish(records.clone()).await.unwrap();
+    assert!(by_b.iter().all(|r| r.duplicate), "B's copies come second: duplicates");
+    assert_eq!(places(&by_b), places(&by_a), "B names A's copies, the first");
+    // Which way B learnt of A's copies (its follower may still have read some of them between
+    // A's answer and B's delivery) is timing; that it answered once, exactly, is not.
+    let (at_delivery, own_noted, read_back) = answered(&b);
+    assert_eq!(at_delivery + own_noted + read_back, 1, "B answered its one publish once");
+    let log = h.open().await;
+    let n = (5 * 50 + records.len()) as u64;
+    replica_holds(log.as_ref(), n).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(log.head().0, n, "B's second copies are skipped");
+    a.close().await;
+    b.close().await;
+    h.close().await;
+}
