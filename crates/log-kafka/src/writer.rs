@@ -194,8 +194,15 @@ impl KafkaWriter {
         // the follower's first fetch to know that.
         let next: BTreeMap<i32, i64> = (0..partitions).map(|p| (p, 0)).collect();
         ids.read.send_replace(next.clone());
-        let follower =
-            Follower { options: options.clone(), ids: ids.clone(), lag: lag.clone(), next, target, partitions };
+        let follower = Follower {
+            options: options.clone(),
+            ids: ids.clone(),
+            lag: lag.clone(),
+            next,
+            own_read: Vec::new(),
+            target,
+            partitions,
+        };
         follower.assign(&consumer)?;
         follower.check_caught_up(&consumer);
         let (partitions_tx, partitions_rx) = watch::channel(partitions);
@@ -315,9 +322,10 @@ impl KafkaWriter {
     /// Whether, in each partition of `delivered`, every record from the follower's position up
     /// to the last place given is one this writer delivered itself (its id noted at delivery).
     /// Then no copy of those ids can sit there unknown: the map is complete below each place.
-    /// The follower's position is read before the own places, and it takes a record out of
-    /// them before it notes the ids it read and moves on, so a record it is reading counts as
-    /// not own: the answer errs only towards waiting. So does a partition the follower has not
+    /// The follower's position is read before the own places, and the follower takes its
+    /// writer's records out of them only after it has published the position past them, so a
+    /// record of this writer's counts as own until it is below the position seen, and another
+    /// writer's never does: the answer errs only towards waiting. So does a partition the follower has not
     /// read yet, or a gap longer than [`OWN_GAP`] (which also keeps the follower from falling
     /// ever further behind: publishes then wait for it).
     fn only_own_before(&self, delivered: &[(i32, i64)]) -> bool {
@@ -663,6 +671,8 @@ struct Follower {
     lag: Arc<AtomicI64>,
     /// Next offset to read, per partition.
     next: BTreeMap<i32, i64>,
+    /// The writer's own places read in the current batch.
+    own_read: Vec<(i32, i64)>,
     /// The high watermarks when the writer opened: read up to them before publishing.
     target: BTreeMap<i32, i64>,
     partitions: i32,
@@ -716,7 +726,10 @@ impl Follower {
     fn take(&mut self, batch: &mut Vec<(EventId, Seen)>, m: &rdkafka::message::BorrowedMessage<'_>) {
         let (p, o) = (m.partition(), m.offset());
         self.next.insert(p, o + 1);
-        if self.ids.own.lock().remove(&(p, o)) {
+        if self.ids.own.lock().contains(&(p, o)) {
+            // Taken out of the own places once the position past it is published: until then a
+            // publish still counts it as its writer's (see `KafkaWriter::only_own_before`).
+            self.own_read.push((p, o));
             return;
         }
         let Some(id) = event_id_of(m) else {
@@ -806,6 +819,12 @@ impl Follower {
                 }
             }
             self.ids.read.send_replace(self.next.clone());
+            if !self.own_read.is_empty() {
+                let mut own = self.ids.own.lock();
+                for place in self.own_read.drain(..) {
+                    own.remove(&place);
+                }
+            }
             if let Some(e) = gone {
                 let why = offset_gone(&consumer, &self.options.topic, self.partitions, &self.next, "writer", &e);
                 self.break_off(why);
