@@ -249,25 +249,25 @@ impl KafkaWriter {
     /// Waits (up to the delivery timeout) until the follower has read past every (partition,
     /// offset) given.
     async fn wait_read(&self, delivered: &[(i32, i64)]) -> Result<()> {
-        let mut need: BTreeMap<i32, i64> = BTreeMap::new();
-        for &(p, o) in delivered {
-            let e = need.entry(p).or_insert(o);
-            *e = (*e).max(o);
-        }
-        let past = |read: &BTreeMap<i32, i64>| need.iter().all(|(p, o)| read.get(p).is_some_and(|next| next > o));
-        if past(&self.ids.read.borrow()) {
+        let need = last_per_partition(delivered);
+        if read_past(&need, &self.ids.read.borrow()) {
             return Ok(());
         }
         let mut rx = self.ids.read.subscribe();
-        let waited =
-            tokio::time::timeout(self.options.delivery_timeout, self.ids.broken.unless(rx.wait_for(|r| past(r)))).await;
-        match waited {
-            Ok(outcome) => outcome,
-            Err(_) => Err(Error::Storage(format!(
-                "kafka: the events were delivered but not read back within {:?} to rule out an earlier copy; the call may be retried",
-                self.options.delivery_timeout
-            ))),
-        }
+        let waited = tokio::time::timeout(
+            self.options.delivery_timeout,
+            self.ids.broken.unless(rx.wait_for(|r| read_past(&need, r))),
+        )
+        .await;
+        waited.unwrap_or_else(|_| Err(self.not_read_back()))
+    }
+
+    /// The failure of a publish whose records were delivered but not read back in time.
+    fn not_read_back(&self) -> Error {
+        Error::Storage(format!(
+            "kafka: the events were delivered but not read back within {:?} to rule out an earlier copy; the call may be retried",
+            self.options.delivery_timeout
+        ))
     }
 
     /// Waits (up to the delivery timeout) until every copy in the topic before the places
@@ -279,18 +279,13 @@ impl KafkaWriter {
             self.answered_at_delivery.fetch_add(1, Ordering::Relaxed);
             return Ok(());
         }
-        let mut need: BTreeMap<i32, i64> = BTreeMap::new();
-        for &(p, o) in delivered {
-            let e = need.entry(p).or_insert(o);
-            *e = (*e).max(o);
-        }
-        let past = |read: &BTreeMap<i32, i64>| need.iter().all(|(p, o)| read.get(p).is_some_and(|next| next > o));
+        let need = last_per_partition(delivered);
         let mut read_rx = self.ids.read.subscribe();
         let mut own_rx = self.ids.own_grew.subscribe();
         let known = async {
             loop {
                 // Subscribed before looking: a change after the look wakes the wait below.
-                if past(&read_rx.borrow_and_update()) {
+                if read_past(&need, &read_rx.borrow_and_update()) {
                     self.answered_after_read_back.fetch_add(1, Ordering::Relaxed);
                     return Ok(());
                 }
@@ -310,13 +305,7 @@ impl KafkaWriter {
             self.ids.broken.unless::<(), tokio::sync::watch::error::RecvError>(known),
         )
         .await;
-        match waited {
-            Ok(outcome) => outcome,
-            Err(_) => Err(Error::Storage(format!(
-                "kafka: the events were delivered but not read back within {:?} to rule out an earlier copy; the call may be retried",
-                self.options.delivery_timeout
-            ))),
-        }
+        waited.unwrap_or_else(|_| Err(self.not_read_back()))
     }
 
     /// Whether, in each partition of `delivered`, every record from the follower's position up
@@ -325,15 +314,11 @@ impl KafkaWriter {
     /// The follower's position is read before the own places, and the follower takes its
     /// writer's records out of them only after it has published the position past them, so a
     /// record of this writer's counts as own until it is below the position seen, and another
-    /// writer's never does: the answer errs only towards waiting. So does a partition the follower has not
-    /// read yet, or a gap longer than [`OWN_GAP`] (which also keeps the follower from falling
-    /// ever further behind: publishes then wait for it).
+    /// writer's never does: the answer errs only towards waiting. So does a partition the
+    /// follower has not read yet, or a gap longer than [`OWN_GAP`] (which also keeps the
+    /// follower from falling ever further behind: publishes then wait for it).
     fn only_own_before(&self, delivered: &[(i32, i64)]) -> bool {
-        let mut need: BTreeMap<i32, i64> = BTreeMap::new();
-        for &(p, o) in delivered {
-            let e = need.entry(p).or_insert(o);
-            *e = (*e).max(o);
-        }
+        let need = last_per_partition(delivered);
         let read = self.ids.read.borrow().clone();
         let own = self.ids.own.lock();
         need.iter().all(|(p, &last)| match read.get(p) {
@@ -662,6 +647,21 @@ impl Watcher {
             }
         }
     }
+}
+
+/// The last of the places given, per partition.
+fn last_per_partition(places: &[(i32, i64)]) -> BTreeMap<i32, i64> {
+    let mut last: BTreeMap<i32, i64> = BTreeMap::new();
+    for &(p, o) in places {
+        let e = last.entry(p).or_insert(o);
+        *e = (*e).max(o);
+    }
+    last
+}
+
+/// Whether the follower's position (`read`) is past every place in `need`.
+fn read_past(need: &BTreeMap<i32, i64>, read: &BTreeMap<i32, i64>) -> bool {
+    need.iter().all(|(p, o)| read.get(p).is_some_and(|next| next > o))
 }
 
 /// Reads the ids of every record in the topic into the writer's table.

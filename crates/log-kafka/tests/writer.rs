@@ -6,8 +6,8 @@ mod common;
 
 use std::time::Duration;
 
-use beaconport_log::{EventLog, Publisher};
-use common::{batch, places, replica_holds, writer};
+use beaconport_log::Publisher;
+use common::{batch, places, replica_holds_only, writer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_a_writer_writes_a_replica_reads_once_whatever_the_retries() {
@@ -40,9 +40,7 @@ async fn a_writer_learns_the_ids_other_writers_wrote() {
     }
     let log = h.open().await;
     let n = (records.len() + racing.len()) as u64;
-    replica_holds(log.as_ref(), n).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(log.head().0, n, "each event once in the replica, whatever copies the topic holds");
+    replica_holds_only(log.as_ref(), n, "each event once in the replica, whatever copies the topic holds").await;
     a.close().await;
     b.close().await;
     h.close().await;
@@ -88,9 +86,7 @@ async fn the_same_events_published_twice_at_once_through_one_writer_get_one_firs
     assert_eq!(places(&z), places(&x));
     assert_eq!(common::topic_records(&h), before, "a known event is not produced again");
     let log = h.open().await;
-    replica_holds(log.as_ref(), records.len() as u64).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(log.head().0, records.len() as u64, "each event once in a replica");
+    replica_holds_only(log.as_ref(), records.len() as u64, "each event once in a replica").await;
     w.close().await;
     h.close().await;
 }
@@ -204,9 +200,7 @@ async fn a_writer_waits_for_its_follower_only_when_another_writers_records_come_
     assert_eq!(at_delivery + own_noted + read_back, 1, "B answered its one publish once");
     let log = h.open().await;
     let n = (5 * 50 + records.len()) as u64;
-    replica_holds(log.as_ref(), n).await;
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(log.head().0, n, "B's second copies are skipped");
+    replica_holds_only(log.as_ref(), n, "B's second copies are skipped").await;
     a.close().await;
     b.close().await;
     h.close().await;

@@ -138,6 +138,14 @@ pub async fn replica_holds(log: &dyn EventLog, n: u64) {
     }
 }
 
+/// Waits until the replica holds `n` events, then checks, half a second later, that it holds no
+/// more (`why`: what the extra copies in the topic were).
+pub async fn replica_holds_only(log: &dyn EventLog, n: u64, why: &str) {
+    replica_holds(log, n).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(log.head().0, n, "{why}");
+}
+
 /// `n` events over seven cases.
 pub fn batch(n: usize, tag: &str) -> Vec<Record> {
     (0..n).map(|i| record(&format!("GMP/{}", i % 7), &format!("{tag}-{i}"))).collect()
