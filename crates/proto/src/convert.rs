@@ -94,27 +94,49 @@ pub fn decode_wire_batch<B: AsRef<[u8]>, T>(
     ctx: &Context,
     mut keep: impl FnMut(d::Event) -> T,
 ) -> Result<Vec<T>, Vec<FieldError>> {
-    use prost::Message;
-    // One pass: each event is decoded and validated as it comes, so that no batch of decoded
-    // messages is held (or moved) in between. Once one event is not a readable event at all,
-    // only such problems are reported.
-    let mut unreadable = Vec::new();
-    let mut batch = Batch::new(raw.len());
-    for (index, bytes) in raw.iter().enumerate() {
-        let bytes = bytes.as_ref();
+    let mut batch = WireBatch::new(raw.len());
+    for bytes in raw {
+        batch.push(bytes.as_ref(), ctx, &mut keep);
+    }
+    batch.finish()
+}
+
+/// [`decode_wire_batch`] one event at a time, so that a caller can decode a batch in steps
+/// (an async caller yields between them) with the same result as in one call.
+pub struct WireBatch<T> {
+    batch: Batch<T>,
+    /// Events that are not readable events at all; once there is one, only such problems are
+    /// reported.
+    unreadable: Vec<FieldError>,
+    /// The place in the batch of the next event pushed.
+    next: usize,
+}
+
+impl<T> WireBatch<T> {
+    /// A batch of `n` events, none pushed yet.
+    pub fn new(n: usize) -> Self {
+        Self { batch: Batch::new(n), unreadable: Vec::new(), next: 0 }
+    }
+
+    /// Decodes and checks the batch's next event (each event is decoded and validated as it
+    /// comes, so that no batch of decoded messages is held or moved in between).
+    pub fn push(&mut self, bytes: &[u8], ctx: &Context, keep: &mut impl FnMut(d::Event) -> T) {
+        use prost::Message;
+        let index = self.next;
+        self.next += 1;
         match pb::Event::decode(bytes) {
             Ok(e) if e.encoded_len() == bytes.len() => {
-                if unreadable.is_empty() {
-                    batch.push(index, e, ctx, &mut keep);
+                if self.unreadable.is_empty() {
+                    self.batch.push(index, e, ctx, keep);
                 }
             }
-            Ok(e) => unreadable.push(FieldError {
+            Ok(e) => self.unreadable.push(FieldError {
                 index,
                 event_id: e.event_id,
                 field: "event".into(),
                 reason: "holds fields this ledger does not know (a newer schema?) or is not canonically encoded".into(),
             }),
-            Err(err) => unreadable.push(FieldError {
+            Err(err) => self.unreadable.push(FieldError {
                 index,
                 event_id: String::new(),
                 field: "event".into(),
@@ -122,10 +144,14 @@ pub fn decode_wire_batch<B: AsRef<[u8]>, T>(
             }),
         }
     }
-    if !unreadable.is_empty() {
-        return Err(unreadable);
+
+    /// All or nothing: what `keep` returned for each event, or every problem in batch order.
+    pub fn finish(self) -> Result<Vec<T>, Vec<FieldError>> {
+        if !self.unreadable.is_empty() {
+            return Err(self.unreadable);
+        }
+        self.batch.finish()
     }
-    batch.finish()
 }
 
 /// Decodes and validates a batch: all or nothing.

@@ -11,8 +11,8 @@ use std::sync::Arc;
 
 use beaconport_domain::{Context, FieldError};
 use beaconport_log::{stream_key, EventId, EventLog, Publisher, Receipt, Record};
-use beaconport_proto::decode_wire_batch;
 use beaconport_proto::pb::wire as api;
+use beaconport_proto::WireBatch;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
@@ -87,8 +87,8 @@ impl Ingest {
         Some(admitted.and_then(|a| a.force.clone()).unwrap_or_default())
     }
 
-    /// Validates a batch of encoded events and turns it into log records (on the blocking pool:
-    /// it is CPU work). All or nothing: every problem of every event is reported.
+    /// Validates a batch of encoded events and turns it into log records. All or nothing: every
+    /// problem of every event is reported.
     async fn prepare(
         log: Arc<dyn Publisher>,
         raw: Vec<Bytes>,
@@ -108,12 +108,9 @@ impl Ingest {
                 raw.len()
             )));
         }
-        let own = only_force.clone();
-        let (records, targets) =
-            tokio::task::spawn_blocking(move || prepare_blocking(raw, by_ledger, only_force.as_deref()))
-                .await
-                .map_err(|e| Error::Transport(format!("validation task: {e}")))??;
-        if let Some(own) = own {
+        let checked = decode(&raw).await?;
+        let (records, targets) = checks(checked, raw, by_ledger, only_force.as_deref())?;
+        if let Some(own) = only_force {
             check_targets(&log, &own, &records, targets).await?;
         }
         Ok(records)
@@ -258,10 +255,41 @@ struct Target {
     target: EventId,
 }
 
-fn prepare_blocking(raw: Vec<Bytes>, by_ledger: bool, only_force: Option<&str>) -> Result<(Vec<Record>, Vec<Target>)> {
+/// Events decoded and checked between two yields of [`decode`]: about a millisecond of work on
+/// this project's machines, so a batch of up to 512 events is decoded in one step and the
+/// largest (10,000) yields 19 times.
+const DECODE_STEP: usize = 512;
+
+/// Decodes and checks a batch on the task that received it, yielding to the runtime's other
+/// tasks every [`DECODE_STEP`] events, so that no batch holds a worker for longer than about a
+/// millisecond.
+///
+/// Not on the blocking pool: handing a batch to a pool thread and back costs two wake-ups, and on
+/// a busy machine each waited for the CPU (0.5 and 0.4 ms for a batch of 500, measured, against
+/// about 1.1 ms of decoding) on every batch's way to its acknowledgement. Steps of 128 events
+/// (three yields a batch of 500) lost most of that gain again.
+async fn decode(raw: &[Bytes]) -> Result<Vec<Checked>> {
     let ctx = Context { now: chrono::Utc::now() };
-    // Of each event only what the checks below need is kept; the decoded event goes at once.
-    let checked = decode_wire_batch(&raw, &ctx, Checked::of).map_err(Error::Rejected)?;
+    let mut batch = WireBatch::new(raw.len());
+    for (step, chunk) in raw.chunks(DECODE_STEP).enumerate() {
+        if step > 0 {
+            tokio::task::yield_now().await;
+        }
+        for bytes in chunk {
+            // Of each event only what the checks below need is kept; the decoded event goes at once.
+            batch.push(bytes, &ctx, &mut Checked::of);
+        }
+    }
+    batch.finish().map_err(Error::Rejected)
+}
+
+/// The checks of a decoded batch that depend on who publishes it, then its log records.
+fn checks(
+    checked: Vec<Checked>,
+    raw: Vec<Bytes>,
+    by_ledger: bool,
+    only_force: Option<&str>,
+) -> Result<(Vec<Record>, Vec<Target>)> {
     let mut targets = Vec::new();
     if let Some(own) = only_force {
         let foreign: Vec<FieldError> = checked

@@ -412,3 +412,43 @@ async fn undecodable_or_unknown_bytes_are_refused_and_nothing_is_stored() {
     assert_eq!(acks.acks.len(), 1);
     server.stop().await;
 }
+
+/// A batch larger than the server decodes in one step (it yields between steps of 512 events):
+/// problems in every step are each named at their place, nothing is stored, and the same batch
+/// made valid is stored whole, acknowledged in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_decoded_in_several_steps_is_still_all_or_nothing() {
+    let server = TestServer::start().await;
+    let now = chrono::Utc::now();
+    let valid: Vec<pb::Event> =
+        beaconport_synth::events_for_bench(31, 1_500, now).iter().map(beaconport_proto::event_to_pb).collect();
+    let mut c = server.ingest().await;
+    let mut bad = valid.clone();
+    bad[10].force_code = "XX".into();
+    bad[700].recorded_at = "yesterday".into();
+    bad[1_400].event_id = bad[3].event_id.clone();
+    bad[1_499].schema_version = 0;
+    let err = c.publish(api::PublishRequest { events: bad }).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument, "{}", err.message());
+    let fields: Vec<String> = err
+        .get_details_bad_request()
+        .expect("BadRequest details")
+        .field_violations
+        .into_iter()
+        .map(|v| v.field)
+        .collect();
+    for want in
+        ["events[10].force_code", "events[700].recorded_at", "events[1400].event_id", "events[1499].schema_version"]
+    {
+        assert!(fields.iter().any(|f| f == want), "no violation of {want} in {fields:?}");
+    }
+    assert!(read_all(&server.url).await.is_empty(), "an event of a rejected batch was stored");
+
+    let acks = c.publish(api::PublishRequest { events: valid.clone() }).await.unwrap().into_inner().acks;
+    let ids: Vec<&str> = acks.iter().map(|a| a.event_id.as_str()).collect();
+    let want: Vec<&str> = valid.iter().map(|e| e.event_id.as_str()).collect();
+    assert_eq!(ids, want, "acknowledgements out of batch order");
+    assert!(acks.iter().all(|a| !a.duplicate));
+    assert_eq!(read_all(&server.url).await.len(), valid.len());
+    server.stop().await;
+}
