@@ -275,11 +275,11 @@ impl KafkaWriter {
     /// follower and them is this writer's own ([`KafkaWriter::only_own_before`]; a concurrent
     /// publish of this writer whose records came first may still be noting its own).
     async fn wait_known_below(&self, delivered: &[(i32, i64)]) -> Result<()> {
-        if self.only_own_before(delivered) {
+        let need = last_per_partition(delivered);
+        if self.only_own_before(&need) {
             self.answered_at_delivery.fetch_add(1, Ordering::Relaxed);
             return Ok(());
         }
-        let need = last_per_partition(delivered);
         let mut read_rx = self.ids.read.subscribe();
         let mut own_rx = self.ids.own_grew.subscribe();
         let known = async {
@@ -290,7 +290,7 @@ impl KafkaWriter {
                     return Ok(());
                 }
                 own_rx.borrow_and_update();
-                if self.only_own_before(delivered) {
+                if self.only_own_before(&need) {
                     self.answered_after_own_noted.fetch_add(1, Ordering::Relaxed);
                     return Ok(());
                 }
@@ -308,8 +308,9 @@ impl KafkaWriter {
         waited.unwrap_or_else(|_| Err(self.not_read_back()))
     }
 
-    /// Whether, in each partition of `delivered`, every record from the follower's position up
-    /// to the last place given is one this writer delivered itself (its id noted at delivery).
+    /// Whether, in each partition of `need` (the last place delivered in each), every record
+    /// from the follower's position up to that place is one this writer delivered itself (its
+    /// id noted at delivery).
     /// Then no copy of those ids can sit there unknown: the map is complete below each place.
     /// The follower's position is read before the own places, and the follower takes its
     /// writer's records out of them only after it has published the position past them, so a
@@ -317,8 +318,7 @@ impl KafkaWriter {
     /// writer's never does: the answer errs only towards waiting. So does a partition the
     /// follower has not read yet, or a gap longer than [`OWN_GAP`] (which also keeps the
     /// follower from falling ever further behind: publishes then wait for it).
-    fn only_own_before(&self, delivered: &[(i32, i64)]) -> bool {
-        let need = last_per_partition(delivered);
+    fn only_own_before(&self, need: &BTreeMap<i32, i64>) -> bool {
         let read = self.ids.read.borrow().clone();
         let own = self.ids.own.lock();
         need.iter().all(|(p, &last)| match read.get(p) {
