@@ -19,11 +19,11 @@ fn accepted_again(events: &[beaconport_domain::Event], ctx: &Context) {
 fuzz_target!(|data: &[u8]| {
     let ctx = Context { now: chrono::DateTime::from_timestamp(1_767_225_600, 0).expect("a time") };
     if let Ok(request) = beaconport_proto::pb::wire::PublishRequest::decode(data) {
-        if let Ok(events) = decode_wire_batch(&request.events, &ctx) {
+        if let Ok(events) = decode_wire_batch(&request.events, &ctx, |e| e) {
             accepted_again(&events, &ctx);
         }
     }
-    if let Ok(events) = decode_wire_batch(&[data], &ctx) {
+    if let Ok(events) = decode_wire_batch(&[data], &ctx, |e| e) {
         accepted_again(&events, &ctx);
     }
 });
