@@ -355,7 +355,7 @@ impl KafkaLog {
 
     /// Produces the records and waits for every delivery report: (partition, offset) of each.
     async fn produce(&self, records: &[&Record], at_ms: i64) -> Result<Vec<(i32, i64)>> {
-        produce(&self.producer, &self.options, records, at_ms).await
+        produce(&self.producer, &self.options, records, at_ms, |_| {}).await
     }
 
     /// Waits until the replica has copied every (partition, offset) given.
@@ -379,21 +379,29 @@ impl KafkaLog {
 }
 
 /// Produces the records and waits for every delivery report: (partition, offset) of each.
-/// A failed or timed-out delivery fails the call.
+/// A failed or timed-out delivery fails the call (after every report is in, naming the first
+/// record in the batch's order that failed).
+///
+/// `delivered` is told of each successful delivery as its report comes back, (index in
+/// `records`, place), the reports that arrive together in one call: a writer notes its own
+/// records as they land, so that a concurrent publish whose records follow them in a partition
+/// need not wait for this whole batch (see `KafkaWriter::only_own_before`).
 async fn produce(
     producer: &FutureProducer,
     options: &Options,
     records: &[&Record],
     at_ms: i64,
+    mut delivered: impl FnMut(&[(usize, (i32, i64))]),
 ) -> Result<Vec<(i32, i64)>> {
-    let mut pending = Vec::with_capacity(records.len());
+    use futures::{FutureExt as _, StreamExt as _};
+    let mut pending = futures::stream::FuturesUnordered::new();
     let deadline = tokio::time::Instant::now() + options.delivery_timeout;
-    for r in records {
+    for (i, r) in records.iter().enumerate() {
         let mut record = kafka_record(&options.topic, r, at_ms);
         loop {
             match producer.send_result(record) {
                 Ok(delivery) => {
-                    pending.push(delivery);
+                    pending.push(delivery.map(move |d| (i, d)));
                     break;
                 }
                 Err((
@@ -407,23 +415,45 @@ async fn produce(
             }
         }
     }
-    let mut out = Vec::with_capacity(pending.len());
-    for (r, d) in records.iter().zip(futures::future::join_all(pending).await) {
-        match d {
-            Ok(Ok(delivery)) => out.push((delivery.partition, delivery.offset)),
-            Ok(Err((e, _))) => {
-                return Err(kafka(
-                    &format!(
-                        "event {}: delivery failed (the call may be retried; a retry is never stored twice)",
-                        r.id
-                    ),
-                    e,
-                ))
+    let mut out = vec![(0, 0); records.len()];
+    let mut failed: Option<(usize, Error)> = None;
+    let mut arrived = Vec::new();
+    while let Some(first) = pending.next().await {
+        let mut next = Some(first);
+        while let Some((i, d)) = next {
+            match d {
+                Ok(Ok(delivery)) => {
+                    out[i] = (delivery.partition, delivery.offset);
+                    arrived.push((i, out[i]));
+                }
+                Ok(Err((e, _))) => {
+                    if failed.as_ref().is_none_or(|(j, _)| i < *j) {
+                        let what = format!(
+                            "event {}: delivery failed (the call may be retried; a retry is never stored twice)",
+                            records[i].id
+                        );
+                        failed = Some((i, kafka(&what, e)));
+                    }
+                }
+                Err(_) => {
+                    if failed.as_ref().is_none_or(|(j, _)| i < *j) {
+                        let what = format!("event {}", records[i].id);
+                        failed = Some((i, kafka(&what, "the producer dropped the delivery report")));
+                    }
+                }
             }
-            Err(_) => return Err(kafka(&format!("event {}", r.id), "the producer dropped the delivery report")),
+            // Every report already in, before telling of them.
+            next = pending.next().now_or_never().flatten();
+        }
+        if !arrived.is_empty() {
+            delivered(&arrived);
+            arrived.clear();
         }
     }
-    Ok(out)
+    match failed {
+        Some((_, e)) => Err(e),
+        None => Ok(out),
+    }
 }
 
 /// Creates the topic with the configured partitions and replication if it is missing (and

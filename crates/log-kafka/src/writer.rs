@@ -411,20 +411,26 @@ impl Publisher for KafkaWriter {
         if !new.is_empty() {
             let at_ms = now_ms();
             let to_send: Vec<&Record> = new.iter().map(|&i| &records[i]).collect();
-            let delivered = produce(&self.producer, &self.options, &to_send, at_ms).await?;
-            {
-                // Ours, so that the follower need not hash them when it reads them back.
+            // Ours, noted as their reports come back, so that the follower need not hash them
+            // when it reads them back, and so that a concurrent publish of this writer whose
+            // records follow some of these in a partition waits only for those, not for this
+            // whole batch.
+            let delivered = produce(&self.producer, &self.options, &to_send, at_ms, |arrived| {
                 let mut map = self.ids.map.write();
-                for (&i, &(partition, offset)) in new.iter().zip(&delivered) {
+                for &(k, (partition, offset)) in arrived {
+                    let i = new[k];
                     Ids::note(&mut map, records[i].id, Seen { hash: hashes[i], at: TopicOffset { partition, offset } });
                 }
                 drop(map);
                 let read = self.ids.read.borrow().clone();
                 let mut own = self.ids.own.lock();
-                own.extend(delivered.iter().filter(|(p, o)| read.get(p).is_none_or(|next| next <= o)));
+                own.extend(
+                    arrived.iter().map(|&(_, place)| place).filter(|(p, o)| read.get(p).is_none_or(|next| next <= o)),
+                );
                 drop(own);
                 self.ids.own_grew.send_modify(|g| *g += 1);
-            }
+            })
+            .await?;
             // Another writer may have written the same id just before ours (a retry sent
             // elsewhere, not yet read here): once the follower has read each partition up to our
             // records, any earlier copy is known, and the answer is exact. No need to wait when
