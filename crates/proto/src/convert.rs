@@ -121,38 +121,27 @@ impl<T> WireBatch<T> {
     /// Decodes and checks the batch's next event (each event is decoded and validated as it
     /// comes, so that no batch of decoded messages is held or moved in between).
     pub fn push(&mut self, bytes: &[u8], ctx: &Context, keep: &mut impl FnMut(d::Event) -> T) {
+        use prost::Message;
         let index = self.next;
         self.next += 1;
-        match read(index, bytes) {
-            Ok(e) => {
+        match pb::Event::decode(bytes) {
+            Ok(e) if e.encoded_len() == bytes.len() => {
                 if self.unreadable.is_empty() {
                     self.batch.push(index, e, ctx, keep);
                 }
             }
-            Err(problem) => self.unreadable.push(problem),
-        }
-    }
-
-    /// The place in the batch of the next event to push (or the next part to absorb).
-    pub fn next_index(&self) -> usize {
-        self.next
-    }
-
-    /// Takes in a part of the batch decoded apart from it (on another thread), as if each of its
-    /// events had been pushed here in turn: the same problems, in the same order, and the same
-    /// ids compared across the parts.
-    ///
-    /// # Panics
-    /// If the part does not start at [`WireBatch::next_index`]: parts are absorbed in batch order.
-    pub fn absorb(&mut self, part: WirePart<T>) {
-        assert_eq!(part.first, self.next, "wire batch parts are absorbed in batch order");
-        for (index, outcome) in (part.first..).zip(part.outcomes) {
-            self.next += 1;
-            match outcome {
-                Outcome::Unreadable(problem) => self.unreadable.push(problem),
-                Outcome::Read { .. } if !self.unreadable.is_empty() => {}
-                Outcome::Read { id, checked } => self.batch.take(index, &id, checked),
-            }
+            Ok(e) => self.unreadable.push(FieldError {
+                index,
+                event_id: e.event_id,
+                field: "event".into(),
+                reason: "holds fields this ledger does not know (a newer schema?) or is not canonically encoded".into(),
+            }),
+            Err(err) => self.unreadable.push(FieldError {
+                index,
+                event_id: String::new(),
+                field: "event".into(),
+                reason: format!("is not a beaconport.event.v1.Event: {err}"),
+            }),
         }
     }
 
@@ -162,64 +151,6 @@ impl<T> WireBatch<T> {
             return Err(self.unreadable);
         }
         self.batch.finish()
-    }
-}
-
-/// A run of a wire batch's events decoded and checked apart from the batch, so that the parts
-/// of a large batch can be decoded on several threads at once and then absorbed, in order, by
-/// [`WireBatch::absorb`]. What is batch-wide (ids sent twice, the all-or-nothing rule, only
-/// unreadable events reported once there is one) is decided there, so the result is exactly
-/// that of pushing every event to one [`WireBatch`].
-pub struct WirePart<T> {
-    /// The place in the batch of the part's first event.
-    first: usize,
-    outcomes: Vec<Outcome<T>>,
-}
-
-/// One event of a [`WirePart`]: not a readable event, or its id and what it came to.
-enum Outcome<T> {
-    Unreadable(FieldError),
-    Read { id: String, checked: Result<T, Vec<FieldError>> },
-}
-
-impl<T> WirePart<T> {
-    /// A part whose first event is the batch's `first`, room for `n`.
-    pub fn new(first: usize, n: usize) -> Self {
-        Self { first, outcomes: Vec::with_capacity(n) }
-    }
-
-    /// Decodes and checks the part's next event.
-    pub fn push(&mut self, bytes: &[u8], ctx: &Context, keep: &mut impl FnMut(d::Event) -> T) {
-        let index = self.first + self.outcomes.len();
-        self.outcomes.push(match read(index, bytes) {
-            Ok(e) => {
-                let id = e.event_id.clone();
-                Outcome::Read { id, checked: decode_event(index, e, ctx).map(keep) }
-            }
-            Err(problem) => Outcome::Unreadable(problem),
-        });
-    }
-}
-
-/// Decodes one event's bytes: the message, or the problem (with field `event`) of bytes that are
-/// not an event, hold fields this schema does not know, or are not canonically encoded (so that
-/// what is stored is exactly what was checked).
-fn read(index: usize, bytes: &[u8]) -> Result<pb::Event, FieldError> {
-    use prost::Message;
-    match pb::Event::decode(bytes) {
-        Ok(e) if e.encoded_len() == bytes.len() => Ok(e),
-        Ok(e) => Err(FieldError {
-            index,
-            event_id: e.event_id,
-            field: "event".into(),
-            reason: "holds fields this ledger does not know (a newer schema?) or is not canonically encoded".into(),
-        }),
-        Err(err) => Err(FieldError {
-            index,
-            event_id: String::new(),
-            field: "event".into(),
-            reason: format!("is not a beaconport.event.v1.Event: {err}"),
-        }),
     }
 }
 
@@ -254,16 +185,6 @@ impl<T> Batch<T> {
         match decode_event(index, e, ctx) {
             // Once the batch has failed, only its problems are wanted.
             Ok(ev) if self.errors.is_empty() => self.out.push(keep(ev)),
-            Ok(_) => {}
-            Err(mut errs) => self.errors.append(&mut errs),
-        }
-    }
-
-    /// [`Batch::push`] of an event decoded and checked elsewhere (a [`WirePart`]).
-    fn take(&mut self, index: usize, id: &str, checked: Result<T, Vec<FieldError>>) {
-        self.errors.extend(self.seen.check(index, id));
-        match checked {
-            Ok(t) if self.errors.is_empty() => self.out.push(t),
             Ok(_) => {}
             Err(mut errs) => self.errors.append(&mut errs),
         }

@@ -41,5 +41,4 @@ pub mod stored;
 
 pub use convert::{
     decode_batch, decode_event, decode_stored, decode_stored_bytes, decode_wire_batch, event_to_pb, kind_of, WireBatch,
-    WirePart,
 };

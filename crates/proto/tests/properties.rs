@@ -3,7 +3,7 @@
 
 use beaconport_domain::Context;
 use beaconport_proto::pb::event as pb;
-use beaconport_proto::{decode_event, decode_wire_batch, event_to_pb, WireBatch, WirePart};
+use beaconport_proto::{decode_event, event_to_pb};
 use proptest::prelude::*;
 use prost::Message;
 
@@ -81,87 +81,6 @@ proptest! {
             prop_assert!(d.case_ref.chars().count() <= beaconport_domain::rules::MAX_REF);
             prop_assert!(!d.case_ref.trim().is_empty());
         }
-    }
-}
-
-/// One event of a generated batch: a valid event, a copy of an earlier one's bytes (a duplicate
-/// id), an invalid event, bytes that are no event, or an event with a field this schema lacks.
-#[derive(Debug, Clone)]
-enum Slot {
-    Valid(usize),
-    CopyOf(usize),
-    NoCaseRef(usize),
-    Garbage(Vec<u8>),
-    UnknownField(usize),
-}
-
-fn batch_bytes(slots: &[Slot]) -> Vec<Vec<u8>> {
-    let events = SCENARIO.with(|s| s.clone());
-    let mut out: Vec<Vec<u8>> = Vec::with_capacity(slots.len());
-    for slot in slots {
-        let bytes = match slot {
-            Slot::Valid(i) => event_to_pb(&events[i % events.len()]).encode_to_vec(),
-            Slot::CopyOf(j) if !out.is_empty() => out[j % out.len()].clone(),
-            Slot::CopyOf(i) => event_to_pb(&events[i % events.len()]).encode_to_vec(),
-            Slot::NoCaseRef(i) => {
-                let mut wire = event_to_pb(&events[i % events.len()]);
-                wire.case_ref.clear();
-                wire.encode_to_vec()
-            }
-            Slot::Garbage(b) => b.clone(),
-            Slot::UnknownField(i) => {
-                let mut b = event_to_pb(&events[i % events.len()]).encode_to_vec();
-                // Field 2047, varint 1: readable, but not this schema's.
-                b.extend_from_slice(&[0xf8, 0x7f, 0x01]);
-                b
-            }
-        };
-        out.push(bytes);
-    }
-    out
-}
-
-fn slot() -> impl Strategy<Value = Slot> {
-    prop_oneof![
-        12 => (0usize..1000).prop_map(Slot::Valid),
-        2 => (0usize..64).prop_map(Slot::CopyOf),
-        1 => (0usize..1000).prop_map(Slot::NoCaseRef),
-        1 => proptest::collection::vec(any::<u8>(), 0..24).prop_map(Slot::Garbage),
-        1 => (0usize..1000).prop_map(Slot::UnknownField),
-    ]
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
-
-    /// A batch decoded in parts (as the server decodes a large batch on several threads) and
-    /// absorbed in order comes out exactly as decoded whole: the same events, or the same
-    /// problems in the same order (ids sent twice across parts included).
-    #[test]
-    fn a_batch_decoded_in_parts_equals_the_batch_decoded_whole(
-        slots in proptest::collection::vec(slot(), 1..120),
-        cuts in proptest::collection::vec(any::<prop::sample::Index>(), 0..4),
-    ) {
-        let raw = batch_bytes(&slots);
-        let whole = decode_wire_batch(&raw, &ctx(), |e| e);
-        let mut cuts: Vec<usize> = cuts.iter().map(|c| c.index(raw.len() + 1)).collect();
-        cuts.push(raw.len());
-        cuts.sort_unstable();
-        cuts.dedup();
-        let mut batch = WireBatch::new(raw.len());
-        // The first run pushed to the batch itself, the rest decoded as parts.
-        for b in &raw[..cuts[0]] {
-            batch.push(b, &ctx(), &mut |e| e);
-        }
-        for w in cuts.windows(2) {
-            let mut part = WirePart::new(w[0], w[1] - w[0]);
-            for b in &raw[w[0]..w[1]] {
-                part.push(b, &ctx(), &mut |e| e);
-            }
-            prop_assert_eq!(batch.next_index(), w[0]);
-            batch.absorb(part);
-        }
-        prop_assert_eq!(batch.finish(), whole);
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use beaconport_domain::{Context, FieldError};
 use beaconport_log::{stream_key, EventId, EventLog, Publisher, Receipt, Record};
 use beaconport_proto::pb::wire as api;
-use beaconport_proto::{WireBatch, WirePart};
+use beaconport_proto::WireBatch;
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use tokio::sync::mpsc;
@@ -256,65 +256,28 @@ struct Target {
 }
 
 /// Events decoded and checked between two yields of [`decode`]: about a millisecond of work on
-/// this project's machines, so a part of up to 512 events is decoded in one step and the largest
-/// batch (10,000) yields a few times on each thread.
+/// this project's machines, so a batch of up to 512 events is decoded in one step and the
+/// largest (10,000) yields 19 times.
 const DECODE_STEP: usize = 512;
 
-/// The fewest events of a part decoded on another worker thread: below that, the hand-over costs
-/// more than the part's decoding (about 2 µs an event) saves.
-const PART_FROM: usize = 64;
-
-/// Decodes and checks a batch: the first part on the task that received it, the others (one per
-/// other runtime worker, for a batch of at least `2 * PART_FROM` events) on tasks of their own,
-/// so that on an idle worker they run at the same time; each yields to the runtime's other tasks
-/// every [`DECODE_STEP`] events, so that no batch holds a worker for longer than about a
-/// millisecond. The parts are then absorbed in batch order, with the result of decoding the
-/// whole batch in one go ([`WireBatch::absorb`]).
+/// Decodes and checks a batch on the task that received it, yielding to the runtime's other
+/// tasks every [`DECODE_STEP`] events, so that no batch holds a worker for longer than about a
+/// millisecond.
 ///
-/// The decoding is on the path of every acknowledgement (about 1.1 ms for a batch of 500); where
-/// the publishers wait on the log's latency (a Kafka producer's linger, a flush), a worker is
-/// often idle and the parts halve it. Not on the blocking pool: handing a batch to a pool thread
-/// and back costs two wake-ups, and on a busy machine each waited for the CPU (0.5 and 0.4 ms for
-/// a batch of 500, measured) on every batch's way to its acknowledgement.
+/// Not on the blocking pool: handing a batch to a pool thread and back costs two wake-ups, and on
+/// a busy machine each waited for the CPU (0.5 and 0.4 ms for a batch of 500, measured, against
+/// about 1.1 ms of decoding) on every batch's way to its acknowledgement. Steps of 128 events
+/// (three yields a batch of 500) lost most of that gain again.
 async fn decode(raw: &[Bytes]) -> Result<Vec<Checked>> {
     let ctx = Context { now: chrono::Utc::now() };
-    let workers = tokio::runtime::Handle::current().metrics().num_workers();
-    let parts = workers.min(raw.len() / PART_FROM).max(1);
-    let size = raw.len().div_ceil(parts);
-    let others: Vec<_> = (1..parts)
-        .map(|p| {
-            let first = p * size;
-            let events: Vec<Bytes> = raw[first..((p + 1) * size).min(raw.len())].to_vec();
-            tokio::spawn(async move {
-                let mut part = WirePart::new(first, events.len());
-                for (step, chunk) in events.chunks(DECODE_STEP).enumerate() {
-                    if step > 0 {
-                        tokio::task::yield_now().await;
-                    }
-                    for bytes in chunk {
-                        part.push(bytes, &ctx, &mut Checked::of);
-                    }
-                }
-                part
-            })
-        })
-        .collect();
     let mut batch = WireBatch::new(raw.len());
-    for (step, chunk) in raw[..size.min(raw.len())].chunks(DECODE_STEP).enumerate() {
+    for (step, chunk) in raw.chunks(DECODE_STEP).enumerate() {
         if step > 0 {
             tokio::task::yield_now().await;
         }
         for bytes in chunk {
             // Of each event only what the checks below need is kept; the decoded event goes at once.
             batch.push(bytes, &ctx, &mut Checked::of);
-        }
-    }
-    for part in others {
-        match part.await {
-            Ok(part) => batch.absorb(part),
-            // A panic decoding a part is this task's, as if the part had been decoded here.
-            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-            Err(_) => return Err(Error::Transport("the server is shutting down; nothing stored".into())),
         }
     }
     batch.finish().map_err(Error::Rejected)
