@@ -421,29 +421,26 @@ async fn produce(
     while let Some(first) = pending.next().await {
         let mut next = Some(first);
         while let Some((i, d)) = next {
-            match d {
+            // Every report already in, before telling of them.
+            next = pending.next().now_or_never().flatten();
+            let problem = match d {
                 Ok(Ok(delivery)) => {
                     out[i] = (delivery.partition, delivery.offset);
                     arrived.push((i, out[i]));
+                    continue;
                 }
-                Ok(Err((e, _))) => {
-                    if failed.as_ref().is_none_or(|(j, _)| i < *j) {
-                        let what = format!(
-                            "event {}: delivery failed (the call may be retried; a retry is never stored twice)",
-                            records[i].id
-                        );
-                        failed = Some((i, kafka(&what, e)));
-                    }
-                }
-                Err(_) => {
-                    if failed.as_ref().is_none_or(|(j, _)| i < *j) {
-                        let what = format!("event {}", records[i].id);
-                        failed = Some((i, kafka(&what, "the producer dropped the delivery report")));
-                    }
-                }
+                Ok(Err((e, _))) => kafka(
+                    &format!(
+                        "event {}: delivery failed (the call may be retried; a retry is never stored twice)",
+                        records[i].id
+                    ),
+                    e,
+                ),
+                Err(_) => kafka(&format!("event {}", records[i].id), "the producer dropped the delivery report"),
+            };
+            if failed.as_ref().is_none_or(|(j, _)| i < *j) {
+                failed = Some((i, problem));
             }
-            // Every report already in, before telling of them.
-            next = pending.next().now_or_never().flatten();
         }
         if !arrived.is_empty() {
             delivered(&arrived);
