@@ -43,6 +43,10 @@ pub struct KafkaBenchArgs {
     pub rounds: u32,
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
+    /// The producers' `linger.ms`, for both the raw producer and the server (default: the log's
+    /// own setting, `log.kafka.linger_ms`).
+    #[arg(long)]
+    pub linger_ms: Option<u64>,
 }
 
 pub async fn run(a: KafkaBenchArgs) -> Result<ExitCode> {
@@ -101,10 +105,11 @@ pub async fn run(a: KafkaBenchArgs) -> Result<ExitCode> {
         }
         Encoded { n: 1, bytes: api::PublishRequest { events: e }.encode_to_vec().into() }
     };
+    let linger = a.linger_ms.map_or(beaconport_log_kafka::Options::new("", "", "").linger, Duration::from_millis);
     let avg = records.iter().map(|r| r.payload.len()).sum::<usize>() as f64 / n as f64;
     println!(
-        "{n} events ({avg:.0} bytes each on average) to {bootstrap}; topics of {} partitions, replication {}; {} publishers, batches of {}",
-        a.partitions, a.replication, a.publishers, a.batch_size
+        "{n} events ({avg:.0} bytes each on average) to {bootstrap}; topics of {} partitions, replication {}; {} publishers, batches of {}; both producers linger {} ms",
+        a.partitions, a.replication, a.publishers, a.batch_size, linger.as_millis()
     );
     let bench_args = BenchArgs {
         events: n,
@@ -119,6 +124,7 @@ pub async fn run(a: KafkaBenchArgs) -> Result<ExitCode> {
         let mut o = beaconport_log_kafka::Options::new(&bootstrap, topic, dir.join("replica"));
         o.partitions = a.partitions;
         o.replication = a.replication;
+        o.linger = linger;
         o
     };
     let env_for = |topic: &str| -> Vec<(String, String)> {
@@ -128,6 +134,7 @@ pub async fn run(a: KafkaBenchArgs) -> Result<ExitCode> {
             ("BEACONPORT_LOG__KAFKA__TOPIC".into(), topic.into()),
             ("BEACONPORT_LOG__KAFKA__PARTITIONS".into(), a.partitions.to_string()),
             ("BEACONPORT_LOG__KAFKA__REPLICATION".into(), a.replication.to_string()),
+            ("BEACONPORT_LOG__KAFKA__LINGER_MS".into(), linger.as_millis().to_string()),
         ];
         if a.bootstrap.is_none() {
             // The mock cluster holds every fetch to its limit (a broker answers when records

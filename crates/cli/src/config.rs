@@ -87,6 +87,9 @@ pub struct KafkaConfig {
     /// arrive; librdkafka's mock cluster holds every fetch to this limit, so tests and the bench
     /// against it set a few milliseconds.
     pub fetch_wait_ms: u64,
+    /// How long the producer lets a partition's records gather before it sends them, in
+    /// milliseconds (librdkafka's `linger.ms`). A publish hands over its whole batch at once.
+    pub linger_ms: u64,
     /// The local replica of the topic (default: `replica` in `data_dir`).
     pub replica_dir: PathBuf,
     /// librdkafka properties passed through to every client: `security.protocol`, `ssl.*`,
@@ -104,6 +107,7 @@ impl Default for KafkaConfig {
             create_topic: true,
             delivery_timeout_secs: 30,
             fetch_wait_ms: 100,
+            linger_ms: 2,
             replica_dir: PathBuf::new(),
             client: Default::default(),
         }
@@ -462,6 +466,9 @@ impl Config {
             if k.fetch_wait_ms == 0 || k.fetch_wait_ms > 10_000 {
                 bail!("log.kafka.fetch_wait_ms: must be from 1 to 10000");
             }
+            if k.linger_ms > 1_000 {
+                bail!("log.kafka.linger_ms: must be from 0 to 1000");
+            }
             if k.delivery_timeout_secs == 0 {
                 bail!("log.kafka.delivery_timeout_secs: must be at least 1");
             }
@@ -491,6 +498,7 @@ impl Config {
         o.client = k.client.clone();
         o.delivery_timeout = std::time::Duration::from_secs(k.delivery_timeout_secs);
         o.fetch_wait = std::time::Duration::from_millis(k.fetch_wait_ms);
+        o.linger = std::time::Duration::from_millis(k.linger_ms);
         o.replica = beaconport_log_sled::Options { path: replica_dir, ..self.sled_options() };
         o
     }
@@ -706,6 +714,17 @@ mod tests {
         assert_eq!(c.kafka_options().client.get("sasl.password").map(String::as_str), Some("s3cret"));
         let err = Config::load(None, env(&[("BEACONPORT_LOG__BACKEND", "kafka")]), Table::new()).unwrap_err();
         assert!(format!("{err:#}").contains("log.kafka.bootstrap"), "{err:#}");
+        // The producer's linger: 2 ms unless set, and only within reason.
+        let kafka = [("BEACONPORT_LOG__BACKEND", "kafka"), ("BEACONPORT_LOG__KAFKA__BOOTSTRAP", "k1:9092")];
+        let c = Config::load(None, env(&kafka), Table::new()).unwrap();
+        assert_eq!(c.kafka_options().linger, std::time::Duration::from_millis(2));
+        let c = Config::load(None, env(&[kafka[0], kafka[1], ("BEACONPORT_LOG__KAFKA__LINGER_MS", "0")]), Table::new())
+            .unwrap();
+        assert_eq!(c.kafka_options().producer_config().get("linger.ms"), Some("0"));
+        let err =
+            Config::load(None, env(&[kafka[0], kafka[1], ("BEACONPORT_LOG__KAFKA__LINGER_MS", "5000")]), Table::new())
+                .unwrap_err();
+        assert!(format!("{err:#}").contains("log.kafka.linger_ms: must be from 0 to 1000"), "{err:#}");
         // A list from the environment, comma-separated.
         let c = Config::load(None, env(&[("BEACONPORT_ROLES", "ingest")]), Table::new()).unwrap();
         assert!(c.serves("ingest") && !c.serves("query"));
