@@ -205,6 +205,9 @@ async fn raw_round(config: &Config, records: &[Record], a: &BenchArgs) -> Result
 pub(crate) struct GrpcRound {
     pub run: Run,
     pub cpu_seconds: f64,
+    /// This (the bench's) process's CPU while the clients published: the clients, and an
+    /// in-process mock cluster's brokers when there is one.
+    pub local_cpu_seconds: f64,
     pub peak_kib: u64,
     /// The server's appends and the flushes they shared (a server that holds a sled log).
     pub group_commit: Option<(u64, u64)>,
@@ -243,11 +246,13 @@ pub(crate) async fn grpc_round(
             bail!("{} acknowledgements for the {} events of the warm-up", acks.acks.len(), w.n);
         }
     }
+    let local_before = cpu_seconds(std::process::id()).unwrap_or(0.0);
     let run = if a.stream {
         stream_publish(clients, requests, a.window as usize).await?
     } else {
         unary_publish(clients, requests, a).await?
     };
+    let local_cpu_seconds = cpu_seconds(std::process::id()).unwrap_or(0.0) - local_before;
     // The events stored, where the server holds the log (a writer to Kafka holds none: the
     // caller counts the topic instead).
     let mut reader = client::log_reader(client::channel(&url).await?);
@@ -281,7 +286,7 @@ pub(crate) async fn grpc_round(
     if !status.success() {
         bail!("server exited with {status}");
     }
-    Ok(GrpcRound { run, cpu_seconds, peak_kib, group_commit, kafka_answers })
+    Ok(GrpcRound { run, cpu_seconds, local_cpu_seconds, peak_kib, group_commit, kafka_answers })
 }
 
 /// Each publisher sends its share of the requests as unary calls, one at a time.

@@ -149,7 +149,7 @@ pub async fn run(a: KafkaBenchArgs) -> Result<ExitCode> {
         let dir = tempfile::tempdir()?;
         let topic = format!("bench-raw-{}", uuid::Uuid::new_v4().simple());
         create(&topic)?;
-        let raw = raw_round(&options(&topic, dir.path()), records.clone(), &a).await?;
+        let (raw, raw_cpu) = raw_round(&options(&topic, dir.path()), records.clone(), &a).await?;
         let topic = format!("bench-grpc-{}", uuid::Uuid::new_v4().simple());
         create(&topic)?;
         let mut env = env_for(&topic);
@@ -185,7 +185,7 @@ pub async fn run(a: KafkaBenchArgs) -> Result<ExitCode> {
                 "; writer's answers: {at_delivery} at delivery, {own} once its other publishes noted theirs, {read_back} after reading back"
             ))
         );
-        rounds.push((raw, grpc));
+        rounds.push((raw, grpc, raw_cpu));
     }
     let median = bench::median;
     let raw_rate = median(rounds.iter().map(|r| r.0.events_per_sec).collect());
@@ -209,9 +209,16 @@ pub async fn run(a: KafkaBenchArgs) -> Result<ExitCode> {
         median(rounds.iter().map(|r| r.1.run.p(0.99)).collect())
     );
     println!("ratio gRPC / raw: {ratio:.2} (median of the rounds' ratios; target 0.80 or more)");
+    let per_event = |f: &dyn Fn(&(Run, bench::GrpcRound, f64)) -> f64| {
+        median(rounds.iter().map(|r| f(r) * 1e6 / n as f64).collect())
+    };
     println!(
-        "server CPU: {:.1} µs per event",
-        median(rounds.iter().map(|r| r.1.cpu_seconds * 1e6 / n as f64).collect())
+        "CPU per event, every process: raw round {:.1} µs (the producer{mock}); gRPC round {:.1} µs (server {:.1} µs, bench process {:.1} µs: the clients{mock})",
+        per_event(&|r| r.2),
+        per_event(&|r| r.1.cpu_seconds + r.1.local_cpu_seconds),
+        per_event(&|r| r.1.cpu_seconds),
+        per_event(&|r| r.1.local_cpu_seconds),
+        mock = if mock.is_some() { " and the mock brokers" } else { "" },
     );
 
     // Projection lag: one process ingesting and projecting, sampled while publishers run.
@@ -225,12 +232,13 @@ pub async fn run(a: KafkaBenchArgs) -> Result<ExitCode> {
 }
 
 /// The same records through a bare producer configured as the log's, `publishers` tasks each
-/// sending a batch and awaiting its delivery reports before the next.
+/// sending a batch and awaiting its delivery reports before the next. Returns the run and this
+/// process's CPU seconds during it (the producer, and an in-process mock cluster's brokers).
 async fn raw_round(
     options: &beaconport_log_kafka::Options,
     records: Arc<Vec<Record>>,
     a: &KafkaBenchArgs,
-) -> Result<Run> {
+) -> Result<(Run, f64)> {
     beaconport_log_kafka::ensure_topic(options).await?;
     let producer: FutureProducer = options.producer_config().create().context("creating the raw producer")?;
     let topic = options.topic.clone();
@@ -246,7 +254,8 @@ async fn raw_round(
     let batches: Vec<std::ops::Range<usize>> =
         (0..records.len()).step_by(a.batch_size).map(|s| s..(s + a.batch_size).min(records.len())).collect();
     let at = beaconport_log::now_ms();
-    bench::drive(a.publishers, batches, move |range: std::ops::Range<usize>| {
+    let before = bench::cpu_seconds(std::process::id()).unwrap_or(0.0);
+    let run = bench::drive(a.publishers, batches, move |range: std::ops::Range<usize>| {
         let producer = producer.clone();
         let records = records.clone();
         let topic = topic.clone();
@@ -262,7 +271,8 @@ async fn raw_round(
             Ok(())
         }
     })
-    .await
+    .await?;
+    Ok((run, bench::cpu_seconds(std::process::id()).unwrap_or(0.0) - before))
 }
 
 /// A writer started over the topic the gRPC round filled: how long it takes to read the ids
