@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 pub mod audit;
 pub mod bench;
 pub mod benchaudit;
+pub mod benchdecode;
 pub mod benchkafka;
 pub mod benchreview;
 pub mod benchviews;
@@ -94,6 +95,8 @@ pub enum BenchCommand {
     Kafka(benchkafka::KafkaBenchArgs),
     /// The national review: building the queue, quality and risk from a log, and queue page latency.
     Review(benchreview::ReviewBenchArgs),
+    /// What decoding and checking events costs per event on one core, without the network.
+    Decode(benchdecode::DecodeBenchArgs),
 }
 
 #[derive(Debug, Args, Clone)]
@@ -294,6 +297,7 @@ pub async fn run(cli: Cli) -> Result<ExitCode> {
                 BenchCommand::Audit(a) => benchaudit::run(a).await,
                 BenchCommand::Kafka(a) => benchkafka::run(a).await,
                 BenchCommand::Review(a) => benchreview::run(a).await,
+                BenchCommand::Decode(a) => benchdecode::run(a),
             }
         }
         Command::Query(a) => {
