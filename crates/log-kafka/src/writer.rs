@@ -123,10 +123,12 @@ pub struct KafkaWriter {
     lag: Arc<AtomicI64>,
     /// Publishes answered at delivery (every record before theirs this writer's own), once
     /// this writer's concurrent publishes noted theirs, and after the follower read their
-    /// records back.
+    /// records back; and those answered without producing anything, every id in them known
+    /// already (a retry, or another writer's copies read first).
     answered_at_delivery: AtomicI64,
     answered_after_own_noted: AtomicI64,
     answered_after_read_back: AtomicI64,
+    answered_known: AtomicI64,
     /// Fetches single records for lookups; made on first use.
     fetcher: Arc<Mutex<Option<BaseConsumer>>>,
     stop: watch::Sender<bool>,
@@ -223,6 +225,7 @@ impl KafkaWriter {
             answered_at_delivery: AtomicI64::new(0),
             answered_after_own_noted: AtomicI64::new(0),
             answered_after_read_back: AtomicI64::new(0),
+            answered_known: AtomicI64::new(0),
             fetcher: Arc::new(Mutex::new(None)),
             stop,
             task: Mutex::new(Some(task)),
@@ -408,7 +411,9 @@ impl Publisher for KafkaWriter {
                 Classified::Unconfirmed(places) => self.wait_read(&places).await?,
             }
         };
-        if !new.is_empty() {
+        if new.is_empty() {
+            self.answered_known.fetch_add(1, Ordering::Relaxed);
+        } else {
             let at_ms = now_ms();
             let to_send: Vec<&Record> = new.iter().map(|&i| &records[i]).collect();
             // Ours, noted as their reports come back, so that the follower need not hash them
@@ -509,6 +514,7 @@ impl Publisher for KafkaWriter {
             ("kafka_writer_answered_at_delivery", self.answered_at_delivery.load(Ordering::Relaxed)),
             ("kafka_writer_answered_after_own_noted", self.answered_after_own_noted.load(Ordering::Relaxed)),
             ("kafka_writer_answered_after_read_back", self.answered_after_read_back.load(Ordering::Relaxed)),
+            ("kafka_writer_answered_known", self.answered_known.load(Ordering::Relaxed)),
         ]
     }
 
