@@ -105,7 +105,7 @@ pub async fn run(a: KafkaBenchArgs) -> Result<ExitCode> {
         }
         Encoded { n: 1, bytes: api::PublishRequest { events: e }.encode_to_vec().into() }
     };
-    let linger = a.linger_ms.map_or(beaconport_log_kafka::Options::new("", "", "").linger, Duration::from_millis);
+    let linger = a.linger_ms.map_or(beaconport_log_kafka::DEFAULT_LINGER, Duration::from_millis);
     let avg = records.iter().map(|r| r.payload.len()).sum::<usize>() as f64 / n as f64;
     println!(
         "{n} events ({avg:.0} bytes each on average) to {bootstrap}; topics of {} partitions, replication {}; {} publishers, batches of {}; both producers linger {} ms",

@@ -107,7 +107,7 @@ impl Default for KafkaConfig {
             create_topic: true,
             delivery_timeout_secs: 30,
             fetch_wait_ms: 100,
-            linger_ms: 2,
+            linger_ms: beaconport_log_kafka::DEFAULT_LINGER.as_millis() as u64,
             replica_dir: PathBuf::new(),
             client: Default::default(),
         }

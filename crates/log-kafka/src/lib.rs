@@ -116,13 +116,17 @@ pub struct Options {
     /// limit even when records arrive (librdkafka's mock cluster) adds up to this to each.
     pub fetch_wait: Duration,
     /// How long the producer lets a partition's records gather before it sends them
-    /// (librdkafka's `linger.ms`). A publish hands the producer its whole batch at once, so
-    /// waiting longer gathers little more and delays every acknowledgement: 2 ms ingested about
-    /// a quarter more than librdkafka's default of 5 on this project's machines, sooner.
+    /// (librdkafka's `linger.ms`; [`DEFAULT_LINGER`] unless set).
     pub linger: Duration,
     /// The local replica (an embedded log in its own directory).
     pub replica: beaconport_log_sled::Options,
 }
+
+/// The producer's `linger.ms` unless configured. A publish hands the producer its whole batch
+/// at once, so waiting longer gathers little more and delays every acknowledgement: 2 ms
+/// ingested about a quarter more than librdkafka's default of 5 on this project's machines,
+/// sooner.
+pub const DEFAULT_LINGER: Duration = Duration::from_millis(2);
 
 impl Options {
     pub fn new(
@@ -141,7 +145,7 @@ impl Options {
             max_record_bytes: 1 << 20,
             metadata_refresh: Duration::from_secs(5),
             fetch_wait: Duration::from_millis(100),
-            linger: Duration::from_millis(2),
+            linger: DEFAULT_LINGER,
             replica: beaconport_log_sled::Options::new(replica_dir),
         }
     }
